@@ -1,0 +1,90 @@
+from functools import wraps
+
+from flask import abort, render_template, request
+from flask_login import current_user, login_required
+from sqlalchemy import func, or_, select
+
+from ..extensions import db
+from ..models import AuditLog, Category, QuestionVersion, Role, Source, Unit, User
+from ..services.org import unit_scope, visible_units, visible_users
+from . import bp
+from .forms import StaffFilterForm
+
+PAGE_SIZE = 50
+
+
+def managers_only(view):
+    """Admins and unit admins; what each sees is narrowed by ``unit_scope`` inside the view."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if current_user.role not in (Role.ADMIN, Role.UNIT_ADMIN):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.route("/")
+@managers_only
+def home():
+    scope = unit_scope(current_user)
+    staff_count = db.session.scalar(
+        select(func.count(User.id)).join(Unit, User.unit_id == Unit.id)
+        .where(scope, User.active, User.role != Role.ADMIN))
+    unit_count = db.session.scalar(select(func.count(Unit.id)).where(scope, Unit.active))
+    bank = None
+    if current_user.is_admin:
+        by_type = dict(db.session.execute(
+            select(QuestionVersion.type, func.count()).where(QuestionVersion.is_current)
+            .group_by(QuestionVersion.type)).tuples().all())
+        by_category = db.session.execute(
+            select(Category.name, func.count(QuestionVersion.id))
+            .outerjoin(QuestionVersion, (QuestionVersion.category_id == Category.id)
+                       & QuestionVersion.is_current)
+            .group_by(Category.id, Category.name).order_by(Category.sort)).all()
+        sources = db.session.execute(
+            select(Source.code, Source.title, func.count(QuestionVersion.id))
+            .outerjoin(QuestionVersion, (QuestionVersion.source_id == Source.id)
+                       & QuestionVersion.is_current)
+            .group_by(Source.id, Source.code, Source.title).order_by(Source.code)).all()
+        bank = {"by_type": by_type, "total": sum(by_type.values()), "by_category": by_category,
+                "sources": sources}
+    recent = db.session.scalars(
+        select(AuditLog).order_by(AuditLog.id.desc()).limit(10)) if current_user.is_admin else []
+    return render_template("admin/home.html", staff_count=staff_count, unit_count=unit_count,
+                           bank=bank, recent=list(recent))
+
+
+@bp.route("/staff")
+@managers_only
+def staff():
+    form = StaffFilterForm(request.args)
+    stmt = visible_users(current_user)
+    if form.unit.data:
+        unit = db.session.scalar(visible_units(current_user).where(Unit.code == form.unit.data.strip()))
+        if unit is None:
+            abort(404)
+        stmt = stmt.where(Unit.path.startswith(unit.path, autoescape=True))
+    if form.q.data:
+        pattern = f"%{form.q.data.strip()}%"
+        stmt = stmt.where(or_(User.name.like(pattern), User.username.like(pattern)))
+    if form.role.data:
+        stmt = stmt.where(User.role == form.role.data)
+    page = max(request.args.get("page", 1, type=int), 1)
+    total = db.session.scalar(stmt.with_only_columns(func.count(User.id)).order_by(None))
+    users = db.session.execute(
+        stmt.add_columns(Unit.name, Unit.code).order_by(Unit.code, User.username)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
+    return render_template("admin/staff.html", form=form, users=users, total=total, page=page,
+                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+
+
+@bp.route("/staff/<int:user_id>")
+@managers_only
+def staff_detail(user_id: int):
+    user = db.session.scalar(visible_users(current_user).where(User.id == user_id))
+    if user is None:
+        abort(404)  # out of scope looks exactly like missing
+    return render_template("admin/staff_detail.html", user=user)

@@ -1,0 +1,81 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..extensions import db, limiter
+from ..services import accounts
+from ..services.errors import DomainError
+from . import bp
+from .forms import ChangePasswordForm, LoginForm
+
+
+def _account_key() -> str:
+    return "login-account:" + request.form.get("username", "").strip().lower()
+
+
+def _failed(response) -> bool:
+    """Only failed sign-ins count towards the limits (a success redirects)."""
+    return response.status_code != 302
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_failed, scope="login-address")
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_account_key, deduct_when=_failed, scope="login-account")
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("learn.home"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.username.data, form.password.data)
+        if user is None:
+            flash("登录名或密码不正确", "danger")
+            return render_template("auth/login.html", form=form), 200
+        next_url = _safe_next(request.args.get("next"))
+        session.clear()  # a fresh session (and CSRF token) at every sign-in
+        login_user(user)
+        db.session.commit()
+        if user.must_change_password:
+            flash("首次登录，请先修改初始密码", "warning")
+            return redirect(url_for("auth.change_password"))
+        return redirect(next_url or url_for("learn.home"))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    logout_user()
+    session.clear()
+    flash("您已退出登录", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_own_password(current_user, form.current.data, form.new.data,
+                                         min_length=current_app.config["PASSWORD_MIN_LENGTH"])
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            login_user(current_user._get_current_object())  # re-issue this session with the new session version
+            flash("密码已修改", "success")
+            return redirect(url_for("learn.home"))
+    return render_template("auth/password.html", form=form,
+                           min_length=current_app.config["PASSWORD_MIN_LENGTH"])

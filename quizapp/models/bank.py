@@ -1,0 +1,144 @@
+"""The question bank: source documents, the taxonomy, and questions with immutable versions."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._types import UTCDateTime, utcnow
+from .org import User
+
+
+class Category(db.Model):
+    """业务类别 — data, not code, so a province can add its own line of business."""
+
+    __tablename__ = "category"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Ability(db.Model):
+    """能力 — the four abilities the campaign grows."""
+
+    __tablename__ = "ability"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), unique=True)
+    sort: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Source(db.Model):
+    """A policy document the questions quote; ``body`` is its text, one paragraph or article a line."""
+
+    __tablename__ = "source"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    issuer: Mapped[str | None] = mapped_column(String(400))
+    effective: Mapped[str | None] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QuestionType(enum.StrEnum):
+    SINGLE = "single"
+    MULTIPLE = "multiple"
+    JUDGE = "judge"
+    FILL = "fill"
+
+    @property
+    def label(self) -> str:
+        return {"single": "单选", "multiple": "多选", "judge": "判断", "fill": "填空"}[self.value]
+
+
+class QuestionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+def _str_enum(enum_cls, name):
+    return Enum(enum_cls, native_enum=False, length=16, create_constraint=True, name=name,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class Question(db.Model):
+    """A question's identity. Its content lives in versions; exactly one of them is current."""
+
+    __tablename__ = "question"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    status: Mapped[QuestionStatus] = mapped_column(
+        _str_enum(QuestionStatus, "question_status"), default=QuestionStatus.ACTIVE, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    versions: Mapped[list[QuestionVersion]] = relationship(
+        back_populates="question", order_by="QuestionVersion.number"
+    )
+    current: Mapped[QuestionVersion] = relationship(
+        primaryjoin="and_(Question.id == QuestionVersion.question_id, QuestionVersion.is_current)",
+        viewonly=True,
+        uselist=False,
+    )
+
+
+class QuestionVersion(db.Model):
+    """Frozen content. Attempts point here, so an edit of a used question adds a version instead."""
+
+    __tablename__ = "question_version"
+    __table_args__ = (
+        UniqueConstraint("question_id", "number"),
+        CheckConstraint("difficulty BETWEEN 1 AND 3", name="difficulty_range"),
+        # At most one current version per question, and no two current questions with one content.
+        Index("uq_question_version_current", "question_id", unique=True,
+              sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+        Index("uq_question_version_current_hash", "content_hash", unique=True,
+              sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+        Index("ix_question_version_filters", "is_current", "type", "category_id", "difficulty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    number: Mapped[int] = mapped_column(Integer, default=1)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=True)
+    type: Mapped[QuestionType] = mapped_column(_str_enum(QuestionType, "question_type"))
+    stem: Mapped[str] = mapped_column(Text)
+    # [{"key": "A", "text": "…"}, …] for single/multiple; [] otherwise.
+    options: Mapped[list] = mapped_column(JSON, default=list)
+    # single: "A"; multiple: ["A", "C"]; judge: true/false; fill: [["accepted", …] per blank].
+    answer: Mapped[object] = mapped_column(JSON)
+    explanation: Mapped[str] = mapped_column(Text)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
+    ability_id: Mapped[int] = mapped_column(ForeignKey("ability.id"), index=True)
+    difficulty: Mapped[int] = mapped_column(Integer)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    locator: Mapped[str] = mapped_column(String(64))
+    quote: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+
+    question: Mapped[Question] = relationship(back_populates="versions")
+    category: Mapped[Category] = relationship()
+    ability: Mapped[Ability] = relationship()
+    source: Mapped[Source] = relationship()
+    created_by: Mapped[User | None] = relationship()

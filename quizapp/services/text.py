@@ -1,0 +1,27 @@
+"""Text normalisation shared by duplicate detection and fill-in grading."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+
+
+def normalise(value: str) -> str:
+    """Fold width (NFKC), drop white space and punctuation, lower-case.
+
+    "三十 日。" and "三十日" compare equal; "（A）" and "a" too. Symbols such as % stay. Digits and Chinese numerals are kept
+    apart on purpose: accepted answers list both spellings where both are right.
+    """
+    folded = unicodedata.normalize("NFKC", value).casefold()
+    return "".join(
+        ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
+
+
+def content_hash(qtype: str, stem: str, options: list[dict]) -> str:
+    """Identity of a question's content: type, stem and options, normalised (DESIGN §3: never stem alone)."""
+    payload = json.dumps(
+        [qtype, normalise(stem), [normalise(option["text"]) for option in options]], ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

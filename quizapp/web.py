@@ -1,0 +1,93 @@
+"""Web wiring shared by every blueprint: sign-in loading, forced password change, errors, headers."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .extensions import db, login_manager
+from .models import QuestionType, Role, User
+from .services.errors import DomainError
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+ERROR_TEXT = {
+    400: ("请求有误", "提交的内容无法处理，请返回重试。"),
+    403: ("无权访问", "您没有访问此页面的权限。"),
+    404: ("页面不存在", "您访问的页面不存在或已被删除。"),
+    405: ("请求方式不允许", "此页面不接受这种请求方式。"),
+    429: ("操作过于频繁", "尝试次数过多，请稍后再试。"),
+    500: ("系统错误", "服务器出现问题，请稍后再试；如果一直出现，请联系管理员。"),
+}
+PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "static"}
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """The session holds ``id:session_version``; a bumped version (password change) ends it."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _error_response(status: int, message: str | None = None, code: str | None = None):
+    title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
+    if _wants_json():
+        return jsonify(error={"code": code or title, "message": message or text}), status
+    return render_template("errors/error.html", status=status, title=title,
+                           message=message or text), status
+
+
+def init_app(app: Flask) -> None:
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "请先登录"
+    login_manager.login_message_category = "warning"
+    app.config.setdefault("TZINFO", ZoneInfo(app.config["TIMEZONE"]))
+
+    @app.before_request
+    def require_password_change():
+        if (current_user.is_authenticated and current_user.must_change_password
+                and request.endpoint not in PASSWORD_CHANGE_EXEMPT):
+            if _wants_json():
+                return _error_response(403, "请先修改初始密码", "password_change_required")
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if current_user.is_authenticated:
+            response.headers.setdefault("Cache-Control", "private, no-store")
+        return response
+
+    for status in (400, 403, 404, 405, 429, 500):
+        app.register_error_handler(status, lambda error, status=status: _error_response(status))
+
+    @app.errorhandler(CSRFError)
+    def csrf_failed(error):
+        return _error_response(400, "页面已过期或请求来源无法验证，请刷新页面后重试。", "csrf")
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        return _error_response(error.status, error.message, error.code)
+
+    @app.context_processor
+    def template_globals():
+        return {"Role": Role, "QuestionType": QuestionType}
