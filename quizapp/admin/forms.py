@@ -1,6 +1,9 @@
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
+
+from ..models import Role
 
 
 class StaffFilterForm(FlaskForm):
@@ -9,5 +12,5 @@ class StaffFilterForm(FlaskForm):
 
     unit = StringField("单位编码", validators=[Optional()])
     q = StringField("姓名或登录名", validators=[Optional()])
-    role = SelectField("角色", choices=[("", "全部角色"), ("staff", "学员"), ("unit_admin", "单位管理员"),
-                                      ("admin", "系统管理员")], validators=[Optional()])
+    role = SelectField("角色", choices=[SelectChoice("", "全部角色")]
+                       + [SelectChoice(role.value, role.label) for role in Role], validators=[Optional()])

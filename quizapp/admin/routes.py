@@ -38,7 +38,7 @@ def home():
     if current_user.is_admin:
         by_type = dict(db.session.execute(
             select(QuestionVersion.type, func.count()).where(QuestionVersion.is_current)
-            .group_by(QuestionVersion.type)).tuples().all())
+            .group_by(QuestionVersion.type)).all())
         by_category = db.session.execute(
             select(Category.name, func.count(QuestionVersion.id))
             .outerjoin(QuestionVersion, (QuestionVersion.category_id == Category.id)

@@ -194,7 +194,7 @@ def import_staff(data: bytes, *, file_name: str = "", actor_id: int | None = Non
         labels = [k for k, v in STAFF_COLUMNS.items() if v in missing]
         raise InvalidInput([Problem(file_name, "第1行", None, f"缺少必需的列：{'、'.join(labels)}")])
 
-    units = dict(db.session.execute(select(Unit.code, Unit.id)).tuples().all())
+    units = dict(db.session.execute(select(Unit.code, Unit.id)).all())
     existing = {u.username: u for u in db.session.scalars(select(User))}
     seen: dict[str, int] = {}
     parsed = []

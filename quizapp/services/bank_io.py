@@ -612,7 +612,7 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
     if batch.problems:
         raise InvalidInput(batch.problems)
     plan = plan_import(batch)
-    source_ids = dict(db.session.execute(select(Source.code, Source.id)).tuples().all())
+    source_ids = dict(db.session.execute(select(Source.code, Source.id)).all())
     sources_added = 0
     for code in sorted({draft.source for draft in plan.new} - set(source_ids)):
         text = batch.sources[code]
@@ -622,8 +622,8 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
         db.session.flush()
         source_ids[code] = source.id
         sources_added += 1
-    category_ids = dict(db.session.execute(select(Category.name, Category.id)).tuples().all())
-    ability_ids = dict(db.session.execute(select(Ability.name, Ability.id)).tuples().all())
+    category_ids = dict(db.session.execute(select(Category.name, Category.id)).all())
+    ability_ids = dict(db.session.execute(select(Ability.name, Ability.id)).all())
 
     questions = [Question() for _ in plan.new]
     db.session.add_all(questions)

@@ -10,7 +10,7 @@ import unicodedata
 def normalise(value: str) -> str:
     """Fold width (NFKC), drop white space and punctuation, lower-case.
 
-    "三十 日。" and "三十日" compare equal; "（A）" and "a" too. Symbols such as % stay. Digits and Chinese numerals are kept
+    "三十 日。" and "三十日" compare equal; "（A）" and "a" too. Symbols such as + stay (% is punctuation to Unicode). Digits and Chinese numerals are kept
     apart on purpose: accepted answers list both spellings where both are right.
     """
     folded = unicodedata.normalize("NFKC", value).casefold()
