@@ -25,8 +25,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(app.instance_path,
-                                                                            "quizapp.sqlite3")
+        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
+            app.instance_path, "quizapp.sqlite3"
+        )
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     if app.config["REDIS_URL"] and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
@@ -39,11 +40,14 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
-    from . import models  # noqa: F401  (registers the tables with the metadata)
-
-    from . import web
+    from . import (
+        cli,
+        models,  # noqa: F401  (registers the tables with the metadata)
+        web,
+    )
 
     web.init_app(app)
+    cli.init_app(app)
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .learn import bp as learn_bp

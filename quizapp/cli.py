@@ -26,10 +26,16 @@ def _fail(error: DomainError) -> None:
     raise click.ClickException(error.message)
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False,
-             help="人社练兵比武平台 quizapp")
+@click.group(
+    cls=FlaskGroup, create_app=lambda: create_app(), add_version_option=False, help="人社练兵比武平台 quizapp"
+)
 def main() -> None:
-    """The console script."""
+    """The console script: Flask's commands plus the app's own (registered by ``init_app``)."""
+
+
+def init_app(app) -> None:
+    for command in (serve, bank, org_group, user_group):
+        app.cli.add_command(command)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,7 +77,7 @@ def run_server(app, host: str, port: int) -> None:
     serve(app, host=host, port=port, threads=8, ident="quizapp")
 
 
-@main.command()
+@click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--demo", "demo_org", is_flag=True, help="同时创建演示单位和演示账号")
@@ -86,7 +92,7 @@ def serve(host: str, port: int, demo_org: bool) -> None:
 # bank
 
 
-@main.group()
+@click.group()
 def bank() -> None:
     """题库：校验、导入、导出、模板。"""
 
@@ -123,8 +129,10 @@ def bank_import(paths: tuple[Path, ...]) -> None:
     except DomainError as error:
         _fail(error)
     db.session.commit()
-    click.echo(f"新增 {summary.added} 题，跳过重复 {summary.duplicates} 题"
-               + (f"，新增来源文件 {summary.sources_added} 个" if summary.sources_added else ""))
+    click.echo(
+        f"新增 {summary.added} 题，跳过重复 {summary.duplicates} 题"
+        + (f"，新增来源文件 {summary.sources_added} 个" if summary.sources_added else "")
+    )
 
 
 @bank.command("export")
@@ -151,7 +159,7 @@ def bank_template(output: Path) -> None:
 # org
 
 
-@main.group("org")
+@click.group("org")
 def org_group() -> None:
     """单位与人员。"""
 
@@ -172,8 +180,9 @@ def org_create_unit(code: str, name: str, parent: str | None) -> None:
 
 @org_group.command("import-staff")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--passwords-out", type=click.Path(path_type=Path),
-              help="新账号初始密码写入此 .xlsx（不指定则打印）")
+@click.option(
+    "--passwords-out", type=click.Path(path_type=Path), help="新账号初始密码写入此 .xlsx（不指定则打印）"
+)
 @with_appcontext
 def org_import_staff(file: Path, passwords_out: Path | None) -> None:
     """Create or update staff from an .xlsx (columns: 登录名 姓名 单位编码 角色 手机 岗位 性别 出生年份 职级 状态)."""
@@ -197,7 +206,7 @@ def org_import_staff(file: Path, passwords_out: Path | None) -> None:
 # user
 
 
-@main.group("user")
+@click.group("user")
 def user_group() -> None:
     """账号管理。"""
 
@@ -205,8 +214,9 @@ def user_group() -> None:
 @user_group.command("create")
 @click.argument("username")
 @click.option("--name", required=True, help="姓名")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.STAFF.value,
-              show_default=True)
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.STAFF.value, show_default=True
+)
 @click.option("--unit", "unit_code", help="单位编码（学员和单位管理员必填）")
 @click.option("--password", help="不指定则随机生成并打印")
 @with_appcontext
@@ -215,8 +225,14 @@ def user_create(username: str, name: str, role: str, unit_code: str | None, pass
     try:
         if password:
             accounts.check_password_rules(password, username, current_app.config["PASSWORD_MIN_LENGTH"])
-        accounts.create_user(username, name, password or generated, role=Role(role), unit_code=unit_code,
-                             must_change_password=generated is not None)
+        accounts.create_user(
+            username,
+            name,
+            password or generated,
+            role=Role(role),
+            unit_code=unit_code,
+            must_change_password=generated is not None,
+        )
     except DomainError as error:
         _fail(error)
     db.session.commit()
@@ -233,8 +249,16 @@ def user_list(role: str | None, unit_code: str | None, as_json: bool) -> None:
         users = accounts.list_users(role=role, unit_code=unit_code)
     except DomainError as error:
         _fail(error)
-    rows = [{"username": u.username, "name": u.name, "role": u.role.value,
-             "unit": u.unit.code if u.unit else None, "active": u.active} for u in users]
+    rows = [
+        {
+            "username": u.username,
+            "name": u.name,
+            "role": u.role.value,
+            "unit": u.unit.code if u.unit else None,
+            "active": u.active,
+        }
+        for u in users
+    ]
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -247,13 +271,16 @@ def user_list(role: str | None, unit_code: str | None, as_json: bool) -> None:
 @user_group.command("set-password")
 @click.argument("username")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--must-change/--no-must-change", default=False, show_default=True,
-              help="下次登录时是否须修改")
+@click.option("--must-change/--no-must-change", default=False, show_default=True, help="下次登录时是否须修改")
 @with_appcontext
 def user_set_password(username: str, password: str, must_change: bool) -> None:
     try:
-        accounts.reset_password(accounts.get_user(username), password, must_change=must_change,
-                                min_length=current_app.config["PASSWORD_MIN_LENGTH"])
+        accounts.reset_password(
+            accounts.get_user(username),
+            password,
+            must_change=must_change,
+            min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        )
     except DomainError as error:
         _fail(error)
     db.session.commit()

@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
+from .services.audit import action_label
 from .services.errors import DomainError
 
 CONTENT_SECURITY_POLICY = (
@@ -48,8 +49,7 @@ def _error_response(status: int, message: str | None = None, code: str | None = 
     title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
     if _wants_json():
         return jsonify(error={"code": code or title, "message": message or text}), status
-    return render_template("errors/error.html", status=status, title=title,
-                           message=message or text), status
+    return render_template("errors/error.html", status=status, title=title, message=message or text), status
 
 
 def init_app(app: Flask) -> None:
@@ -60,8 +60,11 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def require_password_change():
-        if (current_user.is_authenticated and current_user.must_change_password
-                and request.endpoint not in PASSWORD_CHANGE_EXEMPT):
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in PASSWORD_CHANGE_EXEMPT
+        ):
             if _wants_json():
                 return _error_response(403, "请先修改初始密码", "password_change_required")
             return redirect(url_for("auth.change_password"))
@@ -90,4 +93,4 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def template_globals():
-        return {"Role": Role, "QuestionType": QuestionType}
+        return {"Role": Role, "QuestionType": QuestionType, "action_label": action_label}

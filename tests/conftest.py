@@ -66,8 +66,9 @@ def reset_database() -> None:
 def app_config(request, tmp_path, monkeypatch) -> dict:
     monkeypatch.setenv("QUIZAPP_INSTANCE_PATH", str(tmp_path / "instance"))
     overrides = request.node.get_closest_marker("app_config")
-    return make_config(_database_url(request, tmp_path), tmp_path / "instance",
-                       **(overrides.kwargs if overrides else {}))
+    return make_config(
+        _database_url(request, tmp_path), tmp_path / "instance", **(overrides.kwargs if overrides else {})
+    )
 
 
 @pytest.fixture
@@ -129,12 +130,26 @@ def create_user(app):
     """create_user("zhang", unit=unit, role=Role.UNIT_ADMIN) → User (committed, detached; password
     PASSWORD)."""
 
-    def factory(username: str, *, unit=None, role: Role = Role.STAFF, name: str | None = None,
-                must_change_password: bool = False, password: str = PASSWORD, **attributes):
+    def factory(
+        username: str,
+        *,
+        unit=None,
+        role: Role = Role.STAFF,
+        name: str | None = None,
+        must_change_password: bool = False,
+        password: str = PASSWORD,
+        **attributes,
+    ):
         with app.app_context():
-            user = accounts.create_user(username, name or username, password, role=Role(role),
-                                        unit_code=unit.code if unit is not None else None,
-                                        must_change_password=must_change_password, **attributes)
+            user = accounts.create_user(
+                username,
+                name or username,
+                password,
+                role=Role(role),
+                unit_code=unit.code if unit is not None else None,
+                must_change_password=must_change_password,
+                **attributes,
+            )
             db.session.commit()
             return _detached(user, "unit")
 
@@ -175,6 +190,13 @@ def org_tree(create_unit, create_user):
         "staff_a": create_user("astaff", unit=window_a, name="甲员工"),
         "staff_b": create_user("bstaff", unit=window_b, name="乙员工"),
     }
-    units = {"province": province, "city_a": city_a, "city_b": city_b, "county_a": county_a,
-             "county_b": county_b, "window_a": window_a, "window_b": window_b}
+    units = {
+        "province": province,
+        "city_a": city_a,
+        "city_b": city_b,
+        "county_a": county_a,
+        "county_b": county_b,
+        "window_a": window_a,
+        "window_b": window_b,
+    }
     return {"units": units, "people": people}

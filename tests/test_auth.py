@@ -10,7 +10,7 @@ from quizapp.extensions import db
 from quizapp.models import AuditLog, Role, User
 from quizapp.services import accounts
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, require_service
 
 
 @pytest.fixture
@@ -57,7 +57,9 @@ def test_imported_staff_must_change_password_first(app, client, auth, create_uni
     create_user("lisi", unit=create_unit("W2"), must_change_password=True)
     assert auth.login("lisi").location == "/password"
     assert client.get("/").location == "/password"  # every page leads to the form until changed
-    response = client.post("/password", data={"current": PASSWORD, "new": "NewPass123", "confirm": "NewPass123"})
+    response = client.post(
+        "/password", data={"current": PASSWORD, "new": "NewPass123", "confirm": "NewPass123"}
+    )
     assert response.location == "/"
     assert client.get("/").status_code == 200
     with app.app_context():
@@ -65,9 +67,14 @@ def test_imported_staff_must_change_password_first(app, client, auth, create_uni
         assert not user.must_change_password and user.check_password("NewPass123")
 
 
-@pytest.mark.parametrize(("new", "message"), [
-    ("short1", "至少"), ("onlyletters", "字母和数字"), ("12345678901", "字母和数字"),
-])
+@pytest.mark.parametrize(
+    ("new", "message"),
+    [
+        ("short1", "至少"),
+        ("onlyletters", "字母和数字"),
+        ("12345678901", "字母和数字"),
+    ],
+)
 def test_weak_passwords_are_refused(app, client, auth, staff, new, message):
     auth.login("zhangsan")
     page = client.post("/password", data={"current": PASSWORD, "new": new, "confirm": new})
@@ -105,8 +112,9 @@ def test_logout_requires_post(client, auth, staff):
     assert client.get("/logout").status_code == 405
 
 
-@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ACCOUNT="3 per minute",
-                        LOGIN_LIMIT_PER_ADDRESS="5 per minute")
+@pytest.mark.app_config(
+    RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ACCOUNT="3 per minute", LOGIN_LIMIT_PER_ADDRESS="5 per minute"
+)
 def test_failed_sign_ins_are_throttled_per_account_and_per_address(client, auth, staff, create_user):
     for _ in range(3):
         assert auth.login("zhangsan", "bad").status_code == 200
@@ -132,7 +140,9 @@ def test_csrf_is_required_on_every_form(app_config, staff):
     assert refused.status_code == 400 and "刷新页面" in refused.get_data(as_text=True)
     page = client.get("/login").get_data(as_text=True)
     token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    signed_in = client.post("/login", data={"username": "zhangsan", "password": PASSWORD, "csrf_token": token})
+    signed_in = client.post(
+        "/login", data={"username": "zhangsan", "password": PASSWORD, "csrf_token": token}
+    )
     assert signed_in.status_code == 302
     assert client.post("/logout").status_code == 400  # no token: still signed in
     assert client.get("/").status_code == 200
@@ -164,3 +174,22 @@ def test_admin_password_reset_is_audited(ctx, staff):
     entry = db.session.scalar(select(AuditLog).where(AuditLog.action == "user.reset_password"))
     assert entry.target_id == str(staff.id) and entry.after == {"must_change_password": True}
     assert db.session.get(User, staff.id).role == Role.STAFF
+
+
+@pytest.mark.app_config(RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ACCOUNT="3 per minute")
+def test_throttle_is_shared_by_app_processes_through_redis(app_config, staff):
+    """Two app instances (as two gunicorn workers) count failures in one Redis."""
+    import redis
+
+    url = require_service("QUIZAPP_TEST_REDIS_URL", "Redis")
+    redis.Redis.from_url(url).flushdb()
+    config = {**app_config, "REDIS_URL": url, "RATELIMIT_STORAGE_URI": "memory://"}
+    first, second = create_app(config).test_client(), create_app(config).test_client()
+    assert create_app(config).config["RATELIMIT_STORAGE_URI"] == url
+    for client in (first, second, first):
+        assert client.post("/login", data={"username": "zhangsan", "password": "bad"}).status_code == 200
+    assert second.post("/login", data={"username": "zhangsan", "password": PASSWORD}).status_code == 429
+    # The counters live in Redis, where every process on every machine sees them.
+    keys = [key.decode() for key in redis.Redis.from_url(url).keys("*")]
+    assert any("login-account" in key and "zhangsan" in key for key in keys)
+    redis.Redis.from_url(url).flushdb()

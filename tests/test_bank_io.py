@@ -27,10 +27,16 @@ QUOTE = "用人单位应当自成立之日起三十日内凭营业执照、登�
 
 def good_question(**overrides) -> dict:
     question = {
-        "type": "single", "category": "社会保险", "ability": "法规政策理解运用能力", "difficulty": 1,
+        "type": "single",
+        "category": "社会保险",
+        "ability": "法规政策理解运用能力",
+        "difficulty": 1,
         "stem": "用人单位应当自成立之日起多少日内申请办理社会保险登记？",
         "options": {"A": "十日", "B": "十五日", "C": "三十日", "D": "六十日"},
-        "answer": "C", "explanation": "《社会保险法》第五十七条。", "locator": "第五十七条", "quote": QUOTE,
+        "answer": "C",
+        "explanation": "《社会保险法》第五十七条。",
+        "locator": "第五十七条",
+        "quote": QUOTE,
     }
     question.update(overrides)
     return question
@@ -81,7 +87,9 @@ def test_verify_reports_a_quote_that_is_not_verbatim(tmp_path):
 
 
 def test_verify_flags_duplicates_within_the_bank(tmp_path):
-    (tmp_path / "bank.yaml").write_bytes(yaml_file([good_question(), good_question(explanation="另一解析")])[1])
+    (tmp_path / "bank.yaml").write_bytes(
+        yaml_file([good_question(), good_question(explanation="另一解析")])[1]
+    )
     report = bank_io.verify_paths([tmp_path / "bank.yaml"], BANK)
     assert len(report["errors"]) == 1 and "重复" in report["errors"][0]["message"]
 
@@ -102,8 +110,11 @@ BAD_QUESTIONS = [
     ({"type": "multiple", "answer": ["C"]}, "答案", "多选题答案"),
     ({"type": "judge", "options": None, "answer": "也许"}, "答案", "判断题答案"),
     ({"type": "judge", "answer": True}, "选项", "不应有选项"),
-    ({"type": "fill", "options": None, "stem": "自成立之日起____日内，向____申请", "answer": [["三十"]]},
-     "答案", "2 个空"),
+    (
+        {"type": "fill", "options": None, "stem": "自成立之日起____日内，向____申请", "answer": [["三十"]]},
+        "答案",
+        "2 个空",
+    ),
     ({"type": "fill", "options": None, "stem": "没有空位", "answer": ["三十"]}, "题干", "没有空位"),
     ({"locator": "第九百条"}, "条款位置", "没有"),
     ({"locator": ""}, "条款位置", "不能为空"),
@@ -178,14 +189,78 @@ def test_one_bad_file_among_good_ones_writes_nothing(ctx):
 
 def tabular_rows() -> list[list]:
     header = [title for _, title in bank_io.COLUMNS]
-    single = [SOURCE, "单选", "社会保险", "法规政策理解运用能力", 1, "单位几日内登记？", "十日", "十五日", "三十日",
-              "六十日", None, None, "C", "第五十七条。", "第五十七条", QUOTE]
-    multiple = [SOURCE, "多选", "社会保险", "问题解决能力", 2, "登记可凭哪些材料？", "营业执照", "登记证书",
-                "单位印章", "法人身份证", None, None, "A、B、C", "第五十七条。", "第五十七条", QUOTE]
-    judge = [SOURCE, "判断", "社会保险", "沟通协调能力", 1, "单位应在成立之日起三十日内申请登记。", None, None,
-             None, None, None, None, "正确", "第五十七条。", "第五十七条", QUOTE]
-    fill = [SOURCE, "填空", "社会保险", "信息平台运用能力", 3, "用人单位应当自成立之日起____日内申请登记。",
-            None, None, None, None, None, None, "三十|30", "第五十七条。", "第五十七条", QUOTE]
+    single = [
+        SOURCE,
+        "单选",
+        "社会保险",
+        "法规政策理解运用能力",
+        1,
+        "单位几日内登记？",
+        "十日",
+        "十五日",
+        "三十日",
+        "六十日",
+        None,
+        None,
+        "C",
+        "第五十七条。",
+        "第五十七条",
+        QUOTE,
+    ]
+    multiple = [
+        SOURCE,
+        "多选",
+        "社会保险",
+        "问题解决能力",
+        2,
+        "登记可凭哪些材料？",
+        "营业执照",
+        "登记证书",
+        "单位印章",
+        "法人身份证",
+        None,
+        None,
+        "A、B、C",
+        "第五十七条。",
+        "第五十七条",
+        QUOTE,
+    ]
+    judge = [
+        SOURCE,
+        "判断",
+        "社会保险",
+        "沟通协调能力",
+        1,
+        "单位应在成立之日起三十日内申请登记。",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "正确",
+        "第五十七条。",
+        "第五十七条",
+        QUOTE,
+    ]
+    fill = [
+        SOURCE,
+        "填空",
+        "社会保险",
+        "信息平台运用能力",
+        3,
+        "用人单位应当自成立之日起____日内申请登记。",
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+        "三十|30",
+        "第五十七条。",
+        "第五十七条",
+        QUOTE,
+    ]
     return [header, single, multiple, judge, fill]
 
 
@@ -243,8 +318,10 @@ def test_reimport_skips_duplicates_by_content_hash(ctx):
     first = bank_io.import_batch(read([yaml_file([good_question()])]))
     db.session.commit()
     # Same question with different width and spacing: still a duplicate.
-    spaced = good_question(stem="用人单位应当自成立之日起多少日内申请办理社会保险登记?  ",
-                           options={"A": "十日", "B": "十五日", "C": "三十日 ", "D": "六十日"})
+    spaced = good_question(
+        stem="用人单位应当自成立之日起多少日内申请办理社会保险登记?  ",
+        options={"A": "十日", "B": "十五日", "C": "三十日 ", "D": "六十日"},
+    )
     second = bank_io.import_batch(read([yaml_file([spaced])]))
     assert (first.added, second.added, second.duplicates) == (1, 0, 1)
 
@@ -275,8 +352,12 @@ def test_export_then_import_into_an_empty_bank_round_trips(ctx, app):
     db.session.commit()
     # The YAML export carries its source text, so it imports where the source is unknown.
     resolver = bank_io.SourceResolver(bank_path=None)
-    batch = bank_io.read_batch([("export.yaml", exported_yaml, None)], resolver=resolver,
-                               categories=bank_io.DEFAULT_CATEGORIES, abilities=bank_io.DEFAULT_ABILITIES)
+    batch = bank_io.read_batch(
+        [("export.yaml", exported_yaml, None)],
+        resolver=resolver,
+        categories=bank_io.DEFAULT_CATEGORIES,
+        abilities=bank_io.DEFAULT_ABILITIES,
+    )
     assert batch.problems == []
     assert bank_io.import_batch(batch).added == 4
     db.session.commit()

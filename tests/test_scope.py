@@ -23,7 +23,9 @@ def test_unit_admin_sees_only_their_subtree(ctx, org_tree):
 
 
 def test_units_in_scope(ctx, org_tree):
-    codes = set(db.session.scalars(visible_units(org_tree["people"]["city_a_admin"]).with_only_columns(Unit.code)))
+    codes = set(
+        db.session.scalars(visible_units(org_tree["people"]["city_a_admin"]).with_only_columns(Unit.code))
+    )
     assert codes == {"C1", "C1X", "C1X01"}
 
 

@@ -12,5 +12,8 @@ class StaffFilterForm(FlaskForm):
 
     unit = StringField("单位编码", validators=[Optional()])
     q = StringField("姓名或登录名", validators=[Optional()])
-    role = SelectField("角色", choices=[SelectChoice("", "全部角色")]
-                       + [SelectChoice(role.value, role.label) for role in Role], validators=[Optional()])
+    role = SelectField(
+        "角色",
+        choices=[SelectChoice("", "全部角色")] + [SelectChoice(role.value, role.label) for role in Role],
+        validators=[Optional()],
+    )

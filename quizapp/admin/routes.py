@@ -3,6 +3,7 @@ from functools import wraps
 from flask import abort, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import AuditLog, Category, QuestionVersion, Role, Source, Unit, User
@@ -31,30 +32,50 @@ def managers_only(view):
 def home():
     scope = unit_scope(current_user)
     staff_count = db.session.scalar(
-        select(func.count(User.id)).join(Unit, User.unit_id == Unit.id)
-        .where(scope, User.active, User.role != Role.ADMIN))
+        select(func.count(User.id))
+        .join(Unit, User.unit_id == Unit.id)
+        .where(scope, User.active, User.role != Role.ADMIN)
+    )
     unit_count = db.session.scalar(select(func.count(Unit.id)).where(scope, Unit.active))
     bank = None
     if current_user.is_admin:
-        by_type = dict(db.session.execute(
-            select(QuestionVersion.type, func.count()).where(QuestionVersion.is_current)
-            .group_by(QuestionVersion.type)).all())
+        by_type = dict(
+            db.session.execute(
+                select(QuestionVersion.type, func.count())
+                .where(QuestionVersion.is_current)
+                .group_by(QuestionVersion.type)
+            ).all()
+        )
         by_category = db.session.execute(
             select(Category.name, func.count(QuestionVersion.id))
-            .outerjoin(QuestionVersion, (QuestionVersion.category_id == Category.id)
-                       & QuestionVersion.is_current)
-            .group_by(Category.id, Category.name).order_by(Category.sort)).all()
+            .outerjoin(
+                QuestionVersion, (QuestionVersion.category_id == Category.id) & QuestionVersion.is_current
+            )
+            .group_by(Category.id, Category.name)
+            .order_by(Category.sort)
+        ).all()
         sources = db.session.execute(
             select(Source.code, Source.title, func.count(QuestionVersion.id))
-            .outerjoin(QuestionVersion, (QuestionVersion.source_id == Source.id)
-                       & QuestionVersion.is_current)
-            .group_by(Source.id, Source.code, Source.title).order_by(Source.code)).all()
-        bank = {"by_type": by_type, "total": sum(by_type.values()), "by_category": by_category,
-                "sources": sources}
-    recent = db.session.scalars(
-        select(AuditLog).order_by(AuditLog.id.desc()).limit(10)) if current_user.is_admin else []
-    return render_template("admin/home.html", staff_count=staff_count, unit_count=unit_count,
-                           bank=bank, recent=list(recent))
+            .outerjoin(QuestionVersion, (QuestionVersion.source_id == Source.id) & QuestionVersion.is_current)
+            .group_by(Source.id, Source.code, Source.title)
+            .order_by(Source.code)
+        ).all()
+        bank = {
+            "by_type": by_type,
+            "total": sum(by_type.values()),
+            "by_category": by_category,
+            "sources": sources,
+        }
+    recent = (
+        db.session.scalars(
+            select(AuditLog).options(joinedload(AuditLog.actor)).order_by(AuditLog.id.desc()).limit(10)
+        )
+        if current_user.is_admin
+        else []
+    )
+    return render_template(
+        "admin/home.html", staff_count=staff_count, unit_count=unit_count, bank=bank, recent=list(recent)
+    )
 
 
 @bp.route("/staff")
@@ -75,10 +96,19 @@ def staff():
     page = max(request.args.get("page", 1, type=int), 1)
     total = db.session.scalar(stmt.with_only_columns(func.count(User.id)).order_by(None))
     users = db.session.execute(
-        stmt.add_columns(Unit.name, Unit.code).order_by(Unit.code, User.username)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("admin/staff.html", form=form, users=users, total=total, page=page,
-                           pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1))
+        stmt.add_columns(Unit.name, Unit.code)
+        .order_by(Unit.code, User.username)
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return render_template(
+        "admin/staff.html",
+        form=form,
+        users=users,
+        total=total,
+        page=page,
+        pages=max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1),
+    )
 
 
 @bp.route("/staff/<int:user_id>")

@@ -11,5 +11,7 @@ class LoginForm(FlaskForm):
 class ChangePasswordForm(FlaskForm):
     current = PasswordField("当前密码", validators=[DataRequired("请输入当前密码")])
     new = PasswordField("新密码", validators=[DataRequired("请输入新密码"), Length(max=128)])
-    confirm = PasswordField("再次输入新密码",
-                            validators=[DataRequired("请再次输入新密码"), EqualTo("new", "两次输入的新密码不一致")])
+    confirm = PasswordField(
+        "再次输入新密码",
+        validators=[DataRequired("请再次输入新密码"), EqualTo("new", "两次输入的新密码不一致")],
+    )

@@ -29,10 +29,19 @@ def _safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed, scope="login-address")
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_failed, scope="login-account")
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
+    methods=["POST"],
+    deduct_when=_failed,
+    scope="login-address",
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=_failed,
+    scope="login-account",
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("learn.home"))
@@ -67,15 +76,22 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            accounts.change_own_password(current_user, form.current.data, form.new.data,
-                                         min_length=current_app.config["PASSWORD_MIN_LENGTH"])
+            accounts.change_own_password(
+                current_user,
+                form.current.data,
+                form.new.data,
+                min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+            )
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "danger")
         else:
             db.session.commit()
-            login_user(current_user._get_current_object())  # re-issue this session with the new session version
+            login_user(
+                current_user._get_current_object()
+            )  # re-issue this session with the new session version
             flash("密码已修改", "success")
             return redirect(url_for("learn.home"))
-    return render_template("auth/password.html", form=form,
-                           min_length=current_app.config["PASSWORD_MIN_LENGTH"])
+    return render_template(
+        "auth/password.html", form=form, min_length=current_app.config["PASSWORD_MIN_LENGTH"]
+    )

@@ -14,5 +14,4 @@ WEEKDAYS = "一二三四五六日"
 def home():
     today = datetime.now(current_app.config["TZINFO"]).date()
     trail = unit_trail(current_user.unit) if current_user.unit else []
-    return render_template("learn/home.html", trail=trail, today=today,
-                           weekday=WEEKDAYS[today.weekday()])
+    return render_template("learn/home.html", trail=trail, today=today, weekday=WEEKDAYS[today.weekday()])

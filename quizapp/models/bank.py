@@ -76,8 +76,14 @@ class QuestionStatus(enum.StrEnum):
 
 
 def _str_enum(enum_cls, name):
-    return Enum(enum_cls, native_enum=False, length=16, create_constraint=True, name=name,
-                values_callable=lambda e: [m.value for m in e])
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=16,
+        create_constraint=True,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+    )
 
 
 class Question(db.Model):
@@ -109,10 +115,20 @@ class QuestionVersion(db.Model):
         UniqueConstraint("question_id", "number"),
         CheckConstraint("difficulty BETWEEN 1 AND 3", name="difficulty_range"),
         # At most one current version per question, and no two current questions with one content.
-        Index("uq_question_version_current", "question_id", unique=True,
-              sqlite_where=text("is_current"), postgresql_where=text("is_current")),
-        Index("uq_question_version_current_hash", "content_hash", unique=True,
-              sqlite_where=text("is_current"), postgresql_where=text("is_current")),
+        Index(
+            "uq_question_version_current",
+            "question_id",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+        Index(
+            "uq_question_version_current_hash",
+            "content_hash",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
         Index("ix_question_version_filters", "is_current", "type", "category_id", "difficulty"),
     )
 

@@ -67,8 +67,14 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(256))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e],
-             create_constraint=True, name="role"),
+        Enum(
+            Role,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+            create_constraint=True,
+            name="role",
+        ),
         default=Role.STAFF,
     )
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))

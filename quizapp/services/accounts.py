@@ -21,8 +21,14 @@ from . import audit
 from .errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
-ROLE_ALIASES = {"staff": Role.STAFF, "学员": Role.STAFF, "unit_admin": Role.UNIT_ADMIN,
-                "单位管理员": Role.UNIT_ADMIN, "admin": Role.ADMIN, "系统管理员": Role.ADMIN}
+ROLE_ALIASES = {
+    "staff": Role.STAFF,
+    "学员": Role.STAFF,
+    "unit_admin": Role.UNIT_ADMIN,
+    "单位管理员": Role.UNIT_ADMIN,
+    "admin": Role.ADMIN,
+    "系统管理员": Role.ADMIN,
+}
 # Run against a missing user so that a wrong name costs as long as a wrong password.
 _DUMMY_HASH = generate_password_hash("timing-equaliser")
 
@@ -44,9 +50,18 @@ def check_password_rules(password: str, username: str, min_length: int) -> None:
         raise DomainError("密码不能与登录名相同")
 
 
-def create_user(username: str, name: str, password: str, *, role: Role = Role.STAFF,
-                unit_code: str | None = None, must_change_password: bool = True,
-                actor_id: int | None = None, password_hash: str | None = None, **attributes) -> User:
+def create_user(
+    username: str,
+    name: str,
+    password: str,
+    *,
+    role: Role = Role.STAFF,
+    unit_code: str | None = None,
+    must_change_password: bool = True,
+    actor_id: int | None = None,
+    password_hash: str | None = None,
+    **attributes,
+) -> User:
     username, name = username.strip(), name.strip()
     if not USERNAME.match(username):
         raise DomainError("登录名只能包含字母、数字和 _ . @ -，长度 2–64")
@@ -61,13 +76,24 @@ def create_user(username: str, name: str, password: str, *, role: Role = Role.ST
             raise NotFound(f"单位编码“{unit_code}”不存在")
     elif role != Role.ADMIN:
         raise DomainError("学员和单位管理员必须属于一个单位")
-    user = User(username=username, name=name, role=role, unit=unit,
-                must_change_password=must_change_password,
-                password_hash=password_hash or generate_password_hash(password), **attributes)
+    user = User(
+        username=username,
+        name=name,
+        role=role,
+        unit=unit,
+        must_change_password=must_change_password,
+        password_hash=password_hash or generate_password_hash(password),
+        **attributes,
+    )
     db.session.add(user)
     db.session.flush()
-    audit.record("user.create", "user", user.id, actor_id=actor_id,
-                 after={"username": username, "role": str(role), "unit": unit_code})
+    audit.record(
+        "user.create",
+        "user",
+        user.id,
+        actor_id=actor_id,
+        after={"username": username, "role": str(role), "unit": unit_code},
+    )
     return user
 
 
@@ -108,12 +134,14 @@ def _apply_password(user: User, password: str, *, must_change: bool, min_length:
     db.session.flush()
 
 
-def reset_password(user: User, password: str, *, must_change: bool, min_length: int,
-                   actor_id: int | None = None) -> None:
+def reset_password(
+    user: User, password: str, *, must_change: bool, min_length: int, actor_id: int | None = None
+) -> None:
     """An administrator sets someone's password (audited)."""
     _apply_password(user, password, must_change=must_change, min_length=min_length)
-    audit.record("user.reset_password", "user", user.id, actor_id=actor_id,
-                 after={"must_change_password": must_change})
+    audit.record(
+        "user.reset_password", "user", user.id, actor_id=actor_id, after={"must_change_password": must_change}
+    )
 
 
 def change_own_password(user: User, current: str, new: str, *, min_length: int) -> None:
@@ -130,8 +158,14 @@ def deactivate(user: User, *, actor_id: int | None = None) -> None:
     user.active = False
     user.session_version += 1
     db.session.flush()
-    audit.record("user.deactivate", "user", user.id, actor_id=actor_id,
-                 before={"active": True}, after={"active": False})
+    audit.record(
+        "user.deactivate",
+        "user",
+        user.id,
+        actor_id=actor_id,
+        before={"active": True},
+        after={"active": False},
+    )
 
 
 def list_users(*, role: str | None = None, unit_code: str | None = None) -> list[User]:
@@ -150,8 +184,16 @@ def list_users(*, role: str | None = None, unit_code: str | None = None) -> list
 # Bulk staff import from .xlsx
 
 STAFF_COLUMNS = {
-    "登录名": "username", "姓名": "name", "单位编码": "unit_code", "角色": "role", "手机": "phone",
-    "岗位": "job_section", "性别": "gender", "出生年份": "birth_year", "职级": "level", "状态": "status",
+    "登录名": "username",
+    "姓名": "name",
+    "单位编码": "unit_code",
+    "角色": "role",
+    "手机": "phone",
+    "岗位": "job_section",
+    "性别": "gender",
+    "出生年份": "birth_year",
+    "职级": "level",
+    "状态": "status",
 }
 STAFF_REQUIRED = {"username", "name", "unit_code"}
 
@@ -172,8 +214,9 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def import_staff(data: bytes, *, file_name: str = "", actor_id: int | None = None,
-                 hash_password=generate_password_hash) -> StaffImportResult:
+def import_staff(
+    data: bytes, *, file_name: str = "", actor_id: int | None = None, hash_password=generate_password_hash
+) -> StaffImportResult:
     """Create or update staff from a workbook (one row a person, keyed by 登录名).
 
     Every row is validated first; any problem means nothing is written. New accounts get a random
@@ -242,16 +285,24 @@ def import_staff(data: bytes, *, file_name: str = "", actor_id: int | None = Non
     passwords = []
     for values, role, status, user in parsed:
         attributes = {
-            "name": values["name"], "unit_id": units[values["unit_code"]], "role": role,
-            "phone": values.get("phone") or None, "job_section": values.get("job_section") or None,
+            "name": values["name"],
+            "unit_id": units[values["unit_code"]],
+            "role": role,
+            "phone": values.get("phone") or None,
+            "job_section": values.get("job_section") or None,
             "gender": values.get("gender") or None,
             "birth_year": int(values["birth_year"]) if values.get("birth_year") else None,
             "level": values.get("level") or None,
         }
         if user is None:
             password = random_password()
-            user = User(username=values["username"], password_hash=hash_password(password),
-                        must_change_password=True, active=status != "停用", **attributes)
+            user = User(
+                username=values["username"],
+                password_hash=hash_password(password),
+                must_change_password=True,
+                active=status != "停用",
+                **attributes,
+            )
             db.session.add(user)
             passwords.append((values["username"], values["name"], password))
             created += 1
@@ -269,8 +320,13 @@ def import_staff(data: bytes, *, file_name: str = "", actor_id: int | None = Non
             if changed:
                 updated += 1
     db.session.flush()
-    audit.record("user.import", "user", None, actor_id=actor_id,
-                 after={"created": created, "updated": updated, "deactivated": deactivated})
+    audit.record(
+        "user.import",
+        "user",
+        None,
+        actor_id=actor_id,
+        after={"created": created, "updated": updated, "deactivated": deactivated},
+    )
     return StaffImportResult(created, updated, deactivated, passwords)
 
 

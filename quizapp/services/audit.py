@@ -5,11 +5,36 @@ from __future__ import annotations
 from ..extensions import db
 from ..models import AuditLog
 
+ACTION_LABELS = {
+    "bank.import": "导入题目",
+    "unit.create": "新建单位",
+    "user.create": "新建账号",
+    "user.import": "批量导入人员",
+    "user.reset_password": "重置密码",
+    "user.deactivate": "停用账号",
+}
 
-def record(action: str, target_type: str, target_id, *, actor_id: int | None,
-           before: dict | None = None, after: dict | None = None) -> AuditLog:
-    entry = AuditLog(action=action, target_type=target_type,
-                     target_id=None if target_id is None else str(target_id),
-                     actor_id=actor_id, before=before, after=after)
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def record(
+    action: str,
+    target_type: str,
+    target_id,
+    *,
+    actor_id: int | None,
+    before: dict | None = None,
+    after: dict | None = None,
+) -> AuditLog:
+    entry = AuditLog(
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        actor_id=actor_id,
+        before=before,
+        after=after,
+    )
     db.session.add(entry)
     return entry

@@ -38,14 +38,36 @@ MAX_STEM = 2000
 MAX_OPTION = 500
 
 TYPE_ALIASES = {
-    "single": "single", "单选": "single", "单选题": "single",
-    "multiple": "multiple", "多选": "multiple", "多选题": "multiple",
-    "judge": "judge", "判断": "judge", "判断题": "judge",
-    "fill": "fill", "填空": "fill", "填空题": "fill",
+    "single": "single",
+    "单选": "single",
+    "单选题": "single",
+    "multiple": "multiple",
+    "多选": "multiple",
+    "多选题": "multiple",
+    "judge": "judge",
+    "判断": "judge",
+    "判断题": "judge",
+    "fill": "fill",
+    "填空": "fill",
+    "填空题": "fill",
 }
 JUDGE_ALIASES = {
-    "true": True, "t": True, "正确": True, "对": True, "是": True, "√": True, "✓": True, "1": True,
-    "false": False, "f": False, "错误": False, "错": False, "否": False, "×": False, "✗": False, "0": False,
+    "true": True,
+    "t": True,
+    "正确": True,
+    "对": True,
+    "是": True,
+    "√": True,
+    "✓": True,
+    "1": True,
+    "false": False,
+    "f": False,
+    "错误": False,
+    "错": False,
+    "否": False,
+    "×": False,
+    "✗": False,
+    "0": False,
 }
 BLANK = "____"
 
@@ -64,8 +86,18 @@ COLUMNS = [
     ("quote", "原文引用"),
 ]
 HEADER_TO_FIELD = {header: name for name, header in COLUMNS} | {name: name for name, _ in COLUMNS}
-REQUIRED_COLUMNS = {"source", "type", "category", "ability", "difficulty", "stem", "answer",
-                    "explanation", "locator", "quote"}
+REQUIRED_COLUMNS = {
+    "source",
+    "type",
+    "category",
+    "ability",
+    "difficulty",
+    "stem",
+    "answer",
+    "explanation",
+    "locator",
+    "quote",
+}
 FIELD_LABELS = dict(COLUMNS) | {"options": "选项", "file": "文件"}
 
 
@@ -164,14 +196,21 @@ class _LineLoader(yaml.SafeLoader):
         return mapping
 
 
-def _records_from_documents(name: str, documents: Iterable, base_dir: Path | None,
-                            problems: list[Problem]) -> Iterator[_Raw]:
+def _records_from_documents(
+    name: str, documents: Iterable, base_dir: Path | None, problems: list[Problem]
+) -> Iterator[_Raw]:
     for doc_index, document in enumerate(documents, 1):
         if document is None:
             continue
         if not isinstance(document, dict) or not isinstance(document.get("questions"), list):
-            problems.append(Problem(name, f"第{doc_index}个文档", None,
-                                    "格式错误：应包含 source 和 questions 两部分（见 question_bank/README.md）"))
+            problems.append(
+                Problem(
+                    name,
+                    f"第{doc_index}个文档",
+                    None,
+                    "格式错误：应包含 source 和 questions 两部分（见 question_bank/README.md）",
+                )
+            )
             continue
         source = _without_lines(document.get("source") or {})
         if not isinstance(source, dict) or not source.get("id"):
@@ -301,8 +340,13 @@ def _read_csv(name, data, base_dir, problems):
     return _rows_to_records(name, iter(rows), base_dir, problems)
 
 
-READERS = {".yaml": _read_yaml, ".yml": _read_yaml, ".json": _read_json, ".xlsx": _read_xlsx,
-           ".csv": _read_csv}
+READERS = {
+    ".yaml": _read_yaml,
+    ".yml": _read_yaml,
+    ".json": _read_json,
+    ".xlsx": _read_xlsx,
+    ".csv": _read_csv,
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,11 +373,13 @@ def _difficulty(value) -> int | None:
 
 def _options(raw) -> list[tuple[str, str]] | None:
     if isinstance(raw, dict):
-        return [(str(key).strip().upper(), "" if text is None else str(text).strip())
-                for key, text in raw.items()]
+        return [
+            (str(key).strip().upper(), "" if text is None else str(text).strip()) for key, text in raw.items()
+        ]
     if isinstance(raw, list):
-        return [(OPTION_KEYS[i] if i < len(OPTION_KEYS) else "?", str(text).strip())
-                for i, text in enumerate(raw)]
+        return [
+            (OPTION_KEYS[i] if i < len(OPTION_KEYS) else "?", str(text).strip()) for i, text in enumerate(raw)
+        ]
     return None
 
 
@@ -365,8 +411,12 @@ def _fill_answer(raw) -> list[list[str]] | None:
     return answer
 
 
-def validate_record(raw: _Raw, resolver: SourceResolver, categories: set[str], abilities: set[str],
-                    ) -> tuple[Draft | None, list[Problem], SourceText | None]:
+def validate_record(
+    raw: _Raw,
+    resolver: SourceResolver,
+    categories: set[str],
+    abilities: set[str],
+) -> tuple[Draft | None, list[Problem], SourceText | None]:
     values = raw.values
     problems: list[Problem] = []
 
@@ -409,7 +459,9 @@ def validate_record(raw: _Raw, resolver: SourceResolver, categories: set[str], a
         else:
             keys = [key for key, _ in pairs]
             if keys != list(OPTION_KEYS[: len(keys)]):
-                bad("options", f"选项应依次为 {'、'.join(OPTION_KEYS[:len(keys)])}，实际为 {'、'.join(keys)}")
+                bad(
+                    "options", f"选项应依次为 {'、'.join(OPTION_KEYS[: len(keys)])}，实际为 {'、'.join(keys)}"
+                )
             for key, text in pairs:
                 if not text:
                     bad("options", f"选项{key}不能为空")
@@ -435,8 +487,11 @@ def validate_record(raw: _Raw, resolver: SourceResolver, categories: set[str], a
         if raw_options:
             bad("options", "判断题和填空题不应有选项")
         if qtype == "judge":
-            answer = raw_answer if isinstance(raw_answer, bool) else JUDGE_ALIASES.get(
-                _text(values, "answer").lower())
+            answer = (
+                raw_answer
+                if isinstance(raw_answer, bool)
+                else JUDGE_ALIASES.get(_text(values, "answer").lower())
+            )
             if answer is None:
                 bad("answer", f"判断题答案应为 正确/错误，实际为“{_text(values, 'answer')}”")
         else:
@@ -472,14 +527,31 @@ def validate_record(raw: _Raw, resolver: SourceResolver, categories: set[str], a
 
     if problems:
         return None, problems, source
-    draft = Draft(file=raw.file, row=raw.row, source=code, type=qtype, stem=stem, options=options,
-                  answer=answer, explanation=explanation, category=category, ability=ability,
-                  difficulty=difficulty, locator=locator, quote=quote)
+    draft = Draft(
+        file=raw.file,
+        row=raw.row,
+        source=code,
+        type=qtype,
+        stem=stem,
+        options=options,
+        answer=answer,
+        explanation=explanation,
+        category=category,
+        ability=ability,
+        difficulty=difficulty,
+        locator=locator,
+        quote=quote,
+    )
     return draft, [], source
 
 
-def read_batch(files: Iterable[tuple[str, bytes, Path | None]], *, resolver: SourceResolver,
-               categories: Iterable[str], abilities: Iterable[str]) -> Batch:
+def read_batch(
+    files: Iterable[tuple[str, bytes, Path | None]],
+    *,
+    resolver: SourceResolver,
+    categories: Iterable[str],
+    abilities: Iterable[str],
+) -> Batch:
     """Read and validate ``(display name, content, folder it came from)`` triples."""
     batch = Batch()
     categories, abilities = set(categories), set(abilities)
@@ -488,7 +560,9 @@ def read_batch(files: Iterable[tuple[str, bytes, Path | None]], *, resolver: Sou
         suffix = Path(name).suffix.lower()
         reader = READERS.get(suffix)
         if reader is None:
-            batch.problems.append(Problem(name, "", "file", "不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）"))
+            batch.problems.append(
+                Problem(name, "", "file", "不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）")
+            )
             continue
         records = reader(name, data, base_dir, batch.problems)
         if not records and not any(p.file == name for p in batch.problems):
@@ -508,15 +582,21 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir()
-                                if p.suffix.lower() in SUPPORTED_SUFFIXES and p.name[0] not in "._"))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.suffix.lower() in SUPPORTED_SUFFIXES and p.name[0] not in "._"
+                )
+            )
         else:
             found.append(path)
     return found
 
 
-def read_paths(paths: Iterable[Path], *, resolver: SourceResolver, categories: Iterable[str],
-               abilities: Iterable[str]) -> Batch:
+def read_paths(
+    paths: Iterable[Path], *, resolver: SourceResolver, categories: Iterable[str], abilities: Iterable[str]
+) -> Batch:
     files = []
     missing = []
     for path in expand_paths(paths):
@@ -535,14 +615,18 @@ def read_paths(paths: Iterable[Path], *, resolver: SourceResolver, categories: I
 
 def verify_paths(paths: Iterable[Path], bank_path: Path | None) -> dict:
     """Check files against their source texts, without a database. Repeats within the set are errors."""
-    batch = read_paths(paths, resolver=SourceResolver(bank_path), categories=DEFAULT_CATEGORIES,
-                       abilities=DEFAULT_ABILITIES)
+    batch = read_paths(
+        paths, resolver=SourceResolver(bank_path), categories=DEFAULT_CATEGORIES, abilities=DEFAULT_ABILITIES
+    )
     problems = list(batch.problems)
     first_seen: dict[str, Draft] = {}
     for draft in batch.drafts:
         if (earlier := first_seen.setdefault(draft.content_hash, draft)) is not draft:
-            problems.append(Problem(draft.file, draft.row, None,
-                                    f"与 {earlier.file} {earlier.row} 重复（题干与选项相同）"))
+            problems.append(
+                Problem(
+                    draft.file, draft.row, None, f"与 {earlier.file} {earlier.row} 重复（题干与选项相同）"
+                )
+            )
     return {
         "files": batch.files,
         "questions": len(batch.drafts),
@@ -567,8 +651,13 @@ def ensure_taxonomy() -> None:
 
 def db_resolver(bank_path: Path | None) -> SourceResolver:
     known = {
-        source.code: SourceText(code=source.code, title=source.title, body=source.body,
-                                issuer=source.issuer, effective=source.effective)
+        source.code: SourceText(
+            code=source.code,
+            title=source.title,
+            body=source.body,
+            issuer=source.issuer,
+            effective=source.effective,
+        )
         for source in db.session.scalars(select(Source))
     }
     return SourceResolver(bank_path, known)
@@ -590,10 +679,14 @@ def plan_import(batch: Batch) -> ImportPlan:
     hashes = [draft.content_hash for draft in batch.drafts]
     existing: set[str] = set()
     for start in range(0, len(hashes), 500):
-        chunk = hashes[start:start + 500]
-        existing.update(db.session.scalars(
-            select(QuestionVersion.content_hash).where(
-                QuestionVersion.is_current, QuestionVersion.content_hash.in_(chunk))))
+        chunk = hashes[start : start + 500]
+        existing.update(
+            db.session.scalars(
+                select(QuestionVersion.content_hash).where(
+                    QuestionVersion.is_current, QuestionVersion.content_hash.in_(chunk)
+                )
+            )
+        )
     new, duplicates = [], []
     for draft in batch.drafts:
         if draft.content_hash in existing:
@@ -616,8 +709,9 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
     sources_added = 0
     for code in sorted({draft.source for draft in plan.new} - set(source_ids)):
         text = batch.sources[code]
-        source = Source(code=code, title=text.title, issuer=text.issuer, effective=text.effective,
-                        body=text.body)
+        source = Source(
+            code=code, title=text.title, issuer=text.issuer, effective=text.effective, body=text.body
+        )
         db.session.add(source)
         db.session.flush()
         source_ids[code] = source.id
@@ -632,23 +726,41 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
         QuestionVersion.__table__.insert(),
         [
             {
-                "question_id": question.id, "number": 1, "is_current": True, "type": draft.type,
-                "stem": draft.stem, "options": draft.options, "answer": draft.answer,
-                "explanation": draft.explanation, "category_id": category_ids[draft.category],
-                "ability_id": ability_ids[draft.ability], "difficulty": draft.difficulty,
-                "source_id": source_ids[draft.source], "locator": draft.locator, "quote": draft.quote,
-                "content_hash": draft.content_hash, "created_by_id": actor_id,
+                "question_id": question.id,
+                "number": 1,
+                "is_current": True,
+                "type": draft.type,
+                "stem": draft.stem,
+                "options": draft.options,
+                "answer": draft.answer,
+                "explanation": draft.explanation,
+                "category_id": category_ids[draft.category],
+                "ability_id": ability_ids[draft.ability],
+                "difficulty": draft.difficulty,
+                "source_id": source_ids[draft.source],
+                "locator": draft.locator,
+                "quote": draft.quote,
+                "content_hash": draft.content_hash,
+                "created_by_id": actor_id,
                 "created_at": utcnow(),
             }
             for question, draft in zip(questions, plan.new, strict=True)
         ],
     ) if plan.new else None
-    summary = ImportSummary(added=len(plan.new), duplicates=len(plan.duplicates),
-                            sources_added=sources_added)
+    summary = ImportSummary(added=len(plan.new), duplicates=len(plan.duplicates), sources_added=sources_added)
     if plan.new:
-        audit.record("bank.import", "question", None, actor_id=actor_id,
-                     after={"added": summary.added, "duplicates": summary.duplicates,
-                            "sources_added": sources_added, "files": batch.files})
+        audit.record(
+            "bank.import",
+            "question",
+            None,
+            actor_id=actor_id,
+            after={
+                "added": summary.added,
+                "duplicates": summary.duplicates,
+                "sources_added": sources_added,
+                "files": batch.files,
+            },
+        )
     return summary
 
 
@@ -686,9 +798,19 @@ def current_versions(question_ids: list[int] | None = None) -> list[dict]:
     if question_ids is not None:
         stmt = stmt.where(QuestionVersion.question_id.in_(question_ids))
     return [
-        {"source": code, "type": str(v.type), "category": category, "ability": ability,
-         "difficulty": v.difficulty, "stem": v.stem, "options": v.options, "answer": v.answer,
-         "explanation": v.explanation, "locator": v.locator, "quote": v.quote}
+        {
+            "source": code,
+            "type": str(v.type),
+            "category": category,
+            "ability": ability,
+            "difficulty": v.difficulty,
+            "stem": v.stem,
+            "options": v.options,
+            "answer": v.answer,
+            "explanation": v.explanation,
+            "locator": v.locator,
+            "quote": v.quote,
+        }
         for v, code, category, ability in db.session.execute(stmt)
     ]
 
@@ -709,8 +831,12 @@ def export_yaml(rows: list[dict]) -> bytes:
             question.update({k: row[k] for k in ("answer", "explanation", "locator", "quote")})
             questions.append(question)
         source = sources[code]
-        documents.append({"source": {"id": code, "title": source.title, "text": _source_file_text(source)},
-                          "questions": questions})
+        documents.append(
+            {
+                "source": {"id": code, "title": source.title, "text": _source_file_text(source)},
+                "questions": questions,
+            }
+        )
     return yaml.safe_dump_all(documents, allow_unicode=True, sort_keys=False, width=1000).encode("utf-8")
 
 
@@ -742,11 +868,21 @@ def export_xlsx(rows: list[dict]) -> bytes:
     _header_row(sheet)
     for row in rows:
         options = {o["key"]: o["text"] for o in row["options"]}
-        sheet.append([
-            row["source"], QuestionType(row["type"]).label, row["category"], row["ability"],
-            row["difficulty"], row["stem"], *[options.get(key) for key in OPTION_KEYS],
-            _tabular_answer(row), row["explanation"], row["locator"], row["quote"],
-        ])
+        sheet.append(
+            [
+                row["source"],
+                QuestionType(row["type"]).label,
+                row["category"],
+                row["ability"],
+                row["difficulty"],
+                row["stem"],
+                *[options.get(key) for key in OPTION_KEYS],
+                _tabular_answer(row),
+                row["explanation"],
+                row["locator"],
+                row["quote"],
+            ]
+        )
     return _save(workbook)
 
 
@@ -759,10 +895,19 @@ def template_xlsx(categories: list[str] | None = None, abilities: list[str] | No
     sheet.title = "题目"
     _header_row(sheet)
     letter = {name: sheet.cell(1, index).column_letter for index, (name, _) in enumerate(COLUMNS, 1)}
-    for name, choices in (("type", ["单选", "多选", "判断", "填空"]), ("category", categories),
-                          ("ability", abilities), ("difficulty", ["1", "2", "3"])):
-        validation = DataValidation(type="list", formula1='"' + ",".join(choices) + '"', allow_blank=True,
-                                    showErrorMessage=True, error="请从下拉列表中选择")
+    for name, choices in (
+        ("type", ["单选", "多选", "判断", "填空"]),
+        ("category", categories),
+        ("ability", abilities),
+        ("difficulty", ["1", "2", "3"]),
+    ):
+        validation = DataValidation(
+            type="list",
+            formula1='"' + ",".join(choices) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            error="请从下拉列表中选择",
+        )
         sheet.add_data_validation(validation)
         validation.add(f"{letter[name]}2:{letter[name]}5000")
 
@@ -771,20 +916,29 @@ def template_xlsx(categories: list[str] | None = None, abilities: list[str] | No
     guide.column_dimensions["B"].width = 90
     for line in [
         ("列", "说明"),
-        ("来源文件编码", "题目出处的政策文件编码，如 law_social_insurance（须已在题库中，或在 sources/ 下有同名 .txt）"),
+        (
+            "来源文件编码",
+            "题目出处的政策文件编码，如 law_social_insurance（须已在题库中，或在 sources/ 下有同名 .txt）",
+        ),
         ("题型", "单选 / 多选 / 判断 / 填空"),
         ("业务类别", "、".join(categories)),
         ("能力", "、".join(abilities)),
         ("难度", "1（易）、2（中）、3（难）"),
         ("题干", f"填空题用 {BLANK}（四个下划线）表示每个空"),
         ("选项A…F", "单选、多选题按 A、B、C… 依次填写，判断题和填空题留空"),
-        ("答案", "单选：B；多选：ACD；判断：正确 或 错误；填空：多个空用“；”分隔，同一空的多种写法用“|”分隔，如 三十|30"),
+        (
+            "答案",
+            "单选：B；多选：ACD；判断：正确 或 错误；填空：多个空用“；”分隔，同一空的多种写法用“|”分隔，如 三十|30",
+        ),
         ("解析", "必填，说明正确答案的依据"),
         ("条款位置", "法律法规写“第十四条”（可加“第二款”），讲话稿写“第3段”"),
         ("原文引用", "从来源文件中逐字复制的原文，导入时会核对"),
         ("", ""),
-        ("示例（单选）", "law_social_insurance | 单选 | 社会保险 | 法规政策理解运用能力 | 1 | 用人单位应当自成立之日起多少日内申请办理社会保险登记？ | "
-                     "十日 | 十五日 | 三十日 | 六十日 | … | C | 《社会保险法》第五十七条…… | 第五十七条 | 用人单位应当自成立之日起三十日内……"),
+        (
+            "示例（单选）",
+            "law_social_insurance | 单选 | 社会保险 | 法规政策理解运用能力 | 1 | 用人单位应当自成立之日起多少日内申请办理社会保险登记？ | "
+            "十日 | 十五日 | 三十日 | 六十日 | … | C | 《社会保险法》第五十七条…… | 第五十七条 | 用人单位应当自成立之日起三十日内……",
+        ),
         ("示例（填空）", "题干：失业人员应当自终止就业之日起____日内办理失业登记。 答案：六十|60"),
     ]:
         guide.append(list(line))

@@ -21,10 +21,56 @@ CITIES = [
     ("511500", "宜宾市人力资源和社会保障局", [("511502", "翠屏区"), ("511503", "南溪区")]),
 ]
 WINDOWS = ["政务服务中心人社综合窗口", "社会保险经办大厅窗口"]
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈"
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
-         "秀英", "霞", "平", "刚", "桂英", "建华", "文", "华", "玉兰", "红梅", "志强", "晓东", "海燕", "雪梅",
-         "俊", "浩然", "思雨", "梓涵", "欣怡", "宇航", "婷", "颖", "鑫", "佳怡", "子豪", "丹", "蕾", "晨"]
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程魏苏吕丁任沈"
+)
+GIVEN = [
+    "伟",
+    "芳",
+    "娜",
+    "敏",
+    "静",
+    "丽",
+    "强",
+    "磊",
+    "军",
+    "洋",
+    "勇",
+    "艳",
+    "杰",
+    "娟",
+    "涛",
+    "明",
+    "超",
+    "秀英",
+    "霞",
+    "平",
+    "刚",
+    "桂英",
+    "建华",
+    "文",
+    "华",
+    "玉兰",
+    "红梅",
+    "志强",
+    "晓东",
+    "海燕",
+    "雪梅",
+    "俊",
+    "浩然",
+    "思雨",
+    "梓涵",
+    "欣怡",
+    "宇航",
+    "婷",
+    "颖",
+    "鑫",
+    "佳怡",
+    "子豪",
+    "丹",
+    "蕾",
+    "晨",
+]
 SECTIONS = ["社会保险经办", "就业创业服务", "劳动关系协调", "人才人事服务", "综合柜员"]
 LEVELS = ["办事员", "科员", "一级科员", "四级主任科员", "三级主任科员"]
 FEMALE_HINTS = set("芳娜敏静丽艳娟霞秀英桂玉兰红梅海燕雪思雨涵欣怡婷颖佳丹蕾")
@@ -51,8 +97,16 @@ def create_demo_org(password: str) -> list[DemoLogin]:
     logins: list[DemoLogin] = []
 
     def person(username, role, unit, **attrs):
-        user = create_user(username, attrs.pop("name"), password, role=role, unit_code=unit.code,
-                           must_change_password=False, password_hash=password_hash, **attrs)
+        user = create_user(
+            username,
+            attrs.pop("name"),
+            password,
+            role=role,
+            unit_code=unit.code,
+            must_change_password=False,
+            password_hash=password_hash,
+            **attrs,
+        )
         logins.append(DemoLogin(username, role.label, user.name, unit.name))
         return user
 
@@ -68,9 +122,14 @@ def create_demo_org(password: str) -> list[DemoLogin]:
     def attributes():
         name = chinese_name()
         gender = "女" if any(ch in FEMALE_HINTS for ch in name[1:]) else "男"
-        return {"name": name, "gender": gender, "birth_year": rng.randint(1968, 2000),
-                "job_section": rng.choice(SECTIONS), "level": rng.choice(LEVELS),
-                "phone": f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}"}
+        return {
+            "name": name,
+            "gender": gender,
+            "birth_year": rng.randint(1968, 2000),
+            "job_section": rng.choice(SECTIONS),
+            "level": rng.choice(LEVELS),
+            "phone": f"1{rng.choice('3589')}{rng.randint(0, 999999999):09d}",
+        }
 
     province = create_unit(*PROVINCE)
     person("province_admin", Role.UNIT_ADMIN, province, **attributes())
@@ -81,11 +140,11 @@ def create_demo_org(password: str) -> list[DemoLogin]:
         for county_code, county_name in counties:
             county = create_unit(county_code, f"{county_name}人力资源和社会保障局", city.code)
             for window_index, window_name in enumerate(WINDOWS, 1):
-                window = create_unit(f"{county_code}{window_index:02d}", f"{county_name}{window_name}",
-                                     county.code)
+                window = create_unit(
+                    f"{county_code}{window_index:02d}", f"{county_name}{window_name}", county.code
+                )
                 for _ in range(5):
                     staff_number += 1
                     person(f"staff{staff_number:02d}", Role.STAFF, window, **attributes())
     db.session.flush()
     return logins
-

@@ -10,8 +10,7 @@ from . import audit
 from .errors import Conflict, NotFound
 
 
-def create_unit(code: str, name: str, parent_code: str | None = None, *,
-                actor_id: int | None = None) -> Unit:
+def create_unit(code: str, name: str, parent_code: str | None = None, *, actor_id: int | None = None) -> Unit:
     code, name = code.strip(), name.strip()
     if not code or not name:
         raise Conflict("单位编码和名称不能为空")
@@ -27,8 +26,13 @@ def create_unit(code: str, name: str, parent_code: str | None = None, *,
     db.session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
     db.session.flush()
-    audit.record("unit.create", "unit", unit.id, actor_id=actor_id,
-                 after={"code": code, "name": name, "parent": parent_code})
+    audit.record(
+        "unit.create",
+        "unit",
+        unit.id,
+        actor_id=actor_id,
+        after={"code": code, "name": name, "parent": parent_code},
+    )
     return unit
 
 
@@ -65,8 +69,10 @@ def visible_users(viewer: User) -> Select[tuple[User]]:
 
 
 def can_manage_user(viewer: User, user_id: int) -> bool:
-    return db.session.scalar(visible_users(viewer).where(User.id == user_id).with_only_columns(
-        User.id)) is not None
+    return (
+        db.session.scalar(visible_users(viewer).where(User.id == user_id).with_only_columns(User.id))
+        is not None
+    )
 
 
 def unit_trail(unit: Unit) -> list[Unit]:

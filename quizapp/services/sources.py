@@ -71,8 +71,14 @@ def parse_source(code: str, text: str) -> SourceText:
             break
     body = "\n".join(lines[body_start:]).strip("\n")
     fields = {attr: meta[key] for key, attr in HEADER_KEYS.items() if key in meta}
-    return SourceText(code=code, title=meta.get("标题", code), body=body,
-                      issuer=fields.get("issuer"), effective=fields.get("effective"), meta=meta)
+    return SourceText(
+        code=code,
+        title=meta.get("标题", code),
+        body=body,
+        issuer=fields.get("issuer"),
+        effective=fields.get("effective"),
+        meta=meta,
+    )
 
 
 def read_source_file(path: Path) -> SourceText:

@@ -14,9 +14,7 @@ def normalise(value: str) -> str:
     apart on purpose: accepted answers list both spellings where both are right.
     """
     folded = unicodedata.normalize("NFKC", value).casefold()
-    return "".join(
-        ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P")
-    )
+    return "".join(ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
 
 
 def content_hash(qtype: str, stem: str, options: list[dict]) -> str:

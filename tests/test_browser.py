@@ -1,0 +1,185 @@
+"""What a person sees, in headless Chromium: staff on a phone, an admin on a desktop.
+
+Screenshots go to test-artifacts/screenshots/ (QUIZAPP_SCREENSHOTS overrides), which CI keeps.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from quizapp import create_app
+from quizapp.cli import initialise
+from quizapp.extensions import db
+from quizapp.models import User
+
+from .conftest import ROOT, make_config
+
+pytestmark = pytest.mark.browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 860}, "locale": "zh-CN"}
+DEMO_PASSWORD = "Demo12345"
+SHOTS = Path(os.environ.get("QUIZAPP_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("QUIZAPP_TEST_REQUIRE_SERVICES"):
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The real app behind waitress on a free port, initialised as `quizapp serve --demo` does."""
+    from waitress import create_server
+
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["QUIZAPP_DEMO_PASSWORD"] = DEMO_PASSWORD
+    os.environ["QUIZAPP_ADMIN_PASSWORD"] = "Admin1234"
+    try:
+        config = make_config(f"sqlite:///{instance / 'live.sqlite3'}", instance, WTF_CSRF_ENABLED=True)
+        app = create_app(config)
+        with app.app_context():
+            initialise(demo_org=True, echo=lambda message: None)
+    finally:
+        del os.environ["QUIZAPP_DEMO_PASSWORD"], os.environ["QUIZAPP_ADMIN_PASSWORD"]
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page_for(browser):
+    contexts = []
+
+    def open_page(device: dict):
+        context = browser.new_context(**device)
+        contexts.append(context)
+        page = context.new_page()
+        page.problems = []
+        page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+        page.on("pageerror", lambda e: page.problems.append(str(e)))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, username: str, password: str) -> None:
+    page.goto(f"{base}/login")
+    page.get_by_label("登录名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_staff_signs_in_on_a_phone(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    page.goto(f"{base}/")
+    assert page.url.endswith("/login?next=%2F")
+    assert page.get_by_role("heading", name="登录").is_visible()
+    shot(page, "01-phone-login")
+    sign_in(page, base, "staff01", DEMO_PASSWORD)
+    page.wait_for_url(f"{base}/")
+    hello = page.locator(".hello h1").inner_text()
+    assert hello.endswith("，您好") and len(hello) > 4
+    assert "武侯区政务服务中心人社综合窗口" in page.locator(".trail").inner_text()
+    assert page.get_by_text("日日学尚未开放").is_visible()
+    # The page fits the phone: nothing wider than the viewport.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    # A CJK font is there to draw the text (without one every character is a box).
+    assert page.evaluate("document.fonts.check('16px \"WenQuanYi Micro Hei\"')")
+    shot(page, "02-phone-home")
+    assert page.problems == []
+
+
+def test_wrong_password_shows_a_chinese_error(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    sign_in(page, base, "staff02", "not-the-password")
+    assert page.get_by_role("alert").inner_text() == "登录名或密码不正确"
+    shot(page, "03-phone-login-error")
+
+
+def test_first_sign_in_forces_a_password_change(live_server, page_for):
+    app, base = live_server
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "staff03"))
+        user.must_change_password = True
+        db.session.commit()
+    page = page_for(PHONE)
+    sign_in(page, base, "staff03", DEMO_PASSWORD)
+    page.wait_for_url(f"{base}/password")
+    assert page.get_by_text("首次登录须修改初始密码").is_visible()
+    shot(page, "04-phone-password-change")
+    page.get_by_label("当前密码").fill(DEMO_PASSWORD)
+    page.get_by_label("新密码", exact=True).fill("Fresh12345")
+    page.get_by_label("再次输入新密码").fill("Fresh12345")
+    page.get_by_role("button", name="确认修改").click()
+    page.wait_for_url(f"{base}/")
+    assert page.get_by_text("密码已修改").is_visible()
+    shot(page, "05-phone-password-changed")
+
+
+def test_admin_sees_the_bank_and_staff_on_a_desktop(live_server, page_for):
+    _, base = live_server
+    page = page_for(DESKTOP)
+    sign_in(page, base, "admin", "Admin1234")
+    page.get_by_role("link", name="管理").click()
+    page.wait_for_url(f"{base}/admin/")
+    assert int(page.locator(".stat-value").nth(2).inner_text()) >= 400
+    assert page.get_by_role("cell", name="中华人民共和国社会保险法").is_visible()
+    shot(page, "06-desktop-admin-home")
+    page.get_by_role("link", name="在岗人员").click()
+    assert "共 65 人" in page.locator("main").inner_text()  # 64 in units + admin
+    shot(page, "07-desktop-staff-list")
+    assert page.problems == []
+
+
+def test_unit_admin_sees_their_city_on_a_phone(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    sign_in(page, base, "city2_admin", DEMO_PASSWORD)
+    page.goto(f"{base}/admin/staff")
+    text = page.locator("main").inner_text()
+    assert "共 21 人" in text and "绵阳" not in page.locator("h1").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "08-phone-unit-admin-staff")
