@@ -9,6 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from . import config as config_module
+from . import database
 from .extensions import csrf, db, limiter, login_manager, migrate
 
 
@@ -23,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config_module.from_environment())
     app.config.update(config or {})
 
+    app.json.ensure_ascii = False  # Chinese as UTF-8, not \uXXXX: half the bytes on a phone
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + os.path.join(
@@ -35,7 +37,10 @@ def create_app(config: dict | None = None) -> Flask:
     secure = app.config["SECURE_COOKIES"]
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
 
+    database.init_app(app)
     db.init_app(app)
+    with app.app_context():
+        database.configure_engine(db.engine)
     migrate.init_app(app, db, directory=app.config["MIGRATIONS_PATH"], render_as_batch=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -49,12 +54,14 @@ def create_app(config: dict | None = None) -> Flask:
     web.init_app(app)
     cli.init_app(app)
     from .admin import bp as admin_bp
+    from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .learn import bp as learn_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(learn_bp)
     app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
     return app
 
 

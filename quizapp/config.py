@@ -25,6 +25,7 @@ class DefaultConfig:
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # None → SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    STATEMENT_TIMEOUT_SECONDS = 30  # PostgreSQL: no statement may hold a worker longer
     TIMEZONE = "Asia/Shanghai"
     REDIS_URL: str | None = None
     BANK_PATH = str(PROJECT_ROOT / "question_bank")
@@ -44,6 +45,18 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = True
 
     PASSWORD_MIN_LENGTH = 8
+
+    # 日日学 and points (DESIGN §3). Caps are per business day, per group of rules.
+    DAILY_SET_SIZE = 10
+    DAILY_MAX_MISTAKES = 3
+    POINTS = {"daily_correct": 1, "daily_finish": 2, "practice_correct": 1}
+    POINT_GROUPS = {"daily_correct": "daily", "daily_finish": "daily", "practice_correct": "practice"}
+    POINT_CAPS = {"daily": 12, "practice": 5}
+    MULTIPLE_PARTIAL_CREDIT = 0.5
+    # Mistake book: the gap before each review grows with the right reviews so far (1, 3, 7 days);
+    # the question leaves after this many right answers in a row in review.
+    MISTAKE_REVIEW_DAYS = (1, 3, 7)
+    MISTAKE_CLEAR_STREAK = 2
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SCHEDULER_ENABLED = False  # only `quizapp serve` / `quizapp scheduler` run the scheduler
 

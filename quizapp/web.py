@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, jsonify, redirect, render_template, request, url_for
+from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
@@ -20,6 +21,7 @@ CONTENT_SECURITY_POLICY = (
 )
 ERROR_TEXT = {
     400: ("请求有误", "提交的内容无法处理，请返回重试。"),
+    401: ("未登录", "请先登录。"),
     403: ("无权访问", "您没有访问此页面的权限。"),
     404: ("页面不存在", "您访问的页面不存在或已被删除。"),
     405: ("请求方式不允许", "此页面不接受这种请求方式。"),
@@ -53,10 +55,14 @@ def _error_response(status: int, message: str | None = None, code: str | None = 
 
 
 def init_app(app: Flask) -> None:
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = "请先登录"
-    login_manager.login_message_category = "warning"
     app.config.setdefault("TZINFO", ZoneInfo(app.config["TIMEZONE"]))
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if _wants_json():
+            return _error_response(401, "请先登录", "unauthorized")
+        flash("请先登录", "warning")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
     @app.before_request
     def require_password_change():
@@ -76,7 +82,7 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if current_user.is_authenticated:
+        if "_user_id" in session:  # signed-in pages are personal: never cached by a proxy
             response.headers.setdefault("Cache-Control", "private, no-store")
         return response
 
@@ -90,6 +96,12 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
         return _error_response(error.status, error.message, error.code)
+
+    @app.template_filter("local_date")
+    def local_date(value) -> str:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        local = moment.astimezone(app.config["TZINFO"])
+        return f"{local.month}月{local.day}日"
 
     @app.context_processor
     def template_globals():

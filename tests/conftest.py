@@ -9,10 +9,11 @@ where a missing service is a failure.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from quizapp import create_app
 from quizapp.extensions import db
@@ -200,3 +201,128 @@ def org_tree(create_unit, create_user):
         "window_b": window_b,
     }
     return {"units": units, "people": people}
+
+
+class FrozenClock:
+    """Replaces ``quizapp.clock.utcnow``: tests set and move the server's time."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def set(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def advance(self, **delta) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    from quizapp import clock
+
+    frozen = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))  # Monday 09:00 in Shanghai
+    monkeypatch.setattr(clock, "utcnow", frozen)
+    return frozen
+
+
+@pytest.fixture
+def create_question(app):
+    """create_question(type="single", category="社会保险", answer="A") → question id. Sources and
+    quotes are synthetic; the bank's own rules are tested in test_bank_io."""
+    counter = iter(range(1, 100000))
+
+    def factory(
+        type: str = "single",
+        *,
+        category: str = "社会保险",
+        ability: str = "法规政策理解运用能力",
+        answer=None,
+        options=None,
+        stem: str | None = None,
+        difficulty: int = 1,
+        explanation: str = "解析：依据原文。",
+        quote: str = "原文引用",
+    ):
+        from quizapp.models import Ability, Category, Question, QuestionVersion, Source
+        from quizapp.services.text import content_hash
+
+        number = next(counter)
+        if options is None:
+            options = (
+                [{"key": k, "text": f"选项{k}{number}"} for k in "ABCD"]
+                if type in ("single", "multiple")
+                else []
+            )
+        if answer is None:
+            answer = {"single": "A", "multiple": ["A", "C"], "judge": True, "fill": [["三十", "30"]]}[type]
+        if stem is None:
+            stem = f"第{number}题：____？" if type == "fill" else f"第{number}题的题干？"
+        with app.app_context():
+            source = db.session.scalar(select(Source).where(Source.code == "test_source"))
+            if source is None:
+                source = Source(code="test_source", title="测试文件", body="原文引用")
+                db.session.add(source)
+                db.session.flush()
+            question = Question()
+            db.session.add(question)
+            db.session.flush()
+            db.session.add(
+                QuestionVersion(
+                    question_id=question.id,
+                    number=1,
+                    is_current=True,
+                    type=type,
+                    stem=stem,
+                    options=options,
+                    answer=answer,
+                    explanation=explanation,
+                    category_id=db.session.scalar(select(Category.id).where(Category.name == category)),
+                    ability_id=db.session.scalar(select(Ability.id).where(Ability.name == ability)),
+                    difficulty=difficulty,
+                    source_id=source.id,
+                    locator="第一条",
+                    quote=quote,
+                    content_hash=content_hash(type, stem, options),
+                )
+            )
+            db.session.commit()
+            return question.id
+
+    return factory
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements: list[str] = []
+
+    def __call__(self, conn, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE", "PRAGMA")):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """with count_queries() as counted: …; counted.count → SQL statements the block ran."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def counting():
+        with app.app_context():
+            engine = db.engine
+        counter = QueryCounter()
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+
+    return counting

@@ -114,7 +114,7 @@ def test_staff_signs_in_on_a_phone(live_server, page_for):
     _, base = live_server
     page = page_for(PHONE)
     page.goto(f"{base}/")
-    assert page.url.endswith("/login?next=%2F")
+    assert page.url.endswith("/login?next=/")
     assert page.get_by_role("heading", name="登录").is_visible()
     shot(page, "01-phone-login")
     sign_in(page, base, "staff01", DEMO_PASSWORD)
@@ -122,12 +122,95 @@ def test_staff_signs_in_on_a_phone(live_server, page_for):
     hello = page.locator(".hello h1").inner_text()
     assert hello.endswith("，您好") and len(hello) > 4
     assert "武侯区政务服务中心人社综合窗口" in page.locator(".trail").inner_text()
-    assert page.get_by_text("日日学尚未开放").is_visible()
+    assert page.get_by_role("link", name="开始今日学习").is_visible()
     # The page fits the phone: nothing wider than the viewport.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     # A CJK font is there to draw the text (without one every character is a box).
     assert page.evaluate("document.fonts.check('16px \"WenQuanYi Micro Hei\"')")
     shot(page, "02-phone-home")
+    assert page.problems == []
+
+
+def answer_current_question(page) -> None:
+    """Give some answer to the question on screen, as a hurried learner would, and submit it."""
+    form = page.locator("form.question")
+    form.wait_for()
+    blanks = form.locator("input.input")
+    if blanks.count():
+        for index in range(blanks.count()):
+            blanks.nth(index).fill("不知道")
+    else:
+        form.locator(".choice").first.click()
+    form.get_by_role("button", name="提交答案").click()
+    page.locator(".verdict").wait_for()
+
+
+def test_staff_finishes_the_daily_set_on_a_phone(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    sign_in(page, base, "staff04", DEMO_PASSWORD)
+    page.get_by_role("link", name="开始今日学习").click()
+    page.wait_for_url(f"{base}/daily")
+    page.locator("form.question").wait_for()
+    assert page.locator("#daily-progress").inner_text() == "0/10"
+    shot(page, "10-phone-daily-question")
+    answer_current_question(page)
+    assert page.locator("#daily-progress").inner_text() == "1/10"
+    for heading in ("解析", "出处"):
+        assert page.get_by_role("heading", name=heading).is_visible()
+    assert page.locator(".source blockquote").inner_text().strip() != ""
+    assert page.locator(".answer-facts .key").inner_text().strip() != ""
+    shot(page, "11-phone-daily-feedback")
+
+    page.reload()  # a reload resumes at the next question of the same set
+    page.locator("form.question").wait_for()
+    assert page.locator("#daily-progress").inner_text() == "1/10"
+    for number in range(2, 11):
+        answer_current_question(page)
+        assert page.locator("#daily-progress").inner_text() == f"{number}/10"
+        page.locator(".actions .btn-primary").click()
+    summary = page.locator(".summary")
+    summary.wait_for()
+    assert "今日学习已完成" in summary.inner_text() or "日日学之星" in summary.inner_text()
+    assert "1 天" in summary.inner_text()
+    assert summary.locator(".review-list li").count() == 10
+    shot(page, "12-phone-daily-finished")
+    assert page.problems == []
+
+    page.get_by_role("link", name="首页").click()
+    assert page.locator(".daily-card .done").is_visible()
+
+    page.get_by_role("link", name="错题本").first.click()
+    page.wait_for_url(f"{base}/mistakes")
+    assert page.locator(".mistake").count() >= 1  # a hurried learner gets some wrong
+    assert "答错 1 次" in page.locator(".mistake").first.inner_text()
+    shot(page, "13-phone-mistake-book")
+
+    page.get_by_role("link", name="记录").click()
+    page.locator("#chart-category[data-ready]").wait_for()
+    assert page.locator("#chart-category canvas").count() == 1
+    assert page.locator(".calendar td.today.done, .calendar td.today.star").count() == 1
+    shot(page, "14-phone-history")
+    assert page.problems == []
+
+
+def test_staff_practises_by_category_on_a_phone(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    sign_in(page, base, "staff05", DEMO_PASSWORD)
+    page.goto(f"{base}/practice")
+    page.get_by_label("业务类别").select_option("劳动关系")
+    page.get_by_label("题型").select_option("judge")
+    page.get_by_role("button", name="换一组").click()
+    page.locator("form.question").wait_for()
+    assert page.locator(".question-meta").inner_text().startswith("判断")
+    assert "劳动关系" in page.locator(".question-meta").inner_text()
+    shot(page, "15-phone-practice-question")
+    answer_current_question(page)
+    assert "本次已答 1 题" in page.locator("#practice-count").inner_text()
+    shot(page, "16-phone-practice-feedback")
+    page.get_by_role("button", name="下一题").click()
+    page.locator("form.question").wait_for()
     assert page.problems == []
 
 

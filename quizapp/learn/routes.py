@@ -1,17 +1,111 @@
-from datetime import datetime
+import calendar
+from datetime import date, timedelta
 
-from flask import current_app, render_template
+from flask import render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import func, select
 
+from .. import clock
+from ..extensions import db
+from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType
+from ..services import daily, points, rules
 from ..services.org import unit_trail
 from . import bp
 
 WEEKDAYS = "一二三四五六日"
 
 
+def _today() -> date:
+    return clock.business_date(clock.utcnow(), rules.current().tz)
+
+
 @bp.route("/")
 @login_required
 def home():
-    today = datetime.now(current_app.config["TZINFO"]).date()
+    today = _today()
     trail = unit_trail(current_user.unit) if current_user.unit else []
-    return render_template("learn/home.html", trail=trail, today=today, weekday=WEEKDAYS[today.weekday()])
+    todays = db.session.scalar(
+        select(DailySet).where(DailySet.user_id == current_user.id, DailySet.day == today)
+    )
+    due = db.session.scalar(
+        select(func.count(MistakeEntry.id)).where(
+            MistakeEntry.user_id == current_user.id,
+            MistakeEntry.cleared_at.is_(None),
+            MistakeEntry.due_at <= clock.utcnow(),
+        )
+    )
+    return render_template(
+        "learn/home.html",
+        trail=trail,
+        today=today,
+        weekday=WEEKDAYS[today.weekday()],
+        todays=todays,
+        daily_size=rules.current().daily_size,
+        points=points.totals(current_user.id, today),
+        streak=daily.streak(current_user.id, today),
+        due_mistakes=due,
+    )
+
+
+@bp.route("/daily")
+@login_required
+def daily_page():
+    return render_template("learn/daily.html")
+
+
+@bp.route("/practice")
+@login_required
+def practice():
+    categories = db.session.scalars(select(Category.name).order_by(Category.sort)).all()
+    abilities = db.session.scalars(select(Ability.name).order_by(Ability.sort)).all()
+    chosen = {key: request.args.get(key, "") for key in daily.PRACTICE_FILTERS}
+    return render_template(
+        "learn/practice.html",
+        categories=categories,
+        abilities=abilities,
+        types=list(QuestionType),
+        chosen=chosen,
+    )
+
+
+@bp.route("/mistakes")
+@login_required
+def mistake_book():
+    entries = daily.mistake_book(current_user.id, now=clock.utcnow())
+    return render_template("learn/mistakes.html", entries=entries, due=sum(e["due"] for e in entries))
+
+
+@bp.route("/mistakes/review")
+@login_required
+def mistake_review():
+    return render_template("learn/review.html")
+
+
+@bp.route("/history")
+@login_required
+def history():
+    today = _today()
+    try:
+        shown = date(
+            int(request.args.get("year", today.year)), int(request.args.get("month", today.month)), 1
+        )
+    except ValueError:
+        shown = today.replace(day=1)
+    following = (shown + timedelta(days=32)).replace(day=1)
+    finished = daily.finished_days(current_user.id, shown, following)
+    weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(shown.year, shown.month)
+    previous = (shown - timedelta(days=1)).replace(day=1)
+    return render_template(
+        "learn/history.html",
+        today=today,
+        shown=shown,
+        weeks=weeks,
+        finished=finished,
+        streak=daily.streak(current_user.id, today),
+        accuracy=daily.accuracy(current_user.id),
+        stars=sum(finished.values()),
+        previous_url=url_for("learn.history", year=previous.year, month=previous.month),
+        next_url=url_for("learn.history", year=following.year, month=following.month)
+        if following <= today
+        else None,
+    )

@@ -2,9 +2,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
 
+from .. import clock
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.utcnow()  # looked up at call time, so tests can replace clock.utcnow
 
 
 class UTCDateTime(TypeDecorator):

@@ -75,7 +75,7 @@ class QuestionStatus(enum.StrEnum):
     RETIRED = "retired"
 
 
-def _str_enum(enum_cls, name):
+def str_enum(enum_cls, name):
     return Enum(
         enum_cls,
         native_enum=False,
@@ -93,7 +93,7 @@ class Question(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     status: Mapped[QuestionStatus] = mapped_column(
-        _str_enum(QuestionStatus, "question_status"), default=QuestionStatus.ACTIVE, index=True
+        str_enum(QuestionStatus, "question_status"), default=QuestionStatus.ACTIVE, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -136,7 +136,7 @@ class QuestionVersion(db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
     number: Mapped[int] = mapped_column(Integer, default=1)
     is_current: Mapped[bool] = mapped_column(Boolean, default=True)
-    type: Mapped[QuestionType] = mapped_column(_str_enum(QuestionType, "question_type"))
+    type: Mapped[QuestionType] = mapped_column(str_enum(QuestionType, "question_type"))
     stem: Mapped[str] = mapped_column(Text)
     # [{"key": "A", "text": "…"}, …] for single/multiple; [] otherwise.
     options: Mapped[list] = mapped_column(JSON, default=list)

@@ -1,0 +1,140 @@
+from datetime import timedelta
+
+from flask import jsonify, request
+from flask_login import current_user, login_required
+
+from .. import clock
+from ..database import writes_database
+from ..extensions import db
+from ..models import Ability, Category
+from ..services import daily, points, rules
+from ..services.errors import DomainError, NotFound
+from . import bp
+
+
+class BadRequest(DomainError):
+    code = "bad_request"
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("请求体应为 JSON 对象")
+    return body
+
+
+def _int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(f"{name} 应为整数")
+    return value
+
+
+def _answer_payload(outcome) -> dict:
+    return {"feedback": outcome.feedback, "first": outcome.first, "points_awarded": outcome.points_awarded}
+
+
+@bp.get("/me")
+@login_required
+def me():
+    now = clock.utcnow()
+    learning = rules.current()
+    today = clock.business_date(now, learning.tz)
+    month_start = today.replace(day=1)
+    unit = current_user.unit
+    return jsonify(
+        id=current_user.id,
+        username=current_user.username,
+        name=current_user.name,
+        role=str(current_user.role),
+        unit={"code": unit.code, "name": unit.name} if unit else None,
+        today=today.isoformat(),
+        points=points.totals(current_user.id, today),
+        streak=daily.streak(current_user.id, today),
+        stars_this_month=daily.stars_between(current_user.id, month_start, today + timedelta(days=1)),
+    )
+
+
+@bp.get("/daily")
+@login_required
+@writes_database  # the first request of the day draws the set
+def daily_set():
+    now = clock.utcnow()
+    learning = rules.current()
+    todays = daily.todays_set(current_user.id, now=now, rules=learning)
+    view = daily.daily_view(todays, today=todays.day, user_id=current_user.id)
+    db.session.commit()
+    return jsonify(view)
+
+
+@bp.post("/daily/answers")
+@login_required
+def daily_answer():
+    body = _body()
+    question_id = _int(body.get("question_id"), "question_id")
+    if "answer" not in body:
+        raise BadRequest("缺少 answer")
+    outcome = daily.answer_daily(
+        current_user.id, question_id, body["answer"], now=clock.utcnow(), rules=rules.current()
+    )
+    db.session.commit()
+    return jsonify(_answer_payload(outcome) | {"set": outcome.extra})
+
+
+@bp.get("/mistakes")
+@login_required
+def mistakes():
+    entries = daily.mistake_book(current_user.id, now=clock.utcnow())
+    return jsonify(entries=entries, due=sum(entry["due"] for entry in entries))
+
+
+@bp.post("/mistakes/review")
+@login_required
+def mistake_review():
+    item = daily.serve_review(current_user.id, now=clock.utcnow(), rules=rules.current())
+    db.session.commit()
+    return jsonify(item=item)
+
+
+@bp.post("/practice/items")
+@login_required
+def practice_item():
+    body = request.get_json(silent=True) or {}
+    filters = practice_filters(body)
+    item = daily.serve_practice(current_user.id, filters, now=clock.utcnow(), rules=rules.current())
+    db.session.commit()
+    return jsonify(item=item)
+
+
+@bp.post("/items/<int:item_id>/answer")
+@login_required
+def item_answer(item_id: int):
+    body = _body()
+    if "answer" not in body:
+        raise BadRequest("缺少 answer")
+    outcome = daily.answer_item(
+        current_user.id, item_id, body["answer"], now=clock.utcnow(), rules=rules.current()
+    )
+    db.session.commit()
+    return jsonify(_answer_payload(outcome))
+
+
+def practice_filters(values) -> daily.Filters:
+    """Filters from names (as the practice page sends them); unknown names are a clear error."""
+    filters = daily.Filters()
+    if category := values.get("category"):
+        filters.category_id = db.session.scalar(db.select(Category.id).where(Category.name == category))
+        if filters.category_id is None:
+            raise NotFound(f"业务类别“{category}”不存在")
+    if ability := values.get("ability"):
+        filters.ability_id = db.session.scalar(db.select(Ability.id).where(Ability.name == ability))
+        if filters.ability_id is None:
+            raise NotFound(f"能力“{ability}”不存在")
+    if qtype := values.get("type"):
+        if qtype not in ("single", "multiple", "judge", "fill"):
+            raise BadRequest("题型应为 single、multiple、judge 或 fill")
+        filters.type = qtype
+    if difficulty := values.get("difficulty"):
+        if str(difficulty) not in ("1", "2", "3"):
+            raise BadRequest("难度应为 1、2 或 3")
+        filters.difficulty = int(difficulty)
+    return filters

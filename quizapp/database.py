@@ -1,0 +1,93 @@
+"""Engine settings per backend.
+
+SQLite serves a county on one machine, so it must queue concurrent writers instead of failing with
+"database is locked": WAL (readers never block the writer), a busy timeout (writers wait their turn),
+and ``BEGIN IMMEDIATE`` for every transaction that may write, taken before its first read, so a
+transaction never has to upgrade a stale read snapshot to a write (which SQLite refuses at once).
+Reads (GET requests, unless the view is marked ``writes_database``) begin deferred and run in parallel.
+
+PostgreSQL gets a statement timeout; rows are locked explicitly where a rule needs it
+(``lock_user``), a no-op on SQLite, where the immediate transaction already serialises writers.
+"""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import Flask, current_app, has_request_context, request
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+
+
+def writes_database(view):
+    """Mark a GET view that may write (e.g. creates today's daily set on first sight)."""
+    view.writes_database = True
+    return view
+
+
+def _transaction_may_write() -> bool:
+    if not has_request_context():
+        return True  # CLI commands, scheduler jobs, service tests
+    if request.method not in SAFE_METHODS:
+        return True
+    view = current_app.view_functions.get(request.endpoint)
+    return bool(getattr(view, "writes_database", False))
+
+
+def _sqlite_connect(dbapi_connection, connection_record) -> None:
+    dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if _transaction_may_write() else "BEGIN")
+
+
+def init_app(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if uri.startswith("sqlite"):
+        options.setdefault("connect_args", {})["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
+    elif uri.startswith("postgresql"):
+        timeout_ms = int(app.config["STATEMENT_TIMEOUT_SECONDS"] * 1000)
+        options.setdefault("connect_args", {})["options"] = f"-c statement_timeout={timeout_ms}"
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite" and not event.contains(engine, "connect", _sqlite_connect):
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+
+
+def lock_user(user_id: int) -> None:
+    """Serialise a user's point-earning writes (row lock on PostgreSQL; SQLite is already serial)."""
+    from .models import User
+
+    db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+def transactional(view):
+    """Commit at the end of a view that returns normally; roll back if it raises."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        try:
+            result = view(*args, **kwargs)
+        except Exception:
+            db.session.rollback()
+            raise
+        db.session.commit()
+        return result
+
+    return wrapper

@@ -1,0 +1,104 @@
+// One question and its feedback, shared by 日日学, 专项练习 and 错题复习.
+import { clear, h } from "./dom.js";
+
+const JUDGE_CHOICES = [
+  { key: "true", text: "正确" },
+  { key: "false", text: "错误" },
+];
+
+// Renders the question; calls onSubmit(answer) with the API's answer format.
+export function renderQuestion(root, question, { onSubmit, meta = [] }) {
+  clear(root);
+  const chosen = new Set();
+  const submit = h("button", { class: "btn btn-primary btn-block", type: "submit", disabled: true }, "提交答案");
+  const form = h("form", { class: "question", novalidate: true });
+  form.append(
+    h("div", { class: "question-meta" },
+      h("span", { class: "tag" }, question.type_label),
+      question.category ? h("span", { class: "tag tag-soft" }, question.category) : null,
+      ...meta),
+    h("p", { class: "stem" }, question.stem),
+  );
+
+  const inputs = [];
+  if (question.type === "fill") {
+    for (let i = 0; i < question.blanks; i += 1) {
+      const input = h("input", {
+        class: "input", type: "text", autocomplete: "off", maxlength: "200",
+        "aria-label": `第${i + 1}空`, placeholder: question.blanks > 1 ? `第${i + 1}空` : "请填写答案",
+      });
+      input.addEventListener("input", () => {
+        submit.disabled = inputs.some((field) => field.value.trim() === "");
+      });
+      inputs.push(input);
+      form.append(h("label", { class: "field" }, input));
+    }
+  } else {
+    const multiple = question.type === "multiple";
+    const choices = question.type === "judge" ? JUDGE_CHOICES : question.options;
+    const list = h("div", { class: "choices", role: multiple ? "group" : "radiogroup" });
+    for (const choice of choices) {
+      const button = h("button", {
+        type: "button", class: "choice", "aria-pressed": "false", "data-key": choice.key,
+      }, question.type === "judge" ? null : h("span", { class: "choice-key" }, choice.key), h("span", {}, choice.text));
+      button.addEventListener("click", () => {
+        if (!multiple) {
+          chosen.clear();
+          list.querySelectorAll(".choice").forEach((b) => b.setAttribute("aria-pressed", "false"));
+        }
+        if (chosen.has(choice.key)) chosen.delete(choice.key);
+        else chosen.add(choice.key);
+        button.setAttribute("aria-pressed", chosen.has(choice.key) ? "true" : "false");
+        submit.disabled = chosen.size === 0;
+      });
+      list.append(button);
+    }
+    if (multiple) form.append(h("p", { class: "hint" }, "多选题：选出全部正确选项，少选得一半分，错选不得分"));
+    form.append(list);
+  }
+  const status = h("p", { class: "status", role: "status" });
+  form.append(submit, status);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    let answer;
+    if (question.type === "fill") answer = inputs.map((input) => input.value);
+    else if (question.type === "multiple") answer = [...chosen].sort();
+    else answer = [...chosen][0];
+    submit.disabled = true;
+    submit.textContent = "提交中…";
+    status.textContent = "";
+    try {
+      await onSubmit(answer, (attempt) => {
+        status.textContent = `网络不稳定，正在重试（第 ${attempt} 次）…`;
+      });
+    } catch (error) {
+      status.textContent = error.message;
+      status.classList.add("status-error");
+      submit.disabled = false;
+      submit.textContent = "重新提交";
+    }
+  });
+  root.append(form);
+  return form;
+}
+
+export function renderFeedback(root, question, feedback, { pointsAwarded = 0, actions = [] } = {}) {
+  clear(root);
+  const verdict = feedback.correct ? "回答正确" : feedback.partial ? "部分正确" : "回答错误";
+  const kind = feedback.correct ? "right" : feedback.partial ? "partial" : "wrong";
+  root.append(
+    h("div", { class: `verdict verdict-${kind}`, role: "status" },
+      h("strong", {}, verdict),
+      pointsAwarded > 0 ? h("span", { class: "points-badge" }, `+${pointsAwarded} 积分`) : null),
+    h("p", { class: "stem stem-answered" }, question.stem),
+    h("dl", { class: "answer-facts" },
+      h("dt", {}, "你的答案"), h("dd", {}, feedback.your_answer_text),
+      h("dt", {}, "正确答案"), h("dd", { class: "key" }, feedback.correct_answer_text)),
+    h("section", { class: "explanation" }, h("h3", {}, "解析"), h("p", {}, feedback.explanation)),
+    h("section", { class: "source" },
+      h("h3", {}, "出处"),
+      h("p", { class: "source-title" }, `《${feedback.source.title}》${feedback.source.locator}`),
+      h("blockquote", {}, feedback.source.quote)),
+    h("div", { class: "actions" }, ...actions),
+  );
+}
