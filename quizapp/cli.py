@@ -14,7 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from . import create_app
 from .extensions import db
 from .models import Role
-from .services import accounts, bank_io, demo, org
+from .services import accounts, bank_io, demo, org, points, rules
 from .services.errors import DomainError, InvalidInput
 
 
@@ -34,7 +34,7 @@ def main() -> None:
 
 
 def init_app(app) -> None:
-    for command in (serve, bank, org_group, user_group):
+    for command in (serve, bank, org_group, user_group, points_group):
         app.cli.add_command(command)
 
 
@@ -297,3 +297,35 @@ def user_deactivate(username: str) -> None:
         _fail(error)
     db.session.commit()
     click.echo(f"已停用 {username}")
+
+
+# ---------------------------------------------------------------------------------------------
+# points
+
+
+@click.group("points")
+def points_group() -> None:
+    """积分账本。"""
+
+
+@points_group.command("recount")
+@click.option("--user", "username", help="只核对这一个人（默认全部）")
+@with_appcontext
+def points_recount(username: str | None) -> None:
+    """Recompute every learner's points from their answers and compare with the ledger."""
+    try:
+        users = [accounts.get_user(username)] if username else accounts.list_users()
+    except DomainError as error:
+        _fail(error)
+    learning = rules.current()
+    differences = 0
+    for user in users:
+        expected, recorded = points.recount(user.id, learning), points.ledger(user.id)
+        for key in sorted(set(expected) | set(recorded)):
+            if expected.get(key, 0) != recorded.get(key, 0):
+                differences += 1
+                day, rule = key
+                click.echo(f"  ✗ {user.username} {day} {rule}: 账本 {recorded.get(key, 0)}，应为 {expected.get(key, 0)}")
+    click.echo(f"核对 {len(users)} 人：" + (f"{differences} 处不一致" if differences else "积分账本与答题记录一致"))
+    if differences:
+        sys.exit(1)

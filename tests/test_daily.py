@@ -540,3 +540,15 @@ def test_daily_queries_do_not_grow_with_the_bank_or_the_set(
     assert large.count == small.count <= 6
     assert drawing.count <= 10  # includes drawing the set: 2 inserts, whatever its size
     assert page.count <= 2 and home.count <= 8 and one_answer.count <= 12
+
+
+def test_points_recount_command(app, client, auth, learner, bank, frozen_clock, runner):
+    auth.login("learner")
+    finish_today(app, client)
+    assert "一致" in runner.invoke(args=["points", "recount"]).output
+    with app.app_context():
+        entry = db.session.scalar(select(PointsEntry).limit(1))
+        entry.amount += 5  # tamper with the ledger
+        db.session.commit()
+    result = runner.invoke(args=["points", "recount", "--user", "learner"])
+    assert result.exit_code == 1 and "账本" in result.output and "1 处不一致" in result.output

@@ -25,7 +25,7 @@ async function next() {
   if (!item) {
     clear(root).append(h("div", { class: "empty" },
       h("p", { class: "empty-title" }, "今天没有需要复习的错题了"),
-      h("p", { class: "muted" }, "错题会按 1、3、7 天的间隔安排复习，连续答对两次即移出错题本。"),
+      h("p", { class: "muted" }, "错题会按间隔安排复习，到期后会出现在这里和日日学中。"),
       h("a", { class: "btn", href: "/mistakes" }, "返回错题本")));
     return;
   }
