@@ -57,6 +57,49 @@ class DefaultConfig:
     # the question leaves after this many right answers in a row in review.
     MISTAKE_REVIEW_DAYS = (1, 3, 7)
     MISTAKE_CLEAR_STREAK = 2
+
+    # Rounds (DESIGN §3): defaults an admin starts from when creating a round of each kind.
+    ROUND_DEFAULTS = {
+        "weekly": {
+            "time_limit_minutes": 20,
+            "attempts_allowed": 3,
+            "show_answers": "after_attempt",
+            "pass_mark": 60,
+            "grace_seconds": 30,
+            "blueprint": [
+                {"type": "single", "count": 10},
+                {"type": "multiple", "count": 4},
+                {"type": "judge", "count": 4},
+                {"type": "fill", "count": 2},
+            ],
+        },
+        "monthly": {
+            "time_limit_minutes": 40,
+            "attempts_allowed": 1,
+            "show_answers": "after_close",
+            "pass_mark": 60,
+            "grace_seconds": 30,
+            "blueprint": [
+                {"type": "single", "count": 25},
+                {"type": "multiple", "count": 10},
+                {"type": "judge", "count": 10},
+                {"type": "fill", "count": 5},
+            ],
+        },
+        "exam": {
+            "time_limit_minutes": 60,
+            "attempts_allowed": 1,
+            "show_answers": "after_close",
+            "pass_mark": 60,
+            "grace_seconds": 30,
+            "blueprint": [
+                {"type": "single", "count": 30},
+                {"type": "multiple", "count": 10},
+                {"type": "judge", "count": 10},
+            ],
+        },
+    }
+    MONTHLY_OPEN_DAYS = 7  # the monthly contest runs over the last days of the month
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SCHEDULER_ENABLED = False  # only `quizapp serve` / `quizapp scheduler` run the scheduler
 

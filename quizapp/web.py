@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFError
 
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
+from .services import grading
 from .services.audit import action_label
 from .services.errors import DomainError
 
@@ -102,6 +103,18 @@ def init_app(app: Flask) -> None:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
         local = moment.astimezone(app.config["TZINFO"])
         return f"{local.month}月{local.day}日"
+
+    @app.template_filter("local_datetime")
+    def local_datetime(value) -> str:
+        if value is None:
+            return "—"
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        local = moment.astimezone(app.config["TZINFO"])
+        return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+    @app.template_filter("describe_answer")
+    def describe_answer(value, version) -> str:
+        return grading.describe(version.type, version.options, value)
 
     @app.context_processor
     def template_globals():

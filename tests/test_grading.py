@@ -102,8 +102,9 @@ def test_malformed_answers_are_refused(qtype, raw, message):
 
 
 def test_answers_are_described_for_people():
-    assert describe(version("single", "C"), "C") == "C. 三十日"
-    assert describe(version("multiple", ["A", "C"]), ["A", "C"]) == "A. 十日；C. 三十日"
-    assert describe(version("judge", True, []), False) == "错误"
-    assert describe(version("fill", [["三十", "30"]], []), [["三十", "30"]]) == "三十 / 30"
-    assert describe(version("fill", [["三十"]], []), ["四十"]) == "四十"
+    assert describe("single", OPTIONS, "C") == "C. 三十日"
+    assert describe("multiple", OPTIONS, ["A", "C"]) == "A. 十日；C. 三十日"
+    assert describe("judge", [], False) == "错误"
+    assert describe("fill", [], [["三十", "30"]]) == "三十 / 30"
+    assert describe("fill", [], ["四十"]) == "四十"
+    assert describe("single", OPTIONS, None) == "未作答"

@@ -1,9 +1,18 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import (
+    DateTimeLocalField,
+    FieldList,
+    FloatField,
+    Form,
+    FormField,
+    IntegerField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..models import Role
+from ..models import QuestionType, Role, RoundKind, ShowAnswers
 
 
 class StaffFilterForm(FlaskForm):
@@ -17,3 +26,51 @@ class StaffFilterForm(FlaskForm):
         choices=[SelectChoice("", "全部角色")] + [SelectChoice(role.value, role.label) for role in Role],
         validators=[Optional()],
     )
+
+
+class BlueprintRowForm(Form):
+    """One row of a paper's blueprint: how many questions of which type, category, difficulty."""
+
+    qtype = SelectField(
+        "题型",
+        choices=[SelectChoice("", "任意题型")] + [SelectChoice(t.value, t.label) for t in QuestionType],
+        validators=[Optional()],
+    )
+    category = SelectField(
+        "业务类别", choices=[SelectChoice("", "任意类别")], validators=[Optional()], validate_choice=False
+    )
+    difficulty = SelectField(
+        "难度",
+        choices=[SelectChoice("", "任意难度")] + [SelectChoice(str(d), f"难度{d}") for d in (1, 2, 3)],
+        validators=[Optional()],
+    )
+    count = IntegerField("题数", validators=[Optional(), NumberRange(1, 200, "题数应为 1–200")])
+
+
+class RoundForm(FlaskForm):
+    kind = SelectField("类型", choices=[SelectChoice(k.value, k.label) for k in RoundKind])
+    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200)])
+    opens_at = DateTimeLocalField(
+        "开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")]
+    )
+    closes_at = DateTimeLocalField(
+        "结束时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写结束时间")]
+    )
+    targets = StringField(
+        "参加单位编码",
+        validators=[DataRequired("请填写参加单位")],
+        description="多个单位用逗号或空格分隔；含下属全部单位",
+    )
+    time_limit_minutes = IntegerField("答题时限（分钟）", validators=[DataRequired(), NumberRange(1, 600)])
+    attempts_allowed = IntegerField("可作答次数", validators=[DataRequired(), NumberRange(1, 20)])
+    pass_mark = FloatField("及格线（分）", validators=[InputRequired(), NumberRange(0, 100)])
+    show_answers = SelectField(
+        "公布成绩和答案", choices=[SelectChoice(s.value, s.label) for s in ShowAnswers]
+    )
+    grace_seconds = IntegerField("交卷宽限（秒）", validators=[InputRequired(), NumberRange(0, 600)])
+    blueprint = FieldList(FormField(BlueprintRowForm), min_entries=6, max_entries=20)
+
+
+class ExtendForm(FlaskForm):
+    username = StringField("登录名", validators=[DataRequired("请填写登录名")])
+    minutes = IntegerField("延长（分钟）", default=10, validators=[DataRequired(), NumberRange(1, 240)])

@@ -27,6 +27,17 @@ def managers_only(view):
     return wrapper
 
 
+def admins_only(view):
+    @wraps(view)
+    @login_required
+    def wrapper(*args, **kwargs):
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
 @bp.route("/")
 @managers_only
 def home():

@@ -8,6 +8,7 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category
 from ..services import daily, points, rules
+from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
 from . import bp
 
@@ -138,3 +139,62 @@ def practice_filters(values) -> daily.Filters:
             raise BadRequest("难度应为 1、2 或 3")
         filters.difficulty = int(difficulty)
     return filters
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounds and attempts
+
+
+@bp.get("/rounds")
+@login_required
+def rounds_list():
+    return jsonify(rounds=round_service.rounds_for_user(current_user, now=clock.utcnow()))
+
+
+@bp.post("/rounds/<int:round_id>/attempts")
+@login_required
+def start_attempt(round_id: int):
+    now = clock.utcnow()
+    attempt, created = round_service.start_attempt(current_user, round_id, now=now)
+    view = round_service.attempt_view(attempt, now=now)
+    db.session.commit()
+    return jsonify(view), 201 if created else 200
+
+
+@bp.get("/attempts/<int:attempt_id>")
+@login_required
+@writes_database  # an overdue attempt is auto-submitted on sight
+def attempt_detail(attempt_id: int):
+    now = clock.utcnow()
+    attempt = round_service.get_attempt(current_user.id, attempt_id)
+    if round_service.finish_overdue(now=now, round_id=attempt.round_id, user_id=current_user.id):
+        db.session.refresh(attempt)
+    view = round_service.attempt_view(attempt, now=now)
+    db.session.commit()
+    return jsonify(view)
+
+
+@bp.put("/attempts/<int:attempt_id>/answers/<int:question_id>")
+@login_required
+def save_answer(attempt_id: int, question_id: int):
+    body = _body()
+    if "answer" not in body:
+        raise BadRequest("缺少 answer（清空答案请传 null）")
+    now = clock.utcnow()
+    saved = round_service.save_answer(current_user, attempt_id, question_id, body["answer"], now=now)
+    db.session.commit()
+    return jsonify(
+        question_id=question_id,
+        saved=saved is not None,
+        saved_at=(saved.saved_at if saved else now).isoformat(),
+    )
+
+
+@bp.post("/attempts/<int:attempt_id>/submit")
+@login_required
+def submit_attempt(attempt_id: int):
+    now = clock.utcnow()
+    attempt = round_service.submit(current_user, attempt_id, now=now)
+    view = round_service.attempt_view(attempt, now=now)
+    db.session.commit()
+    return jsonify(view)

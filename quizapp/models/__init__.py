@@ -4,9 +4,29 @@ from .bank import Ability, Category, Question, QuestionStatus, QuestionType, Que
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
 from .ops import AuditLog
 from .org import Role, Unit, User
+from .rounds import (
+    Attempt,
+    AttemptAnswer,
+    AttemptStatus,
+    PaperQuestion,
+    Round,
+    RoundKind,
+    RoundStatus,
+    RoundTarget,
+    ShowAnswers,
+)
 
 __all__ = [
     "Ability",
+    "Attempt",
+    "AttemptAnswer",
+    "AttemptStatus",
+    "PaperQuestion",
+    "Round",
+    "RoundKind",
+    "RoundStatus",
+    "RoundTarget",
+    "ShowAnswers",
     "AuditLog",
     "Category",
     "DailySet",

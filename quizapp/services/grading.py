@@ -79,16 +79,16 @@ def grade(version: QuestionVersion, response, *, multiple_partial: float = 0.5) 
     return Grade(1.0, True) if matched else Grade(0.0, False)
 
 
-def describe(version: QuestionVersion, value) -> str:
+def describe(qtype: str, options: list[dict], value) -> str:
     """An answer (the key or a response) as a person reads it: "C. 三十日", "A、C", "正确", "三十；六十"."""
     if value is None:
         return "未作答"
-    texts = {option["key"]: option["text"] for option in version.options}
-    if version.type == "single":
+    texts = {option["key"]: option["text"] for option in options}
+    if qtype == "single":
         return f"{value}. {texts.get(value, '')}"
-    if version.type == "multiple":
+    if qtype == "multiple":
         return "；".join(f"{key}. {texts.get(key, '')}" for key in value)
-    if version.type == "judge":
+    if qtype == "judge":
         return "正确" if value else "错误"
     if value and isinstance(value[0], list):  # the key: accepted spellings per blank
         return "；".join(" / ".join(alternatives) for alternatives in value)
@@ -116,9 +116,9 @@ def feedback(version: QuestionVersion, response, score: float, correct: bool, so
         "score": score,
         "partial": 0 < score < 1,
         "your_answer": response,
-        "your_answer_text": describe(version, response),
+        "your_answer_text": describe(version.type, version.options, response),
         "correct_answer": version.answer,
-        "correct_answer_text": describe(version, version.answer),
+        "correct_answer_text": describe(version.type, version.options, version.answer),
         "explanation": version.explanation,
         "source": {"title": source_title, "locator": version.locator, "quote": version.quote},
     }

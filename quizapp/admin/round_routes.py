@@ -1,0 +1,242 @@
+"""Admin: create, edit and watch rounds; preview the paper; extend a taker's time."""
+
+from datetime import datetime
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+from wtforms.fields.choices import SelectChoice
+
+from .. import clock
+from ..extensions import db
+from ..models import Attempt, AttemptStatus, Category, Round, Unit, User
+from ..services import rounds as round_service
+from ..services.errors import DomainError
+from . import bp
+from .forms import ExtendForm, RoundForm
+from .routes import admins_only
+
+
+def _category_choices(form: RoundForm) -> None:
+    names = db.session.scalars(select(Category.name).order_by(Category.sort)).all()
+    for row in form.blueprint:
+        row.category.choices = [SelectChoice("", "任意类别")] + [SelectChoice(n, n) for n in names]
+
+
+def _local(moment: datetime) -> datetime:
+    return moment.astimezone(current_app.config["TZINFO"]).replace(tzinfo=None)
+
+
+def _fill(form: RoundForm, settings: round_service.RoundSettings) -> None:
+    form.kind.data, form.title.data = settings.kind, settings.title
+    form.opens_at.data, form.closes_at.data = _local(settings.opens_at), _local(settings.closes_at)
+    form.targets.data = " ".join(settings.target_codes)
+    form.time_limit_minutes.data, form.attempts_allowed.data = (
+        settings.time_limit_minutes,
+        settings.attempts_allowed,
+    )
+    form.pass_mark.data, form.show_answers.data = settings.pass_mark, settings.show_answers
+    form.grace_seconds.data = settings.grace_seconds
+    while len(form.blueprint) < max(6, len(settings.blueprint)):
+        form.blueprint.append_entry()
+    for row_form, row in zip(form.blueprint, settings.blueprint + [{}] * len(form.blueprint), strict=False):
+        row_form.qtype.data = row.get("type") or ""
+        row_form.category.data = row.get("category") or ""
+        row_form.difficulty.data = str(row.get("difficulty") or "")
+        row_form.count.data = row.get("count")
+
+
+def _settings(form: RoundForm) -> round_service.RoundSettings:
+    tz = current_app.config["TZINFO"]
+    return round_service.RoundSettings(
+        kind=form.kind.data,
+        title=form.title.data,
+        opens_at=form.opens_at.data.replace(tzinfo=tz),
+        closes_at=form.closes_at.data.replace(tzinfo=tz),
+        target_codes=[
+            code for code in form.targets.data.replace(",", " ").replace("，", " ").split() if code
+        ],
+        time_limit_minutes=form.time_limit_minutes.data,
+        attempts_allowed=form.attempts_allowed.data,
+        pass_mark=form.pass_mark.data,
+        show_answers=form.show_answers.data,
+        grace_seconds=form.grace_seconds.data,
+        blueprint=[
+            {
+                "type": row.type.data or None,
+                "category": row.category.data or None,
+                "difficulty": row.difficulty.data or None,
+                "count": row.count.data,
+            }
+            for row in form.blueprint
+            if row.count.data
+        ],
+    )
+
+
+@bp.route("/rounds")
+@admins_only
+def rounds():
+    counts = (
+        select(
+            Attempt.round_id,
+            func.count(Attempt.id).label("started"),
+            func.count(Attempt.submitted_at).label("finished"),
+        )
+        .group_by(Attempt.round_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(Round, func.coalesce(counts.c.started, 0), func.coalesce(counts.c.finished, 0))
+        .outerjoin(counts, counts.c.round_id == Round.id)
+        .order_by(Round.opens_at.desc())
+        .limit(200)
+    ).all()
+    return render_template("admin/rounds.html", rows=rows, now=clock.utcnow())
+
+
+@bp.route("/rounds/new", methods=["GET", "POST"])
+@admins_only
+def round_new():
+    form = RoundForm()
+    _category_choices(form)
+    if request.method == "GET":
+        kind = request.args.get("kind", "weekly")
+        if kind not in current_app.config["ROUND_DEFAULTS"]:
+            abort(404)
+        root_codes = db.session.scalars(
+            select(Unit.code).where(Unit.parent_id.is_(None)).order_by(Unit.code)
+        ).all()
+        today = clock.business_date(clock.utcnow(), current_app.config["TZINFO"])
+        _fill(
+            form, round_service.default_settings(kind, today, current_app.config["TZINFO"], list(root_codes))
+        )
+    elif form.validate_on_submit():
+        try:
+            round_ = round_service.create_round(_settings(form), actor_id=current_user.id)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            notes = round_service.check_blueprint(round_.blueprint)
+            db.session.commit()
+            flash(f"已创建“{round_.title}”", "success")
+            for note in notes:
+                flash(f"注意：{note}，请补充题库或调整试卷结构", "warning")
+            return redirect(url_for("admin.round_detail", round_id=round_.id))
+    return render_template("admin/round_form.html", form=form, round=None)
+
+
+@bp.route("/rounds/<int:round_id>/edit", methods=["GET", "POST"])
+@admins_only
+def round_edit(round_id: int):
+    round_ = round_service.get_round(round_id)
+    form = RoundForm()
+    _category_choices(form)
+    if request.method == "GET":
+        _fill(form, round_service.settings_of(round_))
+    elif form.validate_on_submit():
+        try:
+            round_service.update_round(round_id, _settings(form), actor_id=current_user.id)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash("已保存", "success")
+            return redirect(url_for("admin.round_detail", round_id=round_id))
+    return render_template("admin/round_form.html", form=form, round=round_)
+
+
+@bp.route("/rounds/<int:round_id>")
+@admins_only
+def round_detail(round_id: int):
+    round_ = round_service.get_round(round_id)
+    stats = db.session.execute(
+        select(
+            func.count(Attempt.id),
+            func.count(Attempt.submitted_at),
+            func.count(func.distinct(Attempt.user_id)),
+        ).where(Attempt.round_id == round_id)
+    ).one()
+    recent = db.session.execute(
+        select(Attempt, User.name, User.username, Unit.name)
+        .join(User, User.id == Attempt.user_id)
+        .join(Unit, Unit.id == Attempt.unit_id)
+        .where(Attempt.round_id == round_id)
+        .order_by((Attempt.status == AttemptStatus.IN_PROGRESS).desc(), Attempt.started_at.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "admin/round_detail.html",
+        round=round_,
+        paper=round_service.paper_rows(round_id),
+        stats=stats,
+        recent=recent,
+        extend_form=ExtendForm(),
+        now=clock.utcnow(),
+        notes=round_service.check_blueprint(round_.blueprint) if round_.paper_drawn_at is None else [],
+    )
+
+
+@bp.route("/rounds/<int:round_id>/paper", methods=["POST"])
+@admins_only
+def round_paper(round_id: int):
+    try:
+        round_service.draw_paper(round_id, now=clock.utcnow(), redraw=request.form.get("redraw") == "1")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("试卷已抽取", "success")
+    return redirect(url_for("admin.round_detail", round_id=round_id) + "#paper")
+
+
+@bp.route("/rounds/<int:round_id>/extend", methods=["POST"])
+@admins_only
+def round_extend(round_id: int):
+    form = ExtendForm()
+    if not form.validate_on_submit():
+        flash("请填写登录名和 1–240 分钟", "danger")
+        return redirect(url_for("admin.round_detail", round_id=round_id))
+    attempt = db.session.scalar(
+        select(Attempt)
+        .join(User, User.id == Attempt.user_id)
+        .where(
+            Attempt.round_id == round_id,
+            User.username == form.username.data.strip(),
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+        )
+    )
+    if attempt is None:
+        flash(f"“{form.username.data}”在本轮没有正在进行的答卷", "danger")
+        return redirect(url_for("admin.round_detail", round_id=round_id))
+    try:
+        attempt = round_service.extend_attempt(
+            attempt.id, form.minutes.data, actor_id=current_user.id, now=clock.utcnow()
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(f"已为 {form.username.data} 延长 {form.minutes.data} 分钟", "success")
+    return redirect(url_for("admin.round_detail", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/close", methods=["POST"])
+@admins_only
+def round_close(round_id: int):
+    try:
+        outcome = round_service.close_round(round_id, now=clock.utcnow())
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash(
+            "本轮已结束并完成评分排名" if outcome["closed"] else f"暂不能结束：{outcome['reason']}",
+            "success" if outcome["closed"] else "warning",
+        )
+    return redirect(url_for("admin.round_detail", round_id=round_id))

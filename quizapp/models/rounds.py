@@ -1,0 +1,205 @@
+"""Rounds (周周练, 月月比, 专项考试): one model for all three, their paper, attempts and answers."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ._types import UTCDateTime, utcnow
+from .bank import QuestionVersion, str_enum
+from .org import Unit, User
+
+
+class RoundKind(enum.StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    EXAM = "exam"
+
+    @property
+    def label(self) -> str:
+        return {"weekly": "周周练", "monthly": "月月比", "exam": "专项考试"}[self.value]
+
+
+class ShowAnswers(enum.StrEnum):
+    AFTER_ATTEMPT = "after_attempt"  # score and review right after each submitted attempt
+    AFTER_CLOSE = "after_close"  # "submitted" until the round closes
+
+    @property
+    def label(self) -> str:
+        return {"after_attempt": "每次交卷后", "after_close": "本轮结束后"}[self.value]
+
+
+class RoundStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"  # results frozen: graded, ranked
+
+    @property
+    def label(self) -> str:
+        return {"scheduled": "未开始", "open": "进行中", "closed": "已结束"}[self.value]
+
+
+class AttemptStatus(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    SUBMITTED = "submitted"
+    AUTO_SUBMITTED = "auto_submitted"
+
+    @property
+    def label(self) -> str:
+        return {"in_progress": "作答中", "submitted": "已交卷", "auto_submitted": "到时自动交卷"}[self.value]
+
+
+class Round(db.Model):
+    __tablename__ = "round"
+    __table_args__ = (
+        CheckConstraint("closes_at > opens_at", name="closes_after_opening"),
+        CheckConstraint("attempts_allowed >= 1", name="attempts_positive"),
+        CheckConstraint("time_limit_seconds > 0", name="time_limit_positive"),
+        CheckConstraint("pass_mark BETWEEN 0 AND 100", name="pass_mark_percent"),
+        Index("ix_round_status_times", "status", "opens_at", "closes_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[RoundKind] = mapped_column(str_enum(RoundKind, "round_kind"))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[RoundStatus] = mapped_column(
+        str_enum(RoundStatus, "round_status"), default=RoundStatus.SCHEDULED
+    )
+    opens_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    time_limit_seconds: Mapped[int] = mapped_column(Integer)
+    attempts_allowed: Mapped[int] = mapped_column(Integer)
+    counting: Mapped[str] = mapped_column(String(16), default="best")  # which attempt counts
+    pass_mark: Mapped[float] = mapped_column(Float, default=60.0)  # percent of the paper's marks
+    show_answers: Mapped[ShowAnswers] = mapped_column(str_enum(ShowAnswers, "show_answers"))
+    grace_seconds: Mapped[int] = mapped_column(Integer, default=30)
+    # [{"type": "single"|None, "category": "社会保险"|None, "difficulty": 1-3|None, "count": n}, …]
+    blueprint: Mapped[list] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    paper_drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    targets: Mapped[list[RoundTarget]] = relationship(back_populates="round", cascade="all, delete-orphan")
+    paper: Mapped[list[PaperQuestion]] = relationship(
+        order_by="PaperQuestion.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def question_count(self) -> int:
+        return sum(int(row["count"]) for row in self.blueprint)
+
+    def is_open_at(self, now: datetime) -> bool:
+        return self.status != RoundStatus.CLOSED and self.opens_at <= now < self.closes_at
+
+
+class RoundTarget(db.Model):
+    """A unit the round is for; everyone in its subtree may take part."""
+
+    __tablename__ = "round_target"
+    __table_args__ = (UniqueConstraint("round_id", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)
+
+    round: Mapped[Round] = relationship(back_populates="targets")
+    unit: Mapped[Unit] = relationship()
+
+
+class PaperQuestion(db.Model):
+    """The round's paper, drawn once from its blueprint: every taker gets the same questions."""
+
+    __tablename__ = "paper_question"
+    __table_args__ = (UniqueConstraint("round_id", "position"), UniqueConstraint("round_id", "question_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+
+    version: Mapped[QuestionVersion] = relationship()
+
+
+class Attempt(db.Model):
+    """One sitting of a round by one person (答卷).
+
+    ``number`` counts the person's attempts at the round and ``max_attempts`` is the round's limit
+    copied at the start, so ``UNIQUE(round, user, number)`` with ``CHECK(number <= max_attempts)``
+    makes an attempt beyond the limit impossible in the database itself — on a one-attempt round a
+    second attempt can be neither number 1 (taken) nor number 2 (over the limit).
+    """
+
+    __tablename__ = "attempt"
+    __table_args__ = (
+        UniqueConstraint("round_id", "user_id", "number"),
+        CheckConstraint("number >= 1 AND number <= max_attempts", name="within_allowed_attempts"),
+        Index("ix_attempt_round_status", "round_id", "status", "deadline_at"),
+        Index("ix_attempt_user", "user_id", "round_id"),
+        Index("ix_attempt_status_deadline", "status", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), index=True)  # the unit at the start
+    number: Mapped[int] = mapped_column(Integer)
+    max_attempts: Mapped[int] = mapped_column(Integer)
+    status: Mapped[AttemptStatus] = mapped_column(
+        str_enum(AttemptStatus, "attempt_status"), default=AttemptStatus.IN_PROGRESS
+    )
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)  # min(start + limit, close) + extensions
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Shuffles, stored so a reload or another device shows the same order:
+    question_order: Mapped[list] = mapped_column(JSON)  # [question_id, …]
+    option_orders: Mapped[dict] = mapped_column(JSON)  # {"question_id": ["C", "A", "D", "B"], …}
+    # Results (graded at submit for rounds that show answers at once, at close otherwise):
+    score: Mapped[float | None] = mapped_column(Float)  # marks, one per question
+    percent: Mapped[float | None] = mapped_column(Float)
+    correct_count: Mapped[int | None] = mapped_column(Integer)
+    time_used_seconds: Mapped[int | None] = mapped_column(Integer)
+    graded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counted: Mapped[bool] = mapped_column(Boolean, default=False)  # the attempt that counts for the person
+    rank_in_round: Mapped[int | None] = mapped_column(Integer)
+    rank_in_unit: Mapped[int | None] = mapped_column(Integer)
+
+    round: Mapped[Round] = relationship()
+    user: Mapped[User] = relationship()
+    unit: Mapped[Unit] = relationship()
+
+    @property
+    def finished(self) -> bool:
+        return self.status != AttemptStatus.IN_PROGRESS
+
+
+class AttemptAnswer(db.Model):
+    """A saved answer, with the server's time. Scored when saved; the score stays on the server."""
+
+    __tablename__ = "attempt_answer"
+    __table_args__ = (UniqueConstraint("attempt_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    attempt_id: Mapped[int] = mapped_column(ForeignKey("attempt.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    response: Mapped[object] = mapped_column(JSON)  # in the question's own option keys
+    score: Mapped[float] = mapped_column(Float)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revision: Mapped[int] = mapped_column(Integer, default=1)  # how many times it was saved

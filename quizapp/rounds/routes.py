@@ -1,0 +1,66 @@
+from flask import abort, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from .. import clock
+from ..database import writes_database
+from ..extensions import db
+from ..models import AttemptStatus
+from ..services import rounds as round_service
+from ..services.errors import Conflict
+from . import bp
+
+
+@bp.route("/rounds")
+@login_required
+def index():
+    listing = round_service.rounds_for_user(current_user, now=clock.utcnow())
+    groups = {state: [r for r in listing if r["state"] == state] for state in ("open", "upcoming", "closed")}
+    return render_template("rounds/index.html", groups=groups)
+
+
+@bp.route("/rounds/<int:round_id>")
+@login_required
+def detail(round_id: int):
+    round_ = round_service.get_round(round_id)
+    if not round_service.is_eligible(current_user, round_):
+        abort(404)
+    listing = round_service.rounds_for_user(current_user, now=clock.utcnow())
+    info = next((entry for entry in listing if entry["id"] == round_id), None)
+    return render_template("rounds/detail.html", round=round_, info=info)
+
+
+@bp.route("/rounds/<int:round_id>/start", methods=["POST"])
+@login_required
+def start(round_id: int):
+    try:
+        attempt, _ = round_service.start_attempt(current_user, round_id, now=clock.utcnow())
+    except Conflict as error:
+        db.session.rollback()
+        flash(error.message, "warning")
+        return redirect(url_for("rounds.detail", round_id=round_id))
+    db.session.commit()
+    return redirect(url_for("rounds.attempt", attempt_id=attempt.id))
+
+
+@bp.route("/attempts/<int:attempt_id>")
+@login_required
+def attempt(attempt_id: int):
+    attempt = round_service.get_attempt(current_user.id, attempt_id)
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return redirect(url_for("rounds.result", attempt_id=attempt_id))
+    return render_template("rounds/attempt.html", attempt=attempt)
+
+
+@bp.route("/attempts/<int:attempt_id>/result")
+@login_required
+@writes_database  # an overdue attempt is auto-submitted on sight
+def result(attempt_id: int):
+    now = clock.utcnow()
+    attempt = round_service.get_attempt(current_user.id, attempt_id)
+    if round_service.finish_overdue(now=now, round_id=attempt.round_id, user_id=current_user.id):
+        db.session.refresh(attempt)
+    if attempt.status == AttemptStatus.IN_PROGRESS:
+        return redirect(url_for("rounds.attempt", attempt_id=attempt_id))
+    view = round_service.attempt_view(attempt, now=now)
+    db.session.commit()
+    return render_template("rounds/result.html", attempt=attempt, view=view)
