@@ -66,7 +66,9 @@ def initialise(*, demo_org: bool, echo=click.echo) -> None:
         else:
             password = os.environ.get("QUIZAPP_DEMO_PASSWORD") or accounts.random_password(10)
             logins = demo.create_demo_org(password)
+            titles = demo.create_demo_rounds(now=clock.utcnow(), tz=current_app.config["TZINFO"])
             echo(f"已创建演示单位和 {len(logins)} 个演示账号，密码均为: {password}")
+            echo(f"已创建演示练习比赛：{'、'.join(titles)}")
             for login in logins[:2] + [entry for entry in logins if entry.username == "staff01"]:
                 echo(f"  {login.username:<16} {login.role:<6} {login.name}  {login.unit}")
             echo("  …其余账号见 quizapp user list")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from quizapp import cli, create_app
 from quizapp.extensions import db
-from quizapp.models import Question, Role, Unit, User
+from quizapp.models import Attempt, Question, Role, Round, Unit, User
 
 from .conftest import ROOT, make_config, reset_database
 
@@ -51,6 +52,18 @@ def test_serve_initialises_a_fresh_machine_then_reuses_it(fresh, monkeypatch):
         assert admin.role == Role.ADMIN and admin.check_password("Admin1234")
         assert all(not user.must_change_password for user in staff)
         assert all(user.job_section and user.gender and user.birth_year and user.level for user in staff)
+        rounds = db.session.scalars(select(Round).order_by(Round.id)).all()
+        now = datetime.now(UTC)
+        assert [(r.kind, r.opens_at <= now < r.closes_at) for r in rounds] == [
+            ("weekly", True),
+            ("monthly", True),
+            ("weekly", False),
+        ]
+        past = rounds[2]
+        assert past.status == "closed" and past.closes_at < now
+        ranked = db.session.scalars(select(Attempt).where(Attempt.round_id == past.id, Attempt.counted)).all()
+        assert 30 <= len(ranked) <= 60 and sorted(a.rank_in_round for a in ranked)[0] == 1
+        assert all(a.percent is not None and a.rank_in_unit for a in ranked)
     assert questions >= 400
     assert units_by_level == {1: 1, 2: 3, 3: 6, 4: 12}
     assert len(staff) == 60 and users == 1 + 60 + 4  # admin, staff, 1 province + 3 city admins

@@ -63,7 +63,7 @@ def _settings(form: RoundForm) -> round_service.RoundSettings:
         grace_seconds=form.grace_seconds.data,
         blueprint=[
             {
-                "type": row.type.data or None,
+                "type": row.qtype.data or None,
                 "category": row.category.data or None,
                 "difficulty": row.difficulty.data or None,
                 "count": row.count.data,

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
+from .. import clock
 from ..extensions import db
-from ..models import Role, Unit
+from ..models import Role, Unit, User
+from . import rounds
 from .accounts import create_user
 from .org import create_unit
 
@@ -148,3 +151,64 @@ def create_demo_org(password: str) -> list[DemoLogin]:
                     person(f"staff{staff_number:02d}", Role.STAFF, window, **attributes())
     db.session.flush()
     return logins
+
+
+def create_demo_rounds(*, now: datetime, tz) -> list[str]:
+    """A weekly and a monthly round open now, and last week's weekly round taken by most demo staff
+    and closed, so a newcomer sees results and rankings at once. Returns the titles created."""
+    today = clock.business_date(now, tz)
+    staff = list(
+        db.session.scalars(
+            select(User)
+            .join(Unit, Unit.id == User.unit_id)
+            .where(User.role == Role.STAFF)
+            .order_by(User.username)
+        )
+    )
+    created = []
+
+    weekly = rounds.default_settings("weekly", today, tz, [PROVINCE[0]])
+    if weekly.closes_at < now + timedelta(hours=12):  # late on Sunday: keep it open a while
+        weekly.closes_at = now + timedelta(days=2)
+    created.append(rounds.create_round(weekly, actor_id=None).title)
+
+    monthly = rounds.default_settings("monthly", today, tz, [PROVINCE[0]])
+    if not monthly.opens_at <= now < monthly.closes_at:  # outside the last week of the month
+        monthly.opens_at, monthly.closes_at = now - timedelta(hours=1), now + timedelta(days=7)
+        monthly.title = f"{today.year}年{today.month}月 月月比（演示）"
+    created.append(rounds.create_round(monthly, actor_id=None).title)
+
+    past = rounds.default_settings("weekly", today - timedelta(days=7), tz, [PROVINCE[0]])
+    past_round = rounds.create_round(past, actor_id=None)
+    created.append(past_round.title)
+    rng = random.Random(7)
+    for user in staff:
+        if rng.random() < 0.2:
+            continue  # some staff did not take part
+        start = past.opens_at + timedelta(
+            days=rng.randint(0, 5), hours=rng.randint(8, 17), minutes=rng.randint(0, 59)
+        )
+        skill = rng.uniform(0.45, 0.95)
+        attempt, _ = rounds.start_attempt(user, past_round.id, now=start)
+        for offset, (item, version, _, _) in enumerate(rounds.paper_rows(past_round.id)):
+            moment = start + timedelta(seconds=20 + 25 * offset)
+            answer = _demo_answer(version, right=rng.random() < skill, rng=rng)
+            rounds.save_answer(
+                user, attempt.id, item.question_id, rounds.to_display(attempt, version, answer), now=moment
+            )
+        rounds.submit(user, attempt.id, now=start + timedelta(minutes=rng.randint(8, 19)))
+    rounds.close_round(past_round.id, now=past.closes_at + timedelta(minutes=5))
+    db.session.flush()
+    return created
+
+
+def _demo_answer(version, *, right: bool, rng: random.Random):
+    key = version.answer
+    if version.type == "judge":
+        return key if right else not key
+    if version.type == "fill":
+        return [alternatives[0] for alternatives in key] if right else ["不清楚"] * len(key)
+    keys = [option["key"] for option in version.options]
+    if version.type == "single":
+        return key if right else rng.choice([k for k in keys if k != key])
+    return key if right else key[:1]
