@@ -6,6 +6,7 @@ Screenshots go to test-artifacts/screenshots/ (QUIZAPP_SCREENSHOTS overrides), w
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -211,6 +212,105 @@ def test_staff_practises_by_category_on_a_phone(live_server, page_for):
     shot(page, "16-phone-practice-feedback")
     page.get_by_role("button", name="下一题").click()
     page.locator("form.question").wait_for()
+    assert page.problems == []
+
+
+def test_weekly_practice_resume_submit_and_review_on_a_phone(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    sign_in(page, base, "staff06", DEMO_PASSWORD)
+    page.get_by_role("link", name="比赛").click()
+    page.locator(".round-card", has_text="周周练").first.click()
+    page.get_by_role("button", name="开始作答").click()
+    page.wait_for_url(re.compile(r".*/attempts/\d+$"))
+    page.locator(".navigator button").first.wait_for()
+    assert page.locator(".navigator button").count() == 20
+    assert re.fullmatch(r"(19|20):\d\d", page.locator("#countdown").inner_text())
+    for _ in range(3):
+        answer_in_attempt(page)
+        page.get_by_role("button", name="下一题").click()
+    page.locator("#save-state", has_text="已保存").wait_for()
+    page.wait_for_function("document.querySelectorAll('.navigator button.unsaved').length === 0")
+    shot(page, "20-phone-attempt")
+
+    page.reload()  # resume: the three saved answers come back
+    page.locator("#save-state", has_text="已恢复 3 道").wait_for()
+    assert page.locator(".navigator button.answered").count() == 3
+    assert page.locator(".navigator button.current").inner_text() == "4"
+    page.get_by_role("button", name="交卷").last.click()
+    dialog = page.locator("dialog#confirm")
+    assert "还有 17 题未作答" in dialog.inner_text()
+    shot(page, "21-phone-attempt-confirm")
+    dialog.get_by_role("button", name="确认交卷").click()
+    page.wait_for_url(re.compile(r".*/attempts/\d+/result$"))
+    assert page.get_by_text("得分（百分制）").is_visible()
+    assert page.locator(".review-item").count() == 20
+    page.locator(".review-item details").first.click()
+    assert page.locator(".review-item .quote").first.is_visible()
+    shot(page, "22-phone-attempt-review")
+    assert page.problems == []
+
+
+def answer_in_attempt(page) -> None:
+    panel = page.locator("#question")
+    blanks = panel.locator("input.input")
+    if blanks.count():
+        for index in range(blanks.count()):
+            blanks.nth(index).fill("三十")
+    else:
+        panel.locator(".choice").first.click()
+
+
+def test_monthly_contest_is_submitted_when_time_runs_out(live_server, page_for):
+    app, base = live_server
+    from datetime import UTC, datetime, timedelta
+
+    from quizapp.services import rounds as round_service
+
+    with app.app_context():
+        now = datetime.now(UTC)
+        settings = round_service.default_settings("monthly", now.date(), app.config["TZINFO"], ["510000"])
+        settings.title, settings.opens_at, settings.closes_at = (
+            "限时月月比",
+            now - timedelta(minutes=1),
+            now + timedelta(seconds=12),
+        )
+        settings.blueprint = [{"type": "single", "count": 5}]
+        round_id = round_service.create_round(settings, actor_id=None).id
+        db.session.commit()
+    page = page_for(PHONE)
+    sign_in(page, base, "staff09", DEMO_PASSWORD)
+    page.goto(f"{base}/rounds/{round_id}")
+    page.get_by_role("button", name="开始作答").click()
+    page.locator(".navigator button").first.wait_for()
+    answer_in_attempt(page)
+    page.locator("#save-state", has_text="已保存").wait_for()
+    shot(page, "23-phone-contest-running")
+    page.wait_for_url(re.compile(r".*/attempts/\d+/result"), timeout=30000)  # nobody pressed 交卷
+    assert page.get_by_text("已交卷").first.is_visible()
+    assert "成绩和答案将在" in page.locator("main").inner_text()
+    shot(page, "24-phone-contest-auto-submitted")
+    assert page.problems == []
+
+
+def test_admin_creates_a_round_and_previews_the_paper(live_server, page_for):
+    _, base = live_server
+    page = page_for(DESKTOP)
+    sign_in(page, base, "admin", "Admin1234")
+    page.goto(f"{base}/admin/rounds")
+    assert page.locator("table.table tbody tr").count() >= 3
+    page.get_by_role("link", name="新建专项考试").click()
+    page.get_by_label("标题").fill("窗口业务专项考试")
+    page.get_by_label("第4行题型").select_option("fill")
+    page.get_by_label("第4行题数").fill("5")
+    shot(page, "25-desktop-round-form")
+    page.get_by_role("button", name="保存").click()
+    page.wait_for_url(re.compile(r".*/admin/rounds/\d+$"))
+    assert "已创建“窗口业务专项考试”" in page.locator(".flash").first.inner_text()
+    page.get_by_role("button", name="抽取试卷").click()
+    page.locator("ol.paper > li").first.wait_for()
+    assert page.locator("ol.paper > li").count() == 55
+    shot(page, "26-desktop-round-paper")
     assert page.problems == []
 
 

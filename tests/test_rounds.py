@@ -116,8 +116,6 @@ def key_in_display(app, attempt_id, question_id):
             )
         ).version
         key = rounds.to_display(attempt, version, version.answer)
-        if version.type == "judge":
-            return "true" if key else "false"
         if version.type == "fill":
             return [alternatives[0] for alternatives in key]
         return key

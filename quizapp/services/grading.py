@@ -89,7 +89,7 @@ def describe(qtype: str, options: list[dict], value) -> str:
     if qtype == "multiple":
         return "；".join(f"{key}. {texts.get(key, '')}" for key in value)
     if qtype == "judge":
-        return "正确" if value else "错误"
+        return "正确" if value in (True, "true") else "错误"
     if value and isinstance(value[0], list):  # the key: accepted spellings per blank
         return "；".join(" / ".join(alternatives) for alternatives in value)
     return "；".join(value)

@@ -514,6 +514,9 @@ def _to_original(attempt: Attempt, version: QuestionVersion, raw):
 
 
 def to_display(attempt: Attempt, version: QuestionVersion, value):
+    """A stored answer in the form the taker gives it: this attempt's letters, "true"/"false"."""
+    if version.type == QuestionType.JUDGE and isinstance(value, bool):
+        return "true" if value else "false"
     order = attempt.option_orders.get(str(version.question_id))
     if value is None or not order or version.type not in (QuestionType.SINGLE, QuestionType.MULTIPLE):
         return value

@@ -147,6 +147,12 @@ function renderQuestion() {
 }
 
 function go(index) {
+  // Leaving a question saves what is typed at once instead of waiting for the typing pause.
+  const leaving = state.questions[current] && String(state.questions[current].id);
+  if (leaving && pending.has(leaving)) {
+    clearTimeout(timers.get(leaving));
+    save(leaving);
+  }
   current = Math.max(0, Math.min(state.questions.length - 1, index));
   renderQuestion();
   window.scrollTo({ top: 0 });
