@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
-from . import clock, create_app
+from . import clock, create_app, jobs
 from .extensions import db
 from .models import Attempt, Role, Round, Unit
 from .services import accounts, bank_io, demo, org, points, rules
@@ -37,7 +37,16 @@ def main() -> None:
 
 
 def init_app(app) -> None:
-    for command in (serve, bank, org_group, user_group, points_group, round_group):
+    for command in (
+        serve,
+        scheduler_command,
+        jobs_group,
+        bank,
+        org_group,
+        user_group,
+        points_group,
+        round_group,
+    ):
         app.cli.add_command(command)
 
 
@@ -86,11 +95,74 @@ def run_server(app, host: str, port: int) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--demo", "demo_org", is_flag=True, help="同时创建演示单位和演示账号")
+@click.option(
+    "--scheduler/--no-scheduler",
+    "with_scheduler",
+    default=True,
+    show_default=True,
+    help="在本进程内运行定时任务（多进程部署时改用单独的 quizapp scheduler）",
+)
 @with_appcontext
-def serve(host: str, port: int, demo_org: bool) -> None:
-    """Initialise (first run) and serve with waitress."""
+def serve(host: str, port: int, demo_org: bool, with_scheduler: bool) -> None:
+    """Initialise (first run) and serve with waitress, the scheduler running in the same process."""
     initialise(demo_org=demo_org)
-    run_server(current_app._get_current_object(), host, port)
+    app = current_app._get_current_object()
+    scheduler = jobs.build_scheduler(app, blocking=False) if with_scheduler else None
+    if scheduler is not None:
+        scheduler.start()
+    try:
+        run_server(app, host, port)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+            scheduler.leadership.release()
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduler alone (one such process per deployment; a second one waits as a standby)."""
+    app = current_app._get_current_object()
+    scheduler = jobs.build_scheduler(app, blocking=True)
+    click.echo(f"定时任务已启动（{scheduler.leadership.holder}），Ctrl+C 停止")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        scheduler.leadership.release()
+
+
+@click.group("jobs")
+def jobs_group() -> None:
+    """定时任务：查看与立即运行。"""
+
+
+@jobs_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_appcontext
+def jobs_list(as_json: bool) -> None:
+    listing = jobs.next_runs(current_app._get_current_object())
+    if as_json:
+        click.echo(json.dumps(listing, ensure_ascii=False, indent=2))
+        return
+    for job in listing:
+        click.echo(
+            f"{job['job']:<18} 每 {job['every_seconds']:>4} 秒  下次 {job['next_run'][:19]}  "
+            f"上次 {(job['last_run'] or '—')[:19]} {job['last_outcome'] or ''}  {job['label']}"
+        )
+
+
+@jobs_group.command("run")
+@click.argument("name", type=click.Choice(list(jobs.SWEEPS)))
+@with_appcontext
+def jobs_run(name: str) -> None:
+    """Run one sweep now (the admin's "do it now"); it is safe beside a running scheduler."""
+    run = jobs.run_sweep(current_app._get_current_object(), name)
+    click.echo(f"{name}: {run.outcome} {json.dumps(run.counts, ensure_ascii=False) if run.counts else ''}")
+    if run.outcome != "ok":
+        click.echo(run.error, err=True)
+        sys.exit(1)
 
 
 # ---------------------------------------------------------------------------------------------

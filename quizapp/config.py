@@ -100,6 +100,10 @@ class DefaultConfig:
         },
     }
     MONTHLY_OPEN_DAYS = 7  # the monthly contest runs over the last days of the month
+
+    # Composite index = participation + average score (as a fraction) + points per head normalised
+    # to the best unit compared (DESIGN §3).
+    RANKING_WEIGHTS = {"participation": 0.4, "avg_score": 0.4, "points": 0.2}
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
     SCHEDULER_ENABLED = False  # only `quizapp serve` / `quizapp scheduler` run the scheduler
 

@@ -17,7 +17,7 @@ from .forms import ExtendForm, RoundForm
 from .routes import admins_only
 
 
-def _category_choices(form: RoundForm) -> None:
+def category_choices(form: RoundForm) -> None:
     names = db.session.scalars(select(Category.name).order_by(Category.sort)).all()
     for row in form.blueprint:
         row.category.choices = [SelectChoice("", "任意类别")] + [SelectChoice(n, n) for n in names]
@@ -25,6 +25,33 @@ def _category_choices(form: RoundForm) -> None:
 
 def _local(moment: datetime) -> datetime:
     return moment.astimezone(current_app.config["TZINFO"]).replace(tzinfo=None)
+
+
+def fill_blueprint(form, rows: list[dict]) -> None:
+    while len(form.blueprint) < max(6, len(rows)):
+        form.blueprint.append_entry()
+    for row_form, row in zip(form.blueprint, rows + [{}] * len(form.blueprint), strict=False):
+        row_form.qtype.data = row.get("type") or ""
+        row_form.category.data = row.get("category") or ""
+        row_form.difficulty.data = str(row.get("difficulty") or "")
+        row_form.count.data = row.get("count")
+
+
+def blueprint_rows(form) -> list[dict]:
+    return [
+        {
+            "type": row.qtype.data or None,
+            "category": row.category.data or None,
+            "difficulty": row.difficulty.data or None,
+            "count": row.count.data,
+        }
+        for row in form.blueprint
+        if row.count.data
+    ]
+
+
+def target_codes(text: str) -> list[str]:
+    return [code for code in text.replace(",", " ").replace("，", " ").split() if code]
 
 
 def _fill(form: RoundForm, settings: round_service.RoundSettings) -> None:
@@ -37,13 +64,7 @@ def _fill(form: RoundForm, settings: round_service.RoundSettings) -> None:
     )
     form.pass_mark.data, form.show_answers.data = settings.pass_mark, settings.show_answers
     form.grace_seconds.data = settings.grace_seconds
-    while len(form.blueprint) < max(6, len(settings.blueprint)):
-        form.blueprint.append_entry()
-    for row_form, row in zip(form.blueprint, settings.blueprint + [{}] * len(form.blueprint), strict=False):
-        row_form.qtype.data = row.get("type") or ""
-        row_form.category.data = row.get("category") or ""
-        row_form.difficulty.data = str(row.get("difficulty") or "")
-        row_form.count.data = row.get("count")
+    fill_blueprint(form, settings.blueprint)
 
 
 def _settings(form: RoundForm) -> round_service.RoundSettings:
@@ -53,24 +74,13 @@ def _settings(form: RoundForm) -> round_service.RoundSettings:
         title=form.title.data,
         opens_at=form.opens_at.data.replace(tzinfo=tz),
         closes_at=form.closes_at.data.replace(tzinfo=tz),
-        target_codes=[
-            code for code in form.targets.data.replace(",", " ").replace("，", " ").split() if code
-        ],
+        target_codes=target_codes(form.targets.data),
         time_limit_minutes=form.time_limit_minutes.data,
         attempts_allowed=form.attempts_allowed.data,
         pass_mark=form.pass_mark.data,
         show_answers=form.show_answers.data,
         grace_seconds=form.grace_seconds.data,
-        blueprint=[
-            {
-                "type": row.qtype.data or None,
-                "category": row.category.data or None,
-                "difficulty": row.difficulty.data or None,
-                "count": row.count.data,
-            }
-            for row in form.blueprint
-            if row.count.data
-        ],
+        blueprint=blueprint_rows(form),
     )
 
 
@@ -99,7 +109,7 @@ def rounds():
 @admins_only
 def round_new():
     form = RoundForm()
-    _category_choices(form)
+    category_choices(form)
     if request.method == "GET":
         kind = request.args.get("kind", "weekly")
         if kind not in current_app.config["ROUND_DEFAULTS"]:
@@ -132,7 +142,7 @@ def round_new():
 def round_edit(round_id: int):
     round_ = round_service.get_round(round_id)
     form = RoundForm()
-    _category_choices(form)
+    category_choices(form)
     if request.method == "GET":
         _fill(form, round_service.settings_of(round_))
     elif form.validate_on_submit():

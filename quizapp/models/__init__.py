@@ -2,8 +2,9 @@
 
 from .bank import Ability, Category, Question, QuestionStatus, QuestionType, QuestionVersion, Source
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
-from .ops import AuditLog
+from .ops import AuditLog, JobRun, SchedulerLease
 from .org import Role, Unit, User
+from .results import Bulletin, DayRollup, RankingSnapshot, SnapshotRow, UnitDayStat
 from .rounds import (
     Attempt,
     AttemptAnswer,
@@ -13,11 +14,20 @@ from .rounds import (
     RoundKind,
     RoundStatus,
     RoundTarget,
+    RoundTemplate,
     ShowAnswers,
 )
 
 __all__ = [
     "Ability",
+    "Bulletin",
+    "DayRollup",
+    "JobRun",
+    "RankingSnapshot",
+    "RoundTemplate",
+    "SchedulerLease",
+    "SnapshotRow",
+    "UnitDayStat",
     "Attempt",
     "AttemptAnswer",
     "AttemptStatus",

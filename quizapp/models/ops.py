@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -28,3 +28,30 @@ class AuditLog(db.Model):
     after: Mapped[dict | None] = mapped_column(JSON)
 
     actor: Mapped[User | None] = relationship()
+
+
+class JobRun(db.Model):
+    """One run of a scheduled sweep: what ran, when, how it ended, what it did."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (Index("ix_job_run_job_started", "job", "started_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(12), default="running")  # running | ok | error
+    counts: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(120))  # which scheduler process ran it
+
+
+class SchedulerLease(db.Model):
+    """Leadership on SQLite: the scheduler holding an unexpired lease is the one that acts."""
+
+    __tablename__ = "scheduler_lease"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -93,6 +93,9 @@ class Round(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paper_drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set on rounds the planning sweep creates from a template ("weekly:2026-W10"): unique, so a
+    # period is planned once however often, or however concurrently, the sweep runs.
+    plan_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     targets: Mapped[list[RoundTarget]] = relationship(back_populates="round", cascade="all, delete-orphan")
     paper: Mapped[list[PaperQuestion]] = relationship(
@@ -203,3 +206,27 @@ class AttemptAnswer(db.Model):
     correct: Mapped[bool] = mapped_column(Boolean)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revision: Mapped[int] = mapped_column(Integer, default=1)  # how many times it was saved
+
+
+class RoundTemplate(db.Model):
+    """When the weekly and monthly rounds run and what they contain; the planning sweep creates the
+    coming rounds from these. Weekly: ``open_day``/``close_day`` are weekdays (0 = Monday). Monthly:
+    the round opens ``open_day`` days before the month's end and closes on its last day."""
+
+    __tablename__ = "round_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[RoundKind] = mapped_column(str_enum(RoundKind, "template_kind"), unique=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    open_day: Mapped[int] = mapped_column(Integer)
+    open_time: Mapped[str] = mapped_column(String(5))  # "00:00", business time zone
+    close_day: Mapped[int] = mapped_column(Integer)
+    close_time: Mapped[str] = mapped_column(String(5))  # "23:59"
+    plan_ahead_days: Mapped[int] = mapped_column(Integer, default=7)
+    target_codes: Mapped[list] = mapped_column(JSON)
+    time_limit_minutes: Mapped[int] = mapped_column(Integer)
+    attempts_allowed: Mapped[int] = mapped_column(Integer)
+    pass_mark: Mapped[float] = mapped_column(Float)
+    show_answers: Mapped[ShowAnswers] = mapped_column(str_enum(ShowAnswers, "template_show_answers"))
+    grace_seconds: Mapped[int] = mapped_column(Integer, default=30)
+    blueprint: Mapped[list] = mapped_column(JSON)

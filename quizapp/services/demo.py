@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from .. import clock
 from ..extensions import db
 from ..models import Role, Unit, User
-from . import rounds
+from . import rounds, scoring
 from .accounts import create_user
 from .org import create_unit
 
@@ -167,10 +167,18 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
     )
     created = []
 
+    # The schedule templates, so the scheduler plans the coming weeks and months by itself.
+    for kind in ("weekly", "monthly"):
+        template = scoring.template_for(kind)
+        template.enabled, template.target_codes = True, [PROVINCE[0]]
+        db.session.add(template)
     weekly = rounds.default_settings("weekly", today, tz, [PROVINCE[0]])
     if weekly.closes_at < now + timedelta(hours=12):  # late on Sunday: keep it open a while
         weekly.closes_at = now + timedelta(days=2)
-    created.append(rounds.create_round(weekly, actor_id=None).title)
+    weekly_round = rounds.create_round(weekly, actor_id=None)
+    year, week, _ = weekly.opens_at.astimezone(tz).date().isocalendar()
+    weekly_round.plan_key = f"weekly:{year}-W{week:02d}"  # this week is planned: the template skips it
+    created.append(weekly_round.title)
 
     monthly = rounds.default_settings("monthly", today, tz, [PROVINCE[0]])
     if not monthly.opens_at <= now < monthly.closes_at:  # outside the last week of the month
@@ -197,7 +205,7 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
                 user, attempt.id, item.question_id, rounds.to_display(attempt, version, answer), now=moment
             )
         rounds.submit(user, attempt.id, now=start + timedelta(minutes=rng.randint(8, 19)))
-    rounds.close_round(past_round.id, now=past.closes_at + timedelta(minutes=5))
+    scoring.close_due_rounds(now)  # closes last week's round: grades, ranks, snapshot, bulletin
     db.session.flush()
     return created
 

@@ -172,9 +172,13 @@ def _check(settings: RoundSettings) -> list[Unit]:
     return units
 
 
+def validate(settings: RoundSettings) -> tuple[list[Unit], list[dict]]:
+    """Check settings; returns the target units and the cleaned blueprint, or raises DomainError."""
+    return _check(settings), _clean_blueprint(settings.blueprint)
+
+
 def create_round(settings: RoundSettings, *, actor_id: int | None) -> Round:
-    units = _check(settings)
-    blueprint = _clean_blueprint(settings.blueprint)
+    units, blueprint = validate(settings)
     round_ = Round(
         kind=settings.kind,
         title=settings.title.strip(),
@@ -208,8 +212,7 @@ def update_round(round_id: int, settings: RoundSettings, *, actor_id: int | None
     round_ = get_round(round_id)
     if round_.status == RoundStatus.CLOSED:
         raise Conflict("本轮已结束，不能修改")
-    units = _check(settings)
-    blueprint = _clean_blueprint(settings.blueprint)
+    units, blueprint = validate(settings)
     started = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.round_id == round_id))
     before = {
         "title": round_.title,

@@ -1,0 +1,76 @@
+"""Admin: the scheduler's run log and "run now", and the schedule templates of weekly/monthly rounds."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from .. import jobs
+from ..extensions import db
+from ..models import JobRun
+from ..services import scoring
+from ..services.errors import DomainError
+from . import bp
+from .forms import WEEKDAYS, TemplateForm
+from .round_routes import blueprint_rows, category_choices, fill_blueprint, target_codes
+from .routes import admins_only
+
+
+@bp.route("/jobs")
+@admins_only
+def job_runs():
+    chosen = request.args.get("job") or None
+    stmt = select(JobRun).order_by(JobRun.id.desc()).limit(100)
+    if chosen:
+        stmt = stmt.where(JobRun.job == chosen)
+    if request.args.get("failed"):
+        stmt = stmt.where(JobRun.outcome == "error")
+    return render_template(
+        "admin/jobs.html",
+        runs=db.session.scalars(stmt).all(),
+        chosen=chosen,
+        listing=jobs.next_runs(current_app._get_current_object()),
+    )
+
+
+@bp.route("/jobs/<name>/run", methods=["POST"])
+@admins_only
+def job_run_now(name: str):
+    if name not in jobs.SWEEPS:
+        abort(404)
+    run = jobs.run_sweep(current_app._get_current_object(), name)
+    flash(
+        f"{jobs.SWEEPS[name].label}：{'完成' if run.outcome == 'ok' else '出错'} {run.counts or ''}",
+        "success" if run.outcome == "ok" else "danger",
+    )
+    return redirect(url_for("admin.job_runs"))
+
+
+@bp.route("/schedule/<kind>", methods=["GET", "POST"])
+@admins_only
+def schedule(kind: str):
+    if kind not in ("weekly", "monthly"):
+        abort(404)
+    template = scoring.template_for(kind)
+    form = TemplateForm()
+    category_choices(form)
+    if request.method == "GET":
+        for field in scoring.TEMPLATE_FIELDS:
+            getattr(form, field).data = (
+                str(getattr(template, field)) if field == "show_answers" else getattr(template, field)
+            )
+        form.targets.data = " ".join(template.target_codes)
+        fill_blueprint(form, template.blueprint)
+    elif form.validate_on_submit():
+        values = {field: getattr(form, field).data for field in scoring.TEMPLATE_FIELDS}
+        try:
+            scoring.save_template(
+                kind, values, target_codes(form.targets.data), blueprint_rows(form), actor_id=current_user.id
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash("已保存；定时任务将按此模板提前创建下一期", "success")
+            return redirect(url_for("admin.schedule", kind=kind))
+    return render_template("admin/schedule.html", form=form, kind=kind, weekdays=WEEKDAYS, template=template)

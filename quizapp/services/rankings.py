@@ -1,0 +1,394 @@
+"""Unit rankings (DESIGN §3 Rankings): totals per unit subtree and period, snapshots, and ranking
+child units by an indicator.
+
+Totals are computed set-based — a handful of GROUP BY queries over staff, daily sets, attempts and
+the points ledger, then summed up the tree along each unit's path — and written as a snapshot for
+every unit at every level. Rates, the composite index and ranks are derived when a page reads the
+children of one parent, because the composite's points term is normalised to the best sibling.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import case, delete, exists, func, insert, or_, select
+
+from .. import clock
+from ..extensions import db
+from ..models import (
+    Attempt,
+    AttemptStatus,
+    DailySet,
+    PointsEntry,
+    RankingSnapshot,
+    Role,
+    Round,
+    RoundStatus,
+    RoundTarget,
+    SnapshotRow,
+    Unit,
+    User,
+)
+
+TOTALS = (
+    "headcount",
+    "participants",
+    "person_times",
+    "points",
+    "stars",
+    "score_sum",
+    "score_count",
+    "passed",
+)
+INDICATORS = {
+    "composite": "综合指数",
+    "participation": "参与率",
+    "avg_score": "平均分",
+    "pass_rate": "及格率",
+    "points_per_head": "人均积分",
+    "stars_per_head": "人均日日学之星",
+    "person_times": "参与人次",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    kind: str  # round | week | month | custom
+    key: str
+    starts_on: date
+    ends_on: date  # exclusive
+    label: str
+    round_id: int | None = None
+
+
+def week_period(day: date) -> Period:
+    monday = day - timedelta(days=day.weekday())
+    year, week, _ = monday.isocalendar()
+    return Period(
+        "week", f"week:{year}-W{week:02d}", monday, monday + timedelta(days=7), f"{year}年第{week}周"
+    )
+
+
+def month_period(day: date) -> Period:
+    start = day.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1)
+    return Period("month", f"month:{start:%Y-%m}", start, end, f"{start.year}年{start.month}月")
+
+
+def custom_period(start: date, end_inclusive: date) -> Period:
+    return Period(
+        "custom",
+        f"custom:{start.isoformat()}:{end_inclusive.isoformat()}",
+        start,
+        end_inclusive + timedelta(days=1),
+        f"{start:%m.%d}–{end_inclusive:%m.%d}",
+    )
+
+
+def round_period(round_: Round, tz) -> Period:
+    return Period(
+        "round",
+        f"round:{round_.id}",
+        clock.business_date(round_.opens_at, tz),
+        clock.business_date(round_.closes_at, tz) + timedelta(days=1),
+        round_.title,
+        round_.id,
+    )
+
+
+def previous_period(period: Period) -> Period | None:
+    if period.kind == "week":
+        return week_period(period.starts_on - timedelta(days=7))
+    if period.kind == "month":
+        return month_period(period.starts_on - timedelta(days=1))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Totals
+
+
+def _staff():
+    return (User.active.is_(True), User.role != Role.ADMIN, User.unit_id.is_not(None))
+
+
+def _own_totals(period: Period, tz) -> dict[int, dict]:
+    """Totals of each unit's own staff (not yet its subtree), set-based."""
+    totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
+    start_utc, end_utc = clock.day_bounds(period.starts_on, tz)[0], clock.day_bounds(period.ends_on, tz)[0]
+
+    if period.round_id is not None:
+        target = (
+            select(Unit.path)
+            .join(RoundTarget, RoundTarget.unit_id == Unit.id)
+            .where(RoundTarget.round_id == period.round_id)
+            .subquery()
+        )
+        own_unit = Unit.__table__.alias("own_unit")
+        heads = db.session.execute(
+            select(User.unit_id, func.count(User.id))
+            .join(own_unit, own_unit.c.id == User.unit_id)
+            .where(*_staff(), exists().where(own_unit.c.path.startswith(target.c.path)))
+            .group_by(User.unit_id)
+        ).all()
+        for unit_id, headcount in heads:
+            totals[unit_id]["headcount"] = headcount
+        round_ = db.session.get(Round, period.round_id)
+        rows = db.session.execute(
+            select(
+                Attempt.unit_id,
+                func.count(Attempt.id).filter(Attempt.counted.is_(True)),
+                func.count(Attempt.id),
+                func.coalesce(func.sum(Attempt.percent).filter(Attempt.counted.is_(True)), 0.0),
+                func.count(Attempt.id).filter(Attempt.counted.is_(True), Attempt.percent >= round_.pass_mark),
+            )
+            .where(Attempt.round_id == period.round_id, Attempt.status != AttemptStatus.IN_PROGRESS)
+            .group_by(Attempt.unit_id)
+        ).all()
+        for unit_id, counted, submitted, score_sum, passed in rows:
+            entry = totals[unit_id]
+            entry.update(
+                participants=counted,
+                person_times=submitted,
+                score_sum=float(score_sum),
+                score_count=counted,
+                passed=passed,
+            )
+        return totals
+
+    in_days = (DailySet.day >= period.starts_on, DailySet.day < period.ends_on)
+    daily = (
+        select(
+            DailySet.user_id,
+            func.count(DailySet.id).label("sets"),
+            func.count(DailySet.id).filter(DailySet.correct_count == DailySet.size).label("stars"),
+        )
+        .where(*in_days, DailySet.finished_at.is_not(None))
+        .group_by(DailySet.user_id)
+        .subquery()
+    )
+    attempts = (
+        select(Attempt.user_id, func.count(Attempt.id).label("n"))
+        .where(Attempt.submitted_at >= start_utc, Attempt.submitted_at < end_utc)
+        .group_by(Attempt.user_id)
+        .subquery()
+    )
+    earned = (
+        select(PointsEntry.user_id, func.sum(PointsEntry.amount).label("points"))
+        .where(PointsEntry.day >= period.starts_on, PointsEntry.day < period.ends_on)
+        .group_by(PointsEntry.user_id)
+        .subquery()
+    )
+    sets, tries = func.coalesce(daily.c.sets, 0), func.coalesce(attempts.c.n, 0)
+    rows = db.session.execute(
+        select(
+            User.unit_id,
+            func.count(User.id),
+            func.sum(case((or_(sets > 0, tries > 0), 1), else_=0)),
+            func.sum(sets + tries),
+            func.sum(func.coalesce(earned.c.points, 0)),
+            func.sum(func.coalesce(daily.c.stars, 0)),
+        )
+        .outerjoin(daily, daily.c.user_id == User.id)
+        .outerjoin(attempts, attempts.c.user_id == User.id)
+        .outerjoin(earned, earned.c.user_id == User.id)
+        .where(*_staff())
+        .group_by(User.unit_id)
+    ).all()
+    for unit_id, headcount, participants, person_times, points, stars in rows:
+        totals[unit_id].update(
+            headcount=headcount,
+            participants=int(participants or 0),
+            person_times=int(person_times or 0),
+            points=int(points or 0),
+            stars=int(stars or 0),
+        )
+    # Scores: the counted attempts of rounds that closed within the period.
+    scores = db.session.execute(
+        select(
+            Attempt.unit_id,
+            func.count(Attempt.id),
+            func.coalesce(func.sum(Attempt.percent), 0.0),
+            func.count(Attempt.id).filter(Attempt.percent >= Round.pass_mark),
+        )
+        .join(Round, Round.id == Attempt.round_id)
+        .where(
+            Attempt.counted.is_(True),
+            Round.status == RoundStatus.CLOSED,
+            Round.closes_at >= start_utc,
+            Round.closes_at < end_utc,
+        )
+        .group_by(Attempt.unit_id)
+    ).all()
+    for unit_id, counted, score_sum, passed in scores:
+        totals[unit_id].update(score_sum=float(score_sum), score_count=counted, passed=passed)
+    return totals
+
+
+def subtree_totals(period: Period, tz) -> tuple[list[Unit], dict[int, dict]]:
+    """Every unit with the totals of its whole subtree."""
+    own = _own_totals(period, tz)
+    units = list(db.session.scalars(select(Unit)))
+    summed: dict[int, dict] = {unit.id: dict.fromkeys(TOTALS, 0) for unit in units}
+    by_id = {unit.id: unit for unit in units}
+    for unit_id, values in own.items():
+        unit = by_id.get(unit_id)
+        if unit is None:
+            continue
+        for ancestor in unit.path_ids():
+            if ancestor in summed:
+                target = summed[ancestor]
+                for key in TOTALS:
+                    target[key] += values[key]
+    return units, summed
+
+
+def write_snapshot(period: Period, *, official: bool, now: datetime, tz) -> RankingSnapshot:
+    """Write the period's totals. An official snapshot, once written, is returned as it is and never
+    recomputed; the live one is replaced."""
+    existing = db.session.scalar(
+        select(RankingSnapshot).where(
+            RankingSnapshot.period_key == period.key, RankingSnapshot.official.is_(official)
+        )
+    )
+    if existing is not None and official:
+        return existing
+    units, totals = subtree_totals(period, tz)
+    if existing is not None:
+        db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id == existing.id))
+        existing.computed_at = now
+        snapshot = existing
+    else:
+        snapshot = RankingSnapshot(
+            period_key=period.key,
+            period_kind=period.kind,
+            official=official,
+            round_id=period.round_id,
+            starts_on=period.starts_on,
+            ends_on=period.ends_on,
+            computed_at=now,
+        )
+        db.session.add(snapshot)
+        db.session.flush()
+    rows = [
+        {
+            "snapshot_id": snapshot.id,
+            "unit_id": unit.id,
+            "parent_id": unit.parent_id,
+            "code": unit.code,
+            "name": unit.name,
+            "level": unit.level,
+            **totals[unit.id],
+        }
+        for unit in units
+        if totals[unit.id]["headcount"] or totals[unit.id]["person_times"]
+    ]
+    for start in range(0, len(rows), 2000):
+        db.session.execute(insert(SnapshotRow), rows[start : start + 2000])
+    db.session.flush()
+    return snapshot
+
+
+def refresh_live(now: datetime) -> dict:
+    """The scheduler's live refresh: this week, this month and every open round."""
+    tz = current_app.config["TZINFO"]
+    today = clock.business_date(now, tz)
+    periods = [week_period(today), month_period(today)]
+    open_rounds = db.session.scalars(
+        select(Round).where(Round.status != RoundStatus.CLOSED, Round.opens_at <= now)
+    ).all()
+    periods += [round_period(round_, tz) for round_ in open_rounds]
+    for period in periods:
+        write_snapshot(period, official=False, now=now, tz=tz)
+    return {"snapshots": len(periods)}
+
+
+def snapshot_for(period_key: str) -> RankingSnapshot | None:
+    """The official snapshot when there is one, else the live one."""
+    return db.session.scalar(
+        select(RankingSnapshot)
+        .where(RankingSnapshot.period_key == period_key)
+        .order_by(RankingSnapshot.official.desc())
+        .limit(1)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranking children
+
+
+def indicators_of(row, *, best_points_per_head: float, weights: dict[str, float]) -> dict:
+    headcount = row.headcount or 0
+    participation = row.participants / headcount if headcount else 0.0
+    avg_score = row.score_sum / row.score_count if row.score_count else None
+    points_per_head = row.points / headcount if headcount else 0.0
+    composite = (
+        weights["participation"] * participation
+        + weights["avg_score"] * ((avg_score or 0.0) / 100)
+        + weights["points"] * (points_per_head / best_points_per_head if best_points_per_head else 0.0)
+    )
+    return {
+        "participation": participation,
+        "avg_score": avg_score,
+        "pass_rate": row.passed / headcount if headcount else 0.0,
+        "points_per_head": points_per_head,
+        "stars_per_head": row.stars / headcount if headcount else 0.0,
+        "person_times": row.person_times,
+        "composite": composite,
+    }
+
+
+def competition_ranks(values: list[tuple]) -> list[int]:
+    """Standard competition ranking (1, 2, 2, 4) of already sorted keys: equal keys share a rank."""
+    ranks, previous = [], None
+    for position, key in enumerate(values, 1):
+        ranks.append(ranks[-1] if key == previous else position)
+        previous = key
+    return ranks
+
+
+def rank_children(
+    snapshot: RankingSnapshot, parent_id: int | None, indicator: str = "composite"
+) -> list[dict]:
+    """The parent's child units with every indicator and its rank among them, ordered by ``indicator``.
+
+    Rank: standard competition ranking on the indicator, ties broken by participation; units equal
+    on both share the rank and are listed by unit code. Composite index (weights configurable,
+    default 40/40/20): participation + average score as a fraction + points per head normalised to
+    the best sibling.
+    """
+    weights = current_app.config["RANKING_WEIGHTS"]
+    rows = db.session.scalars(
+        select(SnapshotRow).where(
+            SnapshotRow.snapshot_id == snapshot.id,
+            SnapshotRow.parent_id.is_(None) if parent_id is None else SnapshotRow.parent_id == parent_id,
+        )
+    ).all()
+    best = max((r.points / r.headcount for r in rows if r.headcount), default=0.0)
+    entries = [
+        {
+            "unit_id": r.unit_id,
+            "code": r.code,
+            "name": r.name,
+            "level": r.level,
+            "headcount": r.headcount,
+            "participants": r.participants,
+            "points": r.points,
+            "stars": r.stars,
+            **indicators_of(r, best_points_per_head=best, weights=weights),
+        }
+        for r in rows
+    ]
+    for name in INDICATORS:
+        ordered = sorted(entries, key=lambda e: (-(e[name] or 0), -e["participation"], e["code"]))
+        for entry, rank in zip(
+            ordered,
+            competition_ranks([(round(e[name] or 0, 9), round(e["participation"], 9)) for e in ordered]),
+            strict=True,
+        ):
+            entry.setdefault("ranks", {})[name] = rank
+    entries.sort(key=lambda e: (e["ranks"][indicator], e["code"]))
+    return entries

@@ -1,0 +1,223 @@
+"""Bulletins (通报): who did not take part, who failed, the top units and staff — per round and month.
+
+A bulletin is built once, when its period ends, from the official snapshot and the frozen results,
+and kept as built. Every entry carries its unit's path, so a unit admin's view is the same bulletin
+filtered to their subtree.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import exists, func, or_, select
+
+from .. import clock
+from ..extensions import db
+from ..models import (
+    Attempt,
+    AttemptStatus,
+    Bulletin,
+    DailySet,
+    PointsEntry,
+    RankingSnapshot,
+    Round,
+    RoundKind,
+    RoundTarget,
+    SnapshotRow,
+    Unit,
+    User,
+)
+from . import rankings
+
+TOP = 10
+
+
+def _unit_of(user_unit: Unit) -> dict:
+    return {"unit_code": user_unit.code, "unit_name": user_unit.name, "unit_path": user_unit.path}
+
+
+def _group_by_unit(rows) -> list[dict]:
+    """[(User, Unit), …] → [{"unit_…", "people": [{"username", "name"}]}], by unit code."""
+    groups: dict[str, dict] = {}
+    for user, unit in rows:
+        group = groups.setdefault(unit.code, {**_unit_of(unit), "people": []})
+        group["people"].append({"username": user.username, "name": user.name})
+    return [groups[code] for code in sorted(groups)]
+
+
+def _top_units(snapshot: RankingSnapshot, parents: list[Unit]) -> list[dict]:
+    entries = []
+    for parent in parents:
+        for entry in rankings.rank_children(snapshot, parent.id, "composite")[:TOP]:
+            entries.append(
+                {
+                    "parent_code": parent.code,
+                    "parent_name": parent.name,
+                    "unit_path": f"{parent.path}{entry['unit_id']}/",
+                    **entry,
+                }
+            )
+    return entries
+
+
+def build_round_bulletin(round_id: int, snapshot: RankingSnapshot, *, now: datetime) -> Bulletin:
+    """Non-participants (absentees for an exam) by unit, failures, top units and top staff."""
+    key = f"round:{round_id}"
+    existing = db.session.scalar(select(Bulletin).where(Bulletin.period_key == key))
+    if existing is not None:
+        return existing
+    round_ = db.session.get(Round, round_id)
+    targets = [t.unit for t in round_.targets]
+    target_paths = (
+        select(Unit.path)
+        .join(RoundTarget, RoundTarget.unit_id == Unit.id)
+        .where(RoundTarget.round_id == round_id)
+        .subquery()
+    )
+    own = Unit.__table__.alias("own")
+    absent = db.session.execute(
+        select(User, Unit)
+        .join(Unit, Unit.id == User.unit_id)
+        .join(own, own.c.id == User.unit_id)
+        .where(
+            User.active.is_(True),
+            User.role != "admin",
+            exists().where(own.c.path.startswith(target_paths.c.path)),
+            ~exists().where(
+                Attempt.round_id == round_id,
+                Attempt.user_id == User.id,
+                Attempt.status != AttemptStatus.IN_PROGRESS,
+            ),
+        )
+        .order_by(Unit.code, User.username)
+    ).all()
+    counted = db.session.execute(
+        select(Attempt, User, Unit)
+        .join(User, User.id == Attempt.user_id)
+        .join(Unit, Unit.id == Attempt.unit_id)
+        .where(Attempt.round_id == round_id, Attempt.counted.is_(True))
+        .order_by(Attempt.rank_in_round, User.username)
+    ).all()
+    failures = [
+        {"username": user.username, "name": user.name, "percent": attempt.percent, **_unit_of(unit)}
+        for attempt, user, unit in counted
+        if attempt.percent is not None and attempt.percent < round_.pass_mark
+    ]
+    top_staff = [
+        {
+            "rank": attempt.rank_in_round,
+            "username": user.username,
+            "name": user.name,
+            "percent": attempt.percent,
+            "time_used_seconds": attempt.time_used_seconds,
+            **_unit_of(unit),
+        }
+        for attempt, user, unit in counted[:TOP]
+    ]
+    content = {
+        "kind": str(round_.kind),
+        "pass_mark": round_.pass_mark,
+        "headcount": sum(r.headcount for r in _roots(snapshot, targets)),
+        "participants": len(counted),
+        "non_participants": _group_by_unit(absent),
+        "failures": failures,
+        "top_units": _top_units(snapshot, targets),
+        "top_staff": top_staff,
+    }
+    label = "缺考与不合格人员通报" if round_.kind == RoundKind.EXAM else "参与情况通报"
+    bulletin = Bulletin(
+        period_key=key,
+        title=f"{round_.title} {label}",
+        round_id=round_id,
+        snapshot_id=snapshot.id,
+        content=content,
+        created_at=now,
+    )
+    db.session.add(bulletin)
+    db.session.flush()
+    return bulletin
+
+
+def _roots(snapshot: RankingSnapshot, units: list[Unit]):
+    return db.session.scalars(
+        select(SnapshotRow).where(
+            SnapshotRow.snapshot_id == snapshot.id, SnapshotRow.unit_id.in_([u.id for u in units])
+        )
+    ).all()
+
+
+def build_month_bulletin(month_start: date, *, now: datetime) -> Bulletin | None:
+    """The monthly bulletin (月通报) of a month that has ended: built once, from its official snapshot."""
+    tz = current_app.config["TZINFO"]
+    period = rankings.month_period(month_start)
+    key = period.key
+    existing = db.session.scalar(select(Bulletin).where(Bulletin.period_key == key))
+    if existing is not None:
+        return existing
+    snapshot = rankings.write_snapshot(period, official=True, now=now, tz=tz)
+    roots = list(db.session.scalars(select(Unit).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
+    start_utc, end_utc = clock.day_bounds(period.starts_on, tz)[0], clock.day_bounds(period.ends_on, tz)[0]
+    took_part = or_(
+        exists().where(
+            DailySet.user_id == User.id,
+            DailySet.day >= period.starts_on,
+            DailySet.day < period.ends_on,
+            DailySet.finished_at.is_not(None),
+        ),
+        exists().where(
+            Attempt.user_id == User.id, Attempt.submitted_at >= start_utc, Attempt.submitted_at < end_utc
+        ),
+    )
+    absent = db.session.execute(
+        select(User, Unit)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(User.active.is_(True), User.role != "admin", ~took_part)
+        .order_by(Unit.code, User.username)
+    ).all()
+    earned = func.sum(PointsEntry.amount).label("points")
+    leaders = db.session.execute(
+        select(User, Unit, earned)
+        .join(PointsEntry, PointsEntry.user_id == User.id)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(PointsEntry.day >= period.starts_on, PointsEntry.day < period.ends_on)
+        .group_by(User.id, Unit.id)
+        .order_by(earned.desc(), User.username)
+        .limit(TOP)
+    ).all()
+    content = {
+        "kind": "month",
+        "headcount": sum(r.headcount for r in _roots(snapshot, roots)),
+        "participants": sum(r.participants for r in _roots(snapshot, roots)),
+        "non_participants": _group_by_unit(absent),
+        "failures": [],
+        "top_units": _top_units(snapshot, roots),
+        "top_staff": [
+            {"rank": i, "username": u.username, "name": u.name, "points": int(points), **_unit_of(unit)}
+            for i, (u, unit, points) in enumerate(leaders, 1)
+        ],
+    }
+    bulletin = Bulletin(
+        period_key=key,
+        title=f"{period.label} 日日学、周周练、月月比情况通报",
+        snapshot_id=snapshot.id,
+        content=content,
+        created_at=now,
+    )
+    db.session.add(bulletin)
+    db.session.flush()
+    return bulletin
+
+
+def scoped(content: dict, unit_path: str | None) -> dict:
+    """The bulletin as a unit admin sees it: only entries inside their subtree."""
+    if unit_path is None:
+        return content
+    inside = lambda entry: entry.get("unit_path", "").startswith(unit_path)  # noqa: E731
+    return {
+        **content,
+        "non_participants": [g for g in content["non_participants"] if inside(g)],
+        "failures": [e for e in content["failures"] if inside(e)],
+        "top_units": [e for e in content["top_units"] if inside(e)],
+        "top_staff": [e for e in content["top_staff"] if inside(e)],
+    }
