@@ -105,7 +105,6 @@ class DefaultConfig:
     # to the best unit compared (DESIGN §3).
     RANKING_WEIGHTS = {"participation": 0.4, "avg_score": 0.4, "points": 0.2}
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
-    SCHEDULER_ENABLED = False  # only `quizapp serve` / `quizapp scheduler` run the scheduler
 
 
 def _coerce(key: str, value: str):

@@ -17,13 +17,14 @@ import os
 import socket
 import traceback
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
@@ -66,7 +67,7 @@ class Leadership:
         self._connection = None  # PostgreSQL: the connection holding the advisory lock
 
     def is_leader(self, now: datetime) -> bool:
-        with self.app.app_context():
+        with _context(self.app):
             if db.engine.dialect.name == "postgresql":
                 return self._advisory(db.engine)
             return self._lease(now)
@@ -123,11 +124,19 @@ class Leadership:
             self._connection.close()  # closing the session releases the advisory lock
             self._connection = None
             return
-        with self.app.app_context():
+        with _context(self.app):
             lease = db.session.get(SchedulerLease, "scheduler")
             if lease is not None and lease.holder == self.holder:
                 db.session.delete(lease)
                 db.session.commit()
+
+
+def _context(app: Flask):
+    """The app's context: the current one when called inside it (a CLI command, an admin's request,
+    whose session must not be locked out by a second one), else a fresh one (a scheduler thread)."""
+    if has_app_context() and current_app._get_current_object() is app:
+        return nullcontext()
+    return app.app_context()
 
 
 def run_sweep(app: Flask, name: str, leadership: Leadership | None = None) -> JobRun | None:
@@ -137,7 +146,7 @@ def run_sweep(app: Flask, name: str, leadership: Leadership | None = None) -> Jo
     now = clock.utcnow()
     if leadership is not None and not leadership.is_leader(now):
         return None
-    with app.app_context():
+    with _context(app):
         run = JobRun(
             job=name, started_at=now, outcome="running", host=leadership.holder if leadership else "manual"
         )

@@ -87,12 +87,12 @@ class TemplateForm(FlaskForm):
     open_day = IntegerField("开始日", validators=[InputRequired(), NumberRange(0, 28)])
     open_time = StringField(
         "开始时间",
-        validators=[DataRequired(), Regexp(r"^([01]\\d|2[0-3]):[0-5]\\d$", message="格式应为 HH:MM")],
+        validators=[DataRequired(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="格式应为 HH:MM")],
     )
     close_day = IntegerField("结束日", validators=[InputRequired(), NumberRange(0, 6)])
     close_time = StringField(
         "结束时间",
-        validators=[DataRequired(), Regexp(r"^([01]\\d|2[0-3]):[0-5]\\d$", message="格式应为 HH:MM")],
+        validators=[DataRequired(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="格式应为 HH:MM")],
     )
     plan_ahead_days = IntegerField("提前几天创建", validators=[InputRequired(), NumberRange(1, 31)])
     targets = StringField("参加单位编码", validators=[DataRequired("请填写参加单位")])

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, literal, select, update
+from sqlalchemy import Numeric, cast, delete, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import lock_user
@@ -692,7 +692,7 @@ def grade_attempts(*conditions, now: datetime) -> int:
         .values(
             score=scored,
             correct_count=right,
-            percent=func.round(100.0 * scored / func.nullif(questions, 0), 2),
+            percent=func.round(cast(100.0 * scored / func.nullif(questions, 0), Numeric), 2),
             graded_at=now,
         )
         .execution_options(synchronize_session=False)
