@@ -22,6 +22,7 @@ from quizapp.services import accounts, bank_io, org
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Passw0rd!x"
+ROUND_CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
 
 
 def require_service(variable: str, what: str) -> str:
@@ -326,3 +327,28 @@ def count_queries(app):
             event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@pytest.fixture
+def province(create_unit, create_user):
+    units = {
+        "P": create_unit("P", "示范省"),
+        "A": create_unit("A", "甲市", "P"),
+        "B": create_unit("B", "乙市", "P"),
+        "A1": create_unit("A1", "甲市窗口", "A"),
+        "B1": create_unit("B1", "乙市窗口", "B"),
+    }
+    people = {
+        name: create_user(name, unit=units[unit], name=label)
+        for name, unit, label in [("amy", "A1", "甲一"), ("ann", "A1", "甲二"), ("bob", "B1", "乙一")]
+    }
+    people["root"] = create_user("root", role="admin")
+    return units, people
+
+
+@pytest.fixture
+def mixed_bank(create_question):
+    """Per category: 3 single (key A), 1 multiple (key A, C), 1 judge (true), 1 fill (三十)."""
+    for category in ROUND_CATEGORIES:
+        for qtype in ("single", "single", "single", "multiple", "judge", "fill"):
+            create_question(qtype, category=category, explanation="秘密解析", quote="秘密引用")

@@ -33,7 +33,7 @@ from quizapp.models import (
 from quizapp.services import rounds, scoring
 
 from .conftest import PASSWORD, ROOT
-from .test_rounds import bank, key_in_display, province, settings, wrong_in_display  # noqa: F401
+from .test_rounds import key_in_display, settings, wrong_in_display
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 T0 = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
@@ -104,7 +104,7 @@ def state(app):
 # --- each sweep ------------------------------------------------------------------------------------
 
 
-def test_open_rounds_draws_the_paper_and_reports_what_it_cannot(app, province, bank, clock_at):
+def test_open_rounds_draws_the_paper_and_reports_what_it_cannot(app, province, mixed_bank, clock_at):
     fine = new_round(app, opens=T0 - timedelta(minutes=1))
     short = new_round(app, opens=T0 - timedelta(minutes=1), blueprint=[{"type": "multiple", "count": 99}])
     later = new_round(app, opens=T0 + timedelta(hours=1))
@@ -119,7 +119,7 @@ def test_open_rounds_draws_the_paper_and_reports_what_it_cannot(app, province, b
     assert sweep(app, "open_rounds").counts == {"opened": 0, "problems": run.counts["problems"]}
 
 
-def test_finish_overdue_submits_attempts_left_behind(app, province, bank, clock_at):
+def test_finish_overdue_submits_attempts_left_behind(app, province, mixed_bank, clock_at):
     round_id = new_round(app, "weekly")
     client = app.test_client()
     client.post("/login", data={"username": "amy", "password": PASSWORD})
@@ -136,7 +136,7 @@ def test_finish_overdue_submits_attempts_left_behind(app, province, bank, clock_
         assert attempt.submitted_at == T0 + timedelta(minutes=20) and attempt.time_used_seconds == 1200
 
 
-def test_close_rounds_grades_ranks_snapshots_and_bulletins(app, province, bank, clock_at):
+def test_close_rounds_grades_ranks_snapshots_and_bulletins(app, province, mixed_bank, clock_at):
     round_id = new_round(app, "exam", closes=T0 + timedelta(hours=2), pass_mark=60)
     take_part(app, "amy", round_id, right=True)
     take_part(app, "bob", round_id, right=False)
@@ -162,7 +162,7 @@ def test_close_rounds_grades_ranks_snapshots_and_bulletins(app, province, bank, 
         assert {u["code"] for u in content["top_units"]} == {"A", "B"}
 
 
-def test_plan_rounds_creates_each_period_once(app, province, bank, clock_at):
+def test_plan_rounds_creates_each_period_once(app, province, mixed_bank, clock_at):
     with app.app_context():
         for kind in ("weekly", "monthly"):
             template = scoring.template_for(kind)
@@ -191,7 +191,7 @@ def test_plan_rounds_creates_each_period_once(app, province, bank, clock_at):
         assert planned["weekly:2026-W10"].opens_at.astimezone(tz).strftime("%a %H:%M") == "Mon 00:00"
 
 
-def test_roll_day_freezes_each_missed_day_once(app, province, bank, clock_at):
+def test_roll_day_freezes_each_missed_day_once(app, province, mixed_bank, clock_at):
     client = app.test_client()
     client.post("/login", data={"username": "amy", "password": PASSWORD})
     for _ in range(3):  # amy learns three days in a row
@@ -212,7 +212,7 @@ def test_roll_day_freezes_each_missed_day_once(app, province, bank, clock_at):
         ]
 
 
-def test_monthly_bulletin_on_the_first(app, province, bank, clock_at):
+def test_monthly_bulletin_on_the_first(app, province, mixed_bank, clock_at):
     client = app.test_client()
     client.post("/login", data={"username": "amy", "password": PASSWORD})
     finish_daily(client)
@@ -227,7 +227,7 @@ def test_monthly_bulletin_on_the_first(app, province, bank, clock_at):
         assert absent == ["ann", "bob"] and bulletin.content["top_staff"][0]["username"] == "amy"
 
 
-def test_refresh_rankings_writes_live_snapshots(app, province, bank, clock_at):
+def test_refresh_rankings_writes_live_snapshots(app, province, mixed_bank, clock_at):
     new_round(app, opens=T0 - timedelta(hours=1))
     run = sweep(app, "refresh_rankings")
     assert run.counts == {"snapshots": 3}  # this week, this month, the open round
@@ -243,7 +243,7 @@ def test_refresh_rankings_writes_live_snapshots(app, province, bank, clock_at):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_every_sweep_twice_changes_nothing(app, province, bank, clock_at, backend):
+def test_every_sweep_twice_changes_nothing(app, province, mixed_bank, clock_at, backend):
     round_id = new_round(app, closes=T0 + timedelta(hours=1))
     take_part(app, "amy", round_id)
     client = app.test_client()
@@ -261,7 +261,7 @@ def test_every_sweep_twice_changes_nothing(app, province, bank, clock_at, backen
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_two_threads_closing_at_once_close_once(app, province, bank, clock_at, backend):
+def test_two_threads_closing_at_once_close_once(app, province, mixed_bank, clock_at, backend):
     round_id = new_round(app, closes=T0 + timedelta(hours=1))
     for name in ("amy", "ann", "bob"):
         take_part(app, name, round_id)
@@ -285,7 +285,7 @@ def test_two_threads_closing_at_once_close_once(app, province, bank, clock_at, b
 
 
 @pytest.mark.postgres
-def test_two_processes_closing_at_once_close_once_on_postgresql(app, app_config, province, bank):
+def test_two_processes_closing_at_once_close_once_on_postgresql(app, app_config, province, mixed_bank):
     now = datetime.now(UTC)
     round_id = new_round(app, opens=now - timedelta(hours=2), closes=now + timedelta(seconds=3))
     for name in ("amy", "ann"):
@@ -316,7 +316,9 @@ def test_two_processes_closing_at_once_close_once_on_postgresql(app, app_config,
         assert db.session.get(Round, round_id).status == RoundStatus.CLOSED
 
 
-def test_catch_up_after_the_scheduler_was_down_across_a_close_and_midnight(app, province, bank, clock_at):
+def test_catch_up_after_the_scheduler_was_down_across_a_close_and_midnight(
+    app, province, mixed_bank, clock_at
+):
     """The real scheduler starts after a downtime and reconciles everything at once."""
     round_id = new_round(app, closes=T0 + timedelta(hours=3))
     take_part(app, "amy", round_id)
@@ -467,7 +469,7 @@ def test_create_app_never_starts_the_scheduler(app):
     assert not any(t.name.startswith("APScheduler") for t in threading.enumerate())
 
 
-def test_daily_sets_untouched_by_sweeps(app, province, bank, clock_at):
+def test_daily_sets_untouched_by_sweeps(app, province, mixed_bank, clock_at):
     """A guard: sweeps read learning data, they never rewrite it."""
     client = app.test_client()
     client.post("/login", data={"username": "amy", "password": PASSWORD})

@@ -22,31 +22,6 @@ CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "�
 START = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 
 
-@pytest.fixture
-def province(create_unit, create_user):
-    units = {
-        "P": create_unit("P", "示范省"),
-        "A": create_unit("A", "甲市", "P"),
-        "B": create_unit("B", "乙市", "P"),
-        "A1": create_unit("A1", "甲市窗口", "A"),
-        "B1": create_unit("B1", "乙市窗口", "B"),
-    }
-    people = {
-        name: create_user(name, unit=units[unit], name=label)
-        for name, unit, label in [("amy", "A1", "甲一"), ("ann", "A1", "甲二"), ("bob", "B1", "乙一")]
-    }
-    people["root"] = create_user("root", role="admin")
-    return units, people
-
-
-@pytest.fixture
-def bank(create_question):
-    """Per category: 3 single (key A), 1 multiple (key A, C), 1 judge (true), 1 fill (三十)."""
-    for category in CATEGORIES:
-        for qtype in ("single", "single", "single", "multiple", "judge", "fill"):
-            create_question(qtype, category=category, explanation="秘密解析", quote="秘密引用")
-
-
 def settings(
     kind="weekly",
     *,
@@ -194,7 +169,7 @@ def test_bad_round_settings_are_refused_clearly(ctx, province, changes, message)
     assert db.session.scalar(select(func.count(Round.id))) == 0
 
 
-def test_a_city_round_reaches_its_windows_only(app, province, bank, make_round, at_start):
+def test_a_city_round_reaches_its_windows_only(app, province, mixed_bank, make_round, at_start):
     round_id = make_round(targets=("A",))
     amy, bob = signed_in(app, "amy"), signed_in(app, "bob")
     assert [r["id"] for r in amy.get("/api/v1/rounds").get_json()["rounds"]] == [round_id]
@@ -207,7 +182,7 @@ def test_a_city_round_reaches_its_windows_only(app, province, bank, make_round, 
 # --- the paper ------------------------------------------------------------------------------------
 
 
-def test_paper_is_drawn_once_from_the_blueprint_and_shared(app, province, bank, make_round, at_start):
+def test_paper_is_drawn_once_from_the_blueprint_and_shared(app, province, mixed_bank, make_round, at_start):
     round_id = make_round(
         blueprint=[
             {"type": "single", "category": "社会保险", "count": 3},
@@ -228,7 +203,9 @@ def test_paper_is_drawn_once_from_the_blueprint_and_shared(app, province, bank, 
             rounds.draw_paper(round_id, now=START, redraw=True)
 
 
-def test_an_unfillable_blueprint_names_every_short_row_and_writes_nothing(app, province, bank, make_round):
+def test_an_unfillable_blueprint_names_every_short_row_and_writes_nothing(
+    app, province, mixed_bank, make_round
+):
     round_id = make_round(
         blueprint=[
             {"type": "single", "count": 2},
@@ -250,7 +227,7 @@ def test_an_unfillable_blueprint_names_every_short_row_and_writes_nothing(app, p
         ].split("；")
 
 
-def test_starting_with_an_unfillable_paper_is_a_clear_409(app, province, bank, make_round, at_start):
+def test_starting_with_an_unfillable_paper_is_a_clear_409(app, province, mixed_bank, make_round, at_start):
     round_id = make_round(blueprint=[{"type": "multiple", "count": 50}])
     response = signed_in(app, "amy").post(f"/api/v1/rounds/{round_id}/attempts")
     assert response.status_code == 409 and "题库不足以组卷" in response.get_json()["error"]["message"]
@@ -259,7 +236,7 @@ def test_starting_with_an_unfillable_paper_is_a_clear_409(app, province, bank, m
 # --- shuffles -------------------------------------------------------------------------------------
 
 
-def test_shuffles_are_stored_per_attempt_and_stable(app, province, bank, make_round, at_start):
+def test_shuffles_are_stored_per_attempt_and_stable(app, province, mixed_bank, make_round, at_start):
     round_id = make_round(blueprint=[{"type": "single", "count": 12}])
     orders = []
     for name in ("amy", "ann", "bob"):
@@ -279,7 +256,7 @@ def test_shuffles_are_stored_per_attempt_and_stable(app, province, bank, make_ro
 
 
 def test_answers_are_given_in_displayed_letters_and_graded_against_the_key(
-    app, province, bank, make_round, at_start
+    app, province, mixed_bank, make_round, at_start
 ):
     round_id = make_round(blueprint=[{"type": "single", "count": 6}, {"type": "multiple", "count": 3}])
     client = signed_in(app, "amy")
@@ -296,7 +273,7 @@ def test_answers_are_given_in_displayed_letters_and_graded_against_the_key(
 # --- the attempt lifecycle --------------------------------------------------------------------------
 
 
-def test_lifecycle_start_save_resume_deadline_grace(app, province, bank, make_round, frozen_clock):
+def test_lifecycle_start_save_resume_deadline_grace(app, province, mixed_bank, make_round, frozen_clock):
     frozen_clock.set(START)
     round_id = make_round()
     client = signed_in(app, "amy")
@@ -331,14 +308,14 @@ def test_lifecycle_start_save_resume_deadline_grace(app, province, bank, make_ro
     assert after["result"]["correct_count"] == 1  # weekly: graded at once
 
 
-def test_deadline_is_capped_by_the_round_close(app, province, bank, make_round, frozen_clock):
+def test_deadline_is_capped_by_the_round_close(app, province, mixed_bank, make_round, frozen_clock):
     frozen_clock.set(START)
     round_id = make_round(closes=START + timedelta(minutes=7))
     view = start(signed_in(app, "amy"), round_id)
     assert view["remaining_seconds"] == 7 * 60
 
 
-def test_round_not_open_and_attempts_used_up_are_409(app, province, bank, make_round, frozen_clock):
+def test_round_not_open_and_attempts_used_up_are_409(app, province, mixed_bank, make_round, frozen_clock):
     frozen_clock.set(START - timedelta(days=1))
     round_id = make_round(attempts_allowed=2)
     client = signed_in(app, "amy")
@@ -357,7 +334,7 @@ def test_round_not_open_and_attempts_used_up_are_409(app, province, bank, make_r
     )
 
 
-def test_submit_twice_gives_one_result(app, province, bank, make_round, at_start):
+def test_submit_twice_gives_one_result(app, province, mixed_bank, make_round, at_start):
     round_id = make_round()
     client = signed_in(app, "amy")
     view = start(client, round_id)
@@ -370,7 +347,7 @@ def test_submit_twice_gives_one_result(app, province, bank, make_round, at_start
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "already_submitted"
 
 
-def test_clearing_an_answer(app, province, bank, make_round, at_start):
+def test_clearing_an_answer(app, province, mixed_bank, make_round, at_start):
     round_id = make_round()
     client = signed_in(app, "amy")
     view = start(client, round_id)
@@ -388,7 +365,7 @@ def test_clearing_an_answer(app, province, bank, make_round, at_start):
 
 
 def test_weekly_shows_score_and_review_after_each_attempt_and_the_best_counts(
-    app, province, bank, make_round, at_start
+    app, province, mixed_bank, make_round, at_start
 ):
     round_id = make_round()
     client = signed_in(app, "amy")
@@ -411,7 +388,7 @@ def test_weekly_shows_score_and_review_after_each_attempt_and_the_best_counts(
 
 
 def test_monthly_shows_only_submitted_until_close_then_score_ranks_and_review(
-    app, province, bank, make_round, at_start
+    app, province, mixed_bank, make_round, at_start
 ):
     round_id = make_round("monthly")
     outcomes = {"amy": True, "ann": False, "bob": True}
@@ -448,7 +425,7 @@ def test_monthly_shows_only_submitted_until_close_then_score_ranks_and_review(
     assert "全轮第 3 名" in page and "本单位第 2 名" in page and "秘密解析" in page
 
 
-def test_exam_shows_pass_or_fail(app, province, bank, make_round, at_start):
+def test_exam_shows_pass_or_fail(app, province, mixed_bank, make_round, at_start):
     round_id = make_round("exam", pass_mark=60)
     client = signed_in(app, "amy")
     view = start(client, round_id)
@@ -473,7 +450,7 @@ def test_exam_shows_pass_or_fail(app, province, bank, make_round, at_start):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_database_refuses_a_second_attempt_on_a_one_attempt_round(
-    app, province, bank, make_round, at_start, backend
+    app, province, mixed_bank, make_round, at_start, backend
 ):
     round_id = make_round("monthly")
     client = signed_in(app, "amy")
@@ -522,7 +499,9 @@ def run_together(functions):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_concurrent_starts_submits_and_autosaves_are_safe(app, province, bank, make_round, at_start, backend):
+def test_concurrent_starts_submits_and_autosaves_are_safe(
+    app, province, mixed_bank, make_round, at_start, backend
+):
     round_id = make_round("monthly", blueprint=[{"type": "single", "count": 8}])
     tabs = [signed_in(app, "amy") for _ in range(6)]
     started = run_together([lambda c=c: c.post(f"/api/v1/rounds/{round_id}/attempts") for c in tabs])
@@ -548,7 +527,7 @@ def test_concurrent_starts_submits_and_autosaves_are_safe(app, province, bank, m
 # --- access and leaks ------------------------------------------------------------------------------------
 
 
-def test_another_users_attempt_is_not_found(app, province, bank, make_round, at_start):
+def test_another_users_attempt_is_not_found(app, province, mixed_bank, make_round, at_start):
     round_id = make_round()
     view = start(signed_in(app, "amy"), round_id)
     ann = signed_in(app, "ann")
@@ -560,7 +539,7 @@ def test_another_users_attempt_is_not_found(app, province, bank, make_round, at_
     assert ann.get(f"/attempts/{view['id']}/result").status_code == 404
 
 
-def test_no_answer_leaves_the_server_during_an_open_round(app, province, bank, make_round, at_start):
+def test_no_answer_leaves_the_server_during_an_open_round(app, province, mixed_bank, make_round, at_start):
     round_id = make_round("monthly")
     client = signed_in(app, "amy")
     view = start(client, round_id)
@@ -595,7 +574,7 @@ def test_no_answer_leaves_the_server_during_an_open_round(app, province, bank, m
 # --- closing, extension ------------------------------------------------------------------------------------
 
 
-def test_close_is_idempotent_and_ties_share_a_rank(app, province, bank, make_round, at_start):
+def test_close_is_idempotent_and_ties_share_a_rank(app, province, mixed_bank, make_round, at_start):
     round_id = make_round("monthly")
     ids = {}
     for name in ("amy", "ann"):
@@ -620,7 +599,9 @@ def test_close_is_idempotent_and_ties_share_a_rank(app, province, bank, make_rou
     assert [row[2] for row in snapshot] == [1, 1]
 
 
-def test_close_auto_submits_and_waits_for_an_extended_attempt(app, province, bank, make_round, frozen_clock):
+def test_close_auto_submits_and_waits_for_an_extended_attempt(
+    app, province, mixed_bank, make_round, frozen_clock
+):
     frozen_clock.set(START)
     round_id = make_round("monthly", closes=START + timedelta(minutes=10))
     amy, ann = signed_in(app, "amy"), signed_in(app, "ann")
@@ -652,7 +633,7 @@ def test_close_auto_submits_and_waits_for_an_extended_attempt(app, province, ban
 # --- admin and CLI ----------------------------------------------------------------------------------------
 
 
-def test_admin_creates_edits_previews_and_extends(app, province, bank, at_start):
+def test_admin_creates_edits_previews_and_extends(app, province, mixed_bank, at_start):
     admin = signed_in(app, "root")
     page = admin.get("/admin/rounds/new?kind=weekly").get_data(as_text=True)
     assert "新建练习比赛" in page and 'value="P"' in page
@@ -707,7 +688,7 @@ def test_admin_creates_edits_previews_and_extends(app, province, bank, at_start)
     assert signed_in(app, "amy").get("/admin/rounds").status_code == 403
 
 
-def test_round_cli(app, province, bank, runner, at_start):
+def test_round_cli(app, province, mixed_bank, runner, at_start):
     created = runner.invoke(
         args=[
             "round",
