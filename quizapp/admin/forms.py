@@ -1,6 +1,7 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     FloatField,
@@ -104,3 +105,24 @@ class TemplateForm(FlaskForm):
     )
     grace_seconds = IntegerField("交卷宽限（秒）", validators=[InputRequired(), NumberRange(0, 600)])
     blueprint = FieldList(FormField(BlueprintRowForm), min_entries=6, max_entries=20)
+
+
+class SelectionForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    starts_on = DateField("起始日期", validators=[Optional()])
+    ends_on = DateField("截止日期", validators=[Optional()])
+    unit = StringField("单位编码", validators=[Optional()])
+    job_section = StringField("岗位", validators=[Optional()])
+    age_band = SelectField("年龄段", choices=[SelectChoice("", "不限年龄")], validators=[Optional()],
+                           validate_choice=False)
+    level = StringField("职级", validators=[Optional()])
+    gender = SelectField("性别", choices=[SelectChoice("", "不限性别"), SelectChoice("男", "男"),
+                                        SelectChoice("女", "女")], validators=[Optional()])
+    top = IntegerField("人数", default=20, validators=[Optional(), NumberRange(1, 500)])
+
+
+class ScreenForm(FlaskForm):
+    unit = StringField("单位编码", validators=[DataRequired("请填写单位编码")])
+    label = StringField("名称（如：一楼大厅电视）", validators=[DataRequired("请填写名称"), Length(max=100)])

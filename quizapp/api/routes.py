@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import jsonify, request
 from flask_login import current_user, login_required
@@ -7,7 +7,7 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category
-from ..services import daily, points, rules
+from ..services import daily, leaderboards, points, rankings, rules
 from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
 from . import bp
@@ -198,3 +198,48 @@ def submit_attempt(attempt_id: int):
     view = round_service.attempt_view(attempt, now=now)
     db.session.commit()
     return jsonify(view)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rankings
+
+
+@bp.get("/rankings/units")
+@login_required
+@writes_database
+def rankings_units():
+    table = rankings.children_table(
+        request.args.get("period"), leaderboards.unit_or_default(request.args.get("parent"), current_user),
+        request.args.get("indicator", "composite"), now=clock.utcnow(), tz=rules.current().tz)
+    db.session.commit()
+    period, snapshot = table["period"], table["snapshot"]
+    return jsonify(
+        period={"key": period.key, "label": period.label, "starts_on": period.starts_on.isoformat(),
+                "ends_on": period.ends_on.isoformat()},
+        parent={"code": table["parent"].code, "name": table["parent"].name},
+        indicator=table["indicator"], official=snapshot.official, computed_at=snapshot.computed_at.isoformat(),
+        units=[{key: row[key] for key in ("code", "name", "headcount", "participants", "person_times",
+                                          "participation", "avg_score", "pass_rate", "points_per_head",
+                                          "stars_per_head", "composite", "ranks", "change")}
+               for row in table["rows"]],
+    )
+
+
+@bp.get("/rankings/users")
+@login_required
+def rankings_users():
+    kind = request.args.get("board", "month")
+    if kind not in ("round", "month", "total"):
+        raise BadRequest("board 应为 round、month 或 total")
+    month = clock.business_date(clock.utcnow(), rules.current().tz)
+    if request.args.get("month"):
+        try:
+            month = date.fromisoformat(request.args["month"] + "-01")
+        except ValueError:
+            raise BadRequest("month 格式应为 2026-03") from None
+    unit = leaderboards.unit_or_default(request.args.get("unit"), current_user)
+    data = leaderboards.board(kind, unit=unit, viewer=current_user, month=month,
+                              round_id=request.args.get("round", type=int))
+    strip = lambda row: {k: v for k, v in row.items() if k != "user_id"}  # noqa: E731
+    return jsonify(title=data["title"], measure=data["measure"], unit=data["unit"], total=data["total"],
+                   rows=[strip(r) for r in data["rows"]], me=strip(data["me"]) if data["me"] else None)

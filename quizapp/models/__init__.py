@@ -4,7 +4,7 @@ from .bank import Ability, Category, Question, QuestionStatus, QuestionType, Que
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
 from .ops import AuditLog, JobRun, SchedulerLease
 from .org import Role, Unit, User
-from .results import Bulletin, DayRollup, RankingSnapshot, SnapshotRow, UnitDayStat
+from .results import Bulletin, DayRollup, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat
 from .rounds import (
     Attempt,
     AttemptAnswer,
@@ -26,6 +26,7 @@ __all__ = [
     "RankingSnapshot",
     "RoundTemplate",
     "SchedulerLease",
+    "ScreenLink",
     "SnapshotRow",
     "UnitDayStat",
     "Attempt",

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
 from ._types import UTCDateTime, utcnow
+from .org import Unit
 
 
 class RankingSnapshot(db.Model):
@@ -102,3 +103,19 @@ class Bulletin(db.Model):
     snapshot_id: Mapped[int | None] = mapped_column(ForeignKey("ranking_snapshot.id"))
     content: Mapped[dict] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ScreenLink(db.Model):
+    """A read-only big-screen link for one unit (the office TV), usable without signing in until revoked."""
+
+    __tablename__ = "screen_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
+    label: Mapped[str] = mapped_column(String(100))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    unit: Mapped[Unit] = relationship()

@@ -32,6 +32,7 @@ from ..models import (
     Unit,
     User,
 )
+from .errors import DomainError, NotFound
 
 TOTALS = (
     "headcount",
@@ -392,3 +393,90 @@ def rank_children(
             entry.setdefault("ranks", {})[name] = rank
     entries.sort(key=lambda e: (e["ranks"][indicator], e["code"]))
     return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading: periods, tables, trends, leaderboards
+
+
+def parse_period(value: str | None, *, today: date, tz) -> Period:
+    """"week:2026-W10" | "month:2026-03" | "round:12" | "custom:2026-03-01:2026-03-15"; default: this month."""
+    if not value:
+        return month_period(today)
+    kind, _, rest = value.partition(":")
+    try:
+        if kind == "week":
+            year, week = rest.split("-W")
+            return week_period(date.fromisocalendar(int(year), int(week), 1))
+        if kind == "month":
+            return month_period(date.fromisoformat(f"{rest}-01"))
+        if kind == "custom":
+            start, end = (date.fromisoformat(part) for part in rest.split(":"))
+            if end < start or (end - start).days > 366:
+                raise ValueError
+            return custom_period(start, end)
+        if kind == "round":
+            round_ = db.session.get(Round, int(rest))
+            if round_ is None:
+                raise NotFound("本轮不存在")
+            return round_period(round_, tz)
+    except (ValueError, TypeError):
+        pass
+    raise DomainError(f"统计周期“{value}”无效，应为 week:2026-W10、month:2026-03、round:编号 或 custom:起:止")
+
+
+def ensure_snapshot(period: Period, *, now: datetime, tz) -> RankingSnapshot:
+    """The period's snapshot; computed now (as a live one) the first time anyone asks for it."""
+    return snapshot_for(period.key) or write_snapshot(period, official=False, now=now, tz=tz)
+
+
+def previous_ranks(period: Period, parent_id: int | None, indicator: str) -> dict[int, int]:
+    """Ranks of the same children in the previous period (week, month, or the previous round of the
+    same kind), from its snapshot if there is one."""
+    key = None
+    if period.kind == "round":
+        current = db.session.get(Round, period.round_id)
+        previous = db.session.scalar(select(Round.id).where(
+            Round.kind == current.kind, Round.status == RoundStatus.CLOSED, Round.closes_at < current.closes_at)
+            .order_by(Round.closes_at.desc()).limit(1))
+        key = f"round:{previous}" if previous else None
+    elif (earlier := previous_period(period)) is not None:
+        key = earlier.key
+    snapshot = snapshot_for(key) if key else None
+    if snapshot is None:
+        return {}
+    return {entry["unit_id"]: entry["ranks"][indicator] for entry in rank_children(snapshot, parent_id, indicator)}
+
+
+def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[dict]:
+    """The unit's rank among its siblings over the last ``limit`` snapshots of the same kind."""
+    snapshots = db.session.scalars(
+        select(RankingSnapshot).where(RankingSnapshot.period_kind == period.kind,
+                                      RankingSnapshot.starts_on <= period.starts_on)
+        .order_by(RankingSnapshot.starts_on.desc(), RankingSnapshot.official.desc()).limit(limit * 2)).all()
+    seen, points = set(), []
+    for snapshot in snapshots:
+        if snapshot.period_key in seen:
+            continue
+        seen.add(snapshot.period_key)
+        for entry in rank_children(snapshot, unit.parent_id, indicator):
+            if entry["unit_id"] == unit.id:
+                points.append({"period": snapshot.period_key, "starts_on": snapshot.starts_on.isoformat(),
+                               "rank": entry["ranks"][indicator], "value": entry[indicator]})
+        if len(seen) >= limit:
+            break
+    return list(reversed(points))
+
+
+def children_table(period_value: str | None, parent: Unit, indicator: str, *, now: datetime, tz) -> dict:
+    """What the unit rankings page and API show: the parent's children ranked, with rank changes."""
+    if indicator not in INDICATORS:
+        raise DomainError(f"指标“{indicator}”无效")
+    period = parse_period(period_value, today=clock.business_date(now, tz), tz=tz)
+    snapshot = ensure_snapshot(period, now=now, tz=tz)
+    rows = rank_children(snapshot, parent.id, indicator)
+    before = previous_ranks(period, parent.id, indicator)
+    for row in rows:
+        previous = before.get(row["unit_id"])
+        row["change"] = None if previous is None else previous - row["ranks"][indicator]
+    return {"period": period, "parent": parent, "snapshot": snapshot, "rows": rows, "indicator": indicator}

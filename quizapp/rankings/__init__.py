@@ -1,0 +1,8 @@
+"""Rankings for everyone signed in: unit rankings, individual leaderboards, bulletins, honour roll,
+and the big-screen view for the office TV."""
+
+from flask import Blueprint
+
+bp = Blueprint("rankings", __name__)
+
+from . import routes  # noqa: E402,F401

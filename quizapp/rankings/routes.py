@@ -1,0 +1,227 @@
+from datetime import date, timedelta
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import func, select
+
+from .. import clock
+from ..database import writes_database
+from ..extensions import db
+from ..models import Bulletin, DailySet, Role, Round, RoundStatus, ScreenLink, Unit, UnitDayStat, User
+from ..services import exports, leaderboards, rankings, reports
+from ..services.errors import DomainError
+from . import bp
+
+
+def _today() -> date:
+    return clock.business_date(clock.utcnow(), current_app.config["TZINFO"])
+
+
+def _xlsx(data: bytes, name: str) -> Response:
+    return Response(data, mimetype=exports.XLSX_MIMETYPE,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.xlsx"})
+
+
+def _parent(code: str | None) -> Unit:
+    return leaderboards.unit_or_default(code, current_user)
+
+
+def period_choices(today: date) -> list[tuple[str, str]]:
+    """The last six months and weeks, and the recently closed rounds."""
+    choices = []
+    for back in range(6):
+        year, month = divmod(today.year * 12 + today.month - 1 - back, 12)
+        choices.append(rankings.month_period(date(year, month + 1, 1)))
+    choices += [rankings.week_period(today - timedelta(days=7 * back)) for back in range(6)]
+    listing = [(period.key, period.label) for period in choices]
+    listing += [(f"round:{round_id}", title) for round_id, title in db.session.execute(
+        select(Round.id, Round.title).where(Round.status == RoundStatus.CLOSED)
+        .order_by(Round.closes_at.desc()).limit(12))]
+    return listing
+
+
+def unit_table(period_value: str | None, parent_code: str | None, indicator: str) -> dict:
+    return rankings.children_table(period_value, _parent(parent_code), indicator, now=clock.utcnow(),
+                                   tz=current_app.config["TZINFO"])
+
+
+TABLE_HEADERS = ["名次", "单位", "编码", "人数", "参与人数", "参与率", "参与人次", "平均分", "及格率", "人均积分",
+                 "人均日日学之星", "综合指数", "名次变化"]
+
+
+def _table_rows(table: dict) -> list[list]:
+    indicator = table["indicator"]
+    return [[r["ranks"][indicator], r["name"], r["code"], r["headcount"], r["participants"],
+             round(r["participation"] * 100, 1), r["person_times"],
+             None if r["avg_score"] is None else round(r["avg_score"], 1), round(r["pass_rate"] * 100, 1),
+             round(r["points_per_head"], 2), round(r["stars_per_head"], 2), round(r["composite"] * 100, 1),
+             r["change"]] for r in table["rows"]]
+
+
+@bp.route("/rankings")
+@login_required
+@writes_database  # a period nobody looked at yet gets its snapshot computed once
+def units():
+    indicator = request.args.get("indicator", "composite")
+    table = unit_table(request.args.get("period"), request.args.get("parent"), indicator)
+    db.session.commit()
+    if request.args.get("format") == "xlsx":
+        return _xlsx(exports.table_xlsx(f"{table['parent'].name}排名", TABLE_HEADERS, _table_rows(table)),
+                     f"{table['parent'].name}-{table['period'].label}-单位排名")
+    focus = next((r for r in table["rows"] if r["code"] == request.args.get("unit")), None) or (
+        table["rows"][0] if table["rows"] else None)
+    trend = rankings.trend(db.session.get(Unit, focus["unit_id"]), table["period"], indicator) if focus else []
+    trail = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(table["parent"].path_ids())))]
+    trail.sort(key=lambda u: u.level)
+    return render_template(
+        "rankings/units.html", table=table, indicators=rankings.INDICATORS, trail=trail, focus=focus,
+        trend=trend, periods=period_choices(_today()),
+        chart={"names": [r["name"] for r in table["rows"]],
+               "values": [r[indicator] if r[indicator] is not None else 0 for r in table["rows"]],
+               "percent": indicator in ("participation", "pass_rate", "composite"),
+               "label": rankings.INDICATORS[indicator],
+               "trend": trend, "focus": focus["name"] if focus else None},
+    )
+
+
+@bp.route("/rankings/people")
+@login_required
+def people():
+    kind = request.args.get("board", "month")
+    unit = _parent(request.args.get("unit"))
+    month = _today()
+    if kind == "month" and request.args.get("month"):
+        try:
+            month = date.fromisoformat(request.args["month"] + "-01")
+        except ValueError:
+            raise DomainError("月份格式应为 2026-03") from None
+    round_id = request.args.get("round", type=int)
+    data = leaderboards.board(kind if kind in ("round", "month", "total") else "month", unit=unit,
+                              viewer=current_user, month=month, round_id=round_id)
+    if request.args.get("format") == "xlsx":
+        return _xlsx(exports.table_xlsx(data["title"], ["名次", "姓名", "登录名", "单位", data["measure"]],
+                                        [[r["rank"], r["name"], r["username"], r["unit"], r["value"]]
+                                         for r in data["rows"]]), f"{unit.name}-{data['title']}")
+    rounds = db.session.execute(select(Round.id, Round.title).where(Round.status == RoundStatus.CLOSED)
+                                .order_by(Round.closes_at.desc()).limit(20)).all()
+    return render_template("rankings/people.html", data=data, kind=kind, unit=unit, rounds=rounds,
+                           month=month, round_id=round_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# Bulletins
+
+
+def _bulletin_scope() -> str | None:
+    """Admins see whole bulletins; unit admins their subtree; staff none (they name people)."""
+    if current_user.role == Role.ADMIN:
+        return None
+    if current_user.role == Role.UNIT_ADMIN and current_user.unit is not None:
+        return current_user.unit.path
+    abort(403)
+
+
+def _bulletin(bulletin_id: int) -> tuple[Bulletin, dict]:
+    scope = _bulletin_scope()
+    bulletin = db.session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        abort(404)
+    return bulletin, reports.scoped(bulletin.content, scope)
+
+
+@bp.route("/bulletins")
+@login_required
+def bulletins():
+    _bulletin_scope()
+    archive = db.session.scalars(select(Bulletin).order_by(Bulletin.created_at.desc()).limit(200)).all()
+    return render_template("rankings/bulletins.html", archive=archive)
+
+
+@bp.route("/bulletins/<int:bulletin_id>")
+@login_required
+def bulletin(bulletin_id: int):
+    item, content = _bulletin(bulletin_id)
+    return render_template("rankings/bulletin.html", bulletin=item, content=content, printable=False)
+
+
+@bp.route("/bulletins/<int:bulletin_id>/print")
+@login_required
+def bulletin_print(bulletin_id: int):
+    item, content = _bulletin(bulletin_id)
+    return render_template("rankings/bulletin_print.html", bulletin=item, content=content)
+
+
+@bp.route("/bulletins/<int:bulletin_id>.xlsx")
+@login_required
+def bulletin_xlsx(bulletin_id: int):
+    item, content = _bulletin(bulletin_id)
+    absent = [[g["unit_name"], g["unit_code"], p["name"], p["username"]]
+              for g in content["non_participants"] for p in g["people"]]
+    failures = [[f["unit_name"], f["name"], f["username"], f["percent"]] for f in content["failures"]]
+    top_units = [[u["parent_name"], u["ranks"]["composite"], u["name"], u["code"], round(u["participation"] * 100, 1),
+                  None if u["avg_score"] is None else round(u["avg_score"], 1)] for u in content["top_units"]]
+    top_staff = [[s["rank"], s["name"], s["username"], s["unit_name"], s.get("percent", s.get("points"))]
+                 for s in content["top_staff"]]
+    data = exports.table_xlsx("未参加人员", ["单位", "单位编码", "姓名", "登录名"], absent, sheets=[
+        ("不合格人员", ["单位", "姓名", "登录名", "得分"], failures),
+        ("先进单位", ["上级单位", "名次", "单位", "编码", "参与率%", "平均分"], top_units),
+        ("优秀个人", ["名次", "姓名", "登录名", "单位", "成绩"], top_staff),
+    ])
+    return _xlsx(data, item.title)
+
+
+@bp.route("/honours")
+@login_required
+@writes_database
+def honours():
+    tz = current_app.config["TZINFO"]
+    today = _today()
+    month = today
+    if request.args.get("month"):
+        try:
+            month = date.fromisoformat(request.args["month"] + "-01")
+        except ValueError:
+            raise DomainError("月份格式应为 2026-03") from None
+    period = rankings.month_period(month)
+    root = leaderboards.default_unit(current_user)
+    if root is None:
+        abort(404)
+    snapshot = rankings.ensure_snapshot(period, now=clock.utcnow(), tz=tz)
+    top_units = rankings.rank_children(snapshot, root.id, "composite")[:10]
+    stars = leaderboards.board("month", unit=root, viewer=current_user, month=month, limit=10)
+    db.session.commit()
+    return render_template("rankings/honours.html", period=period, root=root, top_units=top_units, stars=stars)
+
+
+# ---------------------------------------------------------------------------------------------
+# Big screen (no sign-in: a revocable per-unit link)
+
+
+@bp.route("/screen/<token>")
+@writes_database
+def screen(token: str):
+    link = db.session.scalar(select(ScreenLink).where(ScreenLink.token == token, ScreenLink.revoked_at.is_(None)))
+    if link is None:
+        abort(404)
+    tz = current_app.config["TZINFO"]
+    now = clock.utcnow()
+    today = _today()
+    period = rankings.month_period(today)
+    snapshot = rankings.ensure_snapshot(period, now=now, tz=tz)
+    rows = rankings.rank_children(snapshot, link.unit_id, "composite")
+    unit = link.unit
+    inside = Unit.path.startswith(unit.path, autoescape=True)
+    headcount = db.session.scalar(select(func.count(User.id)).join(Unit, Unit.id == User.unit_id).where(
+        inside, User.active.is_(True), User.role != Role.ADMIN))
+    done_today = db.session.scalar(select(func.count(DailySet.id)).join(User, User.id == DailySet.user_id)
+                                   .join(Unit, Unit.id == User.unit_id)
+                                   .where(inside, DailySet.day == today, DailySet.finished_at.is_not(None)))
+    history = db.session.execute(
+        select(UnitDayStat.day, func.sum(UnitDayStat.participants), func.sum(UnitDayStat.headcount))
+        .join(Unit, Unit.id == UnitDayStat.unit_id).where(inside, UnitDayStat.day >= today - timedelta(days=14))
+        .group_by(UnitDayStat.day).order_by(UnitDayStat.day)).all()
+    db.session.commit()
+    return render_template("rankings/screen.html", unit=unit, period=period, rows=rows[:12], now=now,
+                           headcount=headcount, done_today=done_today, history=history,
+                           refresh_url=url_for("rankings.screen", token=token))
