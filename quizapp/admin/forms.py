@@ -115,11 +115,15 @@ class SelectionForm(FlaskForm):
     ends_on = DateField("截止日期", validators=[Optional()])
     unit = StringField("单位编码", validators=[Optional()])
     job_section = StringField("岗位", validators=[Optional()])
-    age_band = SelectField("年龄段", choices=[SelectChoice("", "不限年龄")], validators=[Optional()],
-                           validate_choice=False)
+    age_band = SelectField(
+        "年龄段", choices=[SelectChoice("", "不限年龄")], validators=[Optional()], validate_choice=False
+    )
     level = StringField("职级", validators=[Optional()])
-    gender = SelectField("性别", choices=[SelectChoice("", "不限性别"), SelectChoice("男", "男"),
-                                        SelectChoice("女", "女")], validators=[Optional()])
+    gender = SelectField(
+        "性别",
+        choices=[SelectChoice("", "不限性别"), SelectChoice("男", "男"), SelectChoice("女", "女")],
+        validators=[Optional()],
+    )
     top = IntegerField("人数", default=20, validators=[Optional(), NumberRange(1, 500)])
 
 

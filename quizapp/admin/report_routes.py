@@ -18,7 +18,20 @@ from . import bp
 from .forms import ScreenForm, SelectionForm
 from .routes import admins_only, managers_only
 
-SELECTION_HEADERS = ["名次", "姓名", "登录名", "单位", "岗位", "职级", "性别", "年龄", "手机", "平均分", "参加轮次", "积分"]
+SELECTION_HEADERS = [
+    "名次",
+    "姓名",
+    "登录名",
+    "单位",
+    "岗位",
+    "职级",
+    "性别",
+    "年龄",
+    "手机",
+    "平均分",
+    "参加轮次",
+    "积分",
+]
 
 
 @bp.route("/selection")
@@ -34,17 +47,44 @@ def selection_page():
         flash("起始日期不能晚于截止日期", "danger")
         starts_on = ends_on
     criteria = selection.Criteria(
-        starts_on=starts_on, ends_on=ends_on + timedelta(days=1), job_section=form.job_section.data or None,
-        age_band=form.age_band.data or None, level=form.level.data or None, gender=form.gender.data or None,
-        unit_code=form.unit.data or None, top=form.top.data or 20)
+        starts_on=starts_on,
+        ends_on=ends_on + timedelta(days=1),
+        job_section=form.job_section.data or None,
+        age_band=form.age_band.data or None,
+        level=form.level.data or None,
+        gender=form.gender.data or None,
+        unit_code=form.unit.data or None,
+        top=form.top.data or 20,
+    )
     rows = selection.select_staff(current_user, criteria, tz=tz) if form.validate() else []
     if request.args.get("format") == "xlsx":
-        data = exports.table_xlsx("选拔名单", SELECTION_HEADERS, [
-            [r["rank"], r["name"], r["username"], r["unit"], r["job_section"], r["level"], r["gender"], r["age"],
-             r["phone"], r["avg_score"], r["rounds"], r["points"]] for r in rows])
+        data = exports.table_xlsx(
+            "选拔名单",
+            SELECTION_HEADERS,
+            [
+                [
+                    r["rank"],
+                    r["name"],
+                    r["username"],
+                    r["unit"],
+                    r["job_section"],
+                    r["level"],
+                    r["gender"],
+                    r["age"],
+                    r["phone"],
+                    r["avg_score"],
+                    r["rounds"],
+                    r["points"],
+                ]
+                for r in rows
+            ],
+        )
         name = quote(f"选拔名单-{starts_on}-{ends_on}")
-        return Response(data, mimetype=exports.XLSX_MIMETYPE,
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}.xlsx"})
+        return Response(
+            data,
+            mimetype=exports.XLSX_MIMETYPE,
+            headers={"Content-Disposition": f"attachment; filename*=UTF-8''{name}.xlsx"},
+        )
     return render_template("admin/selection.html", form=form, rows=rows, starts_on=starts_on, ends_on=ends_on)
 
 
@@ -53,16 +93,27 @@ def selection_page():
 def screens():
     form = ScreenForm()
     if form.validate_on_submit():
-        unit = db.session.scalar(select(Unit).where(Unit.code == form.unit.data.strip(), unit_scope(current_user)))
+        unit = db.session.scalar(
+            select(Unit).where(Unit.code == form.unit.data.strip(), unit_scope(current_user))
+        )
         if unit is None:
             flash(f"单位编码“{form.unit.data}”不存在", "danger")
         else:
-            link = ScreenLink(token=secrets.token_urlsafe(24), unit_id=unit.id, label=form.label.data.strip(),
-                              created_by_id=current_user.id)
+            link = ScreenLink(
+                token=secrets.token_urlsafe(24),
+                unit_id=unit.id,
+                label=form.label.data.strip(),
+                created_by_id=current_user.id,
+            )
             db.session.add(link)
             db.session.flush()
-            audit.record("screen.create", "screen_link", link.id, actor_id=current_user.id,
-                         after={"unit": unit.code, "label": link.label})
+            audit.record(
+                "screen.create",
+                "screen_link",
+                link.id,
+                actor_id=current_user.id,
+                after={"unit": unit.code, "label": link.label},
+            )
             db.session.commit()
             flash("已生成大屏链接", "success")
             return redirect(url_for("admin.screens"))
@@ -78,7 +129,9 @@ def screen_revoke(link_id: int):
         abort(404)
     if link.revoked_at is None:
         link.revoked_at = clock.utcnow()
-        audit.record("screen.revoke", "screen_link", link.id, actor_id=current_user.id, after={"label": link.label})
+        audit.record(
+            "screen.revoke", "screen_link", link.id, actor_id=current_user.id, after={"label": link.label}
+        )
         db.session.commit()
     flash("链接已停用", "success")
     return redirect(url_for("admin.screens"))

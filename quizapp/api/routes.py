@@ -209,19 +209,46 @@ def submit_attempt(attempt_id: int):
 @writes_database
 def rankings_units():
     table = rankings.children_table(
-        request.args.get("period"), leaderboards.unit_or_default(request.args.get("parent"), current_user),
-        request.args.get("indicator", "composite"), now=clock.utcnow(), tz=rules.current().tz)
+        request.args.get("period"),
+        leaderboards.unit_or_default(request.args.get("parent"), current_user),
+        request.args.get("indicator", "composite"),
+        now=clock.utcnow(),
+        tz=rules.current().tz,
+    )
     db.session.commit()
     period, snapshot = table["period"], table["snapshot"]
     return jsonify(
-        period={"key": period.key, "label": period.label, "starts_on": period.starts_on.isoformat(),
-                "ends_on": period.ends_on.isoformat()},
+        period={
+            "key": period.key,
+            "label": period.label,
+            "starts_on": period.starts_on.isoformat(),
+            "ends_on": period.ends_on.isoformat(),
+        },
         parent={"code": table["parent"].code, "name": table["parent"].name},
-        indicator=table["indicator"], official=snapshot.official, computed_at=snapshot.computed_at.isoformat(),
-        units=[{key: row[key] for key in ("code", "name", "headcount", "participants", "person_times",
-                                          "participation", "avg_score", "pass_rate", "points_per_head",
-                                          "stars_per_head", "composite", "ranks", "change")}
-               for row in table["rows"]],
+        indicator=table["indicator"],
+        official=snapshot.official,
+        computed_at=snapshot.computed_at.isoformat(),
+        units=[
+            {
+                key: row[key]
+                for key in (
+                    "code",
+                    "name",
+                    "headcount",
+                    "participants",
+                    "person_times",
+                    "participation",
+                    "avg_score",
+                    "pass_rate",
+                    "points_per_head",
+                    "stars_per_head",
+                    "composite",
+                    "ranks",
+                    "change",
+                )
+            }
+            for row in table["rows"]
+        ],
     )
 
 
@@ -238,8 +265,15 @@ def rankings_users():
         except ValueError:
             raise BadRequest("month 格式应为 2026-03") from None
     unit = leaderboards.unit_or_default(request.args.get("unit"), current_user)
-    data = leaderboards.board(kind, unit=unit, viewer=current_user, month=month,
-                              round_id=request.args.get("round", type=int))
+    data = leaderboards.board(
+        kind, unit=unit, viewer=current_user, month=month, round_id=request.args.get("round", type=int)
+    )
     strip = lambda row: {k: v for k, v in row.items() if k != "user_id"}  # noqa: E731
-    return jsonify(title=data["title"], measure=data["measure"], unit=data["unit"], total=data["total"],
-                   rows=[strip(r) for r in data["rows"]], me=strip(data["me"]) if data["me"] else None)
+    return jsonify(
+        title=data["title"],
+        measure=data["measure"],
+        unit=data["unit"],
+        total=data["total"],
+        rows=[strip(r) for r in data["rows"]],
+        me=strip(data["me"]) if data["me"] else None,
+    )

@@ -19,8 +19,11 @@ def _today() -> date:
 
 
 def _xlsx(data: bytes, name: str) -> Response:
-    return Response(data, mimetype=exports.XLSX_MIMETYPE,
-                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.xlsx"})
+    return Response(
+        data,
+        mimetype=exports.XLSX_MIMETYPE,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.xlsx"},
+    )
 
 
 def _parent(code: str | None) -> Unit:
@@ -35,28 +38,61 @@ def period_choices(today: date) -> list[tuple[str, str]]:
         choices.append(rankings.month_period(date(year, month + 1, 1)))
     choices += [rankings.week_period(today - timedelta(days=7 * back)) for back in range(6)]
     listing = [(period.key, period.label) for period in choices]
-    listing += [(f"round:{round_id}", title) for round_id, title in db.session.execute(
-        select(Round.id, Round.title).where(Round.status == RoundStatus.CLOSED)
-        .order_by(Round.closes_at.desc()).limit(12))]
+    listing += [
+        (f"round:{round_id}", title)
+        for round_id, title in db.session.execute(
+            select(Round.id, Round.title)
+            .where(Round.status == RoundStatus.CLOSED)
+            .order_by(Round.closes_at.desc())
+            .limit(12)
+        )
+    ]
     return listing
 
 
 def unit_table(period_value: str | None, parent_code: str | None, indicator: str) -> dict:
-    return rankings.children_table(period_value, _parent(parent_code), indicator, now=clock.utcnow(),
-                                   tz=current_app.config["TZINFO"])
+    return rankings.children_table(
+        period_value, _parent(parent_code), indicator, now=clock.utcnow(), tz=current_app.config["TZINFO"]
+    )
 
 
-TABLE_HEADERS = ["名次", "单位", "编码", "人数", "参与人数", "参与率", "参与人次", "平均分", "及格率", "人均积分",
-                 "人均日日学之星", "综合指数", "名次变化"]
+TABLE_HEADERS = [
+    "名次",
+    "单位",
+    "编码",
+    "人数",
+    "参与人数",
+    "参与率",
+    "参与人次",
+    "平均分",
+    "及格率",
+    "人均积分",
+    "人均日日学之星",
+    "综合指数",
+    "名次变化",
+]
 
 
 def _table_rows(table: dict) -> list[list]:
     indicator = table["indicator"]
-    return [[r["ranks"][indicator], r["name"], r["code"], r["headcount"], r["participants"],
-             round(r["participation"] * 100, 1), r["person_times"],
-             None if r["avg_score"] is None else round(r["avg_score"], 1), round(r["pass_rate"] * 100, 1),
-             round(r["points_per_head"], 2), round(r["stars_per_head"], 2), round(r["composite"] * 100, 1),
-             r["change"]] for r in table["rows"]]
+    return [
+        [
+            r["ranks"][indicator],
+            r["name"],
+            r["code"],
+            r["headcount"],
+            r["participants"],
+            round(r["participation"] * 100, 1),
+            r["person_times"],
+            None if r["avg_score"] is None else round(r["avg_score"], 1),
+            round(r["pass_rate"] * 100, 1),
+            round(r["points_per_head"], 2),
+            round(r["stars_per_head"], 2),
+            round(r["composite"] * 100, 1),
+            r["change"],
+        ]
+        for r in table["rows"]
+    ]
 
 
 @bp.route("/rankings")
@@ -67,21 +103,34 @@ def units():
     table = unit_table(request.args.get("period"), request.args.get("parent"), indicator)
     db.session.commit()
     if request.args.get("format") == "xlsx":
-        return _xlsx(exports.table_xlsx(f"{table['parent'].name}排名", TABLE_HEADERS, _table_rows(table)),
-                     f"{table['parent'].name}-{table['period'].label}-单位排名")
+        return _xlsx(
+            exports.table_xlsx(f"{table['parent'].name}排名", TABLE_HEADERS, _table_rows(table)),
+            f"{table['parent'].name}-{table['period'].label}-单位排名",
+        )
     focus = next((r for r in table["rows"] if r["code"] == request.args.get("unit")), None) or (
-        table["rows"][0] if table["rows"] else None)
-    trend = rankings.trend(db.session.get(Unit, focus["unit_id"]), table["period"], indicator) if focus else []
+        table["rows"][0] if table["rows"] else None
+    )
+    trend = (
+        rankings.trend(db.session.get(Unit, focus["unit_id"]), table["period"], indicator) if focus else []
+    )
     trail = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(table["parent"].path_ids())))]
     trail.sort(key=lambda u: u.level)
     return render_template(
-        "rankings/units.html", table=table, indicators=rankings.INDICATORS, trail=trail, focus=focus,
-        trend=trend, periods=period_choices(_today()),
-        chart={"names": [r["name"] for r in table["rows"]],
-               "values": [r[indicator] if r[indicator] is not None else 0 for r in table["rows"]],
-               "percent": indicator in ("participation", "pass_rate", "composite"),
-               "label": rankings.INDICATORS[indicator],
-               "trend": trend, "focus": focus["name"] if focus else None},
+        "rankings/units.html",
+        table=table,
+        indicators=rankings.INDICATORS,
+        trail=trail,
+        focus=focus,
+        trend=trend,
+        periods=period_choices(_today()),
+        chart={
+            "names": [r["name"] for r in table["rows"]],
+            "values": [r[indicator] if r[indicator] is not None else 0 for r in table["rows"]],
+            "percent": indicator in ("participation", "pass_rate", "composite"),
+            "label": rankings.INDICATORS[indicator],
+            "trend": trend,
+            "focus": focus["name"] if focus else None,
+        },
     )
 
 
@@ -97,16 +146,31 @@ def people():
         except ValueError:
             raise DomainError("月份格式应为 2026-03") from None
     round_id = request.args.get("round", type=int)
-    data = leaderboards.board(kind if kind in ("round", "month", "total") else "month", unit=unit,
-                              viewer=current_user, month=month, round_id=round_id)
+    data = leaderboards.board(
+        kind if kind in ("round", "month", "total") else "month",
+        unit=unit,
+        viewer=current_user,
+        month=month,
+        round_id=round_id,
+    )
     if request.args.get("format") == "xlsx":
-        return _xlsx(exports.table_xlsx(data["title"], ["名次", "姓名", "登录名", "单位", data["measure"]],
-                                        [[r["rank"], r["name"], r["username"], r["unit"], r["value"]]
-                                         for r in data["rows"]]), f"{unit.name}-{data['title']}")
-    rounds = db.session.execute(select(Round.id, Round.title).where(Round.status == RoundStatus.CLOSED)
-                                .order_by(Round.closes_at.desc()).limit(20)).all()
-    return render_template("rankings/people.html", data=data, kind=kind, unit=unit, rounds=rounds,
-                           month=month, round_id=round_id)
+        return _xlsx(
+            exports.table_xlsx(
+                data["title"],
+                ["名次", "姓名", "登录名", "单位", data["measure"]],
+                [[r["rank"], r["name"], r["username"], r["unit"], r["value"]] for r in data["rows"]],
+            ),
+            f"{unit.name}-{data['title']}",
+        )
+    rounds = db.session.execute(
+        select(Round.id, Round.title)
+        .where(Round.status == RoundStatus.CLOSED)
+        .order_by(Round.closes_at.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "rankings/people.html", data=data, kind=kind, unit=unit, rounds=rounds, month=month, round_id=round_id
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,18 +220,37 @@ def bulletin_print(bulletin_id: int):
 @login_required
 def bulletin_xlsx(bulletin_id: int):
     item, content = _bulletin(bulletin_id)
-    absent = [[g["unit_name"], g["unit_code"], p["name"], p["username"]]
-              for g in content["non_participants"] for p in g["people"]]
+    absent = [
+        [g["unit_name"], g["unit_code"], p["name"], p["username"]]
+        for g in content["non_participants"]
+        for p in g["people"]
+    ]
     failures = [[f["unit_name"], f["name"], f["username"], f["percent"]] for f in content["failures"]]
-    top_units = [[u["parent_name"], u["ranks"]["composite"], u["name"], u["code"], round(u["participation"] * 100, 1),
-                  None if u["avg_score"] is None else round(u["avg_score"], 1)] for u in content["top_units"]]
-    top_staff = [[s["rank"], s["name"], s["username"], s["unit_name"], s.get("percent", s.get("points"))]
-                 for s in content["top_staff"]]
-    data = exports.table_xlsx("未参加人员", ["单位", "单位编码", "姓名", "登录名"], absent, sheets=[
-        ("不合格人员", ["单位", "姓名", "登录名", "得分"], failures),
-        ("先进单位", ["上级单位", "名次", "单位", "编码", "参与率%", "平均分"], top_units),
-        ("优秀个人", ["名次", "姓名", "登录名", "单位", "成绩"], top_staff),
-    ])
+    top_units = [
+        [
+            u["parent_name"],
+            u["ranks"]["composite"],
+            u["name"],
+            u["code"],
+            round(u["participation"] * 100, 1),
+            None if u["avg_score"] is None else round(u["avg_score"], 1),
+        ]
+        for u in content["top_units"]
+    ]
+    top_staff = [
+        [s["rank"], s["name"], s["username"], s["unit_name"], s.get("percent", s.get("points"))]
+        for s in content["top_staff"]
+    ]
+    data = exports.table_xlsx(
+        "未参加人员",
+        ["单位", "单位编码", "姓名", "登录名"],
+        absent,
+        sheets=[
+            ("不合格人员", ["单位", "姓名", "登录名", "得分"], failures),
+            ("先进单位", ["上级单位", "名次", "单位", "编码", "参与率%", "平均分"], top_units),
+            ("优秀个人", ["名次", "姓名", "登录名", "单位", "成绩"], top_staff),
+        ],
+    )
     return _xlsx(data, item.title)
 
 
@@ -191,7 +274,9 @@ def honours():
     top_units = rankings.rank_children(snapshot, root.id, "composite")[:10]
     stars = leaderboards.board("month", unit=root, viewer=current_user, month=month, limit=10)
     db.session.commit()
-    return render_template("rankings/honours.html", period=period, root=root, top_units=top_units, stars=stars)
+    return render_template(
+        "rankings/honours.html", period=period, root=root, top_units=top_units, stars=stars
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -201,7 +286,9 @@ def honours():
 @bp.route("/screen/<token>")
 @writes_database
 def screen(token: str):
-    link = db.session.scalar(select(ScreenLink).where(ScreenLink.token == token, ScreenLink.revoked_at.is_(None)))
+    link = db.session.scalar(
+        select(ScreenLink).where(ScreenLink.token == token, ScreenLink.revoked_at.is_(None))
+    )
     if link is None:
         abort(404)
     tz = current_app.config["TZINFO"]
@@ -212,16 +299,33 @@ def screen(token: str):
     rows = rankings.rank_children(snapshot, link.unit_id, "composite")
     unit = link.unit
     inside = Unit.path.startswith(unit.path, autoescape=True)
-    headcount = db.session.scalar(select(func.count(User.id)).join(Unit, Unit.id == User.unit_id).where(
-        inside, User.active.is_(True), User.role != Role.ADMIN))
-    done_today = db.session.scalar(select(func.count(DailySet.id)).join(User, User.id == DailySet.user_id)
-                                   .join(Unit, Unit.id == User.unit_id)
-                                   .where(inside, DailySet.day == today, DailySet.finished_at.is_not(None)))
+    headcount = db.session.scalar(
+        select(func.count(User.id))
+        .join(Unit, Unit.id == User.unit_id)
+        .where(inside, User.active.is_(True), User.role != Role.ADMIN)
+    )
+    done_today = db.session.scalar(
+        select(func.count(DailySet.id))
+        .join(User, User.id == DailySet.user_id)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(inside, DailySet.day == today, DailySet.finished_at.is_not(None))
+    )
     history = db.session.execute(
         select(UnitDayStat.day, func.sum(UnitDayStat.participants), func.sum(UnitDayStat.headcount))
-        .join(Unit, Unit.id == UnitDayStat.unit_id).where(inside, UnitDayStat.day >= today - timedelta(days=14))
-        .group_by(UnitDayStat.day).order_by(UnitDayStat.day)).all()
+        .join(Unit, Unit.id == UnitDayStat.unit_id)
+        .where(inside, UnitDayStat.day >= today - timedelta(days=14))
+        .group_by(UnitDayStat.day)
+        .order_by(UnitDayStat.day)
+    ).all()
     db.session.commit()
-    return render_template("rankings/screen.html", unit=unit, period=period, rows=rows[:12], now=now,
-                           headcount=headcount, done_today=done_today, history=history,
-                           refresh_url=url_for("rankings.screen", token=token))
+    return render_template(
+        "rankings/screen.html",
+        unit=unit,
+        period=period,
+        rows=rows[:12],
+        now=now,
+        headcount=headcount,
+        done_today=done_today,
+        history=history,
+        refresh_url=url_for("rankings.screen", token=token),
+    )

@@ -49,8 +49,15 @@ def unit_or_default(code: str | None, viewer: User) -> Unit:
     return unit
 
 
-def board(kind: str, *, unit: Unit, viewer: User, month: date | None = None, round_id: int | None = None,
-          limit: int = TOP) -> dict:
+def board(
+    kind: str,
+    *,
+    unit: Unit,
+    viewer: User,
+    month: date | None = None,
+    round_id: int | None = None,
+    limit: int = TOP,
+) -> dict:
     """The leaderboard rows (top ``limit``) and the viewer's own row wherever it falls."""
     if not allowed_subtree(viewer, unit):
         raise PermissionDenied("无权查看该单位的个人排行")
@@ -61,15 +68,39 @@ def board(kind: str, *, unit: Unit, viewer: User, month: date | None = None, rou
             raise NotFound("本轮不存在")
         if round_.status != RoundStatus.CLOSED:
             raise DomainError("本轮结束后公布个人排行")
-        order = (Attempt.percent.desc(), Attempt.time_used_seconds.asc(), Attempt.submitted_at.asc(), User.username)
+        order = (
+            Attempt.percent.desc(),
+            Attempt.time_used_seconds.asc(),
+            Attempt.submitted_at.asc(),
+            User.username,
+        )
         rows = db.session.execute(
-            select(User.id, User.name, User.username, Unit.name, Attempt.percent, Attempt.time_used_seconds,
-                   Attempt.submitted_at)
-            .join(Attempt, Attempt.user_id == User.id).join(Unit, Unit.id == Attempt.unit_id)
-            .where(Attempt.round_id == round_.id, Attempt.counted.is_(True), inside).order_by(*order)).all()
+            select(
+                User.id,
+                User.name,
+                User.username,
+                Unit.name,
+                Attempt.percent,
+                Attempt.time_used_seconds,
+                Attempt.submitted_at,
+            )
+            .join(Attempt, Attempt.user_id == User.id)
+            .join(Unit, Unit.id == Attempt.unit_id)
+            .where(Attempt.round_id == round_.id, Attempt.counted.is_(True), inside)
+            .order_by(*order)
+        ).all()
         keys = [(r.percent, r.time_used_seconds, r.submitted_at) for r in rows]
-        entries = [{"user_id": r[0], "name": r[1], "username": r[2], "unit": r[3], "value": r.percent,
-                    "time_used_seconds": r.time_used_seconds} for r in rows]
+        entries = [
+            {
+                "user_id": r[0],
+                "name": r[1],
+                "username": r[2],
+                "unit": r[3],
+                "value": r.percent,
+                "time_used_seconds": r.time_used_seconds,
+            }
+            for r in rows
+        ]
         title, measure = round_.title, "得分"
     else:
         earned = func.coalesce(func.sum(PointsEntry.amount), 0).label("points")
@@ -82,18 +113,26 @@ def board(kind: str, *, unit: Unit, viewer: User, month: date | None = None, rou
             title = "累计积分"
         rows = db.session.execute(
             select(User.id, User.name, User.username, Unit.name, earned)
-            .join(Unit, Unit.id == User.unit_id).join(PointsEntry, PointsEntry.user_id == User.id)
+            .join(Unit, Unit.id == User.unit_id)
+            .join(PointsEntry, PointsEntry.user_id == User.id)
             .where(inside, User.active.is_(True), *conditions)
             .group_by(User.id, User.name, User.username, Unit.name)
-            .order_by(earned.desc(), User.username)).all()
+            .order_by(earned.desc(), User.username)
+        ).all()
         keys = [(r.points,) for r in rows]
-        entries = [{"user_id": r[0], "name": r[1], "username": r[2], "unit": r[3], "value": int(r.points)}
-                   for r in rows]
+        entries = [
+            {"user_id": r[0], "name": r[1], "username": r[2], "unit": r[3], "value": int(r.points)}
+            for r in rows
+        ]
         measure = "积分"
     for entry, rank in zip(entries, competition_ranks(keys), strict=True):
         entry["rank"] = rank
     mine = next((entry for entry in entries if entry["user_id"] == viewer.id), None)
-    return {"title": title, "measure": measure, "unit": {"code": unit.code, "name": unit.name},
-            "total": len(entries), "rows": entries[:limit], "me": mine}
-
-
+    return {
+        "title": title,
+        "measure": measure,
+        "unit": {"code": unit.code, "name": unit.name},
+        "total": len(entries),
+        "rows": entries[:limit],
+        "me": mine,
+    }

@@ -285,7 +285,6 @@ def write_snapshot(period: Period, *, official: bool, now: datetime, tz) -> Rank
             **totals[unit.id],
         }
         for unit in units
-        if totals[unit.id]["headcount"] or totals[unit.id]["person_times"]
     ]
     for start in range(0, len(rows), 2000):
         db.session.execute(insert(SnapshotRow), rows[start : start + 2000])
@@ -400,7 +399,7 @@ def rank_children(
 
 
 def parse_period(value: str | None, *, today: date, tz) -> Period:
-    """"week:2026-W10" | "month:2026-03" | "round:12" | "custom:2026-03-01:2026-03-15"; default: this month."""
+    """ "week:2026-W10" | "month:2026-03" | "round:12" | "custom:2026-03-01:2026-03-15"; default: this month."""
     if not value:
         return month_period(today)
     kind, _, rest = value.partition(":")
@@ -436,24 +435,35 @@ def previous_ranks(period: Period, parent_id: int | None, indicator: str) -> dic
     key = None
     if period.kind == "round":
         current = db.session.get(Round, period.round_id)
-        previous = db.session.scalar(select(Round.id).where(
-            Round.kind == current.kind, Round.status == RoundStatus.CLOSED, Round.closes_at < current.closes_at)
-            .order_by(Round.closes_at.desc()).limit(1))
+        previous = db.session.scalar(
+            select(Round.id)
+            .where(
+                Round.kind == current.kind,
+                Round.status == RoundStatus.CLOSED,
+                Round.closes_at < current.closes_at,
+            )
+            .order_by(Round.closes_at.desc())
+            .limit(1)
+        )
         key = f"round:{previous}" if previous else None
     elif (earlier := previous_period(period)) is not None:
         key = earlier.key
     snapshot = snapshot_for(key) if key else None
     if snapshot is None:
         return {}
-    return {entry["unit_id"]: entry["ranks"][indicator] for entry in rank_children(snapshot, parent_id, indicator)}
+    return {
+        entry["unit_id"]: entry["ranks"][indicator] for entry in rank_children(snapshot, parent_id, indicator)
+    }
 
 
 def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[dict]:
     """The unit's rank among its siblings over the last ``limit`` snapshots of the same kind."""
     snapshots = db.session.scalars(
-        select(RankingSnapshot).where(RankingSnapshot.period_kind == period.kind,
-                                      RankingSnapshot.starts_on <= period.starts_on)
-        .order_by(RankingSnapshot.starts_on.desc(), RankingSnapshot.official.desc()).limit(limit * 2)).all()
+        select(RankingSnapshot)
+        .where(RankingSnapshot.period_kind == period.kind, RankingSnapshot.starts_on <= period.starts_on)
+        .order_by(RankingSnapshot.starts_on.desc(), RankingSnapshot.official.desc())
+        .limit(limit * 2)
+    ).all()
     seen, points = set(), []
     for snapshot in snapshots:
         if snapshot.period_key in seen:
@@ -461,8 +471,14 @@ def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[d
         seen.add(snapshot.period_key)
         for entry in rank_children(snapshot, unit.parent_id, indicator):
             if entry["unit_id"] == unit.id:
-                points.append({"period": snapshot.period_key, "starts_on": snapshot.starts_on.isoformat(),
-                               "rank": entry["ranks"][indicator], "value": entry[indicator]})
+                points.append(
+                    {
+                        "period": snapshot.period_key,
+                        "starts_on": snapshot.starts_on.isoformat(),
+                        "rank": entry["ranks"][indicator],
+                        "value": entry[indicator],
+                    }
+                )
         if len(seen) >= limit:
             break
     return list(reversed(points))

@@ -31,20 +31,42 @@ class Criteria:
 def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
     """Ranked by the average score of their counted attempts in rounds closed in the period, then by
     the points they earned in it; only people the viewer may see, matching every filter."""
-    start_utc, end_utc = clock.day_bounds(criteria.starts_on, tz)[0], clock.day_bounds(criteria.ends_on, tz)[0]
-    scores = (select(Attempt.user_id, func.avg(Attempt.percent).label("avg"), func.count(Attempt.id).label("rounds"))
-              .join(Round, Round.id == Attempt.round_id)
-              .where(Attempt.counted.is_(True), Round.status == RoundStatus.CLOSED,
-                     Round.closes_at >= start_utc, Round.closes_at < end_utc)
-              .group_by(Attempt.user_id).subquery())
-    earned = (select(PointsEntry.user_id, func.sum(PointsEntry.amount).label("points"))
-              .where(PointsEntry.day >= criteria.starts_on, PointsEntry.day < criteria.ends_on)
-              .group_by(PointsEntry.user_id).subquery())
-    stmt = (visible_users(viewer)
-            .add_columns(Unit.name, func.coalesce(scores.c.avg, 0.0), func.coalesce(scores.c.rounds, 0),
-                         func.coalesce(earned.c.points, 0))
-            .outerjoin(scores, scores.c.user_id == User.id).outerjoin(earned, earned.c.user_id == User.id)
-            .where(User.active.is_(True), User.role != "admin"))
+    start_utc, end_utc = (
+        clock.day_bounds(criteria.starts_on, tz)[0],
+        clock.day_bounds(criteria.ends_on, tz)[0],
+    )
+    scores = (
+        select(
+            Attempt.user_id, func.avg(Attempt.percent).label("avg"), func.count(Attempt.id).label("rounds")
+        )
+        .join(Round, Round.id == Attempt.round_id)
+        .where(
+            Attempt.counted.is_(True),
+            Round.status == RoundStatus.CLOSED,
+            Round.closes_at >= start_utc,
+            Round.closes_at < end_utc,
+        )
+        .group_by(Attempt.user_id)
+        .subquery()
+    )
+    earned = (
+        select(PointsEntry.user_id, func.sum(PointsEntry.amount).label("points"))
+        .where(PointsEntry.day >= criteria.starts_on, PointsEntry.day < criteria.ends_on)
+        .group_by(PointsEntry.user_id)
+        .subquery()
+    )
+    stmt = (
+        visible_users(viewer)
+        .add_columns(
+            Unit.name,
+            func.coalesce(scores.c.avg, 0.0),
+            func.coalesce(scores.c.rounds, 0),
+            func.coalesce(earned.c.points, 0),
+        )
+        .outerjoin(scores, scores.c.user_id == User.id)
+        .outerjoin(earned, earned.c.user_id == User.id)
+        .where(User.active.is_(True), User.role != "admin")
+    )
     if criteria.unit_code:
         unit = db.session.scalar(select(Unit).where(Unit.code == criteria.unit_code))
         stmt = stmt.where(Unit.path.startswith(unit.path, autoescape=True)) if unit else stmt.where(False)
@@ -56,14 +78,24 @@ def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
         year = criteria.ends_on.year
         stmt = stmt.where(User.birth_year.between(year - high, year - low))
     rows = db.session.execute(
-        stmt.order_by(func.coalesce(scores.c.avg, 0.0).desc(), func.coalesce(earned.c.points, 0).desc(),
-                      User.username).limit(criteria.top)).all()
+        stmt.order_by(
+            func.coalesce(scores.c.avg, 0.0).desc(), func.coalesce(earned.c.points, 0).desc(), User.username
+        ).limit(criteria.top)
+    ).all()
     return [
-        {"rank": index, "username": user.username, "name": user.name, "unit": unit_name,
-         "job_section": user.job_section, "level": user.level, "gender": user.gender,
-         "age": criteria.ends_on.year - user.birth_year if user.birth_year else None, "phone": user.phone,
-         "avg_score": round(float(avg), 1), "rounds": rounds, "points": int(points)}
+        {
+            "rank": index,
+            "username": user.username,
+            "name": user.name,
+            "unit": unit_name,
+            "job_section": user.job_section,
+            "level": user.level,
+            "gender": user.gender,
+            "age": criteria.ends_on.year - user.birth_year if user.birth_year else None,
+            "phone": user.phone,
+            "avg_score": round(float(avg), 1),
+            "rounds": rounds,
+            "points": int(points),
+        }
         for index, (user, unit_name, avg, rounds, points) in enumerate(rows, 1)
     ]
-
-

@@ -1,0 +1,416 @@
+"""Rankings: indicators against hand-computed figures, ties, empty periods, moved staff, snapshots,
+scope, exports, the big screen and query counts."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from quizapp.extensions import db
+from quizapp.models import (
+    Attempt,
+    AttemptStatus,
+    DailySet,
+    PointsEntry,
+    Round,
+    RoundStatus,
+    RoundTarget,
+    ScreenLink,
+    SnapshotRow,
+    User,
+)
+from quizapp.services import rankings, reports
+
+from .conftest import PASSWORD
+
+NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 on 20 March in Shanghai
+MARCH = "month:2026-03"
+
+
+@pytest.fixture
+def town(create_unit, create_user, frozen_clock):
+    """P → A (A1: amy, ann; aadmin, 甲市's unit admin, at A), B (B1: bob, ben), C (no staff).
+    Unit admins are staff of their unit: they count in its headcount."""
+    frozen_clock.set(NOW)
+    units = {
+        code: create_unit(code, name, parent)
+        for code, name, parent in [
+            ("P", "省", None),
+            ("A", "甲市", "P"),
+            ("B", "乙市", "P"),
+            ("C", "丙市", "P"),
+            ("A1", "甲窗口", "A"),
+            ("B1", "乙窗口", "B"),
+        ]
+    }
+    people = {
+        name: create_user(name, unit=units[unit])
+        for name, unit in [("amy", "A1"), ("ann", "A1"), ("bob", "B1"), ("ben", "B1")]
+    }
+    people["aadmin"] = create_user("aadmin", unit=units["A"], role="unit_admin")
+    people["root"] = create_user("root", role="admin")
+    return units, people
+
+
+def add_facts(app, people, *, daily=(), points=(), attempts=()):
+    """daily: (user, day, star); points: (user, day, amount); attempts: (user, percent, seconds)."""
+    with app.app_context():
+        for name, day, star in daily:
+            db.session.add(
+                DailySet(
+                    user_id=people[name].id,
+                    day=day,
+                    size=10,
+                    answered_count=10,
+                    correct_count=10 if star else 7,
+                    finished_at=NOW,
+                )
+            )
+        for index, (name, day, amount) in enumerate(points):
+            db.session.add(
+                PointsEntry(
+                    user_id=people[name].id,
+                    rule="daily_correct",
+                    amount=amount,
+                    source_id=1000 + index,
+                    day=day,
+                )
+            )
+        if attempts:
+            round_ = Round(
+                kind="monthly",
+                title="三月月月比",
+                status=RoundStatus.CLOSED,
+                opens_at=NOW - timedelta(days=3),
+                closes_at=NOW - timedelta(days=1),
+                time_limit_seconds=2400,
+                attempts_allowed=1,
+                pass_mark=60,
+                show_answers="after_close",
+                grace_seconds=30,
+                blueprint=[{"type": "single", "count": 10}],
+            )
+            db.session.add(round_)
+            db.session.flush()
+            db.session.add(RoundTarget(round_id=round_.id, unit_id=people["amy"].unit.path_ids()[0]))
+            for name, percent, seconds in attempts:
+                user = people[name]
+                db.session.add(
+                    Attempt(
+                        round_id=round_.id,
+                        user_id=user.id,
+                        unit_id=user.unit_id,
+                        number=1,
+                        max_attempts=1,
+                        status=AttemptStatus.SUBMITTED,
+                        started_at=NOW - timedelta(days=2),
+                        deadline_at=NOW - timedelta(days=2),
+                        submitted_at=NOW - timedelta(days=2),
+                        question_order=[],
+                        option_orders={},
+                        percent=percent,
+                        score=percent / 10,
+                        time_used_seconds=seconds,
+                        graded_at=NOW,
+                        counted=True,
+                    )
+                )
+            db.session.commit()
+            return round_.id
+        db.session.commit()
+    return None
+
+
+def table(app, parent_code="P", period=MARCH, indicator="composite", official=False):
+    with app.app_context():
+        parent = db.session.scalar(select(rankings.Unit).where(rankings.Unit.code == parent_code))
+        tz = app.config["TZINFO"]
+        snapshot = rankings.write_snapshot(
+            rankings.parse_period(period, today=NOW.date(), tz=tz), official=official, now=NOW, tz=tz
+        )
+        db.session.commit()
+        return {row["code"]: row for row in rankings.rank_children(snapshot, parent.id, indicator)}
+
+
+def test_indicators_match_hand_computed_figures(app, town):
+    units, people = town
+    day = date(2026, 3, 10)
+    add_facts(
+        app,
+        people,
+        daily=[("amy", day, True), ("amy", day + timedelta(days=1), False), ("bob", day, True)],
+        points=[("amy", day, 12), ("amy", day + timedelta(days=1), 9), ("bob", day, 12), ("ben", day, 3)],
+        attempts=[("amy", 90.0, 600), ("ann", 50.0, 700), ("bob", 80.0, 500)],
+    )
+    rows = table(app)
+    a, b, c = rows["A"], rows["B"], rows["C"]
+    # 甲市: 3 staff (amy, ann, aadmin); amy (daily + round) and ann (round) took part: 2/3.
+    assert (a["headcount"], a["participants"], a["person_times"]) == (3, 2, 4)
+    assert a["participation"] == pytest.approx(2 / 3) and a["avg_score"] == 70.0
+    assert a["pass_rate"] == pytest.approx(1 / 3)  # amy passed (90), ann did not (50)
+    assert a["points_per_head"] == 7.0 and a["stars_per_head"] == pytest.approx(1 / 3)
+    # 乙市: bob took part (daily + round); ben only earned points (no finished activity): 1/2.
+    assert (b["headcount"], b["participants"], b["person_times"]) == (2, 1, 2)
+    assert b["participation"] == 0.5 and b["avg_score"] == 80.0 and b["pass_rate"] == 0.5
+    assert b["points_per_head"] == 7.5 and b["stars_per_head"] == 0.5
+    # Composite: 0.4·participation + 0.4·avg/100 + 0.2·points per head / the best (乙市, 7.5).
+    assert a["composite"] == pytest.approx(0.4 * 2 / 3 + 0.4 * 0.70 + 0.2 * 7.0 / 7.5)
+    assert b["composite"] == pytest.approx(0.4 * 0.5 + 0.4 * 0.80 + 0.2 * 1.0)
+    # 丙市 has no staff: zeros, no division by zero, ranked last.
+    assert (c["headcount"], c["participation"], c["avg_score"], c["composite"]) == (0, 0.0, None, 0.0)
+    assert [a["ranks"]["composite"], b["ranks"]["composite"], c["ranks"]["composite"]] == [1, 2, 3]
+    assert (b["ranks"]["avg_score"], a["ranks"]["avg_score"]) == (1, 2)
+    # The province's own row sums its subtree.
+    with app.app_context():
+        province = db.session.scalar(select(SnapshotRow).where(SnapshotRow.code == "P"))
+        assert (province.headcount, province.participants, province.points) == (5, 3, 36)
+
+
+def test_ties_share_a_rank_and_participation_breaks_them(app, town):
+    units, people = town
+    day = date(2026, 3, 10)
+    # Both cities: average score 80; 甲市 all took part, 乙市 half.
+    add_facts(
+        app,
+        people,
+        daily=[("ben", day, False), ("aadmin", day, False)],
+        attempts=[("amy", 80.0, 600), ("ann", 80.0, 600), ("bob", 80.0, 600)],
+    )
+    rows = table(app, indicator="avg_score")
+    assert rows["A"]["avg_score"] == rows["B"]["avg_score"] == 80.0
+    assert rows["A"]["participation"] == rows["B"]["participation"] == 1.0  # ben's daily counts too
+    assert (rows["A"]["ranks"]["avg_score"], rows["B"]["ranks"]["avg_score"]) == (1, 1)  # a true tie
+    assert rows["C"]["ranks"]["avg_score"] == 3  # 1, 1, 3: standard competition ranking
+    assert list(rows) == ["A", "B", "C"]  # tied units listed by code
+    rows = table(app, indicator="points_per_head")  # all zero points: participation decides
+    assert (
+        rows["A"]["ranks"]["points_per_head"],
+        rows["B"]["ranks"]["points_per_head"],
+        rows["C"]["ranks"]["points_per_head"],
+    ) == (1, 1, 3)
+
+
+def test_an_empty_period_ranks_everyone_equal(app, town):
+    rows = table(app, period="month:2025-12")
+    assert {code: row["ranks"]["composite"] for code, row in rows.items()} == {"A": 1, "B": 1, "C": 1}
+    assert all(row["participants"] == 0 and row["avg_score"] is None for row in rows.values())
+
+
+def test_official_snapshot_never_changes_even_when_staff_move(app, town, create_unit):
+    units, people = town
+    round_id = add_facts(app, people, attempts=[("amy", 90.0, 600), ("bob", 60.0, 600)])
+    period = f"round:{round_id}"
+    first = table(app, period=period, official=True)
+    assert (first["A"]["participants"], first["B"]["participants"]) == (1, 1)
+    with app.app_context():
+        amy = db.session.get(User, people["amy"].id)
+        amy.unit_id = units["B1"].id  # amy moves to 乙市 after the round
+        db.session.add(
+            Attempt(
+                round_id=round_id,
+                user_id=people["ben"].id,
+                unit_id=units["B1"].id,
+                number=1,
+                max_attempts=1,
+                status=AttemptStatus.SUBMITTED,
+                started_at=NOW,
+                deadline_at=NOW,
+                submitted_at=NOW,
+                question_order=[],
+                option_orders={},
+                percent=100.0,
+                time_used_seconds=1,
+                graded_at=NOW,
+                counted=True,
+            )
+        )
+        db.session.commit()
+    again = table(app, period=period, official=True)  # asked again: the official one, untouched
+    assert again == first
+    live = table(app, period=period, official=False)  # a fresh count sees the change
+    assert live["B"]["participants"] == 2 and live["B"]["headcount"] == 3
+    assert live["A"]["participants"] == 1  # amy's attempt stays with the unit she sat it in
+
+
+def test_rankings_page_api_export_and_rank_change(app, town):
+    units, people = town
+    add_facts(app, people, daily=[("amy", date(2026, 3, 2), False), ("bob", date(2026, 2, 10), False)])
+    table(app, period="month:2026-02")  # last month: 乙市 was first
+    client = app.test_client()
+    client.post("/login", data={"username": "amy", "password": PASSWORD})
+    page = client.get("/rankings", query_string={"period": MARCH, "indicator": "participation"}).get_data(
+        as_text=True
+    )
+    assert "省 · 下级单位排名" in page and "甲市" in page and "↑1" in page and "↓1" in page
+    api = client.get(
+        "/api/v1/rankings/units", query_string={"period": MARCH, "indicator": "participation"}
+    ).get_json()
+    # February: 乙市 1st, 甲市 and 丙市 2nd (tied at 0); March: 甲市 1st, 乙市 and 丙市 2nd.
+    assert [(u["code"], u["ranks"]["participation"], u["change"]) for u in api["units"]] == [
+        ("A", 1, 1),
+        ("B", 2, -1),
+        ("C", 2, 0),
+    ]
+    exported = client.get(
+        "/rankings", query_string={"period": MARCH, "indicator": "participation", "format": "xlsx"}
+    )
+    sheet = load_workbook(io.BytesIO(exported.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("名次", "单位", "编码") and [r[2] for r in rows[1:]] == [
+        u["code"] for u in api["units"]
+    ]
+    assert rows[1][5] == 33.3  # 甲市 participation (1 of 3), in percent
+    drill = client.get("/rankings", query_string={"parent": "A", "period": MARCH}).get_data(as_text=True)
+    assert "甲市 · 下级单位排名" in drill and "甲窗口" in drill
+    bad = client.get("/rankings", query_string={"period": "fortnight:3"})
+    assert bad.status_code == 400 and "统计周期" in bad.get_data(as_text=True)
+
+
+def test_leaderboards_scope_and_own_position(app, town):
+    units, people = town
+    day = date(2026, 3, 10)
+    add_facts(app, people, points=[("amy", day, 5), ("ann", day, 9), ("bob", day, 9), ("ben", day, 1)])
+    amy = app.test_client()
+    amy.post("/login", data={"username": "amy", "password": PASSWORD})
+    board = amy.get("/api/v1/rankings/users", query_string={"board": "month", "month": "2026-03"}).get_json()
+    assert [(r["username"], r["rank"]) for r in board["rows"]] == [
+        ("ann", 1),
+        ("bob", 1),
+        ("amy", 3),
+        ("ben", 4),
+    ]
+    assert board["me"]["rank"] == 3 and board["unit"]["code"] == "P"
+    assert amy.get("/api/v1/rankings/users", query_string={"unit": "B"}).status_code == 403  # not her subtree
+    admin = app.test_client()
+    admin.post("/login", data={"username": "aadmin", "password": PASSWORD})
+    mine = admin.get("/api/v1/rankings/users", query_string={"board": "total"}).get_json()
+    assert mine["unit"]["code"] == "A" and {r["username"] for r in mine["rows"]} == {"amy", "ann"}
+    assert admin.get("/api/v1/rankings/users", query_string={"unit": "B"}).status_code == 403
+    page = amy.get("/rankings/people", query_string={"board": "month", "month": "2026-03"}).get_data(
+        as_text=True
+    )
+    assert "我的位置：第 3 名" in page
+
+
+def test_bulletins_are_scoped_for_unit_admins_and_hidden_from_staff(app, town):
+    units, people = town
+    round_id = add_facts(app, people, attempts=[("amy", 90.0, 600), ("bob", 40.0, 600)])
+    with app.app_context():
+        snapshot = rankings.write_snapshot(
+            rankings.round_period(db.session.get(Round, round_id), app.config["TZINFO"]),
+            official=True,
+            now=NOW,
+            tz=app.config["TZINFO"],
+        )
+        bulletin_id = reports.build_round_bulletin(round_id, snapshot, now=NOW).id
+        db.session.commit()
+    root = app.test_client()
+    root.post("/login", data={"username": "root", "password": PASSWORD})
+    full = root.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
+    assert "ben" in full and "bob" in full  # the whole province: 乙市's absentee and failure too
+    workbook = load_workbook(io.BytesIO(root.get(f"/bulletins/{bulletin_id}.xlsx").data))
+    absent = [row[3] for row in workbook["未参加人员"].iter_rows(min_row=2, values_only=True)]
+    assert sorted(absent) == ["aadmin", "ann", "ben"]
+    assert [row[2] for row in workbook["不合格人员"].iter_rows(min_row=2, values_only=True)] == ["bob"]
+    admin = app.test_client()
+    admin.post("/login", data={"username": "aadmin", "password": PASSWORD})
+    scoped = load_workbook(io.BytesIO(admin.get(f"/bulletins/{bulletin_id}.xlsx").data))
+    assert sorted(row[3] for row in scoped["未参加人员"].iter_rows(min_row=2, values_only=True)) == [
+        "aadmin",
+        "ann",
+    ]
+    assert list(scoped["不合格人员"].iter_rows(min_row=2, values_only=True)) == []  # bob is in 乙市
+    page = admin.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
+    assert "ben" not in page and "bob" not in page
+    assert "打印版" in page and admin.get(f"/bulletins/{bulletin_id}/print").status_code == 200
+    staff = app.test_client()
+    staff.post("/login", data={"username": "amy", "password": PASSWORD})
+    assert staff.get(f"/bulletins/{bulletin_id}").status_code == 403
+    assert staff.get(f"/bulletins/{bulletin_id}.xlsx").status_code == 403
+
+
+def test_big_screen_link_works_without_sign_in_until_revoked(app, town):
+    units, people = town
+    admin = app.test_client()
+    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    assert admin.post("/admin/screens", data={"unit": "P", "label": "大厅电视"}).status_code == 302
+    with app.app_context():
+        link = db.session.scalar(select(ScreenLink))
+        token, link_id = link.token, link.id
+    anonymous = app.test_client()
+    page = anonymous.get(f"/screen/{token}")
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "省 · 练兵比武" in text and 'http-equiv="refresh"' in text
+    assert "甲市" in text and "今日参与率" in text
+    assert anonymous.get("/screen/not-a-token").status_code == 404
+    admin.post(f"/admin/screens/{link_id}/revoke")
+    assert anonymous.get(f"/screen/{token}").status_code == 404
+
+
+def test_selection_filters_and_exports(app, town):
+    units, people = town
+    with app.app_context():
+        for name, gender, year, level in [
+            ("amy", "女", 1995, "科员"),
+            ("ann", "女", 1970, "科员"),
+            ("bob", "男", 1990, "一级科员"),
+            ("ben", "男", 1985, "科员"),
+        ]:
+            user = db.session.get(User, people[name].id)
+            user.gender, user.birth_year, user.level, user.job_section = gender, year, level, "社会保险经办"
+        db.session.commit()
+    add_facts(
+        app, people, attempts=[("amy", 70.0, 600), ("ann", 95.0, 600), ("bob", 85.0, 600), ("ben", 60.0, 9)]
+    )
+    admin = app.test_client()
+    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    query = {"starts_on": "2026-03-01", "ends_on": "2026-03-31", "gender": "女"}
+    page = admin.get("/admin/selection", query_string=query).get_data(as_text=True)
+    assert page.index("ann") < page.index("amy") and "bob" not in page
+    young = admin.get("/admin/selection", query_string=query | {"age_band": "31-40岁"}).get_data(as_text=True)
+    assert "amy" in young and "ann" not in young  # amy is 31 in 2026
+    exported = admin.get(
+        "/admin/selection",
+        query_string={"starts_on": "2026-03-01", "ends_on": "2026-03-31", "format": "xlsx"},
+    )
+    rows = list(load_workbook(io.BytesIO(exported.data)).active.iter_rows(min_row=2, values_only=True))
+    assert [r[2] for r in rows] == ["ann", "bob", "amy", "ben", "aadmin"]
+    unit_admin = app.test_client()
+    unit_admin.post("/login", data={"username": "aadmin", "password": PASSWORD})
+    scoped = unit_admin.get("/admin/selection", query_string={"starts_on": "2026-03-01", "format": "xlsx"})
+    names = {
+        r[2] for r in load_workbook(io.BytesIO(scoped.data)).active.iter_rows(min_row=2, values_only=True)
+    }
+    assert names == {"ann", "amy", "aadmin"}  # 甲市 only
+
+
+def test_rankings_page_query_count_does_not_grow_with_units(app, town, create_unit, count_queries):
+    client = app.test_client()
+    client.post("/login", data={"username": "root", "password": PASSWORD})
+    client.get("/rankings", query_string={"period": MARCH})  # computes the snapshot once
+    with count_queries() as few:
+        assert client.get("/rankings", query_string={"period": MARCH}).status_code == 200
+    for number in range(12):
+        create_unit(f"D{number:02d}", f"丁{number}市", "P")
+    with app.app_context():
+        rankings.write_snapshot(
+            rankings.month_period(NOW.date()), official=False, now=NOW, tz=app.config["TZINFO"]
+        )
+        db.session.commit()
+    with count_queries() as many:
+        page = client.get("/rankings", query_string={"period": MARCH})
+    assert page.status_code == 200 and "丁11市" in page.get_data(as_text=True)
+    assert many.count == few.count <= 12
+
+
+def test_honour_roll(app, town):
+    units, people = town
+    add_facts(app, people, daily=[("amy", date(2026, 3, 3), True)], points=[("amy", date(2026, 3, 3), 12)])
+    client = app.test_client()
+    client.post("/login", data={"username": "bob", "password": PASSWORD})
+    page = client.get("/honours").get_data(as_text=True)
+    assert "2026年3月 光荣榜" in page and "甲市" in page and "amy" in page
