@@ -314,6 +314,56 @@ def test_admin_creates_a_round_and_previews_the_paper(live_server, page_for):
     assert page.problems == []
 
 
+def test_admin_opens_rankings_exports_a_bulletin_and_the_big_screen(live_server, page_for):
+    _, base = live_server
+    page = page_for(DESKTOP)
+    sign_in(page, base, "admin", "Admin1234")
+    page.get_by_role("link", name="排行").click()
+    page.wait_for_url(f"{base}/rankings")
+    assert "四川省人力资源和社会保障厅 · 下级单位排名" in page.locator("h1").inner_text()
+    page.locator("#chart-units[data-ready]").wait_for()
+    assert page.locator("table.rank-table tbody tr").count() == 3
+    shot(page, "30-desktop-rankings")
+    page.get_by_label("统计周期").select_option(index=len(page.get_by_label("统计周期").locator("option").all()) - 1)
+    page.get_by_role("button", name="查看").click()
+    assert "正式排名" in page.locator("main").inner_text()
+    page.locator("table.rank-table tbody tr a").first.click()  # drill down into a city
+    assert "县" in page.locator("main").inner_text() or "区" in page.locator("main").inner_text()
+    page.get_by_role("link", name="通报").click()
+    page.locator("ul.log a").first.click()
+    assert "未参加人员" in page.locator("main").inner_text()
+    shot(page, "31-desktop-bulletin")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="导出 Excel").click()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    page.goto(f"{base}/admin/screens")
+    page.get_by_label("单位编码").fill("510000")
+    page.get_by_label("名称").fill("大厅电视")
+    page.get_by_role("button", name="生成链接").click()
+    screen_url = page.locator("td.wrap a").first.get_attribute("href")
+    tv = page_for({"viewport": {"width": 1920, "height": 1080}, "locale": "zh-CN"})
+    tv.goto(base + screen_url)  # no sign-in on the TV
+    assert "练兵比武" in tv.locator("h1").inner_text() and tv.locator(".screen-table tbody tr").count() == 3
+    shot(tv, "32-tv-big-screen")
+    assert page.problems == [] and tv.problems == []
+
+
+def test_staff_sees_rankings_and_the_honour_roll_on_a_phone(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    sign_in(page, base, "staff10", DEMO_PASSWORD)
+    page.get_by_role("link", name="排行").click()
+    page.locator("#chart-units[data-ready]").wait_for()
+    shot(page, "33-phone-rankings")
+    page.get_by_role("link", name="个人排行").click()
+    assert "我的位置" in page.locator("main").inner_text() or "不在本榜单" in page.locator("main").inner_text()
+    page.get_by_role("link", name="光荣榜").click()
+    assert "光荣榜" in page.locator("h1").inner_text()
+    shot(page, "34-phone-honours")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert page.problems == []
+
+
 def test_wrong_password_shows_a_chinese_error(live_server, page_for):
     _, base = live_server
     page = page_for(PHONE)

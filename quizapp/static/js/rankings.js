@@ -1,6 +1,8 @@
 // Unit rankings: a bar chart of the chosen indicator and a unit's rank over recent periods.
 const data = JSON.parse(document.getElementById("rank-data").textContent);
 const font = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
+// "成都市人力资源和社会保障局" → "成都市": the bureau suffix adds nothing to a chart label.
+const short = (name) => name.replace(/人力资源和社会保障(局|厅)$/, "");
 const scale = (value) => (data.percent ? Math.round(value * 1000) / 10 : Math.round(value * 100) / 100);
 
 function init(id, option) {
@@ -15,8 +17,8 @@ function init(id, option) {
 init("chart-units", {
   grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
   tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-  xAxis: { type: "value", axisLabel: { formatter: data.percent ? "{value}%" : "{value}" } },
-  yAxis: { type: "category", inverse: true, data: data.names, axisTick: { show: false } },
+  xAxis: { type: "value", splitNumber: 3, axisLabel: { formatter: data.percent ? "{value}%" : "{value}" } },
+  yAxis: { type: "category", inverse: true, data: data.names.map(short), axisTick: { show: false } },
   series: [{ type: "bar", name: data.label, data: data.values.map(scale), barMaxWidth: 22,
     itemStyle: { color: "#c0392b", borderRadius: [0, 4, 4, 0] }, label: { show: true, position: "right" } }],
 });
