@@ -49,15 +49,9 @@ class BlueprintRowForm(Form):
     count = IntegerField("题数", validators=[Optional(), NumberRange(1, 200, "题数应为 1–200")])
 
 
-class RoundForm(FlaskForm):
-    kind = SelectField("类型", choices=[SelectChoice(k.value, k.label) for k in RoundKind])
-    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200)])
-    opens_at = DateTimeLocalField(
-        "开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")]
-    )
-    closes_at = DateTimeLocalField(
-        "结束时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写结束时间")]
-    )
+class RoundRulesForm(FlaskForm):
+    """The rules a round and a schedule template share."""
+
     targets = StringField(
         "参加单位编码",
         validators=[DataRequired("请填写参加单位")],
@@ -73,38 +67,34 @@ class RoundForm(FlaskForm):
     blueprint = FieldList(FormField(BlueprintRowForm), min_entries=6, max_entries=20)
 
 
+class RoundForm(RoundRulesForm):
+    kind = SelectField("类型", choices=[SelectChoice(k.value, k.label) for k in RoundKind])
+    title = StringField("标题", validators=[DataRequired("请填写标题"), Length(max=200)])
+    opens_at = DateTimeLocalField(
+        "开始时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写开始时间")]
+    )
+    closes_at = DateTimeLocalField(
+        "结束时间", format="%Y-%m-%dT%H:%M", validators=[DataRequired("请填写结束时间")]
+    )
+
+
 class ExtendForm(FlaskForm):
     username = StringField("登录名", validators=[DataRequired("请填写登录名")])
     minutes = IntegerField("延长（分钟）", default=10, validators=[DataRequired(), NumberRange(1, 240)])
 
 
-WEEKDAYS = ["周一", "周二", "周三", "周四", "周五", "周六", "周日"]
+HH_MM = Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="格式应为 HH:MM")
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(RoundRulesForm):
     """The schedule template of the weekly or monthly round."""
 
     enabled = BooleanField("启用（由定时任务自动创建）")
     open_day = IntegerField("开始日", validators=[InputRequired(), NumberRange(0, 28)])
-    open_time = StringField(
-        "开始时间",
-        validators=[DataRequired(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="格式应为 HH:MM")],
-    )
+    open_time = StringField("开始时间", validators=[DataRequired(), HH_MM])
     close_day = IntegerField("结束日", validators=[InputRequired(), NumberRange(0, 6)])
-    close_time = StringField(
-        "结束时间",
-        validators=[DataRequired(), Regexp(r"^([01]\d|2[0-3]):[0-5]\d$", message="格式应为 HH:MM")],
-    )
+    close_time = StringField("结束时间", validators=[DataRequired(), HH_MM])
     plan_ahead_days = IntegerField("提前几天创建", validators=[InputRequired(), NumberRange(1, 31)])
-    targets = StringField("参加单位编码", validators=[DataRequired("请填写参加单位")])
-    time_limit_minutes = IntegerField("答题时限（分钟）", validators=[DataRequired(), NumberRange(1, 600)])
-    attempts_allowed = IntegerField("可作答次数", validators=[DataRequired(), NumberRange(1, 20)])
-    pass_mark = FloatField("及格线（分）", validators=[InputRequired(), NumberRange(0, 100)])
-    show_answers = SelectField(
-        "公布成绩和答案", choices=[SelectChoice(s.value, s.label) for s in ShowAnswers]
-    )
-    grace_seconds = IntegerField("交卷宽限（秒）", validators=[InputRequired(), NumberRange(0, 600)])
-    blueprint = FieldList(FormField(BlueprintRowForm), min_entries=6, max_entries=20)
 
 
 class SelectionForm(FlaskForm):

@@ -10,7 +10,7 @@ from ..models import JobRun
 from ..services import scoring
 from ..services.errors import DomainError
 from . import bp
-from .forms import WEEKDAYS, TemplateForm
+from .forms import TemplateForm
 from .round_routes import blueprint_rows, category_choices, fill_blueprint, target_codes
 from .routes import admins_only
 
@@ -73,4 +73,4 @@ def schedule(kind: str):
             db.session.commit()
             flash("已保存；定时任务将按此模板提前创建下一期", "success")
             return redirect(url_for("admin.schedule", kind=kind))
-    return render_template("admin/schedule.html", form=form, kind=kind, weekdays=WEEKDAYS, template=template)
+    return render_template("admin/schedule.html", form=form, kind=kind)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import func, select
 
@@ -45,6 +45,16 @@ def award(user_id: int, rule: str, source_id: int, day: date, rules: LearningRul
     db.session.add(PointsEntry(user_id=user_id, rule=rule, amount=amount, source_id=source_id, day=day))
     db.session.flush()
     return amount
+
+
+def earned_between(start: date, end: date):
+    """Points per user over business days [start, end): a subquery (user_id, points)."""
+    return (
+        select(PointsEntry.user_id, func.sum(PointsEntry.amount).label("points"))
+        .where(PointsEntry.day >= start, PointsEntry.day < end)
+        .group_by(PointsEntry.user_id)
+        .subquery()
+    )
 
 
 def totals(user_id: int, today: date) -> dict[str, int]:
@@ -98,9 +108,3 @@ def recount(user_id: int, rules: LearningRules) -> dict[tuple[date, str], int]:
             used[group_key] += amount
             expected[(day, rule)] += amount
     return dict(expected)
-
-
-def month_bounds(today: date) -> tuple[date, date]:
-    start = today.replace(day=1)
-    end = (start + timedelta(days=32)).replace(day=1)
-    return start, end

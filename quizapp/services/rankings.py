@@ -22,7 +22,6 @@ from ..models import (
     Attempt,
     AttemptStatus,
     DailySet,
-    PointsEntry,
     RankingSnapshot,
     Role,
     Round,
@@ -32,6 +31,7 @@ from ..models import (
     Unit,
     User,
 )
+from . import points
 from .errors import DomainError, NotFound
 
 TOTALS = (
@@ -177,12 +177,7 @@ def _own_totals(period: Period, tz) -> dict[int, dict]:
         .group_by(Attempt.user_id)
         .subquery()
     )
-    earned = (
-        select(PointsEntry.user_id, func.sum(PointsEntry.amount).label("points"))
-        .where(PointsEntry.day >= period.starts_on, PointsEntry.day < period.ends_on)
-        .group_by(PointsEntry.user_id)
-        .subquery()
-    )
+    earned = points.earned_between(period.starts_on, period.ends_on)
     sets, tries = func.coalesce(daily.c.sets, 0), func.coalesce(attempts.c.n, 0)
     rows = db.session.execute(
         select(
@@ -199,12 +194,12 @@ def _own_totals(period: Period, tz) -> dict[int, dict]:
         .where(*_staff())
         .group_by(User.unit_id)
     ).all()
-    for unit_id, headcount, participants, person_times, points, stars in rows:
+    for unit_id, headcount, participants, person_times, earned_points, stars in rows:
         totals[unit_id].update(
             headcount=headcount,
             participants=int(participants or 0),
             person_times=int(person_times or 0),
-            points=int(points or 0),
+            points=int(earned_points or 0),
             stars=int(stars or 0),
         )
     # Scores: the counted attempts of rounds that closed within the period.

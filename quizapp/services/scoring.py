@@ -20,7 +20,6 @@ from ..models import (
     Bulletin,
     DailySet,
     DayRollup,
-    PointsEntry,
     Role,
     Round,
     RoundStatus,
@@ -29,7 +28,7 @@ from ..models import (
     UnitDayStat,
     User,
 )
-from . import audit, rankings, reports, rounds
+from . import audit, points, rankings, reports, rounds
 from .errors import DomainError
 
 ROLLUP_BACKFILL_DAYS = 62
@@ -123,12 +122,7 @@ def _roll_day(day: date) -> None:
         .where(DailySet.day == day, DailySet.finished_at.is_not(None))
         .subquery()
     )
-    earned = (
-        select(PointsEntry.user_id, func.sum(PointsEntry.amount).label("points"))
-        .where(PointsEntry.day == day)
-        .group_by(PointsEntry.user_id)
-        .subquery()
-    )
+    earned = points.earned_between(day, day + timedelta(days=1))
     rows = db.session.execute(
         select(
             User.unit_id,

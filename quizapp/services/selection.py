@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 
 from .. import clock
 from ..extensions import db
-from ..models import Attempt, PointsEntry, Round, RoundStatus, Unit, User
+from ..models import Attempt, Round, RoundStatus, Unit, User
+from . import points
 from .org import visible_users
 
 AGE_BANDS = {"30岁以下": (0, 30), "31-40岁": (31, 40), "41-50岁": (41, 50), "51岁以上": (51, 200)}
@@ -49,12 +50,7 @@ def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
         .group_by(Attempt.user_id)
         .subquery()
     )
-    earned = (
-        select(PointsEntry.user_id, func.sum(PointsEntry.amount).label("points"))
-        .where(PointsEntry.day >= criteria.starts_on, PointsEntry.day < criteria.ends_on)
-        .group_by(PointsEntry.user_id)
-        .subquery()
-    )
+    earned = points.earned_between(criteria.starts_on, criteria.ends_on)
     stmt = (
         visible_users(viewer)
         .add_columns(
@@ -95,7 +91,7 @@ def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
             "phone": user.phone,
             "avg_score": round(float(avg), 1),
             "rounds": rounds,
-            "points": int(points),
+            "points": int(earned_points),
         }
-        for index, (user, unit_name, avg, rounds, points) in enumerate(rows, 1)
+        for index, (user, unit_name, avg, rounds, earned_points) in enumerate(rows, 1)
     ]
