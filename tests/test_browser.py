@@ -251,6 +251,34 @@ def test_weekly_practice_resume_submit_and_review_on_a_phone(live_server, page_f
     assert page.problems == []
 
 
+def test_autosave_retries_when_the_network_drops(live_server, page_for):
+    _, base = live_server
+    page = page_for(PHONE)
+    sign_in(page, base, "staff11", DEMO_PASSWORD)
+    page.goto(f"{base}/rounds")
+    page.locator(".round-card", has_text="周周练").first.click()
+    page.get_by_role("button", name="开始作答").click()
+    page.locator(".navigator button").first.wait_for()
+    calls = []
+
+    def flaky(route):
+        calls.append(route.request.url)
+        if len(calls) <= 2:
+            route.abort("connectionreset")  # the phone loses its signal twice
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/attempts/*/answers/*", flaky)
+    answer_in_attempt(page)
+    page.locator("#save-state", has_text="网络不稳定").wait_for()
+    shot(page, "27-phone-autosave-retrying")
+    page.locator("#save-state", has_text="已保存").wait_for()
+    assert len(calls) == 3
+    page.unroute("**/api/v1/attempts/*/answers/*")
+    page.reload()
+    page.locator("#save-state", has_text="已恢复 1 道").wait_for()  # the answer reached the server
+
+
 def answer_in_attempt(page) -> None:
     panel = page.locator("#question")
     blanks = panel.locator("input.input")
@@ -324,7 +352,9 @@ def test_admin_opens_rankings_exports_a_bulletin_and_the_big_screen(live_server,
     page.locator("#chart-units[data-ready]").wait_for()
     assert page.locator("table.rank-table tbody tr").count() == 3
     shot(page, "30-desktop-rankings")
-    page.get_by_label("统计周期").select_option(index=len(page.get_by_label("统计周期").locator("option").all()) - 1)
+    page.get_by_label("统计周期").select_option(
+        index=len(page.get_by_label("统计周期").locator("option").all()) - 1
+    )
     page.get_by_role("button", name="查看").click()
     assert "正式排名" in page.locator("main").inner_text()
     page.locator("table.rank-table tbody tr a").first.click()  # drill down into a city
@@ -356,7 +386,9 @@ def test_staff_sees_rankings_and_the_honour_roll_on_a_phone(live_server, page_fo
     page.locator("#chart-units[data-ready]").wait_for()
     shot(page, "33-phone-rankings")
     page.get_by_role("link", name="个人排行").click()
-    assert "我的位置" in page.locator("main").inner_text() or "不在本榜单" in page.locator("main").inner_text()
+    assert (
+        "我的位置" in page.locator("main").inner_text() or "不在本榜单" in page.locator("main").inner_text()
+    )
     page.get_by_role("link", name="光荣榜").click()
     assert "光荣榜" in page.locator("h1").inner_text()
     shot(page, "34-phone-honours")

@@ -266,6 +266,10 @@ def test_rankings_page_api_export_and_rank_change(app, town):
     assert rows[1][5] == 33.3  # 甲市 participation (1 of 3), in percent
     drill = client.get("/rankings", query_string={"parent": "A", "period": MARCH}).get_data(as_text=True)
     assert "甲市 · 下级单位排名" in drill and "甲窗口" in drill
+    custom = client.get("/rankings", query_string={"from": "2026-03-01", "to": "2026-03-05"}).get_data(
+        as_text=True
+    )
+    assert "03.01–03.05" in custom and 'value="2026-03-05"' in custom
     bad = client.get("/rankings", query_string={"period": "fortnight:3"})
     assert bad.status_code == 400 and "统计周期" in bad.get_data(as_text=True)
 

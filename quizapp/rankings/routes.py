@@ -100,7 +100,10 @@ def _table_rows(table: dict) -> list[list]:
 @writes_database  # a period nobody looked at yet gets its snapshot computed once
 def units():
     indicator = request.args.get("indicator", "composite")
-    table = unit_table(request.args.get("period"), request.args.get("parent"), indicator)
+    period = request.args.get("period")
+    if request.args.get("from") and request.args.get("to"):  # the custom range fields win
+        period = f"custom:{request.args['from']}:{request.args['to']}"
+    table = unit_table(period, request.args.get("parent"), indicator)
     db.session.commit()
     if request.args.get("format") == "xlsx":
         return _xlsx(
@@ -118,6 +121,7 @@ def units():
     return render_template(
         "rankings/units.html",
         table=table,
+        one_day=timedelta(days=1),
         indicators=rankings.INDICATORS,
         trail=trail,
         focus=focus,
