@@ -114,7 +114,7 @@ def serve(host: str, port: int, demo_org: bool, with_scheduler: bool) -> None:
         run_server(app, host, port)
     finally:
         if scheduler is not None:
-            scheduler.shutdown(wait=False)
+            scheduler.shutdown(wait=True)  # let a running sweep finish its transaction
             scheduler.leadership.release()
 
 

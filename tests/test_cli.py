@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,9 +14,9 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from quizapp import cli, create_app
+from quizapp import cli, create_app, jobs
 from quizapp.extensions import db
-from quizapp.models import Attempt, Question, Role, Round, Unit, User
+from quizapp.models import Attempt, JobRun, Question, Role, Round, Unit, User
 
 from .conftest import ROOT, make_config, reset_database
 
@@ -36,7 +38,7 @@ def test_serve_initialises_a_fresh_machine_then_reuses_it(fresh, monkeypatch):
     served = []
     monkeypatch.setattr(cli, "run_server", lambda app, host, port: served.append((host, port)))
     app = create_app(config)
-    result = app.test_cli_runner().invoke(args=["serve", "--demo", "--port", "5099"])
+    result = app.test_cli_runner().invoke(args=["serve", "--demo", "--port", "5099", "--no-scheduler"])
     assert result.exit_code == 0, result.output
     assert served == [("127.0.0.1", 5099)]
     assert (instance / "quizapp.sqlite3").is_file()
@@ -69,7 +71,7 @@ def test_serve_initialises_a_fresh_machine_then_reuses_it(fresh, monkeypatch):
     assert len(staff) == 60 and users == 1 + 60 + 4  # admin, staff, 1 province + 3 city admins
 
     # Second run: same key, nothing added.
-    again = create_app(config).test_cli_runner().invoke(args=["serve", "--demo"])
+    again = create_app(config).test_cli_runner().invoke(args=["serve", "--demo", "--no-scheduler"])
     assert again.exit_code == 0, again.output
     assert "已载入题库" not in again.output and "演示单位已存在" in again.output
     assert (instance / "secret_key").read_text() == key
@@ -87,7 +89,7 @@ def test_serve_initialises_postgresql(fresh, monkeypatch, app_config):
     with app.app_context():
         reset_database()
     for _ in range(2):
-        result = app.test_cli_runner().invoke(args=["serve", "--demo"])
+        result = app.test_cli_runner().invoke(args=["serve", "--demo", "--no-scheduler"])
         assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(select(func.count(Question.id))) >= 400
@@ -97,23 +99,45 @@ def test_serve_initialises_postgresql(fresh, monkeypatch, app_config):
         db.engine.dispose()
 
 
+def test_serve_runs_the_scheduler_in_process(fresh, monkeypatch):
+    _, config = fresh
+    seen = {}
+
+    def serve_briefly(app, host, port):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # the sweeps run at start: wait for their log
+            with app.app_context():
+                seen["jobs"] = set(db.session.scalars(select(JobRun.job)))
+            if len(seen["jobs"]) == len(jobs.SWEEPS):
+                break
+            time.sleep(0.2)
+        seen["threads"] = [t.name for t in threading.enumerate()]
+
+    monkeypatch.setattr(cli, "run_server", serve_briefly)
+    app = create_app(config)
+    assert app.test_cli_runner().invoke(args=["serve"]).exit_code == 0
+    assert seen["jobs"] == set(jobs.SWEEPS)
+    assert any("APScheduler" in name for name in seen["threads"])
+    assert not any("APScheduler" in t.name for t in threading.enumerate())  # stopped with the server
+
+
 def test_serve_prints_a_random_admin_password_once(fresh, monkeypatch):
     _, config = fresh
     monkeypatch.delenv("QUIZAPP_ADMIN_PASSWORD")
     monkeypatch.setattr(cli, "run_server", lambda *args: None)
     app = create_app(config)
-    output = app.test_cli_runner().invoke(args=["serve"]).output
+    output = app.test_cli_runner().invoke(args=["serve", "--no-scheduler"]).output
     password = output.split("密码: ")[1].split()[0]
     with app.app_context():
         assert db.session.scalar(select(User).where(User.username == "admin")).check_password(password)
-    assert "密码" not in create_app(config).test_cli_runner().invoke(args=["serve"]).output
+    assert "密码" not in create_app(config).test_cli_runner().invoke(args=["serve", "--no-scheduler"]).output
 
 
 def test_demo_login_works_without_a_password_change(fresh, monkeypatch):
     _, config = fresh
     monkeypatch.setattr(cli, "run_server", lambda *args: None)
     app = create_app(config)
-    app.test_cli_runner().invoke(args=["serve", "--demo"])
+    app.test_cli_runner().invoke(args=["serve", "--demo", "--no-scheduler"])
     app.config["WTF_CSRF_ENABLED"] = False
     client = app.test_client()
     assert client.post("/login", data={"username": "staff01", "password": "Demo12345"}).location == "/"
