@@ -10,6 +10,7 @@ from wtforms import (
     IntegerField,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
@@ -120,3 +121,57 @@ class SelectionForm(FlaskForm):
 class ScreenForm(FlaskForm):
     unit = StringField("单位编码", validators=[DataRequired("请填写单位编码")])
     label = StringField("名称（如：一楼大厅电视）", validators=[DataRequired("请填写名称"), Length(max=100)])
+
+
+class QuestionFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form
+
+    q = StringField("关键词", validators=[Optional()])
+    source = SelectField(
+        "来源文件", choices=[SelectChoice("", "全部来源")], validators=[Optional()], validate_choice=False
+    )
+    category = SelectField(
+        "业务类别", choices=[SelectChoice("", "全部类别")], validators=[Optional()], validate_choice=False
+    )
+    type = SelectField(
+        "题型",
+        choices=[SelectChoice("", "全部题型")] + [SelectChoice(t.value, t.label) for t in QuestionType],
+        validators=[Optional()],
+    )
+    ability = SelectField(
+        "能力", choices=[SelectChoice("", "全部能力")], validators=[Optional()], validate_choice=False
+    )
+    difficulty = SelectField(
+        "难度",
+        choices=[SelectChoice("", "全部难度")] + [SelectChoice(str(d), f"难度{d}") for d in (1, 2, 3)],
+        validators=[Optional()],
+    )
+    status = SelectField(
+        "状态",
+        choices=[
+            SelectChoice("", "全部状态"),
+            SelectChoice("active", "在用"),
+            SelectChoice("retired", "已停用"),
+        ],
+        validators=[Optional()],
+    )
+
+
+class QuestionEditForm(FlaskForm):
+    type = SelectField("题型", choices=[SelectChoice(t.value, t.label) for t in QuestionType])
+    category = SelectField("业务类别", choices=[], validate_choice=False)
+    ability = SelectField("能力", choices=[], validate_choice=False)
+    difficulty = SelectField("难度", choices=[SelectChoice(str(d), f"难度{d}") for d in (1, 2, 3)])
+    stem = TextAreaField("题干", validators=[DataRequired("请填写题干")])
+    option_a = StringField("选项A")
+    option_b = StringField("选项B")
+    option_c = StringField("选项C")
+    option_d = StringField("选项D")
+    option_e = StringField("选项E")
+    option_f = StringField("选项F")
+    answer = StringField("答案", description="单选 B；多选 ACD；判断 正确/错误；填空 三十|30；六十|60")
+    explanation = TextAreaField("解析", validators=[DataRequired("请填写解析")])
+    source = SelectField("来源文件", choices=[], validate_choice=False)
+    locator = StringField("条款位置", validators=[DataRequired("请填写条款位置")])
+    quote = TextAreaField("原文引用", validators=[DataRequired("请填写原文引用")])

@@ -12,6 +12,15 @@ ACTION_LABELS = {
     "user.import": "批量导入人员",
     "user.reset_password": "重置密码",
     "user.deactivate": "停用账号",
+    "question.edit": "修改题目",
+    "question.retire": "停用题目",
+    "question.restore": "恢复题目",
+    "round.create": "新建轮次",
+    "round.update": "修改轮次",
+    "attempt.extend": "考生延时",
+    "schedule.update": "修改排期模板",
+    "screen.create": "生成大屏链接",
+    "screen.revoke": "停用大屏链接",
 }
 
 

@@ -25,7 +25,7 @@ from ..extensions import db
 from ..models import Ability, Category, Question, QuestionVersion, Source
 from ..models._types import utcnow
 from ..models.bank import QuestionType
-from . import audit
+from . import audit, grading
 from .errors import InvalidInput, Problem
 from .sources import SourceText, parse_source, read_source_file
 from .text import content_hash
@@ -135,7 +135,7 @@ class Batch:
 
 
 @dataclass
-class _Raw:
+class RawRecord:
     file: str
     row: str
     values: dict
@@ -198,7 +198,7 @@ class _LineLoader(yaml.SafeLoader):
 
 def _records_from_documents(
     name: str, documents: Iterable, base_dir: Path | None, problems: list[Problem]
-) -> Iterator[_Raw]:
+) -> Iterator[RawRecord]:
     for doc_index, document in enumerate(documents, 1):
         if document is None:
             continue
@@ -224,7 +224,7 @@ def _records_from_documents(
             row = f"第{index}题（第{line}行）" if line else f"第{index}题"
             values = _without_lines(item)
             values.setdefault("source", source["id"])
-            yield _Raw(name, row, values, source, base_dir)
+            yield RawRecord(name, row, values, source, base_dir)
 
 
 def _read_yaml(name, data, base_dir, problems):
@@ -263,7 +263,7 @@ def _read_json(name, data, base_dir, problems):
     return list(_records_from_documents(name, documents, base_dir, problems))
 
 
-def _rows_to_records(name, rows: Iterator[tuple[int, list]], base_dir, problems) -> list[_Raw]:
+def _rows_to_records(name, rows: Iterator[tuple[int, list]], base_dir, problems) -> list[RawRecord]:
     try:
         header_number, header = next(rows)
     except StopIteration:
@@ -297,7 +297,7 @@ def _rows_to_records(name, rows: Iterator[tuple[int, list]], base_dir, problems)
         options = {key: values.pop(key) for key in OPTION_KEYS if key in values}
         if options:
             values["options"] = options
-        records.append(_Raw(name, f"第{number}行", values, None, base_dir))
+        records.append(RawRecord(name, f"第{number}行", values, None, base_dir))
     return records
 
 
@@ -412,7 +412,7 @@ def _fill_answer(raw) -> list[list[str]] | None:
 
 
 def validate_record(
-    raw: _Raw,
+    raw: RawRecord,
     resolver: SourceResolver,
     categories: set[str],
     abilities: set[str],
@@ -774,17 +774,6 @@ def load_shipped_banks(bank_path: Path) -> ImportSummary:
 # Export and template
 
 
-def _tabular_answer(version) -> str:
-    answer = version["answer"]
-    if version["type"] == "multiple":
-        return "".join(answer)
-    if version["type"] == "judge":
-        return "正确" if answer else "错误"
-    if version["type"] == "fill":
-        return "；".join("|".join(blank) for blank in answer)
-    return answer
-
-
 def current_versions(question_ids: list[int] | None = None) -> list[dict]:
     """Current content of the given questions (all when None), as plain dicts, ordered by id."""
     stmt = (
@@ -877,7 +866,7 @@ def export_xlsx(rows: list[dict]) -> bytes:
                 row["difficulty"],
                 row["stem"],
                 *[options.get(key) for key in OPTION_KEYS],
-                _tabular_answer(row),
+                grading.tabular_answer(row["type"], row["answer"]),
                 row["explanation"],
                 row["locator"],
                 row["quote"],

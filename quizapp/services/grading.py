@@ -122,3 +122,14 @@ def feedback(version: QuestionVersion, response, score: float, correct: bool, so
         "explanation": version.explanation,
         "source": {"title": source_title, "locator": version.locator, "quote": version.quote},
     }
+
+
+def tabular_answer(qtype: str, answer) -> str:
+    """The key as the spreadsheet and the edit form write it: B · ACD · 正确 · 三十|30；六十|60."""
+    if qtype == "multiple":
+        return "".join(answer)
+    if qtype == "judge":
+        return "正确" if answer else "错误"
+    if qtype == "fill":
+        return "；".join("|".join(blank) for blank in answer)
+    return answer

@@ -1,0 +1,162 @@
+"""Admin: the question bank — search, view with the source quote, edit (new version once used),
+retire and restore — and the audit log."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from wtforms.fields.choices import SelectChoice
+
+from ..extensions import db
+from ..models import Ability, AuditLog, Category, QuestionStatus, Source, User
+from ..services import grading, questions
+from ..services.audit import ACTION_LABELS
+from ..services.errors import DomainError, InvalidInput
+from . import bp
+from .forms import QuestionEditForm, QuestionFilterForm
+from .routes import admins_only
+
+OPTION_FIELDS = ["option_a", "option_b", "option_c", "option_d", "option_e", "option_f"]
+
+
+def _names(model) -> list[str]:
+    return list(db.session.scalars(select(model.name).order_by(model.sort)))
+
+
+def _sources() -> list[tuple[str, str]]:
+    return list(db.session.execute(select(Source.code, Source.title).order_by(Source.code)).all())
+
+
+@bp.route("/questions")
+@admins_only
+def questions_list():
+    form = QuestionFilterForm(request.args)
+    form.source.choices = [SelectChoice("", "全部来源")] + [SelectChoice(c, t) for c, t in _sources()]
+    form.category.choices = [SelectChoice("", "全部类别")] + [SelectChoice(n, n) for n in _names(Category)]
+    form.ability.choices = [SelectChoice("", "全部能力")] + [SelectChoice(n, n) for n in _names(Ability)]
+    filters = questions.QuestionFilters(
+        q=form.q.data or None,
+        source=form.source.data or None,
+        category=form.category.data or None,
+        type=form.type.data or None,
+        ability=form.ability.data or None,
+        difficulty=int(form.difficulty.data) if form.difficulty.data else None,
+        status=form.status.data or None,
+    )
+    page = max(request.args.get("page", 1, type=int), 1)
+    total, rows = questions.page_of(questions.search(filters), page)
+    return render_template(
+        "admin/questions.html",
+        form=form,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=max((total + questions.PAGE_SIZE - 1) // questions.PAGE_SIZE, 1),
+    )
+
+
+@bp.route("/questions/status", methods=["POST"])
+@admins_only
+def questions_status():
+    ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    status = QuestionStatus(request.form.get("status", "retired"))
+    if not ids:
+        flash("请先勾选题目", "warning")
+    else:
+        changed = questions.set_status(ids, status, actor_id=current_user.id)
+        db.session.commit()
+        flash(f"已{'停用' if status == QuestionStatus.RETIRED else '恢复'} {changed} 道题", "success")
+    return redirect(request.form.get("next") or url_for("admin.questions_list"))
+
+
+def _edit_form(version, category, ability, source_code) -> QuestionEditForm:
+    form = QuestionEditForm()
+    form.category.choices = [SelectChoice(n, n) for n in _names(Category)]
+    form.ability.choices = [SelectChoice(n, n) for n in _names(Ability)]
+    form.source.choices = [SelectChoice(c, t) for c, t in _sources()]
+    if request.method == "GET":
+        form.type.data, form.category.data, form.ability.data = str(version.type), category, ability
+        form.difficulty.data, form.stem.data = str(version.difficulty), version.stem
+        for field, option in zip(OPTION_FIELDS, version.options, strict=False):
+            getattr(form, field).data = option["text"]
+        form.answer.data = grading.tabular_answer(str(version.type), version.answer)
+        form.explanation.data, form.source.data = version.explanation, source_code
+        form.locator.data, form.quote.data = version.locator, version.quote
+    return form
+
+
+@bp.route("/questions/<int:question_id>", methods=["GET", "POST"])
+@admins_only
+def question_detail(question_id: int):
+    question, versions = questions.get(question_id)
+    current = next(row for row in versions if row[0].is_current)
+    version, source_code, source_title, category, ability = current
+    form = _edit_form(version, category, ability, source_code)
+    used = questions.is_used(version.id)
+    if form.validate_on_submit():
+        texts = [(getattr(form, field).data or "").strip() for field in OPTION_FIELDS]
+        options = {letter: text for letter, text in zip("ABCDEF", texts, strict=True) if text}
+        values = {
+            "source": form.source.data,
+            "type": form.type.data,
+            "category": form.category.data,
+            "ability": form.ability.data,
+            "difficulty": form.difficulty.data,
+            "stem": form.stem.data,
+            "answer": form.answer.data,
+            "explanation": form.explanation.data,
+            "locator": form.locator.data,
+            "quote": form.quote.data,
+        }
+        if options:
+            values["options"] = options
+        try:
+            saved = questions.edit(question_id, values, actor_id=current_user.id)
+        except InvalidInput as error:
+            db.session.rollback()
+            for problem in error.problems:
+                flash(f"[{problem.field}] {problem.message}", "danger")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash(f"已保存为第 {saved.number} 版" if used else "已保存", "success")
+            return redirect(url_for("admin.question_detail", question_id=question_id))
+    return render_template(
+        "admin/question.html",
+        question=question,
+        versions=versions,
+        version=version,
+        source_title=source_title,
+        category=category,
+        ability=ability,
+        form=form,
+        used=used,
+    )
+
+
+@bp.route("/audit")
+@admins_only
+def audit_log():
+    stmt = select(AuditLog).options(joinedload(AuditLog.actor)).order_by(AuditLog.id.desc())
+    action = request.args.get("action") or None
+    actor = request.args.get("actor") or None
+    target = request.args.get("target") or None
+    if action:
+        stmt = stmt.where(AuditLog.action == action)
+    if actor:
+        stmt = stmt.join(User, User.id == AuditLog.actor_id).where(User.username == actor)
+    if target:
+        stmt = stmt.where(AuditLog.target_type == target)
+    page = max(request.args.get("page", 1, type=int), 1)
+    entries = db.session.scalars(stmt.limit(50).offset((page - 1) * 50)).all()
+    if page > 1 and not entries:
+        abort(404)
+    return render_template(
+        "admin/audit.html",
+        entries=entries,
+        actions=ACTION_LABELS,
+        page=page,
+        chosen={"action": action, "actor": actor, "target": target},
+    )

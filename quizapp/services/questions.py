@@ -1,0 +1,187 @@
+"""Curating the bank: find questions, edit them (a new version once used), retire and restore."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, func, or_, select, update
+
+from ..extensions import db
+from ..models import (
+    Ability,
+    AttemptAnswer,
+    Category,
+    LearningItem,
+    PaperQuestion,
+    Question,
+    QuestionStatus,
+    QuestionVersion,
+    Source,
+)
+from . import audit, bank_io
+from .errors import Conflict, InvalidInput, NotFound
+
+PAGE_SIZE = 30
+
+
+@dataclass
+class QuestionFilters:
+    q: str | None = None
+    source: str | None = None
+    category: str | None = None
+    type: str | None = None
+    ability: str | None = None
+    difficulty: int | None = None
+    status: str | None = None
+
+
+def search(filters: QuestionFilters):
+    """Current versions matching the filters, with source, category and ability names (one query).
+    The text search looks in the stem, the options and the explanation."""
+    stmt = (
+        select(QuestionVersion, Question.status, Source.code, Source.title, Category.name, Ability.name)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .join(Source, Source.id == QuestionVersion.source_id)
+        .join(Category, Category.id == QuestionVersion.category_id)
+        .join(Ability, Ability.id == QuestionVersion.ability_id)
+        .where(QuestionVersion.is_current)
+    )
+    if filters.q:
+        pattern = f"%{filters.q.strip()}%"
+        stmt = stmt.where(
+            or_(
+                QuestionVersion.stem.like(pattern),
+                QuestionVersion.explanation.like(pattern),
+                func.cast(QuestionVersion.options, db.String).like(pattern),
+            )
+        )
+    if filters.source:
+        stmt = stmt.where(Source.code == filters.source)
+    if filters.category:
+        stmt = stmt.where(Category.name == filters.category)
+    if filters.type:
+        stmt = stmt.where(QuestionVersion.type == filters.type)
+    if filters.ability:
+        stmt = stmt.where(Ability.name == filters.ability)
+    if filters.difficulty:
+        stmt = stmt.where(QuestionVersion.difficulty == filters.difficulty)
+    if filters.status:
+        stmt = stmt.where(Question.status == filters.status)
+    return stmt
+
+
+def page_of(stmt, page: int) -> tuple[int, list]:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(
+        stmt.order_by(QuestionVersion.question_id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+    ).all()
+    return total, rows
+
+
+def get(question_id: int) -> tuple[Question, list[tuple]]:
+    question = db.session.get(Question, question_id)
+    if question is None:
+        raise NotFound("题目不存在")
+    versions = db.session.execute(
+        select(QuestionVersion, Source.code, Source.title, Category.name, Ability.name)
+        .join(Source, Source.id == QuestionVersion.source_id)
+        .join(Category, Category.id == QuestionVersion.category_id)
+        .join(Ability, Ability.id == QuestionVersion.ability_id)
+        .where(QuestionVersion.question_id == question_id)
+        .order_by(QuestionVersion.number.desc())
+    ).all()
+    return question, versions
+
+
+def is_used(version_id: int) -> bool:
+    """Has anyone been shown this version (daily, practice, a paper)? Then it is frozen."""
+    return bool(
+        db.session.scalar(
+            select(
+                exists().where(LearningItem.question_version_id == version_id)
+                | exists().where(PaperQuestion.question_version_id == version_id)
+                | exists().where(AttemptAnswer.question_version_id == version_id)
+            )
+        )
+    )
+
+
+def edit(question_id: int, values: dict, *, actor_id: int | None) -> QuestionVersion:
+    """Change a question. Validated like an import row (the quote is checked against the source).
+    A version anyone has seen is never changed: the edit becomes the next version, and past answers
+    keep pointing at the one they saw."""
+    question, versions = get(question_id)
+    current = next(v for v, *_ in versions if v.is_current)
+    resolver = bank_io.db_resolver(None)
+    raw = bank_io.RawRecord(file="", row="", values=values)
+    categories = db.session.scalars(select(Category.name)).all()
+    abilities = db.session.scalars(select(Ability.name)).all()
+    draft, problems, _ = bank_io.validate_record(raw, resolver, set(categories), set(abilities))
+    if problems:
+        raise InvalidInput(problems, "题目有误，未保存")
+    clash = db.session.scalar(
+        select(QuestionVersion.question_id).where(
+            QuestionVersion.is_current,
+            QuestionVersion.content_hash == draft.content_hash,
+            QuestionVersion.question_id != question_id,
+        )
+    )
+    if clash is not None:
+        raise Conflict(f"与第 {clash} 题内容相同（题干与选项一致）")
+    content = {
+        "type": draft.type,
+        "stem": draft.stem,
+        "options": draft.options,
+        "answer": draft.answer,
+        "explanation": draft.explanation,
+        "category_id": db.session.scalar(select(Category.id).where(Category.name == draft.category)),
+        "ability_id": db.session.scalar(select(Ability.id).where(Ability.name == draft.ability)),
+        "difficulty": draft.difficulty,
+        "source_id": db.session.scalar(select(Source.id).where(Source.code == draft.source)),
+        "locator": draft.locator,
+        "quote": draft.quote,
+        "content_hash": draft.content_hash,
+    }
+    before = {"version": current.number, "stem": current.stem, "answer": current.answer}
+    if is_used(current.id):
+        db.session.execute(
+            update(QuestionVersion).where(QuestionVersion.id == current.id).values(is_current=False)
+        )
+        db.session.flush()
+        version = QuestionVersion(
+            question_id=question_id,
+            number=current.number + 1,
+            is_current=True,
+            created_by_id=actor_id,
+            **content,
+        )
+        db.session.add(version)
+    else:
+        version = current
+        for key, value in content.items():
+            setattr(version, key, value)
+    db.session.flush()
+    audit.record(
+        "question.edit",
+        "question",
+        question_id,
+        actor_id=actor_id,
+        before=before,
+        after={"version": version.number, "stem": version.stem, "answer": version.answer},
+    )
+    return version
+
+
+def set_status(question_ids: list[int], status: QuestionStatus, *, actor_id: int | None) -> int:
+    changed = db.session.execute(
+        update(Question).where(Question.id.in_(question_ids), Question.status != status).values(status=status)
+    ).rowcount
+    if changed:
+        audit.record(
+            "question.retire" if status == QuestionStatus.RETIRED else "question.restore",
+            "question",
+            ",".join(map(str, question_ids))[:64],
+            actor_id=actor_id,
+            after={"ids": question_ids, "changed": changed},
+        )
+    return changed

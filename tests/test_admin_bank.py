@@ -1,0 +1,176 @@
+"""Admin question bank: search, view, edit with versioning, retire/restore; the audit log."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from quizapp.extensions import db
+from quizapp.models import AuditLog, Question, QuestionVersion, Source
+from quizapp.services import bank_io, grading
+
+from .conftest import PASSWORD, ROOT
+
+
+@pytest.fixture
+def shipped(app):
+    with app.app_context():
+        bank_io.load_shipped_banks(ROOT / "question_bank")
+        db.session.commit()
+
+
+@pytest.fixture
+def admin(app, create_user, shipped):
+    create_user("root", role="admin")
+    client = app.test_client()
+    client.post("/login", data={"username": "root", "password": PASSWORD})
+    return client
+
+
+def first_question(app, **where):
+    with app.app_context():
+        stmt = select(QuestionVersion).where(QuestionVersion.is_current)
+        for key, value in where.items():
+            stmt = stmt.where(getattr(QuestionVersion, key) == value)
+        version = db.session.scalar(stmt.order_by(QuestionVersion.question_id).limit(1))
+        db.session.expunge(version)
+        return version
+
+
+def edit_form(version, **changes) -> dict:
+    with_options = {f"option_{k.lower()}": o["text"] for k, o in zip("ABCDEF", version.options, strict=False)}
+    values = {
+        "type": str(version.type),
+        "category": "社会保险",
+        "ability": "法规政策理解运用能力",
+        "difficulty": str(version.difficulty),
+        "stem": version.stem,
+        "answer": "",
+        "explanation": version.explanation,
+        "source": "law_social_insurance",
+        "locator": version.locator,
+        "quote": version.quote,
+        **with_options,
+    }
+    values.update(changes)
+    return values
+
+
+def test_search_filters_and_paginates(admin):
+    page = admin.get("/admin/questions", query_string={"q": "失业保险金", "type": "single"}).get_data(
+        as_text=True
+    )
+    assert "失业保险金" in page and "共 " in page
+    total = int(admin.get("/admin/questions").get_data(as_text=True).split("共 ")[1].split(" 题")[0])
+    assert total >= 400
+    second = admin.get("/admin/questions", query_string={"page": 2}).get_data(as_text=True)
+    assert "第 2 /" in second
+    none = admin.get("/admin/questions", query_string={"q": "不可能出现的词语组合"}).get_data(as_text=True)
+    assert "没有符合条件的题目" in none
+
+
+def test_question_page_shows_the_source_quote(app, admin):
+    version = first_question(app, type="single")
+    page = admin.get(f"/admin/questions/{version.question_id}").get_data(as_text=True)
+    assert version.quote in page and version.locator in page and "答案：" in page
+
+
+def test_editing_an_unused_question_changes_it_in_place(app, admin):
+    version = first_question(app, type="judge")
+    form = edit_form(version, answer="正确" if not version.answer else "错误", explanation="改过的解析。")
+    form["source"] = db_source_code(app, version)
+    response = admin.post(f"/admin/questions/{version.question_id}", data=form)
+    assert response.status_code == 302
+    with app.app_context():
+        versions = db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.question_id == version.question_id)
+        ).all()
+        assert len(versions) == 1 and versions[0].explanation == "改过的解析。"
+        assert versions[0].answer is (not version.answer)
+        assert (
+            db.session.scalar(select(AuditLog).where(AuditLog.action == "question.edit")).before["answer"]
+            == version.answer
+        )
+
+
+def db_source_code(app, version) -> str:
+    with app.app_context():
+        return db.session.scalar(select(Source.code).where(Source.id == version.source_id))
+
+
+def test_editing_a_used_question_makes_a_new_version_and_keeps_past_answers(
+    app, admin, create_unit, create_user
+):
+    create_user("learner", unit=create_unit("W1"))
+    learner = app.test_client()
+    learner.post("/login", data={"username": "learner", "password": PASSWORD})
+    item = learner.get("/api/v1/daily").get_json()["items"][0]
+    question_id = item["question"]["id"]
+    version = first_question(app, question_id=question_id)
+    answer = {
+        "single": "A",
+        "judge": "true",
+        "multiple": ["A", "B"],
+        "fill": ["x"] * len(version.answer or []),
+    }
+    learner.post(
+        "/api/v1/daily/answers", json={"question_id": question_id, "answer": answer[str(version.type)]}
+    )
+    before = learner.get("/api/v1/daily").get_json()["items"][0]["feedback"]
+    form = edit_form(
+        version,
+        stem=version.stem + "（修订）",
+        answer=grading.tabular_answer(str(version.type), version.answer),
+    )
+    form["source"] = db_source_code(app, version)
+    response = admin.post(f"/admin/questions/{question_id}", data=form, follow_redirects=True)
+    assert "已保存为第 2 版" in response.get_data(as_text=True)
+    with app.app_context():
+        versions = db.session.scalars(
+            select(QuestionVersion)
+            .where(QuestionVersion.question_id == question_id)
+            .order_by(QuestionVersion.number)
+        ).all()
+        assert [(v.number, v.is_current) for v in versions] == [(1, False), (2, True)]
+        assert versions[1].stem.endswith("（修订）")
+    after = learner.get("/api/v1/daily").get_json()["items"][0]
+    assert after["question"]["stem"] == version.stem and after["feedback"] == before  # the version they saw
+
+
+def test_bad_edit_is_refused_with_the_field_and_nothing_changes(app, admin):
+    version = first_question(app, type="single")
+    form = edit_form(version, answer="Z", quote="原文里没有这句话")
+    form["source"] = db_source_code(app, version)
+    page = admin.post(f"/admin/questions/{version.question_id}", data=form).get_data(as_text=True)
+    assert "[答案]" in page and "[原文引用]" in page
+    assert first_question(app, question_id=version.question_id).stem == version.stem
+
+
+def test_retire_and_restore_in_bulk(app, admin):
+    ids = [first_question(app, type=t).question_id for t in ("single", "judge")]
+    response = admin.post(
+        "/admin/questions/status",
+        data={"ids": [str(i) for i in ids], "status": "retired"},
+        follow_redirects=True,
+    )
+    assert "已停用 2 道题" in response.get_data(as_text=True)
+    with app.app_context():
+        assert {q.status for q in db.session.scalars(select(Question).where(Question.id.in_(ids)))} == {
+            "retired"
+        }
+    admin.post("/admin/questions/status", data={"ids": [str(ids[0])], "status": "active"})
+    with app.app_context():
+        assert db.session.get(Question, ids[0]).status == "active"
+        actions = [a.action for a in db.session.scalars(select(AuditLog).order_by(AuditLog.id))]
+        assert actions[-2:] == ["question.retire", "question.restore"]
+    log = admin.get("/admin/audit", query_string={"action": "question.retire"}).get_data(as_text=True)
+    assert "停用题目" in log and "root" in log
+
+
+def test_bank_pages_are_for_admins_only(app, shipped, create_unit, create_user):
+    create_user("uadmin", unit=create_unit("U1"), role="unit_admin")
+    client = app.test_client()
+    client.post("/login", data={"username": "uadmin", "password": PASSWORD})
+    for url in ("/admin/questions", "/admin/questions/1", "/admin/audit"):
+        assert client.get(url).status_code == 403
+    assert client.post("/admin/questions/status", data={"ids": "1", "status": "retired"}).status_code == 403
