@@ -89,3 +89,20 @@ def test_staff_list_query_count_does_not_grow_with_staff(client, auth, org_tree,
     with count_queries() as after:
         assert client.get("/admin/staff").status_code == 200
     assert after.count == before.count <= 6
+
+
+def test_admin_dashboard_shows_todays_participation_open_rounds_and_job_runs(
+    app, client, auth, org_tree, count_queries
+):
+    from quizapp import jobs
+
+    jobs.run_sweep(app, "roll_day")
+    auth.login("padmin")
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "今日日日学参与" in page and "甲市" in page and "乙市" in page and "定时任务" not in page
+    client.post("/logout")
+    auth.login("root")
+    with count_queries() as counted:
+        page = client.get("/admin/").get_data(as_text=True)
+    assert "roll_day" in page and "进行中的练习比赛" in page
+    assert counted.count <= 14

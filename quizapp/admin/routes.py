@@ -1,12 +1,27 @@
+from datetime import timedelta
 from functools import wraps
 
-from flask import abort, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
+from .. import clock
 from ..extensions import db
-from ..models import AuditLog, Category, QuestionVersion, Role, Source, Unit, User
+from ..models import (
+    Attempt,
+    AuditLog,
+    Category,
+    DailySet,
+    JobRun,
+    QuestionVersion,
+    Role,
+    Round,
+    RoundStatus,
+    Source,
+    Unit,
+    User,
+)
 from ..services.org import unit_scope, visible_units, visible_users
 from . import bp
 from .forms import StaffFilterForm
@@ -85,8 +100,67 @@ def home():
         else []
     )
     return render_template(
-        "admin/home.html", staff_count=staff_count, unit_count=unit_count, bank=bank, recent=list(recent)
+        "admin/home.html",
+        staff_count=staff_count,
+        unit_count=unit_count,
+        bank=bank,
+        recent=list(recent),
+        **_dashboard(),
     )
+
+
+def _dashboard() -> dict:
+    """Today's 日日学 participation of the units under the viewer, the open rounds with their
+    progress, and the scheduler's recent runs (admins) — a fixed number of queries."""
+    now = clock.utcnow()
+    today = clock.business_date(now, current_app.config["TZINFO"])
+    if current_user.unit is not None:
+        parents = [current_user.unit.id]
+    else:
+        parents = list(db.session.scalars(select(Unit.id).where(Unit.parent_id.is_(None))))
+    children = list(db.session.scalars(select(Unit).where(Unit.parent_id.in_(parents)).order_by(Unit.code)))
+    if not children and current_user.unit is not None:
+        children = [current_user.unit]
+    child = Unit.__table__.alias("child")
+    rows = db.session.execute(
+        select(child.c.id, func.count(User.id), func.count(DailySet.id))
+        .select_from(child)
+        .join(Unit, Unit.path.startswith(child.c.path))
+        .join(User, (User.unit_id == Unit.id) & User.active.is_(True) & (User.role != Role.ADMIN))
+        .outerjoin(
+            DailySet,
+            (DailySet.user_id == User.id) & (DailySet.day == today) & DailySet.finished_at.is_not(None),
+        )
+        .where(child.c.id.in_([c.id for c in children]))
+        .group_by(child.c.id)
+    ).all()
+    counts = {unit_id: (heads, done) for unit_id, heads, done in rows}
+    participation = [
+        {"name": c.name, "headcount": counts.get(c.id, (0, 0))[0], "done": counts.get(c.id, (0, 0))[1]}
+        for c in children
+    ]
+    open_rounds = db.session.execute(
+        select(Round, func.count(Attempt.id), func.count(Attempt.submitted_at))
+        .outerjoin(Attempt, Attempt.round_id == Round.id)
+        .where(Round.status != RoundStatus.CLOSED, Round.opens_at <= now)
+        .group_by(Round.id)
+        .order_by(Round.closes_at)
+    ).all()
+    runs, failures = [], 0
+    if current_user.is_admin:
+        runs = list(db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(8)))
+        failures = db.session.scalar(
+            select(func.count(JobRun.id)).where(
+                JobRun.outcome == "error", JobRun.started_at >= now - timedelta(days=1)
+            )
+        )
+    return {
+        "participation": participation,
+        "open_rounds": open_rounds,
+        "runs": runs,
+        "failures": failures,
+        "today": today,
+    }
 
 
 @bp.route("/staff")
