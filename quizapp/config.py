@@ -45,6 +45,7 @@ class DefaultConfig:
     RATELIMIT_HEADERS_ENABLED = True
 
     PASSWORD_MIN_LENGTH = 8
+    MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads (bank and staff imports)
 
     # 日日学 and points (DESIGN §3). Caps are per business day, per group of rules.
     DAILY_SET_SIZE = 10

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
-from sqlalchemy import select
+import yaml
+from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from quizapp.extensions import db
 from quizapp.models import AuditLog, Question, QuestionVersion, Source
@@ -174,3 +179,53 @@ def test_bank_pages_are_for_admins_only(app, shipped, create_unit, create_user):
     for url in ("/admin/questions", "/admin/questions/1", "/admin/audit"):
         assert client.get(url).status_code == 403
     assert client.post("/admin/questions/status", data={"ids": "1", "status": "retired"}).status_code == 403
+
+
+def upload(client, name: str, data: bytes):
+    return client.post(
+        "/admin/questions/import", data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data"
+    )
+
+
+def test_import_wizard_previews_errors_and_writes_nothing(app, admin):
+    from .test_bank_io import csv_bytes, tabular_rows
+
+    rows = tabular_rows()
+    rows[2][12] = "Z"  # the multiple-choice answer on line 3
+    page = upload(admin, "新题.csv", csv_bytes(rows, "gbk")).get_data(as_text=True)
+    assert "发现 1 处错误" in page and "<td>第3行</td><td>答案</td>" in page and "确认导入 " not in page
+    with app.app_context():
+        assert not list((Path(app.instance_path) / "uploads").glob("*"))  # nothing kept
+
+
+def test_import_wizard_previews_then_imports_in_one_go(app, admin):
+    from .test_bank_io import tabular_rows, xlsx_bytes
+
+    page = upload(admin, "新题.xlsx", xlsx_bytes(tabular_rows())).get_data(as_text=True)
+    assert "将新增 <b>4</b> 题，跳过重复 <b>0</b> 题" in page
+    token = page.split("/admin/questions/import/")[1].split('"')[0]
+    with app.app_context():
+        before = db.session.scalar(select(func.count(Question.id)))
+    done = admin.post(f"/admin/questions/import/{token}", data={"name": "新题.xlsx"}, follow_redirects=True)
+    assert "已导入" in done.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Question.id))) > before
+    again = admin.post(f"/admin/questions/import/{token}", data={"name": "新题.xlsx"})
+    assert again.status_code == 404  # a preview is imported once
+    repeat = upload(admin, "新题.xlsx", xlsx_bytes(tabular_rows())).get_data(as_text=True)
+    assert "将新增 <b>0</b> 题，跳过重复 <b>4</b> 题" in repeat
+
+
+def test_template_and_filtered_export(app, admin):
+    template = admin.get("/admin/questions/template.xlsx")
+    assert template.status_code == 200 and load_workbook(io.BytesIO(template.data)).sheetnames == [
+        "题目",
+        "填写说明",
+    ]
+    exported = admin.get("/admin/questions/export", query_string={"type": "fill", "format": "xlsx"})
+    sheet = load_workbook(io.BytesIO(exported.data)).active
+    kinds = {row[1] for row in sheet.iter_rows(min_row=2, values_only=True)}
+    assert kinds == {"填空"} and sheet.max_row > 40
+    as_yaml = admin.get("/admin/questions/export", query_string={"category": "人才人事", "format": "yaml"})
+    documents = [d for d in yaml.safe_load_all(as_yaml.data) if d]
+    assert sum(len(d["questions"]) for d in documents) == 22

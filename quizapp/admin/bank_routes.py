@@ -1,7 +1,11 @@
 """Admin: the question bank — search, view with the source quote, edit (new version once used),
 retire and restore — and the audit log."""
 
-from flask import abort, flash, redirect, render_template, request, url_for
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -9,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from ..extensions import db
 from ..models import Ability, AuditLog, Category, QuestionStatus, Source, User
-from ..services import grading, questions
+from ..services import bank_io, exports, grading, questions
 from ..services.audit import ACTION_LABELS
 from ..services.errors import DomainError, InvalidInput
 from . import bp
@@ -159,4 +163,120 @@ def audit_log():
         actions=ACTION_LABELS,
         page=page,
         chosen={"action": action, "actor": actor, "target": target},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Import wizard, template, export
+
+
+UPLOAD_SUFFIXES = {".yaml", ".yml", ".json", ".xlsx", ".csv"}
+
+
+def _upload_dir() -> Path:
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _stored(token: str) -> Path:
+    if not token.isalnum():
+        abort(404)
+    matches = list(_upload_dir().glob(f"{token}.*"))
+    if not matches:
+        abort(404)
+    return matches[0]
+
+
+def _read_upload(path: Path, display_name: str):
+    return bank_io.read_for_import(
+        [(display_name, path.read_bytes(), None)], Path(current_app.config["BANK_PATH"])
+    )
+
+
+@bp.route("/questions/import", methods=["GET", "POST"])
+@admins_only
+def questions_import():
+    """Step 1: upload. Step 2 (this page again): the preview of what would be added, skipped, refused."""
+    if request.method == "GET":
+        return render_template("admin/question_import.html", preview=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要导入的文件", "danger")
+        return redirect(url_for("admin.questions_import"))
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        flash("不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）", "danger")
+        return redirect(url_for("admin.questions_import"))
+    token = secrets.token_hex(16)
+    path = _upload_dir() / f"{token}{suffix}"
+    upload.save(path)
+    batch = _read_upload(path, upload.filename)
+    plan = bank_io.plan_import(batch) if not batch.problems else None
+    if batch.problems:
+        path.unlink()  # nothing can be imported from it: keep nothing
+    db.session.rollback()
+    return render_template(
+        "admin/question_import.html",
+        preview={
+            "token": token,
+            "name": upload.filename,
+            "problems": batch.problems,
+            "new": plan.new if plan else [],
+            "duplicates": plan.duplicates if plan else [],
+        },
+    )
+
+
+@bp.route("/questions/import/<token>", methods=["POST"])
+@admins_only
+def questions_import_confirm(token: str):
+    """Step 3: import the previewed file in one transaction (validated again: nothing partial)."""
+    path = _stored(token)
+    name = request.form.get("name") or path.name
+    try:
+        summary = bank_io.import_batch(_read_upload(path, name), actor_id=current_user.id)
+    except InvalidInput as error:
+        db.session.rollback()
+        flash(f"导入失败：{error.message}", "danger")
+        return redirect(url_for("admin.questions_import"))
+    db.session.commit()
+    path.unlink()
+    flash(f"已导入 {summary.added} 题，跳过重复 {summary.duplicates} 题", "success")
+    return redirect(url_for("admin.questions_list"))
+
+
+@bp.route("/questions/template.xlsx")
+@admins_only
+def questions_template():
+    return _download(
+        bank_io.template_xlsx(_names(Category), _names(Ability)), "题目导入模板.xlsx", exports.XLSX_MIMETYPE
+    )
+
+
+@bp.route("/questions/export")
+@admins_only
+def questions_export():
+    form = QuestionFilterForm(request.args)
+    filters = questions.QuestionFilters(
+        q=form.q.data or None,
+        source=form.source.data or None,
+        category=form.category.data or None,
+        type=form.type.data or None,
+        ability=form.ability.data or None,
+        difficulty=int(form.difficulty.data) if form.difficulty.data else None,
+        status=form.status.data or None,
+    )
+    ids = [version.question_id for version, *_ in db.session.execute(questions.search(filters))]
+    rows = bank_io.current_versions(ids)
+    if request.args.get("format") == "yaml":
+        return _download(bank_io.export_yaml(rows), "题库导出.yaml", "application/x-yaml")
+    return _download(bank_io.export_xlsx(rows), "题库导出.xlsx", exports.XLSX_MIMETYPE)
+
+
+def _download(data: bytes, name: str, mimetype: str) -> Response:
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
     )
