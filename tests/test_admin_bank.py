@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from quizapp.extensions import db
-from quizapp.models import AuditLog, Question, QuestionVersion, Source
+from quizapp.models import AuditLog, ErrorReport, Question, QuestionVersion, Source
 from quizapp.services import bank_io, grading
 
 from .conftest import PASSWORD, ROOT
@@ -229,3 +229,37 @@ def test_template_and_filtered_export(app, admin):
     as_yaml = admin.get("/admin/questions/export", query_string={"category": "人才人事", "format": "yaml"})
     documents = [d for d in yaml.safe_load_all(as_yaml.data) if d]
     assert sum(len(d["questions"]) for d in documents) == 22
+
+
+def test_error_reports_from_learner_to_admin_and_back(app, admin, create_unit, create_user):
+    create_user("learner", unit=create_unit("W1"))
+    learner = app.test_client()
+    learner.post("/login", data={"username": "learner", "password": PASSWORD})
+    question_id = learner.get("/api/v1/daily").get_json()["items"][0]["question"]["id"]
+    unseen = first_question(app, type="fill").question_id
+    if unseen not in [i["question"]["id"] for i in learner.get("/api/v1/daily").get_json()["items"]]:
+        assert (
+            learner.post(f"/api/v1/questions/{unseen}/reports", json={"reason": "答案有误"}).status_code
+            == 404
+        )
+    filed = learner.post(f"/api/v1/questions/{question_id}/reports", json={"reason": "选项B与原文不符"})
+    assert filed.status_code == 201
+    twice = learner.post(f"/api/v1/questions/{question_id}/reports", json={"reason": "再说一次"})
+    assert twice.status_code == 409
+    empty = learner.post(f"/api/v1/questions/{question_id}/reports", json={"reason": " "})
+    assert empty.status_code == 400
+    queue = admin.get("/admin/reports").get_data(as_text=True)
+    assert "选项B与原文不符" in queue and "修改题目" in queue
+    assert "1 条纠错待处理" in admin.get("/admin/").get_data(as_text=True)
+    with app.app_context():
+        report_id = db.session.scalar(select(ErrorReport.id).where(ErrorReport.question_id == question_id))
+    assert "请填写" in admin.post(
+        f"/admin/reports/{report_id}", data={"action": "dismissed", "reply": ""}, follow_redirects=True
+    ).get_data(as_text=True)
+    admin.post(
+        f"/admin/reports/{report_id}", data={"action": "dismissed", "reply": "经核对，答案与原文一致。"}
+    )
+    mine = learner.get("/reports").get_data(as_text=True)
+    assert "未采纳" in mine and "经核对，答案与原文一致。" in mine
+    staff_queue = learner.get("/admin/reports")
+    assert staff_queue.status_code == 403

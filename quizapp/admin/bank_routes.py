@@ -11,9 +11,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from wtforms.fields.choices import SelectChoice
 
+from .. import clock
 from ..extensions import db
-from ..models import Ability, AuditLog, Category, QuestionStatus, Source, User
-from ..services import bank_io, exports, grading, questions
+from ..models import Ability, AuditLog, Category, ErrorReport, QuestionStatus, QuestionVersion, Source, User
+from ..services import bank_io, exports, grading, questions, reports_errors
 from ..services.audit import ACTION_LABELS
 from ..services.errors import DomainError, InvalidInput
 from . import bp
@@ -280,3 +281,44 @@ def _download(data: bytes, name: str, mimetype: str) -> Response:
         mimetype=mimetype,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Error reports (纠错)
+
+
+@bp.route("/reports")
+@admins_only
+def error_reports():
+    status = request.args.get("status", reports_errors.OPEN)
+    rows = db.session.execute(
+        select(ErrorReport, QuestionVersion, User.name)
+        .join(QuestionVersion, QuestionVersion.id == ErrorReport.question_version_id)
+        .join(User, User.id == ErrorReport.user_id)
+        .where(ErrorReport.status == status)
+        .order_by(ErrorReport.id.desc())
+        .limit(200)
+    ).all()
+    return render_template(
+        "admin/reports.html", rows=rows, status=status, labels=reports_errors.STATUS_LABELS
+    )
+
+
+@bp.route("/reports/<int:report_id>", methods=["POST"])
+@admins_only
+def error_report_handle(report_id: int):
+    try:
+        reports_errors.handle(
+            report_id,
+            request.form.get("action", ""),
+            request.form.get("reply", ""),
+            actor_id=current_user.id,
+            now=clock.utcnow(),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("已处理并回复报告人", "success")
+    return redirect(url_for("admin.error_reports"))

@@ -13,6 +13,7 @@ from ..models import (
     AuditLog,
     Category,
     DailySet,
+    ErrorReport,
     JobRun,
     QuestionVersion,
     Role,
@@ -154,12 +155,18 @@ def _dashboard() -> dict:
                 JobRun.outcome == "error", JobRun.started_at >= now - timedelta(days=1)
             )
         )
+    pending_reports = (
+        db.session.scalar(select(func.count(ErrorReport.id)).where(ErrorReport.status == "open"))
+        if current_user.is_admin
+        else 0
+    )
     return {
         "participation": participation,
         "open_rounds": open_rounds,
         "runs": runs,
         "failures": failures,
         "today": today,
+        "pending_reports": pending_reports,
     }
 
 

@@ -1,14 +1,15 @@
 import calendar
 from datetime import date, timedelta
 
-from flask import render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from .. import clock
 from ..extensions import db
-from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType
-from ..services import daily, points, rules
+from ..models import Ability, Category, DailySet, ErrorReport, MistakeEntry, QuestionType, QuestionVersion
+from ..services import daily, points, reports_errors, rules
+from ..services.errors import DomainError
 from ..services.org import unit_trail
 from . import bp
 
@@ -109,3 +110,36 @@ def history():
         if following <= today
         else None,
     )
+
+
+@bp.route("/reports", methods=["GET", "POST"])
+@login_required
+def report_question():
+    """我的纠错: the learner's reports with the admins' replies; POST files a report from a form."""
+    if request.method == "POST":
+        try:
+            reports_errors.report(
+                current_user,
+                request.form.get("question_id", type=int) or 0,
+                request.form.get("reason", ""),
+                now=clock.utcnow(),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "danger")
+        else:
+            db.session.commit()
+            flash("已提交纠错，管理员处理后会在“我的纠错”中回复您", "success")
+        target = request.form.get("next", "")
+        return redirect(
+            target
+            if target.startswith("/") and not target.startswith("//")
+            else url_for("learn.report_question")
+        )
+    mine = db.session.execute(
+        select(ErrorReport, QuestionVersion.stem)
+        .join(QuestionVersion, QuestionVersion.id == ErrorReport.question_version_id)
+        .where(ErrorReport.user_id == current_user.id)
+        .order_by(ErrorReport.id.desc())
+    ).all()
+    return render_template("learn/reports.html", reports=mine, labels=reports_errors.STATUS_LABELS)

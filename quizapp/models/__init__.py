@@ -1,6 +1,15 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
-from .bank import Ability, Category, Question, QuestionStatus, QuestionType, QuestionVersion, Source
+from .bank import (
+    Ability,
+    Category,
+    ErrorReport,
+    Question,
+    QuestionStatus,
+    QuestionType,
+    QuestionVersion,
+    Source,
+)
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
 from .ops import AuditLog, JobRun, SchedulerLease
 from .org import Role, Unit, User
@@ -42,6 +51,7 @@ __all__ = [
     "Category",
     "DailySet",
     "DrawReason",
+    "ErrorReport",
     "ItemKind",
     "LearningItem",
     "MistakeEntry",

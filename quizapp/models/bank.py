@@ -158,3 +158,25 @@ class QuestionVersion(db.Model):
     ability: Mapped[Ability] = relationship()
     source: Mapped[Source] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+
+class ErrorReport(db.Model):
+    """纠错: a learner says a question is wrong; an admin fixes it (a new version) or dismisses it,
+    with a reply the learner sees."""
+
+    __tablename__ = "error_report"
+    __table_args__ = (Index("ix_error_report_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), index=True)
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open | fixed | dismissed
+    reply: Mapped[str | None] = mapped_column(Text)
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    reporter: Mapped[User] = relationship(foreign_keys=[user_id])
+    version: Mapped[QuestionVersion] = relationship()

@@ -21,6 +21,8 @@ ACTION_LABELS = {
     "schedule.update": "修改排期模板",
     "screen.create": "生成大屏链接",
     "screen.revoke": "停用大屏链接",
+    "report.fixed": "纠错：已修正",
+    "report.dismissed": "纠错：未采纳",
 }
 
 

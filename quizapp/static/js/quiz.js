@@ -1,5 +1,27 @@
 // One question and its feedback, shared by 日日学, 专项练习 and 错题复习.
+import { api } from "./api.js";
 import { clear, h } from "./dom.js";
+
+// 纠错: a learner reports a question they believe is wrong, right from the feedback.
+function reportBox(questionId) {
+  const text = h("textarea", { class: "input", rows: "3", maxlength: "1000", "aria-label": "纠错说明",
+    placeholder: "请写明哪里有误，例如答案与原文不符" });
+  const status = h("p", { class: "status", role: "status" });
+  const send = h("button", { class: "btn", type: "button" }, "提交纠错");
+  send.addEventListener("click", async () => {
+    send.disabled = true;
+    try {
+      const result = await api("POST", `/api/v1/questions/${questionId}/reports`, { reason: text.value });
+      status.textContent = result.message;
+      text.disabled = true;
+    } catch (error) {
+      status.textContent = error.message;
+      status.classList.add("status-error");
+      send.disabled = false;
+    }
+  });
+  return h("details", { class: "report-box" }, h("summary", {}, "题目有误？纠错"), text, send, status);
+}
 
 const JUDGE_CHOICES = [
   { key: "true", text: "正确" },
@@ -100,5 +122,6 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, ac
       h("p", { class: "source-title" }, `《${feedback.source.title}》${feedback.source.locator}`),
       h("blockquote", {}, feedback.source.quote)),
     h("div", { class: "actions" }, ...actions),
+    reportBox(question.id),
   );
 }
