@@ -9,7 +9,8 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import clock
 from ..extensions import db
-from ..models import Attempt, AttemptStatus, Category, Round, Unit, User
+from ..models import Attempt, AttemptStatus, Category, ItemStat, QuestionVersion, Round, Unit, User
+from ..services import analysis
 from ..services import rounds as round_service
 from ..services.errors import DomainError
 from . import bp
@@ -250,3 +251,16 @@ def round_close(round_id: int):
             "success" if outcome["closed"] else "warning",
         )
     return redirect(url_for("admin.round_detail", round_id=round_id))
+
+
+@bp.route("/rounds/<int:round_id>/analysis")
+@admins_only
+def round_analysis(round_id: int):
+    round_ = round_service.get_round(round_id)
+    rows = db.session.execute(
+        select(ItemStat, QuestionVersion)
+        .join(QuestionVersion, QuestionVersion.id == ItemStat.question_version_id)
+        .where(ItemStat.round_id == round_id)
+        .order_by(ItemStat.position)
+    ).all()
+    return render_template("admin/round_analysis.html", round=round_, rows=rows, labels=analysis.FLAG_LABELS)

@@ -13,7 +13,7 @@ from .bank import (
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
 from .ops import AuditLog, JobRun, SchedulerLease
 from .org import Role, Unit, User
-from .results import Bulletin, DayRollup, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat
+from .results import Bulletin, DayRollup, ItemStat, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat
 from .rounds import (
     Attempt,
     AttemptAnswer,
@@ -31,6 +31,7 @@ __all__ = [
     "Ability",
     "Bulletin",
     "DayRollup",
+    "ItemStat",
     "JobRun",
     "RankingSnapshot",
     "RoundTemplate",

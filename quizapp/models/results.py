@@ -119,3 +119,23 @@ class ScreenLink(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[Unit] = relationship()
+
+
+class ItemStat(db.Model):
+    """Item analysis of one question in one closed round (computed once, at the close)."""
+
+    __tablename__ = "item_stat"
+    __table_args__ = (UniqueConstraint("round_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer)
+    answered: Mapped[int] = mapped_column(Integer)
+    facility: Mapped[float | None] = mapped_column(Float)  # mean score, 0..1
+    discrimination: Mapped[float | None] = mapped_column(Float)  # r(item, rest of the paper)
+    distribution: Mapped[dict] = mapped_column(JSON)  # option / answer → how many chose it
+    flags: Mapped[list] = mapped_column(JSON)  # too_easy | too_hard | negative_discrimination
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

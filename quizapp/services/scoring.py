@@ -28,7 +28,7 @@ from ..models import (
     UnitDayStat,
     User,
 )
-from . import audit, points, rankings, reports, rounds
+from . import analysis, audit, points, rankings, reports, rounds
 from .errors import DomainError
 
 ROLLUP_BACKFILL_DAYS = 62
@@ -59,7 +59,7 @@ def finish_overdue_attempts(now: datetime) -> dict:
 
 def close_due_rounds(now: datetime) -> dict:
     """Close every round past its close time: auto-submit, grade in one pass, rank, then write the
-    official ranking snapshot and the bulletin — all in the same transaction as the close."""
+    official ranking snapshot, the bulletin and the item analysis — in the same transaction."""
     tz = current_app.config["TZINFO"]
     due = db.session.scalars(
         select(Round.id)
@@ -78,6 +78,7 @@ def close_due_rounds(now: datetime) -> dict:
                 rankings.round_period(round_, tz), official=True, now=now, tz=tz
             )
             reports.build_round_bulletin(round_id, snapshot, now=now)
+            analysis.analyse_round(round_id, now=now)
             closed += 1
     return {"closed": closed, "waiting": waiting}
 
