@@ -152,6 +152,19 @@ def change_own_password(user: User, current: str, new: str, *, min_length: int) 
     _apply_password(user, new, must_change=False, min_length=min_length)
 
 
+def set_role(user: User, role: Role, *, actor_id: int | None) -> None:
+    """Make a person a unit admin of their unit (or back to staff)."""
+    if user.role == role:
+        return
+    before = str(user.role)
+    user.role = role
+    user.session_version += 1  # their sessions pick up the new rights at the next sign-in
+    db.session.flush()
+    audit.record(
+        "user.role", "user", user.id, actor_id=actor_id, before={"role": before}, after={"role": str(role)}
+    )
+
+
 def deactivate(user: User, *, actor_id: int | None = None) -> None:
     if not user.active:
         return
@@ -214,13 +227,11 @@ def _cell(value) -> str:
     return str(value).strip()
 
 
-def import_staff(
-    data: bytes, *, file_name: str = "", actor_id: int | None = None, hash_password=generate_password_hash
-) -> StaffImportResult:
-    """Create or update staff from a workbook (one row a person, keyed by 登录名).
+def check_staff_import(data: bytes, *, file_name: str = "", within: Unit | None = None) -> list[tuple]:
+    """Read and validate a staff workbook (one row a person, keyed by 登录名) without writing.
 
-    Every row is validated first; any problem means nothing is written. New accounts get a random
-    initial password (returned once) and must change it at first sign-in. 状态 = 停用 deactivates.
+    Returns the parsed rows, or raises InvalidInput with every bad row. ``within``: a unit admin's
+    unit — every row's unit and every existing account touched must be inside its subtree.
     """
     problems: list[Problem] = []
     try:
@@ -237,7 +248,11 @@ def import_staff(
         labels = [k for k, v in STAFF_COLUMNS.items() if v in missing]
         raise InvalidInput([Problem(file_name, "第1行", None, f"缺少必需的列：{'、'.join(labels)}")])
 
-    units = dict(db.session.execute(select(Unit.code, Unit.id)).all())
+    unit_query = select(Unit.code, Unit.id)
+    if within is not None:
+        unit_query = unit_query.where(Unit.path.startswith(within.path, autoescape=True))
+    units = dict(db.session.execute(unit_query).all())
+    paths = dict(db.session.execute(select(Unit.id, Unit.path)).all())
     existing = {u.username: u for u in db.session.scalars(select(User))}
     seen: dict[str, int] = {}
     parsed = []
@@ -277,10 +292,24 @@ def import_staff(
         existing_user = existing.get(username)
         if existing_user is not None and existing_user.role == Role.ADMIN:
             bad("登录名", "不能通过导入修改系统管理员")
+        elif (
+            existing_user is not None
+            and within is not None
+            and not paths.get(existing_user.unit_id, "").startswith(within.path)
+        ):
+            bad("登录名", "该账号不属于您管理的单位")
         parsed.append((values, role, status, existing_user))
     if problems:
         raise InvalidInput(problems)
+    return parsed
 
+
+def apply_staff_import(
+    parsed: list[tuple], *, actor_id: int | None = None, hash_password=generate_password_hash
+) -> StaffImportResult:
+    """Write checked rows: create (random initial password, returned once; must change it at first
+    sign-in), update what changed, 状态 = 停用 deactivates."""
+    units = dict(db.session.execute(select(Unit.code, Unit.id)).all())
     created = updated = deactivated = 0
     passwords = []
     for values, role, status, user in parsed:
@@ -328,6 +357,15 @@ def import_staff(
         after={"created": created, "updated": updated, "deactivated": deactivated},
     )
     return StaffImportResult(created, updated, deactivated, passwords)
+
+
+def import_staff(
+    data: bytes, *, file_name: str = "", actor_id: int | None = None, hash_password=generate_password_hash
+) -> StaffImportResult:
+    """Check, then write: nothing is written if any row is wrong."""
+    return apply_staff_import(
+        check_staff_import(data, file_name=file_name), actor_id=actor_id, hash_password=hash_password
+    )
 
 
 def staff_template_xlsx() -> bytes:

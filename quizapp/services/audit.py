@@ -8,6 +8,11 @@ from ..models import AuditLog
 ACTION_LABELS = {
     "bank.import": "导入题目",
     "unit.create": "新建单位",
+    "unit.rename": "单位改名",
+    "unit.move": "调整单位隶属",
+    "unit.deactivate": "停用单位",
+    "user.update": "修改人员",
+    "user.role": "调整角色",
     "user.create": "新建账号",
     "user.import": "批量导入人员",
     "user.reset_password": "重置密码",

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, select, true
+from sqlalchemy import ColumnElement, Select, false, func, literal, select, true, update
 
 from ..extensions import db
 from ..models import Role, Unit, User
 from . import audit
-from .errors import Conflict, NotFound
+from .errors import Conflict, DomainError, NotFound
 
 
 def create_unit(code: str, name: str, parent_code: str | None = None, *, actor_id: int | None = None) -> Unit:
@@ -80,3 +80,69 @@ def unit_trail(unit: Unit) -> list[Unit]:
     ids = unit.path_ids()
     by_id = {u.id: u for u in db.session.scalars(select(Unit).where(Unit.id.in_(ids)))}
     return [by_id[i] for i in ids if i in by_id]
+
+
+def rename_unit(unit: Unit, name: str, *, actor_id: int | None) -> None:
+    name = name.strip()
+    if not name:
+        raise DomainError("单位名称不能为空")
+    before = unit.name
+    unit.name = name
+    db.session.flush()
+    audit.record(
+        "unit.rename", "unit", unit.id, actor_id=actor_id, before={"name": before}, after={"name": name}
+    )
+
+
+def move_unit(unit: Unit, new_parent: Unit, *, actor_id: int | None) -> int:
+    """Move a unit (with its whole subtree) under another parent, set-based: one UPDATE rewrites the
+    paths and levels. Past results stay where they were: attempts keep the unit they were sat in and
+    official snapshots keep the tree as it was."""
+    if new_parent.path.startswith(unit.path):
+        raise DomainError("不能把单位移到它自己或它的下级单位之下")
+    if unit.parent_id == new_parent.id:
+        return 0
+    old_path, new_path = unit.path, f"{new_parent.path}{unit.id}/"
+    delta = new_parent.level + 1 - unit.level
+    before = {"parent_id": unit.parent_id}
+    moved = db.session.execute(
+        update(Unit)
+        .where(Unit.path.startswith(old_path, autoescape=True))
+        .values(path=literal(new_path) + func.substr(Unit.path, len(old_path) + 1), level=Unit.level + delta)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.execute(
+        update(Unit)
+        .where(Unit.id == unit.id)
+        .values(parent_id=new_parent.id)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    audit.record(
+        "unit.move",
+        "unit",
+        unit.id,
+        actor_id=actor_id,
+        before=before,
+        after={"parent_id": new_parent.id, "units_moved": moved},
+    )
+    return moved
+
+
+def deactivate_unit(unit: Unit, *, actor_id: int | None) -> None:
+    """Stop using a unit. Its staff must be moved or deactivated first, so nobody is lost."""
+    staff = db.session.scalar(
+        select(func.count(User.id))
+        .join(Unit, Unit.id == User.unit_id)
+        .where(Unit.path.startswith(unit.path, autoescape=True), User.active.is_(True))
+    )
+    if staff:
+        raise Conflict(f"该单位及下级单位还有 {staff} 名在职人员，请先调出或停用")
+    db.session.execute(
+        update(Unit)
+        .where(Unit.path.startswith(unit.path, autoescape=True))
+        .values(active=False)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire_all()
+    audit.record("unit.deactivate", "unit", unit.id, actor_id=actor_id, after={"active": False})

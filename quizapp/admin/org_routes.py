@@ -1,0 +1,211 @@
+"""Admin: the unit tree (create, rename, move, deactivate) and staff (import wizard, password reset,
+unit-admin assignment). Unit admins manage their own subtree only; admins everything."""
+
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ..extensions import db
+from ..models import Role, Unit, User
+from ..services import accounts, exports, org
+from ..services.errors import DomainError, InvalidInput
+from . import bp
+from .routes import admins_only, managers_only
+
+
+def _unit_in_scope(code: str | None) -> Unit:
+    unit = db.session.scalar(org.visible_units(current_user).where(Unit.code == (code or "").strip()))
+    if unit is None:
+        abort(404)
+    return unit
+
+
+@bp.route("/units")
+@managers_only
+def units():
+    parent = _unit_in_scope(request.args["parent"]) if request.args.get("parent") else None
+    if parent is None and current_user.unit is not None and not current_user.is_admin:
+        parent = current_user.unit
+    children = db.session.scalars(
+        org.visible_units(current_user)
+        .where(Unit.parent_id == parent.id if parent else Unit.parent_id.is_(None))
+        .order_by(Unit.code)
+    ).all()
+    trail = org.unit_trail(parent) if parent else []
+    return render_template("admin/units.html", parent=parent, children=children, trail=trail)
+
+
+def _back(parent_code: str | None):
+    return redirect(url_for("admin.units", parent=parent_code) if parent_code else url_for("admin.units"))
+
+
+@bp.route("/units/create", methods=["POST"])
+@managers_only
+def unit_create():
+    parent_code = request.form.get("parent") or None
+    if parent_code:
+        _unit_in_scope(parent_code)
+    elif not current_user.is_admin:
+        abort(403)
+    try:
+        org.create_unit(
+            request.form.get("code", ""), request.form.get("name", ""), parent_code, actor_id=current_user.id
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("已新建单位", "success")
+    return _back(parent_code)
+
+
+@bp.route("/units/<code>/change", methods=["POST"])
+@managers_only
+def unit_change(code: str):
+    unit = _unit_in_scope(code)
+    if current_user.unit is not None and unit.id == current_user.unit_id and not current_user.is_admin:
+        abort(403)  # a unit admin manages below their unit, not the unit itself
+    parent_code = unit.parent.code if unit.parent else None
+    action = request.form.get("action")
+    try:
+        if action == "rename":
+            org.rename_unit(unit, request.form.get("name", ""), actor_id=current_user.id)
+        elif action == "move":
+            target = db.session.scalar(
+                org.visible_units(current_user).where(Unit.code == request.form.get("parent", "").strip())
+            )
+            if target is None:
+                raise DomainError(f"上级单位“{request.form.get('parent', '')}”不存在或不在您的管理范围内")
+            org.move_unit(unit, target, actor_id=current_user.id)
+        elif action == "deactivate":
+            org.deactivate_unit(unit, actor_id=current_user.id)
+        else:
+            abort(400)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+    else:
+        db.session.commit()
+        flash("已保存", "success")
+    return _back(parent_code)
+
+
+# ---------------------------------------------------------------------------------------------
+# Staff
+
+
+@bp.route("/staff/<int:user_id>/password", methods=["POST"])
+@managers_only
+def staff_reset_password(user_id: int):
+    user = db.session.scalar(org.visible_users(current_user).where(User.id == user_id))
+    if user is None:
+        abort(404)
+    password = accounts.random_password()
+    accounts.reset_password(
+        user,
+        password,
+        must_change=True,
+        min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+        actor_id=current_user.id,
+    )
+    db.session.commit()
+    flash(
+        f"已重置 {user.name}（{user.username}）的密码为：{password}（只显示这一次，首次登录须修改）",
+        "success",
+    )
+    return redirect(url_for("admin.staff_detail", user_id=user_id))
+
+
+@bp.route("/staff/<int:user_id>/role", methods=["POST"])
+@admins_only
+def staff_role(user_id: int):
+    user = db.session.get(User, user_id)
+    if user is None or user.role == Role.ADMIN:
+        abort(404)
+    role = Role(request.form.get("role", "staff"))
+    if role == Role.ADMIN:
+        abort(400)
+    accounts.set_role(user, role, actor_id=current_user.id)
+    db.session.commit()
+    flash(f"{user.name} 现在是{role.label}", "success")
+    return redirect(url_for("admin.staff_detail", user_id=user_id))
+
+
+def _upload_dir() -> Path:
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@bp.route("/staff/import", methods=["GET", "POST"])
+@managers_only
+def staff_import():
+    """Upload → preview (creates, updates, deactivations, or every bad row) → confirm."""
+    if request.method == "GET":
+        return render_template("admin/staff_import.html", preview=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename.lower().endswith(".xlsx"):
+        flash("请选择 .xlsx 文件", "danger")
+        return redirect(url_for("admin.staff_import"))
+    data = upload.read()
+    within = None if current_user.is_admin else current_user.unit
+    try:
+        parsed = accounts.check_staff_import(data, file_name=upload.filename, within=within)
+    except InvalidInput as error:
+        db.session.rollback()
+        return render_template(
+            "admin/staff_import.html", preview={"problems": error.problems, "name": upload.filename}
+        )
+    token = secrets.token_hex(16)
+    (_upload_dir() / f"staff-{token}.xlsx").write_bytes(data)
+    summary = {
+        "create": [v for v, _, s, u in parsed if u is None],
+        "update": [v for v, _, s, u in parsed if u is not None and s != "停用"],
+        "deactivate": [v for v, _, s, u in parsed if u is not None and s == "停用"],
+    }
+    db.session.rollback()
+    return render_template(
+        "admin/staff_import.html", preview={"token": token, "name": upload.filename, **summary}
+    )
+
+
+@bp.route("/staff/import/<token>", methods=["POST"])
+@managers_only
+def staff_import_confirm(token: str):
+    path = _upload_dir() / f"staff-{token}.xlsx"
+    if not token.isalnum() or not path.exists():
+        abort(404)
+    within = None if current_user.is_admin else current_user.unit
+    try:
+        parsed = accounts.check_staff_import(path.read_bytes(), file_name=path.name, within=within)
+        result = accounts.apply_staff_import(parsed, actor_id=current_user.id)
+    except InvalidInput as error:
+        db.session.rollback()
+        flash(f"导入失败：{error.message}", "danger")
+        return redirect(url_for("admin.staff_import"))
+    db.session.commit()
+    path.unlink()
+    flash(f"新增 {result.created} 人，更新 {result.updated} 人，停用 {result.deactivated} 人", "success")
+    if not result.initial_passwords:
+        return redirect(url_for("admin.staff"))
+    # The initial passwords, once: this download is the only place they are ever shown.
+    data = accounts.passwords_xlsx(result.initial_passwords)
+    return Response(
+        data,
+        mimetype=exports.XLSX_MIMETYPE,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote('初始密码.xlsx')}"},
+    )
+
+
+@bp.route("/staff/template.xlsx")
+@managers_only
+def staff_template():
+    return Response(
+        accounts.staff_template_xlsx(),
+        mimetype=exports.XLSX_MIMETYPE,
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote('人员导入模板.xlsx')}"},
+    )
