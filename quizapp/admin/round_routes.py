@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import clock
 from ..extensions import db
 from ..models import Attempt, AttemptStatus, Category, ItemStat, QuestionVersion, Round, Unit, User
-from ..services import analysis
+from ..services import analysis, audit
 from ..services import rounds as round_service
 from ..services.errors import DomainError
 from . import bp
@@ -195,6 +195,8 @@ def round_detail(round_id: int):
 def round_paper(round_id: int):
     try:
         round_service.draw_paper(round_id, now=clock.utcnow(), redraw=request.form.get("redraw") == "1")
+        audit.record("round.paper", "round", round_id, actor_id=current_user.id,
+                     after={"redraw": request.form.get("redraw") == "1"})
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")
@@ -241,6 +243,7 @@ def round_extend(round_id: int):
 def round_close(round_id: int):
     try:
         outcome = round_service.close_round(round_id, now=clock.utcnow())
+        audit.record("round.close", "round", round_id, actor_id=current_user.id, after=outcome)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")
