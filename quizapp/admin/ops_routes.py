@@ -38,7 +38,9 @@ def job_run_now(name: str):
     if name not in jobs.SWEEPS:
         abort(404)
     run = jobs.run_sweep(current_app._get_current_object(), name)
-    audit.record("job.run", "job", name, actor_id=current_user.id, after={"outcome": run.outcome, "run_id": run.id})
+    audit.record(
+        "job.run", "job", name, actor_id=current_user.id, after={"outcome": run.outcome, "run_id": run.id}
+    )
     db.session.commit()
     flash(
         f"{jobs.SWEEPS[name].label}：{'完成' if run.outcome == 'ok' else '出错'} {run.counts or ''}",

@@ -195,8 +195,13 @@ def round_detail(round_id: int):
 def round_paper(round_id: int):
     try:
         round_service.draw_paper(round_id, now=clock.utcnow(), redraw=request.form.get("redraw") == "1")
-        audit.record("round.paper", "round", round_id, actor_id=current_user.id,
-                     after={"redraw": request.form.get("redraw") == "1"})
+        audit.record(
+            "round.paper",
+            "round",
+            round_id,
+            actor_id=current_user.id,
+            after={"redraw": request.form.get("redraw") == "1"},
+        )
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")

@@ -71,9 +71,17 @@ def search(filters: QuestionFilters):
 
 
 def page_of(stmt, page: int) -> tuple[int, list]:
+    """One page, newest first. The page's ids are found on narrow rows first, then only those rows
+    are read whole: sorting 20,000 stems to show 30 would cost ten times as much."""
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    ids = db.session.scalars(
+        stmt.with_only_columns(QuestionVersion.id)
+        .order_by(QuestionVersion.question_id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
     rows = db.session.execute(
-        stmt.order_by(QuestionVersion.question_id.desc()).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)
+        stmt.where(QuestionVersion.id.in_(ids)).order_by(QuestionVersion.question_id.desc())
     ).all()
     return total, rows
 
