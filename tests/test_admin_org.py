@@ -182,3 +182,19 @@ def test_staff_import_wizard_previews_then_creates_and_gives_passwords_once(app,
     )
     text = outside.get_data(as_text=True)
     assert "单位编码" in text and "发现" in text  # a unit admin cannot import into another subtree
+
+
+def test_deactivate_and_reactivate_an_account(app, org_tree):
+    staff_a = org_tree["people"]["staff_a"]
+    device = signed_in(app, "astaff")
+    city_a = signed_in(app, "aadmin")
+    city_a.post(f"/admin/staff/{staff_a.id}/active")
+    assert device.get("/").status_code == 302  # signed out at once
+    assert (
+        app.test_client().post("/login", data={"username": "astaff", "password": PASSWORD}).status_code == 200
+    )
+    city_a.post(f"/admin/staff/{staff_a.id}/active", data={"active": "1"})
+    assert (
+        app.test_client().post("/login", data={"username": "astaff", "password": PASSWORD}).status_code == 302
+    )
+    assert signed_in(app, "badmin").post(f"/admin/staff/{staff_a.id}/active").status_code == 404

@@ -396,6 +396,37 @@ def test_staff_sees_rankings_and_the_honour_roll_on_a_phone(live_server, page_fo
     assert page.problems == []
 
 
+def test_admin_imports_a_workbook_with_a_bad_row_fixes_it_and_imports(live_server, page_for):
+    from .test_bank_io import tabular_rows, xlsx_bytes
+
+    _, base = live_server
+    page = page_for(DESKTOP)
+    sign_in(page, base, "admin", "Admin1234")
+    page.goto(f"{base}/admin/questions")
+    page.get_by_role("link", name="导入题目").click()
+    rows = tabular_rows()
+    rows[2][12] = "Z"  # a wrong answer on line 3
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    page.get_by_label("题目文件").set_input_files(
+        {"name": "新题.xlsx", "mimeType": xlsx, "buffer": xlsx_bytes(rows)}
+    )
+    page.get_by_role("button", name="上传并检查").click()
+    problems = page.locator("table.problems")
+    assert "第3行" in problems.inner_text() and "答案" in problems.inner_text()
+    assert page.get_by_role("button", name=re.compile("确认导入")).count() == 0
+    shot(page, "40-desktop-import-error")
+    page.get_by_label("题目文件").set_input_files(
+        {"name": "新题.xlsx", "mimeType": xlsx, "buffer": xlsx_bytes(tabular_rows())}
+    )
+    page.get_by_role("button", name="上传并检查").click()
+    assert "将新增 4 题" in page.locator("main").inner_text()
+    shot(page, "41-desktop-import-preview")
+    page.get_by_role("button", name="确认导入 4 题").click()
+    assert "已导入 4 题" in page.locator(".flash").first.inner_text()
+    shot(page, "42-desktop-question-bank")
+    assert page.problems == []
+
+
 def test_wrong_password_shows_a_chinese_error(live_server, page_for):
     _, base = live_server
     page = page_for(PHONE)

@@ -209,3 +209,20 @@ def staff_template():
         mimetype=exports.XLSX_MIMETYPE,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote('人员导入模板.xlsx')}"},
     )
+
+
+@bp.route("/staff/<int:user_id>/active", methods=["POST"])
+@managers_only
+def staff_active(user_id: int):
+    """Deactivate (signs the person out everywhere) or reactivate an account in the viewer's scope."""
+    user = db.session.scalar(org.visible_users(current_user).where(User.id == user_id))
+    if user is None or user.id == current_user.id:
+        abort(404)
+    if request.form.get("active") == "1":
+        accounts.reactivate(user, actor_id=current_user.id)
+        flash(f"已恢复 {user.name} 的账号", "success")
+    else:
+        accounts.deactivate(user, actor_id=current_user.id)
+        flash(f"已停用 {user.name} 的账号", "success")
+    db.session.commit()
+    return redirect(url_for("admin.staff_detail", user_id=user_id))

@@ -181,6 +181,21 @@ def deactivate(user: User, *, actor_id: int | None = None) -> None:
     )
 
 
+def reactivate(user: User, *, actor_id: int | None = None) -> None:
+    if user.active:
+        return
+    user.active = True
+    db.session.flush()
+    audit.record(
+        "user.reactivate",
+        "user",
+        user.id,
+        actor_id=actor_id,
+        before={"active": False},
+        after={"active": True},
+    )
+
+
 def list_users(*, role: str | None = None, unit_code: str | None = None) -> list[User]:
     stmt = select(User).outerjoin(Unit, User.unit_id == Unit.id).order_by(User.username)
     if role:

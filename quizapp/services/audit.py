@@ -13,6 +13,7 @@ ACTION_LABELS = {
     "unit.deactivate": "停用单位",
     "user.update": "修改人员",
     "user.role": "调整角色",
+    "user.reactivate": "恢复账号",
     "user.create": "新建账号",
     "user.import": "批量导入人员",
     "user.reset_password": "重置密码",
