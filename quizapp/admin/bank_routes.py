@@ -19,7 +19,7 @@ from ..services.audit import ACTION_LABELS
 from ..services.errors import DomainError, InvalidInput
 from . import bp
 from .forms import QuestionEditForm, QuestionFilterForm
-from .routes import admins_only
+from .routes import admins_only, commit_or_flash, upload_dir
 
 OPTION_FIELDS = ["option_a", "option_b", "option_c", "option_d", "option_e", "option_f"]
 
@@ -174,16 +174,10 @@ def audit_log():
 UPLOAD_SUFFIXES = {".yaml", ".yml", ".json", ".xlsx", ".csv"}
 
 
-def _upload_dir() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
 def _stored(token: str) -> Path:
     if not token.isalnum():
         abort(404)
-    matches = list(_upload_dir().glob(f"{token}.*"))
+    matches = list(upload_dir().glob(f"{token}.*"))
     if not matches:
         abort(404)
     return matches[0]
@@ -210,7 +204,7 @@ def questions_import():
         flash("不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）", "danger")
         return redirect(url_for("admin.questions_import"))
     token = secrets.token_hex(16)
-    path = _upload_dir() / f"{token}{suffix}"
+    path = upload_dir() / f"{token}{suffix}"
     upload.save(path)
     batch = _read_upload(path, upload.filename)
     plan = bank_io.plan_import(batch) if not batch.problems else None
@@ -307,18 +301,14 @@ def error_reports():
 @bp.route("/reports/<int:report_id>", methods=["POST"])
 @admins_only
 def error_report_handle(report_id: int):
-    try:
-        reports_errors.handle(
+    commit_or_flash(
+        lambda: reports_errors.handle(
             report_id,
             request.form.get("action", ""),
             request.form.get("reply", ""),
             actor_id=current_user.id,
             now=clock.utcnow(),
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("已处理并回复报告人", "success")
+        ),
+        "已处理并回复报告人",
+    )
     return redirect(url_for("admin.error_reports"))

@@ -2,7 +2,6 @@
 unit-admin assignment). Unit admins manage their own subtree only; admins everything."""
 
 import secrets
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -13,7 +12,7 @@ from ..models import Role, Unit, User
 from ..services import accounts, exports, org
 from ..services.errors import DomainError, InvalidInput
 from . import bp
-from .routes import admins_only, managers_only
+from .routes import admins_only, commit_or_flash, managers_only, upload_dir
 
 
 def _unit_in_scope(code: str | None) -> Unit:
@@ -50,16 +49,12 @@ def unit_create():
         _unit_in_scope(parent_code)
     elif not current_user.is_admin:
         abort(403)
-    try:
-        org.create_unit(
+    commit_or_flash(
+        lambda: org.create_unit(
             request.form.get("code", ""), request.form.get("name", ""), parent_code, actor_id=current_user.id
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("已新建单位", "success")
+        ),
+        "已新建单位",
+    )
     return _back(parent_code)
 
 
@@ -135,12 +130,6 @@ def staff_role(user_id: int):
     return redirect(url_for("admin.staff_detail", user_id=user_id))
 
 
-def _upload_dir() -> Path:
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(exist_ok=True)
-    return folder
-
-
 @bp.route("/staff/import", methods=["GET", "POST"])
 @managers_only
 def staff_import():
@@ -161,7 +150,7 @@ def staff_import():
             "admin/staff_import.html", preview={"problems": error.problems, "name": upload.filename}
         )
     token = secrets.token_hex(16)
-    (_upload_dir() / f"staff-{token}.xlsx").write_bytes(data)
+    (upload_dir() / f"staff-{token}.xlsx").write_bytes(data)
     summary = {
         "create": [v for v, _, s, u in parsed if u is None],
         "update": [v for v, _, s, u in parsed if u is not None and s != "停用"],
@@ -176,7 +165,7 @@ def staff_import():
 @bp.route("/staff/import/<token>", methods=["POST"])
 @managers_only
 def staff_import_confirm(token: str):
-    path = _upload_dir() / f"staff-{token}.xlsx"
+    path = upload_dir() / f"staff-{token}.xlsx"
     if not token.isalnum() or not path.exists():
         abort(404)
     within = None if current_user.is_admin else current_user.unit

@@ -1,7 +1,8 @@
 from datetime import timedelta
 from functools import wraps
+from pathlib import Path
 
-from flask import abort, current_app, render_template, request
+from flask import abort, current_app, flash, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
@@ -23,6 +24,7 @@ from ..models import (
     Unit,
     User,
 )
+from ..services.errors import DomainError
 from ..services.org import unit_scope, visible_units, visible_users
 from . import bp
 from .forms import StaffFilterForm
@@ -41,6 +43,26 @@ def managers_only(view):
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def commit_or_flash(action, success: str) -> bool:
+    """Run a write; commit and say so, or roll back and show the rule that refused it."""
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "danger")
+        return False
+    db.session.commit()
+    flash(success, "success")
+    return True
+
+
+def upload_dir() -> Path:
+    """Where a previewed upload waits for its confirmation (in the instance folder, git-ignored)."""
+    folder = Path(current_app.instance_path) / "uploads"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def admins_only(view):
