@@ -352,3 +352,25 @@ def mixed_bank(create_question):
     for category in ROUND_CATEGORIES:
         for qtype in ("single", "single", "single", "multiple", "judge", "fill"):
             create_question(qtype, category=category, explanation="秘密解析", quote="秘密引用")
+
+
+def closed_round(**overrides):
+    """A closed round row for result fixtures (tests that insert attempts directly)."""
+    from quizapp.models import Round, RoundStatus
+
+    moment = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)
+    values = dict(
+        kind="exam",
+        title="已结束的一轮",
+        status=RoundStatus.CLOSED,
+        opens_at=moment - timedelta(days=3),
+        closes_at=moment - timedelta(days=1),
+        time_limit_seconds=2400,
+        attempts_allowed=1,
+        pass_mark=60,
+        show_answers="after_close",
+        grace_seconds=30,
+        blueprint=[{"type": None, "count": 10}],
+    )
+    values.update(overrides)
+    return Round(**values)

@@ -16,12 +16,10 @@ from quizapp.models import (
     ItemStat,
     PaperQuestion,
     QuestionVersion,
-    Round,
-    RoundStatus,
 )
 from quizapp.services import analysis
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, closed_round
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)
 # Four takers, three questions. Taker 4 left question 1 blank (no answer row: scores 0).
@@ -40,18 +38,8 @@ def analysed(app, create_unit, create_user, create_question):
     create_user("root", role="admin")
     question_ids = {qtype: create_question(qtype) for qtype in SCORES}  # keys: A · true · [A, C]
     with app.app_context():
-        round_ = Round(
-            kind="exam",
-            title="分析样例",
-            status=RoundStatus.CLOSED,
-            opens_at=NOW - timedelta(hours=2),
-            closes_at=NOW - timedelta(hours=1),
-            time_limit_seconds=600,
-            attempts_allowed=1,
-            pass_mark=60,
-            show_answers="after_close",
-            grace_seconds=30,
-            blueprint=[{"type": None, "count": 3}],
+        round_ = closed_round(
+            title="分析样例", opens_at=NOW - timedelta(hours=2), closes_at=NOW - timedelta(hours=1)
         )
         db.session.add(round_)
         db.session.flush()

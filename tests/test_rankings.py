@@ -17,7 +17,6 @@ from quizapp.models import (
     DailySet,
     PointsEntry,
     Round,
-    RoundStatus,
     RoundTarget,
     ScreenLink,
     SnapshotRow,
@@ -25,7 +24,7 @@ from quizapp.models import (
 )
 from quizapp.services import rankings, reports
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, closed_round
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 on 20 March in Shanghai
 MARCH = "month:2026-03"
@@ -81,18 +80,11 @@ def add_facts(app, people, *, daily=(), points=(), attempts=()):
                 )
             )
         if attempts:
-            round_ = Round(
+            round_ = closed_round(
                 kind="monthly",
                 title="三月月月比",
-                status=RoundStatus.CLOSED,
                 opens_at=NOW - timedelta(days=3),
                 closes_at=NOW - timedelta(days=1),
-                time_limit_seconds=2400,
-                attempts_allowed=1,
-                pass_mark=60,
-                show_answers="after_close",
-                grace_seconds=30,
-                blueprint=[{"type": "single", "count": 10}],
             )
             db.session.add(round_)
             db.session.flush()
