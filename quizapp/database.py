@@ -12,8 +12,6 @@ PostgreSQL gets a statement timeout; rows are locked explicitly where a rule nee
 
 from __future__ import annotations
 
-from functools import wraps
-
 from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
@@ -75,19 +73,3 @@ def lock_user(user_id: int) -> None:
     from .models import User
 
     db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
-
-
-def transactional(view):
-    """Commit at the end of a view that returns normally; roll back if it raises."""
-
-    @wraps(view)
-    def wrapper(*args, **kwargs):
-        try:
-            result = view(*args, **kwargs)
-        except Exception:
-            db.session.rollback()
-            raise
-        db.session.commit()
-        return result
-
-    return wrapper

@@ -36,13 +36,6 @@ def create_unit(code: str, name: str, parent_code: str | None = None, *, actor_i
     return unit
 
 
-def get_unit_by_code(code: str) -> Unit:
-    unit = db.session.scalar(select(Unit).where(Unit.code == code))
-    if unit is None:
-        raise NotFound(f"单位编码“{code}”不存在")
-    return unit
-
-
 def unit_scope(viewer: User) -> ColumnElement[bool]:
     """THE scope rule (DESIGN §3 Access): a SQL condition on ``Unit`` for the units ``viewer`` manages.
 
