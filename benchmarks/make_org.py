@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from werkzeug.security import generate_password_hash
 
 from quizapp import clock
@@ -135,8 +135,18 @@ def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> d
         for part in chunks(point_rows):
             db.session.execute(insert(PointsEntry), part)
         results["daily_sets"] = len(set_rows)
+    advance_sequences()
     db.session.commit()
     return results
+
+
+def advance_sequences() -> None:
+    """Rows were inserted with explicit ids: move PostgreSQL's sequences past them."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in ("unit", '"user"', "question", "question_version", "attempt"):
+        db.session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))"))
 
 
 def main() -> None:

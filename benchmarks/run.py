@@ -34,7 +34,7 @@ from quizapp.models import (
 from quizapp.services import bank_io, scoring
 
 from .common import app_for, percentile, timed
-from .make_org import PASSWORD, chunks
+from .make_org import PASSWORD, advance_sequences, chunks
 
 
 def ranking_figures(app, results: dict, requests: int) -> None:
@@ -60,36 +60,79 @@ def close_figures(app, results: dict, attempts: int) -> None:
     with app.app_context():
         now = clock.utcnow()
         root_id = db.session.scalar(select(Unit.id).where(Unit.parent_id.is_(None)).order_by(Unit.id.desc()))
-        round_ = Round(kind="monthly", title="基准月月比", status="open", opens_at=now - timedelta(hours=3),
-                       closes_at=now - timedelta(minutes=5), time_limit_seconds=2400, attempts_allowed=1,
-                       pass_mark=60, show_answers="after_close", grace_seconds=30, paper_drawn_at=now,
-                       blueprint=[{"type": None, "count": 50}])
+        round_ = Round(
+            kind="monthly",
+            title="基准月月比",
+            status="open",
+            opens_at=now - timedelta(hours=3),
+            closes_at=now - timedelta(minutes=5),
+            time_limit_seconds=2400,
+            attempts_allowed=1,
+            pass_mark=60,
+            show_answers="after_close",
+            grace_seconds=30,
+            paper_drawn_at=now,
+            blueprint=[{"type": None, "count": 50}],
+        )
         db.session.add(round_)
         db.session.flush()
         db.session.add(RoundTarget(round_id=round_.id, unit_id=root_id))
-        paper = db.session.execute(select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.type)
-                                   .where(QuestionVersion.is_current).limit(50)).all()
-        db.session.execute(insert(PaperQuestion), [
-            {"round_id": round_.id, "position": i, "question_id": q, "question_version_id": v}
-            for i, (v, q, _) in enumerate(paper, 1)])
-        takers = db.session.execute(select(User.id, User.unit_id).where(User.role == "staff").limit(attempts)).all()
+        paper = db.session.execute(
+            select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.type)
+            .where(QuestionVersion.is_current)
+            .limit(50)
+        ).all()
+        db.session.execute(
+            insert(PaperQuestion),
+            [
+                {"round_id": round_.id, "position": i, "question_id": q, "question_version_id": v}
+                for i, (v, q, _) in enumerate(paper, 1)
+            ],
+        )
+        takers = db.session.execute(
+            select(User.id, User.unit_id).where(User.role == "staff").limit(attempts)
+        ).all()
         first = (db.session.scalar(select(func.max(Attempt.id))) or 0) + 1
         order = [q for _, q, _ in paper]
-        db.session.execute(insert(Attempt), [
-            {"id": first + n, "round_id": round_.id, "user_id": user_id, "unit_id": unit_id, "number": 1,
-             "max_attempts": 1, "status": "in_progress", "started_at": now - timedelta(hours=2),
-             "deadline_at": now - timedelta(hours=1), "question_order": order, "option_orders": {},
-             "counted": False} for n, (user_id, unit_id) in enumerate(takers)])
+        db.session.execute(
+            insert(Attempt),
+            [
+                {
+                    "id": first + n,
+                    "round_id": round_.id,
+                    "user_id": user_id,
+                    "unit_id": unit_id,
+                    "number": 1,
+                    "max_attempts": 1,
+                    "status": "in_progress",
+                    "started_at": now - timedelta(hours=2),
+                    "deadline_at": now - timedelta(hours=1),
+                    "question_order": order,
+                    "option_orders": {},
+                    "counted": False,
+                }
+                for n, (user_id, unit_id) in enumerate(takers)
+            ],
+        )
         answers = []
         for n in range(len(takers)):
             for version_id, question_id, _ in paper:
                 right = rng.random() < 0.7
-                answers.append({"attempt_id": first + n, "question_id": question_id,
-                                "question_version_id": version_id, "response": "A" if right else "B",
-                                "score": 1.0 if right else 0.0, "correct": right,
-                                "saved_at": now - timedelta(hours=1, minutes=30), "revision": 1})
+                answers.append(
+                    {
+                        "attempt_id": first + n,
+                        "question_id": question_id,
+                        "question_version_id": version_id,
+                        "response": "A" if right else "B",
+                        "score": 1.0 if right else 0.0,
+                        "correct": right,
+                        "saved_at": now - timedelta(hours=1, minutes=30),
+                        "revision": 1,
+                    }
+                )
         for part in chunks(answers, 20000):
             db.session.execute(insert(AttemptAnswer), part)
+        advance_sequences()
         db.session.commit()
         label = f"round close: {len(takers)} attempts x 50 answers"
         with timed(label, results):
@@ -105,23 +148,45 @@ def import_figures(app, results: dict, questions: int) -> None:
     sheet.append([title for _, title in bank_io.COLUMNS])
     quote = "用人单位应当自成立之日起三十日内凭营业执照、登记证书或者单位印章，向当地社会保险经办机构申请办理社会保险登记"
     for n in range(questions):
-        sheet.append(["law_social_insurance", "单选", "社会保险", "法规政策理解运用能力", 1 + n % 3,
-                      f"导入基准第{n}题：单位几日内登记？", "十日", "十五日", "三十日", "六十日", None, None, "C",
-                      "第五十七条。", "第五十七条", quote])
+        sheet.append(
+            [
+                "law_social_insurance",
+                "单选",
+                "社会保险",
+                "法规政策理解运用能力",
+                1 + n % 3,
+                f"导入基准第{n}题：单位几日内登记？",
+                "十日",
+                "十五日",
+                "三十日",
+                "六十日",
+                None,
+                None,
+                "C",
+                "第五十七条。",
+                "第五十七条",
+                quote,
+            ]
+        )
     buffer = io.BytesIO()
     workbook.save(buffer)
     with app.app_context():
         with timed(f"bank import: {questions} questions from .xlsx", results):
-            batch = bank_io.read_for_import([("bench.xlsx", buffer.getvalue(), None)], bank_io.Path(
-                app.config["BANK_PATH"]))
+            batch = bank_io.read_for_import(
+                [("bench.xlsx", buffer.getvalue(), None)], bank_io.Path(app.config["BANK_PATH"])
+            )
             summary = bank_io.import_batch(batch)
             db.session.commit()
         assert not batch.problems and summary.added + summary.duplicates == questions
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller figures (2,000 attempts, 1,000 questions)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smaller figures (2,000 attempts, 1,000 questions)"
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--database-url")
     args = parser.parse_args()

@@ -74,9 +74,19 @@ def live_server(tmp_path_factory):
     finally:
         del os.environ["QUIZAPP_DEMO_PASSWORD"], os.environ["QUIZAPP_ADMIN_PASSWORD"]
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
+    stopping = threading.Event()
+
+    def serve():
+        try:
+            server.run()
+        except OSError:  # closing the socket under a running select loop: expected once we stop
+            if not stopping.is_set():
+                raise
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     yield app, f"http://127.0.0.1:{server.effective_port}"
+    stopping.set()
     server.close()
     thread.join(timeout=5)
 
