@@ -356,8 +356,9 @@ def rank_children(
     the best sibling.
     """
     weights = current_app.config["RANKING_WEIGHTS"]
-    rows = db.session.scalars(
-        select(SnapshotRow).where(
+    # Plain rows, not ORM objects: a province has hundreds of children and this runs on every view.
+    rows = db.session.execute(
+        select(*[column for column in SnapshotRow.__table__.columns]).where(
             SnapshotRow.snapshot_id == snapshot.id,
             SnapshotRow.parent_id.is_(None) if parent_id is None else SnapshotRow.parent_id == parent_id,
         )
