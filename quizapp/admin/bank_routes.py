@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from .. import clock
 from ..extensions import db
 from ..models import Ability, AuditLog, Category, ErrorReport, QuestionStatus, QuestionVersion, Source, User
-from ..services import bank_io, exports, grading, questions, reports_errors
+from ..services import bank_io, error_reports, exports, grading, questions
 from ..services.audit import ACTION_LABELS
 from ..services.errors import DomainError, InvalidInput
 from . import bp
@@ -283,8 +283,8 @@ def _download(data: bytes, name: str, mimetype: str) -> Response:
 
 @bp.route("/reports")
 @admins_only
-def error_reports():
-    status = request.args.get("status", reports_errors.OPEN)
+def report_queue():
+    status = request.args.get("status", error_reports.OPEN)
     rows = db.session.execute(
         select(ErrorReport, QuestionVersion, User.name)
         .join(QuestionVersion, QuestionVersion.id == ErrorReport.question_version_id)
@@ -293,16 +293,14 @@ def error_reports():
         .order_by(ErrorReport.id.desc())
         .limit(200)
     ).all()
-    return render_template(
-        "admin/reports.html", rows=rows, status=status, labels=reports_errors.STATUS_LABELS
-    )
+    return render_template("admin/reports.html", rows=rows, status=status, labels=error_reports.STATUS_LABELS)
 
 
 @bp.route("/reports/<int:report_id>", methods=["POST"])
 @admins_only
 def error_report_handle(report_id: int):
     commit_or_flash(
-        lambda: reports_errors.handle(
+        lambda: error_reports.handle(
             report_id,
             request.form.get("action", ""),
             request.form.get("reply", ""),
@@ -311,4 +309,4 @@ def error_report_handle(report_id: int):
         ),
         "已处理并回复报告人",
     )
-    return redirect(url_for("admin.error_reports"))
+    return redirect(url_for("admin.report_queue"))

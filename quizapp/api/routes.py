@@ -7,7 +7,7 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category
-from ..services import daily, leaderboards, points, rankings, reports_errors, rules
+from ..services import daily, error_reports, leaderboards, points, rankings, rules
 from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
 from . import bp
@@ -283,7 +283,7 @@ def rankings_users():
 @login_required
 def report_question(question_id: int):
     body = _body()
-    entry = reports_errors.report(current_user, question_id, body.get("reason", ""), now=clock.utcnow())
+    entry = error_reports.report(current_user, question_id, body.get("reason", ""), now=clock.utcnow())
     db.session.commit()
     return jsonify(
         id=entry.id, status=entry.status, message="已提交，管理员处理后会在“我的纠错”中回复您"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from .. import clock
 from ..extensions import db
 from ..models import Ability, Category, DailySet, ErrorReport, MistakeEntry, QuestionType, QuestionVersion
-from ..services import daily, points, reports_errors, rules
+from ..services import daily, error_reports, points, rules
 from ..services.errors import DomainError
 from ..services.org import unit_trail
 from . import bp
@@ -118,7 +118,7 @@ def report_question():
     """我的纠错: the learner's reports with the admins' replies; POST files a report from a form."""
     if request.method == "POST":
         try:
-            reports_errors.report(
+            error_reports.report(
                 current_user,
                 request.form.get("question_id", type=int) or 0,
                 request.form.get("reason", ""),
@@ -142,4 +142,4 @@ def report_question():
         .where(ErrorReport.user_id == current_user.id)
         .order_by(ErrorReport.id.desc())
     ).all()
-    return render_template("learn/reports.html", reports=mine, labels=reports_errors.STATUS_LABELS)
+    return render_template("learn/reports.html", reports=mine, labels=error_reports.STATUS_LABELS)
