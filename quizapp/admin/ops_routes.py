@@ -8,11 +8,10 @@ from .. import jobs
 from ..extensions import db
 from ..models import JobRun
 from ..services import audit, scoring
-from ..services.errors import DomainError
 from . import bp
 from .forms import TemplateForm
 from .round_routes import blueprint_rows, category_choices, fill_blueprint, target_codes
-from .routes import admins_only
+from .routes import admins_only, commit_or_flash
 
 
 @bp.route("/jobs")
@@ -66,15 +65,12 @@ def schedule(kind: str):
         fill_blueprint(form, template.blueprint)
     elif form.validate_on_submit():
         values = {field: getattr(form, field).data for field in scoring.TEMPLATE_FIELDS}
-        try:
-            scoring.save_template(
+        saved = commit_or_flash(
+            lambda: scoring.save_template(
                 kind, values, target_codes(form.targets.data), blueprint_rows(form), actor_id=current_user.id
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash("已保存；定时任务将按此模板提前创建下一期", "success")
+            ),
+            "已保存；定时任务将按此模板提前创建下一期",
+        )
+        if saved:
             return redirect(url_for("admin.schedule", kind=kind))
     return render_template("admin/schedule.html", form=form, kind=kind)

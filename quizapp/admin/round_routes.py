@@ -15,7 +15,7 @@ from ..services import rounds as round_service
 from ..services.errors import DomainError
 from . import bp
 from .forms import ExtendForm, RoundForm
-from .routes import admins_only
+from .routes import admins_only, commit_or_flash
 
 
 def category_choices(form: RoundForm) -> None:
@@ -146,16 +146,10 @@ def round_edit(round_id: int):
     category_choices(form)
     if request.method == "GET":
         _fill(form, round_service.settings_of(round_))
-    elif form.validate_on_submit():
-        try:
-            round_service.update_round(round_id, _settings(form), actor_id=current_user.id)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash("已保存", "success")
-            return redirect(url_for("admin.round_detail", round_id=round_id))
+    elif form.validate_on_submit() and commit_or_flash(
+        lambda: round_service.update_round(round_id, _settings(form), actor_id=current_user.id), "已保存"
+    ):
+        return redirect(url_for("admin.round_detail", round_id=round_id))
     return render_template("admin/round_form.html", form=form, round=round_)
 
 
