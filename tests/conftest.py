@@ -25,6 +25,37 @@ PASSWORD = "Passw0rd!x"
 ROUND_CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
 
 
+FIGURES = pytest.StashKey[dict]()
+
+
+class Figures:
+    """What a suite measured, printed at the end of the run (answers lost, routes × roles checked,
+    fuzz cases run...). ``count`` adds up across tests; ``put`` keeps the last value."""
+
+    def __init__(self, store: dict):
+        self.store = store
+
+    def count(self, suite: str, name: str, amount: int = 1) -> None:
+        line = self.store.setdefault(suite, {})
+        line[name] = line.get(name, 0) + amount
+
+    def put(self, suite: str, name: str, value) -> None:
+        self.store.setdefault(suite, {})[name] = value
+
+
+@pytest.fixture
+def figures(request) -> Figures:
+    return Figures(request.config.stash.setdefault(FIGURES, {}))
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    store = config.stash.get(FIGURES, {})
+    if store:
+        terminalreporter.section("figures")
+        for suite, line in sorted(store.items()):
+            terminalreporter.write_line(f"{suite}: " + ", ".join(f"{k} {v}" for k, v in line.items()))
+
+
 def require_service(variable: str, what: str) -> str:
     value = os.environ.get(variable)
     if value:

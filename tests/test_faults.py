@@ -97,7 +97,7 @@ class Browser:
         self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
 
-def test_killing_the_server_mid_attempt_loses_no_saved_answer(tmp_path):
+def test_killing_the_server_mid_attempt_loses_no_saved_answer(tmp_path, figures):
     instance = tmp_path / "instance"
     instance.mkdir()
     server = Server(instance, free_port())
@@ -133,9 +133,11 @@ def test_killing_the_server_mid_attempt_loses_no_saved_answer(tmp_path):
         assert resumed["status"] == "in_progress"
         assert {qid: saved["answer"] for qid, saved in resumed["answers"].items()} == acknowledged
         assert [q["id"] for q in resumed["questions"]] == [q["id"] for q in attempt["questions"]]
-        print(
-            f"answers acknowledged {len(acknowledged)}, lost after kill -9: "
-            f"{len(set(acknowledged) - set(resumed['answers']))}"
+        figures.count("faults: kill -9 serve mid-attempt", "answers acknowledged", len(acknowledged))
+        figures.count(
+            "faults: kill -9 serve mid-attempt",
+            "answers lost",
+            len(set(acknowledged) - set(resumed["answers"])),
         )
     finally:
         if server.process and server.process.poll() is None:
