@@ -1,6 +1,6 @@
 """Build a province-sized synthetic organisation: units, staff, a bank and days of 日日学 history.
 
-    python -m benchmarks.make_org --staff 100000 --units 10000 --questions 10000 [--days 20]
+    python -m benchmarks.make_org --staff 100000 --units 10000 --questions 10000 [--days 30]
         [--database-url postgresql+psycopg://postgres@127.0.0.1/bench]
 
 Everything is written with multi-row INSERTs (ids assigned here, paths computed here), so the size
@@ -154,7 +154,7 @@ def main() -> None:
     parser.add_argument("--staff", type=int, default=100000)
     parser.add_argument("--units", type=int, default=10000)
     parser.add_argument("--questions", type=int, default=10000)
-    parser.add_argument("--days", type=int, default=20)
+    parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--database-url")
     args = parser.parse_args()
     app = app_for(args.database_url)

@@ -38,6 +38,7 @@ def main() -> None:
 
 def init_app(app) -> None:
     for command in (
+        init_command,
         serve,
         scheduler_command,
         jobs_group,
@@ -82,6 +83,15 @@ def initialise(*, demo_org: bool, echo=click.echo) -> None:
                 echo(f"  {login.username:<16} {login.role:<6} {login.name}  {login.unit}")
             echo("  …其余账号见 quizapp user list")
     db.session.commit()
+
+
+@click.command("init")
+@click.option("--demo", "demo_org", is_flag=True, help="同时创建演示单位和演示账号")
+@with_appcontext
+def init_command(demo_org: bool) -> None:
+    """Migrate, load the shipped banks and create the admin, without serving (run it once before
+    starting gunicorn workers; it is idempotent)."""
+    initialise(demo_org=demo_org)
 
 
 def run_server(app, host: str, port: int) -> None:
