@@ -137,6 +137,9 @@ def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> d
         results["daily_sets"] = len(set_rows)
     advance_sequences()
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum would give a live database
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
     return results
 
 

@@ -410,3 +410,40 @@ def test_honour_roll(app, town):
     client.post("/login", data={"username": "bob", "password": PASSWORD})
     page = client.get("/honours").get_data(as_text=True)
     assert "2026年3月 光荣榜" in page and "甲市" in page and "amy" in page
+
+
+def test_one_pass_over_several_periods_equals_each_period_alone(app, town):
+    """The live refresh reads the facts once for the week and the month (and any custom range);
+    each period's totals must equal what that period alone gives — including facts that fall in
+    one period and not the other (a week that starts in February)."""
+    _, people = town
+    add_facts(
+        app,
+        people,
+        daily=[
+            ("amy", date(2026, 3, 2), True),
+            ("bob", date(2026, 2, 27), False),
+            ("ann", date(2026, 3, 19), True),
+        ],
+        points=[("amy", date(2026, 3, 2), 9), ("bob", date(2026, 2, 27), 5), ("ann", date(2026, 3, 19), 12)],
+        attempts=[("amy", 90, 300), ("ben", 40, 600)],
+    )
+    with app.app_context():
+        tz = app.config["TZINFO"]
+        periods = [
+            rankings.week_period(date(2026, 3, 1)),  # 23 Feb – 1 Mar: bob's day only
+            rankings.month_period(date(2026, 3, 20)),
+            rankings.custom_period(date(2026, 2, 1), date(2026, 3, 2)),
+        ]
+        together = rankings._calendar_totals(periods, tz)
+        for period in periods:
+            alone = rankings._calendar_totals([period], tz)[period.key]
+            assert {k: dict(v) for k, v in together[period.key].items()} == {
+                k: dict(v) for k, v in alone.items()
+            }
+        week, month = together[periods[0].key], together[periods[1].key]
+        bob_unit, amy_unit = people["bob"].unit_id, people["amy"].unit_id
+        assert week[bob_unit]["participants"] == 1 and week[bob_unit]["points"] == 5
+        assert week[amy_unit]["participants"] == 0
+        assert month[amy_unit]["participants"] == 2 and month[amy_unit]["points"] == 21
+        assert month[amy_unit]["stars"] == 2 and month[bob_unit]["score_count"] == 1

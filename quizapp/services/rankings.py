@@ -16,12 +16,13 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import case, delete, exists, func, insert, or_, select
 
-from .. import clock
+from .. import clock, database
 from ..extensions import db
 from ..models import (
     Attempt,
     AttemptStatus,
     DailySet,
+    PointsEntry,
     RankingSnapshot,
     Role,
     Round,
@@ -31,7 +32,6 @@ from ..models import (
     Unit,
     User,
 )
-from . import points
 from .errors import DomainError, NotFound
 
 TOTALS = (
@@ -119,8 +119,6 @@ def _staff():
 def _own_totals(period: Period, tz) -> dict[int, dict]:
     """Totals of each unit's own staff (not yet its subtree), set-based."""
     totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
-    start_utc, end_utc = clock.day_bounds(period.starts_on, tz)[0], clock.day_bounds(period.ends_on, tz)[0]
-
     if period.round_id is not None:
         target = (
             select(Unit.path)
@@ -160,91 +158,162 @@ def _own_totals(period: Period, tz) -> dict[int, dict]:
             )
         return totals
 
-    in_days = (DailySet.day >= period.starts_on, DailySet.day < period.ends_on)
-    daily = (
-        select(
-            DailySet.user_id,
-            func.count(DailySet.id).label("sets"),
-            func.count(DailySet.id).filter(DailySet.correct_count == DailySet.size).label("stars"),
+    return _calendar_totals([period], tz)[period.key]
+
+
+def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
+    """Totals of each unit's own staff for several week/month/custom periods in one pass over the
+    facts: each fact table is read once over the union of the periods, with one FILTER per period."""
+    first, last = min(p.starts_on for p in periods), max(p.ends_on for p in periods)
+    bounds = [(clock.day_bounds(p.starts_on, tz)[0], clock.day_bounds(p.ends_on, tz)[0]) for p in periods]
+
+    def in_days(column, period):
+        return (column >= period.starts_on) & (column < period.ends_on)
+
+    daily_columns, attempt_columns, point_columns = [], [], []
+    for i, period in enumerate(periods):
+        days = in_days(DailySet.day, period)
+        daily_columns += [
+            func.count(DailySet.id).filter(days).label(f"sets{i}"),
+            func.count(DailySet.id).filter(days, DailySet.correct_count == DailySet.size).label(f"stars{i}"),
+        ]
+        start_utc, end_utc = bounds[i]
+        attempt_columns.append(
+            func.count(Attempt.id)
+            .filter(Attempt.submitted_at >= start_utc, Attempt.submitted_at < end_utc)
+            .label(f"n{i}")
         )
-        .where(*in_days, DailySet.finished_at.is_not(None))
+        point_columns.append(
+            func.sum(PointsEntry.amount).filter(in_days(PointsEntry.day, period)).label(f"points{i}")
+        )
+    daily = (
+        select(DailySet.user_id, *daily_columns)
+        .where(DailySet.day >= first, DailySet.day < last, DailySet.finished_at.is_not(None))
         .group_by(DailySet.user_id)
         .subquery()
     )
     attempts = (
-        select(Attempt.user_id, func.count(Attempt.id).label("n"))
-        .where(Attempt.submitted_at >= start_utc, Attempt.submitted_at < end_utc)
+        select(Attempt.user_id, *attempt_columns)
+        .where(
+            Attempt.submitted_at >= min(b[0] for b in bounds),
+            Attempt.submitted_at < max(b[1] for b in bounds),
+        )
         .group_by(Attempt.user_id)
         .subquery()
     )
-    earned = points.earned_between(period.starts_on, period.ends_on)
-    sets, tries = func.coalesce(daily.c.sets, 0), func.coalesce(attempts.c.n, 0)
-    rows = db.session.execute(
-        select(
-            User.unit_id,
-            func.count(User.id),
+    earned = (
+        select(PointsEntry.user_id, *point_columns)
+        .where(PointsEntry.day >= first, PointsEntry.day < last)
+        .group_by(PointsEntry.user_id)
+        .subquery()
+    )
+    columns = [User.unit_id, func.count(User.id)]
+    for i in range(len(periods)):
+        sets, tries = func.coalesce(daily.c[f"sets{i}"], 0), func.coalesce(attempts.c[f"n{i}"], 0)
+        columns += [
             func.sum(case((or_(sets > 0, tries > 0), 1), else_=0)),
             func.sum(sets + tries),
-            func.sum(func.coalesce(earned.c.points, 0)),
-            func.sum(func.coalesce(daily.c.stars, 0)),
-        )
+            func.sum(func.coalesce(earned.c[f"points{i}"], 0)),
+            func.sum(func.coalesce(daily.c[f"stars{i}"], 0)),
+        ]
+    rows = db.session.execute(
+        select(*columns)
         .outerjoin(daily, daily.c.user_id == User.id)
         .outerjoin(attempts, attempts.c.user_id == User.id)
         .outerjoin(earned, earned.c.user_id == User.id)
         .where(*_staff())
         .group_by(User.unit_id)
     ).all()
-    for unit_id, headcount, participants, person_times, earned_points, stars in rows:
-        totals[unit_id].update(
-            headcount=headcount,
-            participants=int(participants or 0),
-            person_times=int(person_times or 0),
-            points=int(earned_points or 0),
-            stars=int(stars or 0),
-        )
-    # Scores: the counted attempts of rounds that closed within the period.
+    result: dict[str, dict[int, dict]] = {
+        p.key: defaultdict(lambda: dict.fromkeys(TOTALS, 0)) for p in periods
+    }
+    for row in rows:
+        unit_id, headcount = row[0], row[1]
+        for i, period in enumerate(periods):
+            participants, person_times, earned_points, stars = row[2 + 4 * i : 6 + 4 * i]
+            result[period.key][unit_id].update(
+                headcount=headcount,
+                participants=int(participants or 0),
+                person_times=int(person_times or 0),
+                points=int(earned_points or 0),
+                stars=int(stars or 0),
+            )
+    # Scores: the counted attempts of rounds that closed within each period.
+    score_columns = []
+    for start_utc, end_utc in bounds:
+        closed_in = (Round.closes_at >= start_utc) & (Round.closes_at < end_utc)
+        score_columns += [
+            func.count(Attempt.id).filter(closed_in),
+            func.coalesce(func.sum(Attempt.percent).filter(closed_in), 0.0),
+            func.count(Attempt.id).filter(closed_in, Attempt.percent >= Round.pass_mark),
+        ]
     scores = db.session.execute(
-        select(
-            Attempt.unit_id,
-            func.count(Attempt.id),
-            func.coalesce(func.sum(Attempt.percent), 0.0),
-            func.count(Attempt.id).filter(Attempt.percent >= Round.pass_mark),
-        )
+        select(Attempt.unit_id, *score_columns)
         .join(Round, Round.id == Attempt.round_id)
         .where(
             Attempt.counted.is_(True),
             Round.status == RoundStatus.CLOSED,
-            Round.closes_at >= start_utc,
-            Round.closes_at < end_utc,
+            Round.closes_at >= min(b[0] for b in bounds),
+            Round.closes_at < max(b[1] for b in bounds),
         )
         .group_by(Attempt.unit_id)
     ).all()
-    for unit_id, counted, score_sum, passed in scores:
-        totals[unit_id].update(score_sum=float(score_sum), score_count=counted, passed=passed)
-    return totals
+    for row in scores:
+        for i, period in enumerate(periods):
+            counted, score_sum, passed = row[1 + 3 * i : 4 + 3 * i]
+            if counted:
+                result[period.key][row[0]].update(
+                    score_sum=float(score_sum), score_count=counted, passed=passed
+                )
+    return result
 
 
-def subtree_totals(period: Period, tz) -> tuple[list[Unit], dict[int, dict]]:
-    """Every unit with the totals of its whole subtree."""
-    own = _own_totals(period, tz)
-    units = list(db.session.scalars(select(Unit)))
+@dataclass(frozen=True)
+class UnitRow:
+    id: int
+    parent_id: int | None
+    code: str
+    name: str
+    level: int
+    path: str
+
+
+def _units() -> list[UnitRow]:
+    return [
+        UnitRow(*row)
+        for row in db.session.execute(
+            select(Unit.id, Unit.parent_id, Unit.code, Unit.name, Unit.level, Unit.path)
+        )
+    ]
+
+
+def _roll_up(own: dict[int, dict], units: list[UnitRow]) -> dict[int, dict]:
+    """Every unit's totals over its whole subtree: each unit's own totals added to its ancestors."""
     summed: dict[int, dict] = {unit.id: dict.fromkeys(TOTALS, 0) for unit in units}
-    by_id = {unit.id: unit for unit in units}
+    paths = {unit.id: unit.path for unit in units}
     for unit_id, values in own.items():
-        unit = by_id.get(unit_id)
-        if unit is None:
+        if unit_id not in paths:
             continue
-        for ancestor in unit.path_ids():
-            if ancestor in summed:
-                target = summed[ancestor]
+        for ancestor in (int(part) for part in paths[unit_id].strip("/").split("/") if part):
+            target = summed.get(ancestor)
+            if target is not None:
                 for key in TOTALS:
                     target[key] += values[key]
-    return units, summed
+    return summed
 
 
-def write_snapshot(period: Period, *, official: bool, now: datetime, tz) -> RankingSnapshot:
-    """Write the period's totals. An official snapshot, once written, is returned as it is and never
-    recomputed; the live one is replaced."""
+def subtree_totals(period: Period, tz) -> tuple[list[UnitRow], dict[int, dict]]:
+    """Every unit with the totals of its whole subtree."""
+    units = _units()
+    return units, _roll_up(_own_totals(period, tz), units)
+
+
+def write_snapshot(
+    period: Period, *, official: bool, now: datetime, tz, computed: tuple[list[UnitRow], dict] | None = None
+) -> RankingSnapshot:
+    """Write the period's totals (``computed``: units and totals already worked out by the caller).
+    An official snapshot, once written, is returned as it is and never recomputed; the live one is
+    replaced."""
     existing = db.session.scalar(
         select(RankingSnapshot).where(
             RankingSnapshot.period_key == period.key, RankingSnapshot.official.is_(official)
@@ -252,7 +321,7 @@ def write_snapshot(period: Period, *, official: bool, now: datetime, tz) -> Rank
     )
     if existing is not None and official:
         return existing
-    units, totals = subtree_totals(period, tz)
+    units, totals = computed or subtree_totals(period, tz)
     if existing is not None:
         db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id == existing.id))
         existing.computed_at = now
@@ -291,14 +360,20 @@ def refresh_live(now: datetime) -> dict:
     """The scheduler's live refresh: this week, this month and every open round."""
     tz = current_app.config["TZINFO"]
     today = clock.business_date(now, tz)
-    periods = [week_period(today), month_period(today)]
+    database.roomy_sorts()
+    units = _units()
+    calendar = [week_period(today), month_period(today)]
+    for period, own in zip(calendar, _calendar_totals(calendar, tz).values(), strict=True):
+        write_snapshot(period, official=False, now=now, tz=tz, computed=(units, _roll_up(own, units)))
     open_rounds = db.session.scalars(
         select(Round).where(Round.status != RoundStatus.CLOSED, Round.opens_at <= now)
     ).all()
-    periods += [round_period(round_, tz) for round_ in open_rounds]
-    for period in periods:
-        write_snapshot(period, official=False, now=now, tz=tz)
-    return {"snapshots": len(periods)}
+    for round_ in open_rounds:
+        period = round_period(round_, tz)
+        write_snapshot(
+            period, official=False, now=now, tz=tz, computed=(units, _roll_up(_own_totals(period, tz), units))
+        )
+    return {"snapshots": len(calendar) + len(open_rounds)}
 
 
 def snapshot_for(period_key: str) -> RankingSnapshot | None:
@@ -346,23 +421,35 @@ def competition_ranks(values: list[tuple]) -> list[int]:
 
 
 def rank_children(
-    snapshot: RankingSnapshot, parent_id: int | None, indicator: str = "composite"
+    snapshot: RankingSnapshot, parent_id: int | None, indicator: str = "composite", *, only: bool = False
 ) -> list[dict]:
     """The parent's child units with every indicator and its rank among them, ordered by ``indicator``.
 
     Rank: standard competition ranking on the indicator, ties broken by participation; units equal
     on both share the rank and are listed by unit code. Composite index (weights configurable,
     default 40/40/20): participation + average score as a fraction + points per head normalised to
-    the best sibling.
+    the best sibling. ``only``: rank by ``indicator`` alone (rank changes and trends need no more).
     """
-    weights = current_app.config["RANKING_WEIGHTS"]
-    # Plain rows, not ORM objects: a province has hundreds of children and this runs on every view.
+    return _ranked(_sibling_rows([snapshot.id], parent_id)[snapshot.id], indicator, only=only)
+
+
+def _sibling_rows(snapshot_ids: list[int], parent_id: int | None) -> dict[int, list]:
+    """The snapshot rows of one parent's children, per snapshot, in one query. Plain rows, not ORM
+    objects: a province has hundreds of children and this runs on every view."""
     rows = db.session.execute(
         select(*[column for column in SnapshotRow.__table__.columns]).where(
-            SnapshotRow.snapshot_id == snapshot.id,
+            SnapshotRow.snapshot_id.in_(snapshot_ids),
             SnapshotRow.parent_id.is_(None) if parent_id is None else SnapshotRow.parent_id == parent_id,
         )
     ).all()
+    grouped: dict[int, list] = {snapshot_id: [] for snapshot_id in snapshot_ids}
+    for row in rows:
+        grouped[row.snapshot_id].append(row)
+    return grouped
+
+
+def _ranked(rows: list, indicator: str, *, only: bool = False) -> list[dict]:
+    weights = current_app.config["RANKING_WEIGHTS"]
     best = max((r.points / r.headcount for r in rows if r.headcount), default=0.0)
     entries = [
         {
@@ -378,7 +465,7 @@ def rank_children(
         }
         for r in rows
     ]
-    for name in INDICATORS:
+    for name in (indicator,) if only else INDICATORS:
         ordered = sorted(entries, key=lambda e: (-(e[name] or 0), -e["participation"], e["code"]))
         for entry, rank in zip(
             ordered,
@@ -448,7 +535,8 @@ def previous_ranks(period: Period, parent_id: int | None, indicator: str) -> dic
     if snapshot is None:
         return {}
     return {
-        entry["unit_id"]: entry["ranks"][indicator] for entry in rank_children(snapshot, parent_id, indicator)
+        entry["unit_id"]: entry["ranks"][indicator]
+        for entry in rank_children(snapshot, parent_id, indicator, only=True)
     }
 
 
@@ -460,12 +548,14 @@ def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[d
         .order_by(RankingSnapshot.starts_on.desc(), RankingSnapshot.official.desc())
         .limit(limit * 2)
     ).all()
-    seen, points = set(), []
+    latest: dict[str, RankingSnapshot] = {}  # per period, the official one when there is one
     for snapshot in snapshots:
-        if snapshot.period_key in seen:
-            continue
-        seen.add(snapshot.period_key)
-        for entry in rank_children(snapshot, unit.parent_id, indicator):
+        if snapshot.period_key not in latest and len(latest) < limit:
+            latest[snapshot.period_key] = snapshot
+    siblings = _sibling_rows([snapshot.id for snapshot in latest.values()], unit.parent_id)
+    points = []
+    for snapshot in latest.values():
+        for entry in _ranked(siblings[snapshot.id], indicator, only=True):
             if entry["unit_id"] == unit.id:
                 points.append(
                     {
@@ -475,8 +565,6 @@ def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[d
                         "value": entry[indicator],
                     }
                 )
-        if len(seen) >= limit:
-            break
     return list(reversed(points))
 
 
