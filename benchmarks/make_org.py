@@ -42,7 +42,7 @@ CHUNK = 5000
 
 def chunks(rows, size=CHUNK):
     for start in range(0, len(rows), size):
-        yield rows[start:start + size]
+        yield rows[start : start + size]
 
 
 def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> dict:
@@ -57,39 +57,88 @@ def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> d
     windows = max(1, units - 1 - cities - counties)
     with timed("units", results):
         rows, ids = [], base_unit
-        province = {"id": ids, "code": f"B{ids}", "name": "基准省人社厅", "parent_id": None, "path": f"/{ids}/",
-                    "level": 1, "active": True, "created_at": now}
+        province = {
+            "id": ids,
+            "code": f"B{ids}",
+            "name": "基准省人社厅",
+            "parent_id": None,
+            "path": f"/{ids}/",
+            "level": 1,
+            "active": True,
+            "created_at": now,
+        }
         rows.append(province)
         ids += 1
         city_rows = []
         for n in range(cities):
-            row = {"id": ids, "code": f"B{ids}", "name": f"第{n + 1}市人社局", "parent_id": province["id"],
-                   "path": f"{province['path']}{ids}/", "level": 2, "active": True, "created_at": now}
+            row = {
+                "id": ids,
+                "code": f"B{ids}",
+                "name": f"第{n + 1}市人社局",
+                "parent_id": province["id"],
+                "path": f"{province['path']}{ids}/",
+                "level": 2,
+                "active": True,
+                "created_at": now,
+            }
             city_rows.append(row)
             ids += 1
         county_rows = []
         for n in range(counties):
             parent = city_rows[n % cities]
-            county_rows.append({"id": ids, "code": f"B{ids}", "name": f"第{n + 1}县人社局", "parent_id": parent["id"],
-                                "path": f"{parent['path']}{ids}/", "level": 3, "active": True, "created_at": now})
+            county_rows.append(
+                {
+                    "id": ids,
+                    "code": f"B{ids}",
+                    "name": f"第{n + 1}县人社局",
+                    "parent_id": parent["id"],
+                    "path": f"{parent['path']}{ids}/",
+                    "level": 3,
+                    "active": True,
+                    "created_at": now,
+                }
+            )
             ids += 1
         window_rows = []
         for n in range(windows):
             parent = county_rows[n % counties]
-            window_rows.append({"id": ids, "code": f"B{ids}", "name": f"第{n + 1}窗口", "parent_id": parent["id"],
-                                "path": f"{parent['path']}{ids}/", "level": 4, "active": True, "created_at": now})
+            window_rows.append(
+                {
+                    "id": ids,
+                    "code": f"B{ids}",
+                    "name": f"第{n + 1}窗口",
+                    "parent_id": parent["id"],
+                    "path": f"{parent['path']}{ids}/",
+                    "level": 4,
+                    "active": True,
+                    "created_at": now,
+                }
+            )
             ids += 1
         for part in chunks(rows + city_rows + county_rows + window_rows):
             db.session.execute(insert(Unit), part)
     with timed("staff", results):
         password_hash = generate_password_hash(PASSWORD)
         first_user = (db.session.scalar(select(func.max(User.id))) or 0) + 1
-        people = [{"id": first_user + n, "username": f"b{first_user + n}", "name": f"员工{n}",
-                   "password_hash": password_hash, "role": "staff", "unit_id": window_rows[n % windows]["id"],
-                   "gender": rng.choice("男女"), "birth_year": rng.randint(1965, 2000), "level": "科员",
-                   "job_section": rng.choice(["社会保险经办", "就业创业服务", "劳动关系协调"]), "active": True,
-                   "must_change_password": False, "session_version": 1, "created_at": now}
-                  for n in range(staff)]
+        people = [
+            {
+                "id": first_user + n,
+                "username": f"b{first_user + n}",
+                "name": f"员工{n}",
+                "password_hash": password_hash,
+                "role": "staff",
+                "unit_id": window_rows[n % windows]["id"],
+                "gender": rng.choice("男女"),
+                "birth_year": rng.randint(1965, 2000),
+                "level": "科员",
+                "job_section": rng.choice(["社会保险经办", "就业创业服务", "劳动关系协调"]),
+                "active": True,
+                "must_change_password": False,
+                "session_version": 1,
+                "created_at": now,
+            }
+            for n in range(staff)
+        ]
         for part in chunks(people):
             db.session.execute(insert(User), part)
     with timed("questions", results):
@@ -102,20 +151,38 @@ def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> d
         category_ids = list(db.session.scalars(select(Category.id)))
         ability_ids = list(db.session.scalars(select(Ability.id)))
         first_question = (db.session.scalar(select(func.max(Question.id))) or 0) + 1
-        db.session.execute(insert(Question), [{"id": first_question + n, "status": "active", "created_at": now}
-                                              for n in range(questions)])
+        db.session.execute(
+            insert(Question),
+            [{"id": first_question + n, "status": "active", "created_at": now} for n in range(questions)],
+        )
         versions = []
         for n in range(questions):
             qtype = ("single", "single", "multiple", "judge", "fill")[n % 5]
             stem = f"基准题目第{n}题：" + ("____" if qtype == "fill" else "以下哪项正确？")
-            options = [{"key": k, "text": f"选项{k}{n}"} for k in "ABCD"] if qtype in ("single", "multiple") else []
+            options = (
+                [{"key": k, "text": f"选项{k}{n}"} for k in "ABCD"] if qtype in ("single", "multiple") else []
+            )
             answer = {"single": "A", "multiple": ["A", "C"], "judge": True, "fill": [["三十", "30"]]}[qtype]
-            versions.append({"question_id": first_question + n, "number": 1, "is_current": True, "type": qtype,
-                             "stem": stem, "options": options, "answer": answer, "explanation": "基准解析",
-                             "category_id": category_ids[n % len(category_ids)],
-                             "ability_id": ability_ids[n % len(ability_ids)], "difficulty": 1 + n % 3,
-                             "source_id": source_id, "locator": "第一条", "quote": "原文",
-                             "content_hash": content_hash(qtype, stem, options), "created_at": now})
+            versions.append(
+                {
+                    "question_id": first_question + n,
+                    "number": 1,
+                    "is_current": True,
+                    "type": qtype,
+                    "stem": stem,
+                    "options": options,
+                    "answer": answer,
+                    "explanation": "基准解析",
+                    "category_id": category_ids[n % len(category_ids)],
+                    "ability_id": ability_ids[n % len(ability_ids)],
+                    "difficulty": 1 + n % 3,
+                    "source_id": source_id,
+                    "locator": "第一条",
+                    "quote": "原文",
+                    "content_hash": content_hash(qtype, stem, options),
+                    "created_at": now,
+                }
+            )
         for part in chunks(versions):
             db.session.execute(insert(QuestionVersion), part)
     with timed(f"history ({days} days)", results):
@@ -126,10 +193,27 @@ def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> d
             for person in people:
                 if rng.random() < 0.6:
                     right = rng.randint(5, 10)
-                    set_rows.append({"user_id": person["id"], "day": day, "size": 10, "answered_count": 10,
-                                     "correct_count": right, "created_at": now, "finished_at": now})
-                    point_rows.append({"user_id": person["id"], "rule": "daily_correct", "amount": right,
-                                       "source_id": len(point_rows) + 1, "day": day, "created_at": now})
+                    set_rows.append(
+                        {
+                            "user_id": person["id"],
+                            "day": day,
+                            "size": 10,
+                            "answered_count": 10,
+                            "correct_count": right,
+                            "created_at": now,
+                            "finished_at": now,
+                        }
+                    )
+                    point_rows.append(
+                        {
+                            "user_id": person["id"],
+                            "rule": "daily_correct",
+                            "amount": right,
+                            "source_id": len(point_rows) + 1,
+                            "day": day,
+                            "created_at": now,
+                        }
+                    )
         for part in chunks(set_rows):
             db.session.execute(insert(DailySet), part)
         for part in chunks(point_rows):
@@ -148,12 +232,17 @@ def advance_sequences() -> None:
     if db.engine.dialect.name != "postgresql":
         return
     for table in ("unit", '"user"', "question", "question_version", "attempt"):
-        db.session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))"))
+        db.session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT max(id) FROM {table}), 1))"
+            )
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--staff", type=int, default=100000)
     parser.add_argument("--units", type=int, default=10000)
     parser.add_argument("--questions", type=int, default=10000)
@@ -161,8 +250,10 @@ def main() -> None:
     parser.add_argument("--database-url")
     args = parser.parse_args()
     app = app_for(args.database_url)
-    print(f"Building {args.units} units, {args.staff} staff, {args.questions} questions, {args.days} days "
-          f"on {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}")
+    print(
+        f"Building {args.units} units, {args.staff} staff, {args.questions} questions, {args.days} days "
+        f"on {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}"
+    )
     with app.app_context():
         upgrade()
         started = datetime.now()

@@ -33,6 +33,7 @@ from quizapp.models import (
 )
 from quizapp.services import bank_io, scoring
 
+from . import load
 from .common import app_for, percentile, timed
 from .make_org import PASSWORD, advance_sequences, chunks
 
@@ -185,14 +186,26 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument(
-        "--quick", action="store_true", help="smaller figures (2,000 attempts, 1,000 questions)"
+        "--quick",
+        action="store_true",
+        help="smaller and shorter (2,000 attempts, 1,000 questions, 5 s loads)",
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--database-url")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for the load figures")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--skip-load", action="store_true", help="no gunicorn load figures")
     args = parser.parse_args()
     app = app_for(args.database_url)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
     results: dict = {}
-    print(f"quizapp benchmarks on {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}")
+    print(f"quizapp benchmarks on {url.split('://')[0]}")
+    if not args.skip_load:
+        load.load_figures(app, results, quick=args.quick, workers=args.workers, threads=args.threads)
+        if url.startswith("sqlite"):
+            load.sqlite_burst_figures(
+                app, url, results, quick=args.quick, workers=args.workers, threads=args.threads
+            )
     ranking_figures(app, results, 20 if args.quick else 100)
     close_figures(app, results, 2000 if args.quick else 50000)
     import_figures(app, results, 1000 if args.quick else 10000)

@@ -80,3 +80,11 @@ def roomy_sorts(megabytes: int = 64) -> None:
     100,000-group hash aggregate spill to disk); SQLite has no such setting."""
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"SET LOCAL work_mem = '{int(megabytes)}MB'"))
+
+
+def dialect_insert():
+    """The INSERT construct of the bound database, for ``on_conflict_do_update`` upserts (PostgreSQL
+    and SQLite share the syntax)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert

@@ -17,7 +17,7 @@ import urllib.request
 from http.cookiejar import CookieJar
 from pathlib import Path
 
-from .conftest import ROOT
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -84,17 +84,10 @@ class Process:
         self.log.close()
 
 
-def gunicorn(port: int, env: dict, log: Path, workers: int = 2) -> Process:
-    command = [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "-w",
-        str(workers),
-        "-b",
-        f"127.0.0.1:{port}",
-        "quizapp:create_app()",
-    ]
+def gunicorn(port: int, env: dict, log: Path, workers: int = 2, threads: int = 1) -> Process:
+    """`gunicorn 'quizapp:create_app()'` as README deploys it (gthread workers when threads > 1)."""
+    command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads)]
+    command += ["-b", f"127.0.0.1:{port}", "quizapp:create_app()"]
     return Process(command, env, log, ready_url=f"http://127.0.0.1:{port}/login")
 
 

@@ -193,3 +193,11 @@ def test_throttle_is_shared_by_app_processes_through_redis(app_config, staff):
     keys = [key.decode() for key in redis.Redis.from_url(url).keys("*")]
     assert any("login-account" in key and "zhangsan" in key for key in keys)
     redis.Redis.from_url(url).flushdb()
+
+
+def test_session_endpoint_names_the_signed_in_user_and_nothing_more(client, auth, org_tree):
+    response = client.get("/api/v1/session")
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"
+    auth.login("astaff")
+    staff = org_tree["people"]["staff_a"]
+    assert client.get("/api/v1/session").get_json() == {"id": staff.id, "username": "astaff", "role": "staff"}

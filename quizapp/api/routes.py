@@ -55,6 +55,14 @@ def me():
     )
 
 
+@bp.get("/session")
+@login_required
+def session_info():
+    """Who is signed in, and nothing else: the cheapest signed-in call (apps check their session
+    with it; the benchmarks use it as the stack's floor)."""
+    return jsonify(id=current_user.id, username=current_user.username, role=str(current_user.role))
+
+
 @bp.get("/daily")
 @login_required
 @writes_database  # the first request of the day draws the set
@@ -181,12 +189,10 @@ def save_answer(attempt_id: int, question_id: int):
     if "answer" not in body:
         raise BadRequest("缺少 answer（清空答案请传 null）")
     now = clock.utcnow()
-    saved = round_service.save_answer(current_user, attempt_id, question_id, body["answer"], now=now)
+    saved_at = round_service.save_answer(current_user, attempt_id, question_id, body["answer"], now=now)
     db.session.commit()
     return jsonify(
-        question_id=question_id,
-        saved=saved is not None,
-        saved_at=(saved.saved_at if saved else now).isoformat(),
+        question_id=question_id, saved=saved_at is not None, saved_at=(saved_at or now).isoformat()
     )
 
 

@@ -1,0 +1,352 @@
+"""Load figures through the deployed stack: gunicorn app workers in front of the benchmark database.
+
+- autosave: 32 clients saving answers, beside the stack's floor (GET /api/v1/session: sign-in
+  check, one user read, JSON). Throughput is measured closed-loop (each client sends its next
+  request as soon as the last one is answered, so the machine is saturated); latency is measured
+  at 32 clients paced to half the floor's throughput, from each request's scheduled time (so a
+  slow answer is not hidden by the client waiting for it).
+- contest start: N staff start the same monthly round at moments spread over 10 s.
+- peak memory (VmHWM) of each app worker after those runs.
+- SQLite: 200 autosaves sent at the same instant, several times, counting errors.
+
+Sessions are minted with the app's secret key, as a sign-in would write them: sign-in itself
+(a deliberately slow password hash) is not what these figures measure.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import select
+
+from quizapp import clock
+from quizapp.extensions import db
+from quizapp.models import Round, Unit, User
+from quizapp.services import rounds as round_service
+from quizapp.services import scoring
+from tests.live import free_port, gunicorn
+
+from .common import percentile
+
+
+@dataclass
+class Client:
+    """One signed-in person: their session cookie and CSRF header, and what they work on."""
+
+    user_id: int
+    headers: dict
+    attempt: dict | None = None
+    answers: int = 0
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: dict[str, int] = field(default_factory=dict)
+    lock = threading.Lock()
+
+    def add(self, seconds: float, error: str | None) -> None:
+        with self.lock:
+            if error:
+                self.errors[error] = self.errors.get(error, 0) + 1
+            else:
+                self.latencies.append(seconds)
+
+    def summary(self, seconds: float | None = None) -> dict:
+        figures = {
+            "requests": len(self.latencies),
+            "errors": sum(self.errors.values()),
+            "p50 ms": round(percentile(self.latencies, 0.5) * 1000, 1) if self.latencies else None,
+            "p95 ms": round(percentile(self.latencies, 0.95) * 1000, 1) if self.latencies else None,
+        }
+        if seconds:
+            figures["per second"] = round(len(self.latencies) / seconds, 1)
+        if self.errors:
+            figures["error kinds"] = dict(self.errors)
+        return figures
+
+
+def mint_clients(app, user_ids: list[int]) -> list[Client]:
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    csrf = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="wtf-csrf-token")
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    with app.app_context():
+        versions = dict(
+            db.session.execute(select(User.id, User.session_version).where(User.id.in_(user_ids))).all()
+        )
+    clients = []
+    for user_id in user_ids:
+        raw = secrets.token_hex(20)
+        cookie = serializer.dumps(
+            {"_user_id": f"{user_id}:{versions[user_id]}", "_fresh": True, "csrf_token": raw}
+        )
+        headers = {"Cookie": f"{cookie_name}={cookie}", "X-CSRFToken": csrf.dumps(raw)}
+        clients.append(Client(user_id, headers | {"Content-Type": "application/json"}))
+    return clients
+
+
+class Connection:
+    """A keep-alive HTTP connection that reconnects after an error."""
+
+    def __init__(self, port: int):
+        self.port, self.connection = port, None
+
+    def send(self, method: str, path: str, headers: dict, body=None) -> tuple[int, bytes]:
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            self.connection.request(
+                method, path, body=None if body is None else json.dumps(body), headers=headers
+            )
+            response = self.connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            self.connection.close()
+            self.connection = None
+            raise
+
+
+def _one(connection: Connection, request, tally: Tally, since: float) -> None:
+    method, path, headers, body = request
+    try:
+        status, payload = connection.send(method, path, headers, body)
+        error = None if status < 400 else f"HTTP {status}: {payload[:80].decode(errors='replace')}"
+    except (OSError, http.client.HTTPException) as exc:
+        error = type(exc).__name__
+    tally.add(time.perf_counter() - since, error)
+
+
+def closed_loop(port: int, clients: list[Client], make_request, seconds: float) -> dict:
+    tally, stop = Tally(), time.perf_counter() + seconds
+
+    def run(client: Client) -> None:
+        connection = Connection(port)
+        while time.perf_counter() < stop:
+            _one(connection, make_request(client), tally, time.perf_counter())
+
+    _threads(run, clients)
+    return tally.summary(seconds)
+
+
+def paced(port: int, clients: list[Client], make_request, rate: float, seconds: float) -> dict:
+    """Open loop: each client sends at fixed moments (rate / clients per second), latency counted
+    from the moment the request was due."""
+    tally, interval, start = Tally(), len(clients) / rate, time.perf_counter() + 0.2
+
+    def run(client: Client, offset: float) -> None:
+        connection, due = Connection(port), start + offset
+        while due < start + seconds:
+            time.sleep(max(0.0, due - time.perf_counter()))
+            _one(connection, make_request(client), tally, due)
+            due += interval
+
+    _threads(run, clients, [n * interval / len(clients) for n in range(len(clients))])
+    return tally.summary(seconds)
+
+
+def _threads(target, clients, offsets=None) -> None:
+    threads = [
+        threading.Thread(target=target, args=(client,) if offsets is None else (client, offsets[n]))
+        for n, client in enumerate(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def open_round(app, kind: str, questions: int) -> int:
+    """A round of ``kind`` open now for the whole organisation, its paper drawn."""
+    with app.app_context():
+        tz = app.config["TZINFO"]
+        now = clock.utcnow()
+        root = db.session.scalar(select(Unit.code).where(Unit.parent_id.is_(None)).order_by(Unit.id.desc()))
+        settings = round_service.default_settings(kind, clock.business_date(now, tz), tz, [root])
+        settings.title = f"负载测试{kind}{secrets.token_hex(3)}"
+        settings.opens_at, settings.closes_at = now - timedelta(minutes=5), now + timedelta(hours=3)
+        settings.blueprint = [{"type": None, "count": questions}]
+        round_ = round_service.create_round(settings, actor_id=None)
+        db.session.commit()
+        scoring.open_due_rounds(clock.utcnow())
+        db.session.commit()
+        assert db.session.get(Round, round_.id).status == "open"
+        return round_.id
+
+
+def staff_ids(app, count: int, skip: int = 0) -> list[int]:
+    with app.app_context():
+        return list(
+            db.session.scalars(
+                select(User.id)
+                .where(User.role == "staff", User.active.is_(True))
+                .order_by(User.id)
+                .offset(skip)
+                .limit(count)
+            )
+        )
+
+
+def start_attempts(port: int, clients: list[Client], round_id: int) -> None:
+    connection = Connection(port)
+    for client in clients:
+        status, body = connection.send("POST", f"/api/v1/rounds/{round_id}/attempts", client.headers)
+        assert status in (200, 201), body[:300]
+        client.attempt = json.loads(body)
+
+
+def autosave_request(client: Client):
+    questions = client.attempt["questions"]
+    question = questions[client.answers % len(questions)]
+    if question["type"] == "judge":
+        answer = client.answers % 2 == 0
+    elif question["type"] == "fill":
+        answer = [f"答案{client.answers}"] * max(1, question.get("blanks") or 1)
+    else:
+        answer = question["options"][client.answers % len(question["options"])]["key"]
+        answer = [answer] if question["type"] == "multiple" else answer
+    client.answers += 1
+    return (
+        "PUT",
+        f"/api/v1/attempts/{client.attempt['id']}/answers/{question['id']}",
+        client.headers,
+        {"answer": answer},
+    )
+
+
+def floor_request(client: Client):
+    return ("GET", "/api/v1/session", client.headers, None)
+
+
+class Stack:
+    """gunicorn workers on the benchmark database, stopped on exit."""
+
+    def __init__(self, app, workers: int, threads: int, redis_url: str | None = None):
+        self.folder = Path(tempfile.mkdtemp(prefix="quizapp-load-"))
+        env = os.environ | {
+            "QUIZAPP_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "QUIZAPP_SECRET_KEY": app.config["SECRET_KEY"],  # the sessions are minted with it
+            "QUIZAPP_INSTANCE_PATH": str(self.folder / "instance"),
+        }
+        if redis_url:
+            env["QUIZAPP_REDIS_URL"] = redis_url
+        self.port = free_port()
+        self.process = gunicorn(
+            self.port, env, self.folder / "gunicorn.log", workers=workers, threads=threads
+        )
+
+    def __enter__(self) -> Stack:
+        self.process.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.process.stop()
+
+    def worker_peak_mb(self) -> list[float]:
+        """VmHWM (peak resident memory) of each worker: the master's children."""
+        master = self.process.process.pid
+        peaks = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+            if fields.get("PPid", "").strip() == str(master):
+                peaks.append(round(int(fields["VmHWM"].split()[0]) / 1024, 1))
+        return sorted(peaks)
+
+
+def load_figures(app, results: dict, *, quick: bool, workers: int, threads: int) -> None:
+    seconds = 5 if quick else 15
+    with Stack(app, workers, threads) as stack:
+        clients = mint_clients(app, staff_ids(app, 32))
+        start_attempts(stack.port, clients, open_round(app, "weekly", 20))
+        closed_loop(stack.port, clients, floor_request, 2)  # warm every worker
+        floor = closed_loop(stack.port, clients, floor_request, seconds)
+        autosave = closed_loop(stack.port, clients, autosave_request, seconds)
+        rate = floor["per second"] / 2
+        floor_paced = paced(stack.port, clients, floor_request, rate, seconds)
+        autosave_paced = paced(stack.port, clients, autosave_request, rate, seconds)
+        _report(results, "floor, 32 clients, saturated", floor)
+        _report(results, "autosave, 32 clients, saturated", autosave)
+        results["autosave / floor throughput"] = round(autosave["per second"] / floor["per second"], 2)
+        print(f"  {'autosave / floor throughput':<44} {results['autosave / floor throughput']:>9.2f}")
+        _report(results, f"floor, 32 clients at {rate:.0f}/s", floor_paced)
+        _report(results, f"autosave, 32 clients at {rate:.0f}/s", autosave_paced)
+
+        starters = 500 if quick else 2000
+        spike_clients = mint_clients(app, staff_ids(app, starters, skip=32))
+        round_id = open_round(app, "monthly", 50)
+        spike = spread(stack.port, spike_clients, round_id, window=10.0)
+        _report(results, f"contest start: {starters} staff within 10 s", spike)
+        results["peak memory per worker MB"] = stack.worker_peak_mb()
+        print(f"  {'peak memory per worker (VmHWM)':<44} {results['peak memory per worker MB']} MB")
+
+
+def spread(port: int, clients: list[Client], round_id: int, window: float, threads: int = 64) -> dict:
+    """Each client starts the round once, at a moment spread evenly over ``window`` seconds."""
+    tally, start = Tally(), time.perf_counter() + 0.5
+    step = window / len(clients)
+
+    def run(lane: int) -> None:
+        connection = Connection(port)
+        for n in range(lane, len(clients), threads):
+            due = start + n * step
+            time.sleep(max(0.0, due - time.perf_counter()))
+            client = clients[n]
+            _one(
+                connection, ("POST", f"/api/v1/rounds/{round_id}/attempts", client.headers, None), tally, due
+            )
+
+    lanes = [threading.Thread(target=run, args=(lane,)) for lane in range(threads)]
+    for lane in lanes:
+        lane.start()
+    for lane in lanes:
+        lane.join()
+    return tally.summary()
+
+
+def burst(port: int, clients: list[Client], waves: int) -> dict:
+    """All clients send one autosave at the same instant (a barrier), ``waves`` times."""
+    tally, barrier = Tally(), threading.Barrier(len(clients))
+
+    def run(client: Client) -> None:
+        connection = Connection(port)
+        for _ in range(waves):
+            request = autosave_request(client)
+            barrier.wait()
+            _one(connection, request, tally, time.perf_counter())
+
+    _threads(run, clients)
+    return tally.summary()
+
+
+def sqlite_burst_figures(
+    app, database_url: str, results: dict, *, quick: bool, workers: int, threads: int
+) -> None:
+    with Stack(app, workers, threads) as stack:
+        clients = mint_clients(app, staff_ids(app, 200))
+        start_attempts(stack.port, clients, open_round(app, "weekly", 20))
+        outcome = burst(stack.port, clients, 2 if quick else 5)
+        locked = stack.process.output().count("database is locked")
+        outcome["database is locked"] = locked
+        _report(results, "SQLite: 200 concurrent autosaves", outcome)
+
+
+def _report(results: dict, label: str, figures: dict) -> None:
+    results[label] = figures
+    shown = ", ".join(f"{k} {v}" for k, v in figures.items() if k != "error kinds")
+    print(f"  {label:<44} {shown}", flush=True)
+    if figures.get("error kinds"):
+        print(f"  {'':<44} errors: {figures['error kinds']}", flush=True)
