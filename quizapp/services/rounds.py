@@ -380,9 +380,19 @@ def paper_rows(round_id: int) -> list[tuple[PaperQuestion, QuestionVersion, str,
 
 
 def is_eligible(user: User, round_: Round) -> bool:
-    if user.unit is None or user.role == Role.ADMIN:
+    """Whether the user's unit lies in one of the round's target subtrees (one query)."""
+    if user.unit_id is None or user.role == Role.ADMIN:
         return False
-    return any(user.unit.path.startswith(target.unit.path) for target in round_.targets)
+    own = Unit.__table__.alias("own")
+    return bool(
+        db.session.scalar(
+            select(
+                exists()
+                .where(RoundTarget.round_id == round_.id, RoundTarget.unit_id == Unit.id)
+                .where(own.c.id == user.unit_id, own.c.path.startswith(Unit.path))
+            )
+        )
+    )
 
 
 def visible_rounds(user: User, now: datetime, *, recent_days: int = 45) -> list[Round]:
@@ -429,21 +439,18 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
     round_ = _round_or_404(round_id)
     if not is_eligible(user, round_):
         raise NotFound("本轮不存在")
-    finish_overdue(now=now, round_id=round_id, user_id=user.id)
-    current = db.session.scalar(
-        select(Attempt).where(
-            Attempt.round_id == round_id,
-            Attempt.user_id == user.id,
-            Attempt.status == AttemptStatus.IN_PROGRESS,
-        )
-    )
-    if current is not None:
+    mine = db.session.scalars(
+        select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user.id)
+    ).all()
+    current = next((a for a in mine if a.status == AttemptStatus.IN_PROGRESS), None)
+    if current is not None and now > current.deadline_at + _grace(round_):
+        finish_overdue(now=now, round_id=round_id, user_id=user.id)
+        db.session.refresh(current)
+    if current is not None and current.status == AttemptStatus.IN_PROGRESS:
         return current, False
     if not round_.is_open_at(now):
         raise Conflict("本轮尚未开始" if now < round_.opens_at else "本轮已结束")
-    used = db.session.scalar(
-        select(func.count(Attempt.id)).where(Attempt.round_id == round_id, Attempt.user_id == user.id)
-    )
+    used = len(mine)
     if used >= round_.attempts_allowed:
         raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会")
     if round_.paper_drawn_at is None:
@@ -451,12 +458,17 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
     if round_.status == RoundStatus.SCHEDULED:
         round_.status = RoundStatus.OPEN
     rng = random.Random(secrets.randbits(64))
-    paper = [(item.question_id, version) for item, version, _, _ in paper_rows(round_id)]
+    paper = db.session.execute(  # only what the shuffle needs: ids and option keys
+        select(PaperQuestion.question_id, QuestionVersion.options)
+        .join(QuestionVersion, QuestionVersion.id == PaperQuestion.question_version_id)
+        .where(PaperQuestion.round_id == round_id)
+        .order_by(PaperQuestion.position)
+    ).all()
     order = [question_id for question_id, _ in paper]
     rng.shuffle(order)
     option_orders = {}
-    for question_id, version in paper:
-        keys = [option["key"] for option in version.options]
+    for question_id, options in paper:
+        keys = [option["key"] for option in options or []]
         if keys:
             rng.shuffle(keys)
             option_orders[str(question_id)] = keys
