@@ -18,14 +18,18 @@ LEVEL_NAMES = {1: "省", 2: "市", 3: "县（区）", 4: "窗口"}
 
 class Unit(db.Model):
     __tablename__ = "unit"
-    __table_args__ = (CheckConstraint("level >= 1", name="level_positive"),)
+    __table_args__ = (
+        CheckConstraint("level >= 1", name="level_positive"),
+        # text_pattern_ops: PostgreSQL uses the index for `path LIKE '/1/7/%'` whatever the collation.
+        Index("ix_unit_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
     # "/1/7/23/": the ids from the root down to this unit, so a subtree is one prefix match.
-    path: Mapped[str] = mapped_column(String(400), index=True, default="")
+    path: Mapped[str] = mapped_column(String(400), default="")
     level: Mapped[int] = mapped_column(Integer)  # depth: 1 province, 2 city, 3 county, 4 window
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
