@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -183,10 +184,8 @@ def answer_in_attempt(page) -> None:
         panel.locator(".choice").first.click()
 
 
-def open_contest_closing_soon(app, title: str, seconds: int) -> int:
-    """A monthly contest (5 questions) that closes in ``seconds``: its deadline comes while we watch."""
-    from datetime import UTC, datetime, timedelta
-
+def open_monthly_contest(app, title: str) -> int:
+    """A monthly contest of 5 questions with the default 40 minutes, open until tomorrow."""
     from quizapp.services import rounds as round_service
 
     with app.app_context():
@@ -195,7 +194,7 @@ def open_contest_closing_soon(app, title: str, seconds: int) -> int:
         settings.title, settings.opens_at, settings.closes_at = (
             title,
             now - timedelta(minutes=1),
-            now + timedelta(seconds=seconds),
+            now + timedelta(days=1),
         )
         settings.blueprint = [{"type": "single", "count": 5}]
         round_id = round_service.create_round(settings, actor_id=None).id
@@ -203,7 +202,17 @@ def open_contest_closing_soon(app, title: str, seconds: int) -> int:
     return round_id
 
 
-def test_staff_journey_on_a_phone(live_server, page_for, figures):
+def let_time_pass(monkeypatch, page, minutes: int) -> None:
+    """Move the server's clock (the live server runs in this process) and the phone's clock
+    (Playwright's fake timers, installed before the page loaded) forward together."""
+    from quizapp import clock
+
+    before = clock.utcnow
+    monkeypatch.setattr(clock, "utcnow", lambda: before() + timedelta(minutes=minutes))
+    page.clock.fast_forward(minutes * 60 * 1000)
+
+
+def test_staff_journey_on_a_phone(live_server, page_for, figures, monkeypatch):
     """Issue 9: sign in, first-login password change, the daily set, the weekly practice with a reload
     in the middle, submit and review, a monthly contest that the deadline hands in."""
     app, base = live_server
@@ -310,24 +319,24 @@ def test_staff_journey_on_a_phone(live_server, page_for, figures):
     assert page.locator(".review-item .quote").first.is_visible()
     journey.step("weekly-review")
 
-    # 月月比 in its last seconds: nobody presses 交卷, the deadline hands it in.
-    round_id = open_contest_closing_soon(app, "限时月月比", seconds=10)
+    # 月月比: nobody presses 交卷; when the 40 minutes are up the page hands it in.
+    round_id = open_monthly_contest(app, "月月比·综合赛")
+    page.clock.install()  # the phone's timers, so that the test need not wait 40 minutes
     page.get_by_role("link", name="比赛").click()
-    page.locator(".round-card", has_text="限时月月比").click()
+    page.locator(".round-card", has_text="月月比·综合赛").click()
     page.wait_for_url(f"{base}/rounds/{round_id}")
     page.get_by_role("button", name="开始作答").click()
     page.locator(".navigator button").first.wait_for()
     answer_in_attempt(page)
     page.locator("#save-state", has_text="已保存").wait_for()
-    assert re.fullmatch(r"00:(0\d|10)", page.locator("#countdown").inner_text())
+    assert re.fullmatch(r"(39:\d\d|40:00)", page.locator("#countdown").inner_text())
     journey.step("monthly-running")
-    page.wait_for_url(re.compile(r".*/attempts/\d+/result"), timeout=30000)
+    let_time_pass(monkeypatch, page, minutes=40)
+    page.wait_for_url(re.compile(r".*/attempts/\d+/result"))
     assert page.get_by_text("时间到，已自动交卷").is_visible()
-    assert "到时自动交卷" in page.locator("main").inner_text()
-    assert (
-        "成绩和答案将在" in page.locator("main").inner_text()
-        and "您已答 1/5 题" in page.locator("main").inner_text()
-    )
+    main = page.locator("main").inner_text()
+    assert "到时自动交卷" in main and "用时 40 分" in main
+    assert "成绩和答案将在" in main and "您已答 1/5 题" in main
     assert page.get_by_text("得分（百分制）").count() == 0  # monthly: nothing before the close
     journey.step("monthly-auto-submitted")
     journey.done()
