@@ -347,6 +347,32 @@ def test_submit_twice_gives_one_result(app, province, mixed_bank, make_round, at
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "already_submitted"
 
 
+def test_the_countdown_handing_in_at_zero_is_an_auto_submit(app, province, mixed_bank, make_round, at_start):
+    round_id = make_round()
+    early = signed_in(app, "amy")
+    early_view = start(early, round_id)
+    at_start.advance(minutes=10)  # a countdown that claims time is up half way through: a plain submit
+    submitted = early.post(f"/api/v1/attempts/{early_view['id']}/submit", json={"time_up": True})
+    assert submitted.get_json()["status"] == "submitted"
+
+    on_time = signed_in(app, "ann")
+    view = start(on_time, round_id)  # started at START + 10 min, 20 min limit
+    at_start.advance(minutes=19, seconds=58)  # the countdown rounds to zero a moment early
+    handed_in = on_time.post(f"/api/v1/attempts/{view['id']}/submit", json={"time_up": True}).get_json()
+    assert handed_in["status"] == "auto_submitted"
+    assert handed_in["submitted_at"] == (START + timedelta(minutes=29, seconds=58)).isoformat()
+    page = on_time.get(f"/attempts/{view['id']}/result").get_data(as_text=True)
+    assert "到时自动交卷" in page
+
+
+def test_the_home_page_lists_the_open_rounds(app, province, mixed_bank, make_round, at_start):
+    make_round(title="本周练习")
+    make_round(title="下周练习", opens=START + timedelta(days=7), closes=START + timedelta(days=8))
+    page = signed_in(app, "amy").get("/").get_data(as_text=True)
+    assert "本周练习" in page and "下周练习" not in page and "暂无进行中的练习或比赛" not in page
+    assert "暂无进行中的练习或比赛" in signed_in(app, "root").get("/").get_data(as_text=True)  # no unit
+
+
 def test_clearing_an_answer(app, province, mixed_bank, make_round, at_start):
     round_id = make_round()
     client = signed_in(app, "amy")

@@ -200,7 +200,9 @@ def save_answer(attempt_id: int, question_id: int):
 @login_required
 def submit_attempt(attempt_id: int):
     now = clock.utcnow()
-    attempt = round_service.submit(current_user, attempt_id, now=now)
+    body = request.get_json(silent=True)  # optional: {"time_up": true} from the countdown
+    time_up = isinstance(body, dict) and body.get("time_up") is True
+    attempt = round_service.submit(current_user, attempt_id, now=now, time_up=time_up)
     view = round_service.attempt_view(attempt, now=now)
     db.session.commit()
     return jsonify(view)

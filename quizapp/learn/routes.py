@@ -9,6 +9,7 @@ from .. import clock
 from ..extensions import db
 from ..models import Ability, Category, DailySet, ErrorReport, MistakeEntry, QuestionType, QuestionVersion
 from ..services import daily, error_reports, points, rules
+from ..services import rounds as round_service
 from ..services.errors import DomainError
 from ..services.org import unit_trail
 from . import bp
@@ -23,6 +24,7 @@ def _today() -> date:
 @bp.route("/")
 @login_required
 def home():
+    now = clock.utcnow()
     today = _today()
     trail = unit_trail(current_user.unit) if current_user.unit else []
     todays = db.session.scalar(
@@ -32,7 +34,7 @@ def home():
         select(func.count(MistakeEntry.id)).where(
             MistakeEntry.user_id == current_user.id,
             MistakeEntry.cleared_at.is_(None),
-            MistakeEntry.due_at <= clock.utcnow(),
+            MistakeEntry.due_at <= now,
         )
     )
     return render_template(
@@ -45,6 +47,7 @@ def home():
         points=points.totals(current_user.id, today),
         streak=daily.streak(current_user.id, today),
         due_mistakes=due,
+        rounds=[r for r in round_service.rounds_for_user(current_user, now=now) if r["state"] == "open"],
     )
 
 

@@ -44,6 +44,9 @@ from . import audit, grading
 from .errors import Conflict, DomainError, NotFound
 
 OPTION_LETTERS = "ABCDEF"
+# The page's countdown starts from the server's whole remaining seconds and fires when it rounds
+# to zero, so it may hand in a little before the server's deadline.
+TIME_UP_TOLERANCE = timedelta(seconds=5)
 
 
 class PaperError(DomainError):
@@ -603,18 +606,21 @@ def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: date
     return now
 
 
-def submit(user: User, attempt_id: int, *, now: datetime) -> Attempt:
+def submit(user: User, attempt_id: int, *, now: datetime, time_up: bool = False) -> Attempt:
     """Hand in. Idempotent: a second submit (or one from another tab) returns the same result.
-    After deadline + grace the attempt counts as auto-submitted at its deadline."""
+    After deadline + grace the attempt counts as auto-submitted at its deadline. ``time_up`` is the
+    page's countdown handing in at zero: auto-submitted too, if the server agrees that the time is
+    (within the countdown's rounding) up — the learner did not choose to hand in."""
     lock_user(user.id)
     attempt = get_attempt(user.id, attempt_id)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         late = now > attempt.deadline_at + _grace(attempt.round)
+        timed_out = late or (time_up and now >= attempt.deadline_at - TIME_UP_TOLERANCE)
         _finish(
             attempt.round_id,
             Attempt.id == attempt.id,
-            status=AttemptStatus.AUTO_SUBMITTED if late else AttemptStatus.SUBMITTED,
-            at=attempt.deadline_at if late else now,
+            status=AttemptStatus.AUTO_SUBMITTED if timed_out else AttemptStatus.SUBMITTED,
+            at=min(now, attempt.deadline_at) if timed_out else now,
         )
         db.session.refresh(attempt)
     if attempt.round.show_answers == ShowAnswers.AFTER_ATTEMPT and attempt.graded_at is None:
@@ -928,11 +934,12 @@ def rounds_for_user(user: User, *, now: datetime) -> list[dict]:
     rounds, one for the attempts."""
     rounds = visible_rounds(user, now)
     attempts: dict[int, list[Attempt]] = {}
-    for attempt in db.session.scalars(
+    mine_in_rounds = (
         select(Attempt)
         .where(Attempt.user_id == user.id, Attempt.round_id.in_([r.id for r in rounds]))
         .order_by(Attempt.number)
-    ):
+    )
+    for attempt in db.session.scalars(mine_in_rounds) if rounds else []:
         attempts.setdefault(attempt.round_id, []).append(attempt)
     listing = []
     for round_ in rounds:

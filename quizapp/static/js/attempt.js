@@ -176,7 +176,7 @@ async function submit(auto = false) {
   showSaveState(auto ? "时间到，正在自动交卷…" : "正在交卷…", "busy");
   await flushSaves();
   try {
-    await api("POST", `/api/v1/attempts/${attemptId}/submit`, {}, { retries: 6 });
+    await api("POST", `/api/v1/attempts/${attemptId}/submit`, { time_up: auto }, { retries: 6 });
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 409)) {
       submitting = false;
@@ -184,7 +184,7 @@ async function submit(auto = false) {
       return;
     }
   }
-  window.location.assign(resultUrl + (auto ? "?auto=1" : ""));
+  window.location.assign(resultUrl);
 }
 
 function tick() {
