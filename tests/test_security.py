@@ -1,0 +1,483 @@
+"""The security suite: every route × every role, CSRF on every write, no answer before the rules
+allow it, an XSS corpus rendered inert, sessions and headers.
+
+The route lists are built from ``app.url_map``: a route added later without an entry here fails the
+matrix (and the CSRF sweep) with a message naming it.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from quizapp import jobs
+from quizapp.extensions import db
+from quizapp.models import Bulletin, ErrorReport, QuestionStatus, ScreenLink
+from quizapp.services import questions, rounds
+
+from .conftest import PASSWORD
+from .test_cli import staff_workbook
+
+START = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
+PAST = START - timedelta(days=7)
+ROLES = ("anonymous", "staff", "other_admin", "unit_admin", "admin")
+LOGIN_OF = {
+    "anonymous": None,
+    "staff": "astaff",  # 甲市 subtree
+    "other_admin": "badmin",  # unit admin of 乙市: another subtree
+    "unit_admin": "aadmin",  # unit admin of 甲市
+    "admin": "root",
+}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+# What only 甲市's subtree may see: its people (by name and login) and its own round.
+SUBTREE_A_ROWS = ("甲员工", "astaff", "甲市待管人员", "avictim", "甲市周周练")
+
+
+def round_settings(kind, title, targets, opens, closes, **changes):
+    values = dict(
+        kind=kind,
+        title=title,
+        opens_at=opens,
+        closes_at=closes,
+        target_codes=list(targets),
+        time_limit_minutes=20,
+        attempts_allowed=3 if kind == "weekly" else 1,
+        pass_mark=60,
+        show_answers="after_attempt" if kind == "weekly" else "after_close",
+        grace_seconds=30,
+        blueprint=[
+            {"type": "single", "count": 4},
+            {"type": "multiple", "count": 2},
+            {"type": "judge", "count": 2},
+            {"type": "fill", "count": 2},
+        ],
+    )
+    values.update(changes)
+    return rounds.RoundSettings(**values)
+
+
+def make_round(app, *args, **changes) -> int:
+    with app.app_context():
+        round_ = rounds.create_round(round_settings(*args, **changes), actor_id=None)
+        db.session.commit()
+        return round_.id
+
+
+def signed_in(app, username):
+    client = app.test_client()
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, f"{username} could not sign in"
+    return client
+
+
+def bank_yaml(questions: list[dict], *, code: str = "xss_source", quote: str = "第一条 原文引用。") -> bytes:
+    import yaml
+
+    document = {"source": {"id": code, "title": "测试来源", "text": quote}, "questions": questions}
+    return yaml.safe_dump(document, allow_unicode=True).encode()
+
+
+def bank_question(stem: str, **changes) -> dict:
+    values = {
+        "type": "single",
+        "category": "社会保险",
+        "ability": "法规政策理解运用能力",
+        "difficulty": 1,
+        "stem": stem,
+        "options": {"A": "甲", "B": "乙", "C": "丙", "D": "丁"},
+        "answer": "A",
+        "explanation": "依据原文。",
+        "locator": "第一条",
+        "quote": "原文引用",
+    }
+    values.update(changes)
+    return values
+
+
+def upload(client, url: str, name: str, data: bytes):
+    return client.post(url, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+# ---------------------------------------------------------------------------------------------
+# The world: real rows in two subtrees, so every URL parameter resolves
+
+
+@pytest.fixture
+def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock):
+    """甲市 (C1) and 乙市 (C2) under 示范省, with: a closed exam (bulletin, item analysis), an open
+    weekly round for 甲市 with 甲员工's attempt in progress, a practice item, today's daily set, an
+    error report, a screen link, a question-import preview and staff-import previews."""
+    units, people = org_tree["units"], org_tree["people"]
+    victim = create_user("avictim", unit=units["window_a"], name="甲市待管人员")
+    ids = {"staff_a": people["staff_a"].id, "staff_b": people["staff_b"].id, "victim": victim.id}
+
+    frozen_clock.set(PAST)
+    ids["closed_round"] = make_round(
+        app, "exam", "已结束的考试", ["P1"], PAST - timedelta(hours=1), PAST + timedelta(hours=2)
+    )
+    for username in ("astaff", "bstaff"):
+        client = signed_in(app, username)
+        view = client.post(f"/api/v1/rounds/{ids['closed_round']}/attempts").get_json()
+        assert client.post(f"/api/v1/attempts/{view['id']}/submit").status_code == 200
+    frozen_clock.set(START)
+    assert jobs.run_sweep(app, "close_rounds").outcome == "ok"
+
+    ids["round"] = make_round(
+        app, "weekly", "甲市周周练", ["C1"], START - timedelta(hours=1), START + timedelta(days=3)
+    )
+    staff = signed_in(app, "astaff")
+    view = staff.post(f"/api/v1/rounds/{ids['round']}/attempts").get_json()
+    ids["attempt"], ids["question"] = view["id"], view["questions"][0]["id"]
+    # A question only 甲员工 has seen (the one hard question, in practice; retired afterwards so
+    # nobody else is ever served it): the rows of the reports and the practice item.
+    ids["seen_question"] = create_question("single", difficulty=3)
+    item = staff.post("/api/v1/practice/items", json={"difficulty": "3"}).get_json()["item"]
+    assert item["question"]["id"] == ids["seen_question"]
+    ids["item"], ids["item_answer"] = item["item_id"], any_answer(item["question"])
+    with app.app_context():
+        questions.set_status([ids["seen_question"]], QuestionStatus.RETIRED, actor_id=None)
+        db.session.commit()
+    assert staff.get("/api/v1/daily").status_code == 200
+    assert (
+        staff.post(
+            f"/api/v1/questions/{ids['seen_question']}/reports", json={"reason": "选项与原文不符"}
+        ).status_code
+        == 201
+    )
+    admin = signed_in(app, "root")
+    assert admin.post("/admin/screens", data={"unit": "C1", "label": "甲市大厅"}).status_code == 302
+    with app.app_context():
+        ids["report"] = db.session.scalar(select(ErrorReport.id))
+        link = db.session.scalar(select(ScreenLink))
+        ids["screen_token"], ids["screen"] = link.token, link.id
+        ids["bulletin"] = db.session.scalar(select(Bulletin.id))
+    ids["import_token"] = preview_token(
+        upload(admin, "/admin/questions/import", "新题.yaml", bank_yaml([bank_question("新导入的题？")])),
+        "/admin/questions/import/",
+    )
+    rows = [["anew01", "甲市新人", "C1X01", "学员", None, None, None, None, None, None]]
+    ids["staff_import_token"] = preview_token(
+        upload(signed_in(app, "aadmin"), "/admin/staff/import", "人员.xlsx", staff_workbook(rows)),
+        "/admin/staff/import/",
+    )
+    rows = [["root01", "省新人", "C2X01", "学员", None, None, None, None, None, None]]
+    ids["admin_staff_import_token"] = preview_token(
+        upload(admin, "/admin/staff/import", "人员.xlsx", staff_workbook(rows)), "/admin/staff/import/"
+    )
+    return ids
+
+
+def preview_token(response, prefix: str) -> str:
+    page = response.get_data(as_text=True)
+    assert prefix in page, page
+    return page.split(prefix)[1].split('"')[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Role × route matrix
+
+LOGIN = "login"  # a page asks for sign-in: 302 to /login (the JSON API answers 401 instead)
+
+
+@dataclass
+class Call:
+    """One request on a route; ``path``, ``data`` and ``json`` take the world's ids by name."""
+
+    path: str
+    data: dict | Callable | None = None
+    json: dict | Callable | None = None
+    as_role: dict = field(default_factory=dict)  # role → path, where a role needs its own row
+
+    def url(self, ids: dict, role: str) -> str:
+        return self.as_role.get(role, self.path).format(**ids)
+
+    def body(self, client, ids: dict) -> dict:
+        if callable(self.data):
+            return {"data": self.data(client, ids), "content_type": "multipart/form-data"}
+        if self.data is not None:
+            return {"data": {key: str(value).format(**ids) for key, value in self.data.items()}}
+        if callable(self.json):
+            return {"json": self.json(client, ids)}
+        if self.json is not None:
+            return {"json": self.json}
+        return {}
+
+
+def any_answer(question: dict):
+    """A well-formed answer for a question as the API shows it (right or wrong does not matter)."""
+    return {
+        "single": "A",
+        "multiple": ["A", "B"],
+        "judge": "true",
+        "fill": ["答"] * question.get("blanks", 1),
+    }[question["type"]]
+
+
+def _first_daily_question(client, ids):
+    items = (client.get("/api/v1/daily").get_json() or {}).get("items")
+    if not items:
+        return {"question_id": 0, "answer": "A"}
+    return {"question_id": items[0]["question"]["id"], "answer": any_answer(items[0]["question"])}
+
+
+def _bank_upload(client, ids):
+    return {"file": (io.BytesIO(bank_yaml([bank_question("矩阵里上传的题？")])), "矩阵.yaml")}
+
+
+def _staff_upload(client, ids):
+    rows = [["anew02", "甲市新人二", "C1X01", "学员", None, None, None, None, None, None]]
+    return {"file": (io.BytesIO(staff_workbook(rows)), "人员.xlsx")}
+
+
+SIGNED_IN = (LOGIN, 200, 200, 200, 200)
+MANAGERS = (LOGIN, 403, 200, 200, 200)
+ADMINS = (LOGIN, 403, 403, 403, 200)
+ADMINS_WRITE = (LOGIN, 403, 403, 403, 302)
+API_SIGNED_IN = (401, 200, 200, 200, 200)
+
+# (endpoint, method) → (the request, the expected status for anonymous, staff (甲市), the unit admin
+# of another subtree (乙市), the unit admin of 甲市, the admin). The request addresses 甲市's rows.
+MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
+    ("static", "GET"): (Call("/static/css/app.css"), (200, 200, 200, 200, 200)),
+    ("auth.login", "GET"): (Call("/login"), (200, 302, 302, 302, 302)),
+    ("auth.login", "POST"): (
+        Call("/login", data={"username": "nobody", "password": "x"}),
+        (200, 302, 302, 302, 302),
+    ),
+    ("auth.logout", "POST"): (Call("/logout"), (LOGIN, LOGIN, LOGIN, LOGIN, LOGIN)),
+    ("auth.change_password", "GET"): (Call("/password"), SIGNED_IN),
+    ("auth.change_password", "POST"): (Call("/password", data={"current": "wrong"}), SIGNED_IN),
+    ("learn.home", "GET"): (Call("/"), SIGNED_IN),
+    ("learn.daily_page", "GET"): (Call("/daily"), SIGNED_IN),
+    ("learn.practice", "GET"): (Call("/practice"), SIGNED_IN),
+    ("learn.mistake_book", "GET"): (Call("/mistakes"), SIGNED_IN),
+    ("learn.mistake_review", "GET"): (Call("/mistakes/review"), SIGNED_IN),
+    ("learn.history", "GET"): (Call("/history"), SIGNED_IN),
+    ("learn.report_question", "GET"): (Call("/reports"), SIGNED_IN),
+    ("learn.report_question", "POST"): (
+        Call("/reports", data={"question_id": "{seen_question}", "reason": "题干有误"}),
+        (LOGIN, 302, 302, 302, 302),
+    ),
+    ("rounds.index", "GET"): (Call("/rounds"), SIGNED_IN),
+    ("rounds.detail", "GET"): (Call("/rounds/{round}"), (LOGIN, 200, 404, 200, 404)),
+    ("rounds.start", "POST"): (Call("/rounds/{round}/start"), (LOGIN, 302, 404, 302, 404)),
+    ("rounds.attempt", "GET"): (Call("/attempts/{attempt}"), (LOGIN, 200, 404, 404, 404)),
+    ("rounds.result", "GET"): (Call("/attempts/{attempt}/result"), (LOGIN, 302, 404, 404, 404)),
+    ("rankings.units", "GET"): (Call("/rankings?parent=C1"), SIGNED_IN),
+    ("rankings.people", "GET"): (Call("/rankings/people?unit=C1"), (LOGIN, 200, 404, 200, 200)),
+    ("rankings.honours", "GET"): (Call("/honours"), SIGNED_IN),
+    ("rankings.bulletins", "GET"): (Call("/bulletins"), MANAGERS),
+    ("rankings.bulletin", "GET"): (Call("/bulletins/{bulletin}"), MANAGERS),
+    ("rankings.bulletin_print", "GET"): (Call("/bulletins/{bulletin}/print"), MANAGERS),
+    ("rankings.bulletin_xlsx", "GET"): (Call("/bulletins/{bulletin}.xlsx"), MANAGERS),
+    ("rankings.screen", "GET"): (Call("/screen/{screen_token}"), (200, 200, 200, 200, 200)),
+    ("admin.home", "GET"): (Call("/admin/"), MANAGERS),
+    ("admin.staff", "GET"): (Call("/admin/staff?unit=C1X"), (LOGIN, 403, 404, 200, 200)),
+    ("admin.staff_detail", "GET"): (Call("/admin/staff/{staff_a}"), (LOGIN, 403, 404, 200, 200)),
+    ("admin.staff_active", "POST"): (
+        Call("/admin/staff/{victim}/active", data={"active": "1"}),
+        (LOGIN, 403, 404, 302, 302),
+    ),
+    ("admin.staff_reset_password", "POST"): (
+        Call("/admin/staff/{victim}/password"),
+        (LOGIN, 403, 404, 302, 302),
+    ),
+    ("admin.staff_role", "POST"): (Call("/admin/staff/{victim}/role", data={"role": "staff"}), ADMINS_WRITE),
+    ("admin.staff_import", "GET"): (Call("/admin/staff/import"), MANAGERS),
+    ("admin.staff_import", "POST"): (Call("/admin/staff/import", data=_staff_upload), MANAGERS),
+    ("admin.staff_import_confirm", "POST"): (
+        Call(
+            "/admin/staff/import/{staff_import_token}",
+            as_role={"admin": "/admin/staff/import/{admin_staff_import_token}"},
+        ),
+        (LOGIN, 403, 302, 200, 200),
+    ),
+    ("admin.staff_template", "GET"): (Call("/admin/staff/template.xlsx"), MANAGERS),
+    ("admin.units", "GET"): (Call("/admin/units?parent=C1"), (LOGIN, 403, 404, 200, 200)),
+    ("admin.unit_create", "POST"): (
+        Call("/admin/units/create", data={"parent": "C1X", "code": "C1X09", "name": "甲市新窗口"}),
+        (LOGIN, 403, 404, 302, 302),
+    ),
+    ("admin.unit_change", "POST"): (
+        Call("/admin/units/C1X/change", data={"action": "rename", "name": "甲市一区"}),
+        (LOGIN, 403, 404, 302, 302),
+    ),
+    ("admin.selection_page", "GET"): (Call("/admin/selection?unit=C1"), (LOGIN, 403, 404, 200, 200)),
+    ("admin.screens", "GET"): (Call("/admin/screens"), ADMINS),
+    ("admin.screens", "POST"): (
+        Call("/admin/screens", data={"unit": "C1", "label": "甲市二楼"}),
+        ADMINS_WRITE,
+    ),
+    ("admin.screen_revoke", "POST"): (Call("/admin/screens/{screen}/revoke"), ADMINS_WRITE),
+    ("admin.audit_log", "GET"): (Call("/admin/audit"), ADMINS),
+    ("admin.job_runs", "GET"): (Call("/admin/jobs"), ADMINS),
+    ("admin.job_run_now", "POST"): (Call("/admin/jobs/refresh_rankings/run"), ADMINS_WRITE),
+    ("admin.schedule", "GET"): (Call("/admin/schedule/weekly"), ADMINS),
+    ("admin.schedule", "POST"): (Call("/admin/schedule/weekly", data={"title": ""}), ADMINS),
+    ("admin.questions_list", "GET"): (Call("/admin/questions"), ADMINS),
+    ("admin.questions_export", "GET"): (Call("/admin/questions/export"), ADMINS),
+    ("admin.questions_template", "GET"): (Call("/admin/questions/template.xlsx"), ADMINS),
+    ("admin.question_detail", "GET"): (Call("/admin/questions/{question}"), ADMINS),
+    ("admin.question_detail", "POST"): (Call("/admin/questions/{question}", data={"stem": ""}), ADMINS),
+    ("admin.questions_status", "POST"): (
+        Call("/admin/questions/status", data={"ids": "{question}", "status": "active"}),
+        ADMINS_WRITE,
+    ),
+    ("admin.questions_import", "GET"): (Call("/admin/questions/import"), ADMINS),
+    ("admin.questions_import", "POST"): (Call("/admin/questions/import", data=_bank_upload), ADMINS),
+    ("admin.questions_import_confirm", "POST"): (
+        Call("/admin/questions/import/{import_token}", data={"name": "新题.yaml"}),
+        ADMINS_WRITE,
+    ),
+    ("admin.report_queue", "GET"): (Call("/admin/reports"), ADMINS),
+    ("admin.error_report_handle", "POST"): (
+        Call("/admin/reports/{report}", data={"action": "dismissed", "reply": "经核对无误。"}),
+        ADMINS_WRITE,
+    ),
+    ("admin.rounds", "GET"): (Call("/admin/rounds"), ADMINS),
+    ("admin.round_new", "GET"): (Call("/admin/rounds/new?kind=exam"), ADMINS),
+    ("admin.round_new", "POST"): (Call("/admin/rounds/new", data={"title": ""}), ADMINS),
+    ("admin.round_detail", "GET"): (Call("/admin/rounds/{round}"), ADMINS),
+    ("admin.round_edit", "GET"): (Call("/admin/rounds/{round}/edit"), ADMINS),
+    ("admin.round_edit", "POST"): (Call("/admin/rounds/{round}/edit", data={"title": ""}), ADMINS),
+    ("admin.round_analysis", "GET"): (Call("/admin/rounds/{closed_round}/analysis"), ADMINS),
+    ("admin.round_paper", "POST"): (Call("/admin/rounds/{round}/paper"), ADMINS_WRITE),
+    ("admin.round_extend", "POST"): (
+        Call("/admin/rounds/{round}/extend", data={"username": "astaff", "minutes": "5"}),
+        ADMINS_WRITE,
+    ),
+    ("admin.round_close", "POST"): (Call("/admin/rounds/{round}/close"), ADMINS_WRITE),
+    ("api.me", "GET"): (Call("/api/v1/me"), API_SIGNED_IN),
+    ("api.daily_set", "GET"): (Call("/api/v1/daily"), API_SIGNED_IN),
+    ("api.daily_answer", "POST"): (Call("/api/v1/daily/answers", json=_first_daily_question), API_SIGNED_IN),
+    ("api.mistakes", "GET"): (Call("/api/v1/mistakes"), API_SIGNED_IN),
+    ("api.mistake_review", "POST"): (Call("/api/v1/mistakes/review"), API_SIGNED_IN),
+    ("api.practice_item", "POST"): (Call("/api/v1/practice/items", json={}), API_SIGNED_IN),
+    ("api.item_answer", "POST"): (
+        Call("/api/v1/items/{item}/answer", json=lambda client, ids: {"answer": ids["item_answer"]}),
+        (401, 200, 404, 404, 404),
+    ),
+    ("api.rounds_list", "GET"): (Call("/api/v1/rounds"), API_SIGNED_IN),
+    ("api.start_attempt", "POST"): (Call("/api/v1/rounds/{round}/attempts"), (401, 201, 404, 201, 404)),
+    ("api.attempt_detail", "GET"): (Call("/api/v1/attempts/{attempt}"), (401, 200, 404, 404, 404)),
+    ("api.save_answer", "PUT"): (
+        Call("/api/v1/attempts/{attempt}/answers/{question}", json={"answer": None}),
+        (401, 200, 404, 404, 404),
+    ),
+    ("api.submit_attempt", "POST"): (Call("/api/v1/attempts/{attempt}/submit"), (401, 200, 404, 404, 404)),
+    ("api.rankings_units", "GET"): (Call("/api/v1/rankings/units?parent=C1"), API_SIGNED_IN),
+    ("api.rankings_users", "GET"): (Call("/api/v1/rankings/users?unit=C1"), (401, 200, 404, 200, 200)),
+    ("api.report_question", "POST"): (
+        Call("/api/v1/questions/{seen_question}/reports", json={"reason": "答案有误"}),
+        (401, 201, 404, 404, 404),  # 甲员工's earlier report was dismissed above
+    ),
+}
+
+
+def routes_of(app) -> list[tuple[str, str, str]]:
+    """Every (endpoint, method, rule) the app serves, HEAD and OPTIONS aside."""
+    return sorted(
+        (rule.endpoint, method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    )
+
+
+def session_cookies(app) -> dict[str, str | None]:
+    """Sign each role in once and keep its session cookie: every request then gets a fresh client
+    with that cookie, so a sign-out in one request does not sign the role out for the next."""
+    cookies = {}
+    for role, username in LOGIN_OF.items():
+        cookies[role] = signed_in(app, username).get_cookie("session").value if username else None
+    return cookies
+
+
+def client_as(app, cookies: dict, role: str):
+    client = app.test_client()
+    if cookies[role]:
+        client.set_cookie("session", cookies[role])
+    return client
+
+
+def request(client, method: str, call: Call, ids: dict, role: str):
+    return client.open(call.url(ids, role), method=method, **call.body(client, ids))
+
+
+def test_every_route_has_an_entry_in_the_matrix(app):
+    served = {(endpoint, method) for endpoint, method, _ in routes_of(app)}
+    missing = sorted(served - set(MATRIX))
+    assert not missing, "routes without an expected status per role in tests/test_security.py MATRIX: " + (
+        ", ".join(f"{method} {endpoint}" for endpoint, method in missing)
+    )
+    assert not set(MATRIX) - served, (
+        f"entries for routes that no longer exist: {sorted(set(MATRIX) - served)}"
+    )
+
+
+def assert_security_headers(response, where: str) -> None:
+    policy = response.headers.get("Content-Security-Policy", "")
+    directives = dict((part.strip().split(" ", 1) + [""])[:2] for part in policy.split(";") if part.strip())
+    assert "'unsafe-inline'" not in directives.get("script-src", "'unsafe-inline'"), where
+    assert "'unsafe-eval'" not in directives["script-src"], where
+    assert directives.get("frame-ancestors") == "'none'", where
+    assert directives.get("object-src") == "'none'" and directives.get("base-uri") == "'self'", where
+    assert response.headers.get("X-Content-Type-Options") == "nosniff", where
+    assert response.headers.get("Referrer-Policy") == "same-origin", where
+    assert response.headers.get("X-Frame-Options") == "DENY", where
+
+
+def body_text(response) -> str:
+    """What a response shows: its text, or every cell of a workbook."""
+    if response.mimetype == XLSX:
+        from openpyxl import load_workbook
+
+        workbook = load_workbook(io.BytesIO(response.data))
+        return "\n".join(
+            str(value)
+            for sheet in workbook
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+            if value is not None
+        )
+    return response.get_data(as_text=True)
+
+
+def outcome(response):
+    """The status as the matrix writes it: LOGIN for a redirect to the sign-in page."""
+    if response.status_code == 302 and response.location.startswith("/login"):
+        return LOGIN
+    return response.status_code
+
+
+def test_role_route_matrix(app, world, figures):
+    cookies = session_cookies(app)
+    routes = routes_of(app)
+    # Reads first, then writes (in URL order), so a write cannot change what a read finds.
+    ordered = [r for r in routes if r[1] == "GET"] + sorted(
+        (r for r in routes if r[1] != "GET"), key=lambda r: (r[2], r[1])
+    )
+    wrong, checked = [], 0
+    for endpoint, method, _ in ordered:
+        call, expected = MATRIX[(endpoint, method)]
+        for role, want in zip(ROLES, expected, strict=True):
+            response = request(client_as(app, cookies, role), method, call, world, role)
+            where = f"{method} {call.url(world, role)} as {role}"
+            with response:
+                got = outcome(response)
+                checked += 1
+                if got != want:
+                    wrong.append(f"{where}: expected {want}, got {got}")
+                    continue
+                assert_security_headers(response, where)
+                if role == "other_admin":
+                    body = body_text(response)
+                    seen = [name for name in SUBTREE_A_ROWS if name in body]
+                    assert not seen, f"{where} shows 甲市's rows: {seen}"
+    assert not wrong, "\n".join(wrong)
+    figures.put("security", "routes × roles checked", checked)
