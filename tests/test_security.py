@@ -7,10 +7,14 @@ matrix (and the CSRF sweep) with a message naming it.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -69,9 +73,21 @@ def make_round(app, *args, **changes) -> int:
         return round_.id
 
 
+def csrf_token(client) -> str:
+    """The token a page gives its scripts and forms (``<meta name="csrf-token">``)."""
+    response = client.get("/login")
+    if response.status_code == 302:  # signed in already: any page has it
+        response = client.get("/password")
+    page = response.get_data(as_text=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
 def signed_in(app, username):
+    """A client signed in through the form, as a browser does (with the form's CSRF token)."""
     client = app.test_client()
-    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    response = client.post(
+        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(client)}
+    )
     assert response.status_code == 302, f"{username} could not sign in"
     return client
 
@@ -113,6 +129,8 @@ def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock)
     """甲市 (C1) and 乙市 (C2) under 示范省, with: a closed exam (bulletin, item analysis), an open
     weekly round for 甲市 with 甲员工's attempt in progress, a practice item, today's daily set, an
     error report, a screen link, a question-import preview and staff-import previews."""
+    csrf_enabled = app.config["WTF_CSRF_ENABLED"]
+    app.config["WTF_CSRF_ENABLED"] = False  # the setup is not what a CSRF test tests
     units, people = org_tree["units"], org_tree["people"]
     victim = create_user("avictim", unit=units["window_a"], name="甲市待管人员")
     ids = {"staff_a": people["staff_a"].id, "staff_b": people["staff_b"].id, "victim": victim.id}
@@ -170,6 +188,7 @@ def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock)
     ids["admin_staff_import_token"] = preview_token(
         upload(admin, "/admin/staff/import", "人员.xlsx", staff_workbook(rows)), "/admin/staff/import/"
     )
+    app.config["WTF_CSRF_ENABLED"] = csrf_enabled
     return ids
 
 
@@ -481,3 +500,272 @@ def test_role_route_matrix(app, world, figures):
                     assert not seen, f"{where} shows 甲市's rows: {seen}"
     assert not wrong, "\n".join(wrong)
     figures.put("security", "routes × roles checked", checked)
+
+
+# ---------------------------------------------------------------------------------------------
+# CSRF: every write refused without a token, and changing nothing; accepted with one
+
+ACTING_ROLES = ("staff", "unit_admin", "admin", "anonymous")
+
+
+def acting_role(expected: tuple) -> str:
+    """The role the matrix lets through on a route (not sent to sign in, not refused); staff for
+    sign-out, which ends at the sign-in page for everybody."""
+    allowed = dict(zip(ROLES, expected, strict=True))
+    return next((role for role in ACTING_ROLES if allowed[role] not in (LOGIN, 401, 403, 404)), "staff")
+
+
+def database_state(app) -> str:
+    """A digest of every row of every table, and of the uploads waiting for confirmation."""
+    digest = hashlib.sha256()
+    with app.app_context():
+        for table in db.metadata.sorted_tables:
+            rows = db.session.execute(select(table)).all()
+            digest.update(f"{table.name}:{sorted(map(repr, rows))}".encode())
+        uploads = sorted(path.name for path in (Path(app.instance_path) / "uploads").glob("*"))
+    digest.update(repr(uploads).encode())
+    return digest.hexdigest()
+
+
+def with_token(call: Call, token: str) -> dict:
+    """How the app's own pages send the token: a form field in forms, a header from scripts."""
+    if call.path.startswith("/api/"):
+        return {"headers": {"X-CSRFToken": token}}
+    return {"csrf_token": token}
+
+
+@pytest.mark.app_config(WTF_CSRF_ENABLED=True)
+def test_every_write_needs_the_csrf_token(app, world, figures):
+    cookies = session_cookies(app)
+    writes = sorted(
+        ((endpoint, method, rule) for endpoint, method, rule in routes_of(app) if method in UNSAFE),
+        key=lambda r: (r[2], r[1]),
+    )
+    assert writes, "no state-changing route found"
+    before = database_state(app)
+    for endpoint, method, _ in writes:
+        call, expected = MATRIX[(endpoint, method)]
+        role = acting_role(expected)
+        url = call.url(world, role)
+        with request(client_as(app, cookies, role), method, call, world, role) as refused:
+            where = f"{method} {url} as {role} without a token"
+            assert refused.status_code == 400, where
+            if call.path.startswith("/api/"):
+                assert refused.get_json()["error"]["code"] == "csrf", where
+            else:
+                assert "刷新页面" in refused.get_data(as_text=True), where
+            assert_security_headers(refused, where)
+        figures.count("security", "writes refused without CSRF token")
+    assert database_state(app) == before, "a write without a CSRF token changed something"
+    for endpoint, method, _ in writes:
+        call, expected = MATRIX[(endpoint, method)]
+        role = acting_role(expected)
+        client = client_as(app, cookies, role)
+        token = csrf_token(client)
+        body = call.body(client, world)
+        extra = with_token(call, token)
+        if "headers" in extra:
+            body["headers"] = extra["headers"]
+        elif "json" in body:
+            body["headers"] = {"X-CSRFToken": token}
+        else:
+            body["data"] = {**body.get("data", {}), **extra}
+        with client.open(call.url(world, role), method=method, **body) as accepted:
+            want = dict(zip(ROLES, expected, strict=True))[role]
+            assert outcome(accepted) == want, f"{method} {call.url(world, role)} as {role} with its token"
+        figures.count("security", "writes accepted with CSRF token")
+    assert database_state(app) != before  # the digest does see what the writes changed
+
+
+# ---------------------------------------------------------------------------------------------
+# Answer leaks: nothing about the key reaches a taker before the rules allow it
+
+MARKER = re.compile(r"LEAK(?:EXPL|QUOTE|FILL)\d{3}")
+# What a page shows once results are visible (checked below: they do appear then).
+HTML_TELLS = ("正确答案", "答题解析", "得分（百分制）", "review-item")
+JSON_TELLS = {
+    "correct",
+    "correct_answer",
+    "correct_answer_text",
+    "explanation",
+    "quote",
+    "feedback",
+    "review",
+    "result",
+    "score",
+    "percent",
+    "best_percent",
+    "passed",
+}
+
+
+@pytest.fixture
+def marked_bank(create_question):
+    """Per category 3 single, 1 multiple, 1 judge, 1 fill; every explanation, quote and fill answer
+    carries a marker of its own (LEAKEXPL007, LEAKQUOTE007, LEAKFILL007)."""
+    number = 0
+    for category in ("就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"):
+        for qtype in ("single", "single", "single", "multiple", "judge", "fill"):
+            number += 1
+            create_question(
+                qtype,
+                category=category,
+                explanation=f"解析LEAKEXPL{number:03d}",
+                quote=f"引用LEAKQUOTE{number:03d}",
+                answer=[[f"LEAKFILL{number:03d}"]] if qtype == "fill" else None,
+            )
+
+
+def json_tells(value, path="") -> list[str]:
+    """Keys that speak of correctness or results, with a value, anywhere in a JSON document."""
+    found = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key in JSON_TELLS and inner not in (None, [], {}):
+                found.append(f"{path}.{key}={inner!r}"[:120])
+            found += json_tells(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += json_tells(inner, f"{path}[{index}]")
+    return found
+
+
+def leaks(response) -> list[str]:
+    text = body_text(response)
+    found = sorted(set(MARKER.findall(text)))
+    if response.is_json:
+        document = response.get_json()
+        if response.request.path == "/api/v1/daily":  # the set's own counters (0 answered) aside
+            document = document["items"]
+        found += json_tells(document)
+    elif response.mimetype == "text/html":
+        found += [tell for tell in HTML_TELLS if tell in text]
+    return found
+
+
+def get_urls(app, values: dict[str, list]) -> list[str]:
+    """Every GET route with every combination of real parameters (a parameter without candidates
+    fails, naming the route: a new route must be added to the scan)."""
+    from itertools import product
+
+    adapter = app.url_map.bind("localhost")
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        missing = rule.arguments - set(values)
+        assert not missing, f"no values for {sorted(missing)} of {rule.rule}: add them to the leak scan"
+        names = sorted(rule.arguments)
+        for combination in product(*(values[name] for name in names)):
+            urls.append(adapter.build(rule.endpoint, dict(zip(names, combination, strict=True))))
+    return sorted(set(urls))
+
+
+@pytest.fixture
+def open_rounds(app, org_tree, marked_bank, frozen_clock):
+    """An open weekly round (answers after each attempt), monthly round and exam (after close), all
+    for the province; 甲员工 has a weekly and an exam attempt in progress with answers saved, and
+    has submitted the monthly one; 甲市's unit admin has a weekly attempt in progress."""
+    frozen_clock.set(START)
+    closes = START + timedelta(days=3)
+    ids = {
+        kind: make_round(app, kind, f"泄露检查{kind}", ["P1"], START - timedelta(hours=1), closes)
+        for kind in ("weekly", "monthly", "exam")
+    }
+    staff, responses, views = signed_in(app, "astaff"), [], {}
+    for kind in ("weekly", "monthly", "exam"):
+        started = staff.post(f"/api/v1/rounds/{ids[kind]}/attempts")
+        view = views[kind] = started.get_json()
+        responses.append(started)
+        for question in view["questions"]:
+            responses.append(
+                staff.put(
+                    f"/api/v1/attempts/{view['id']}/answers/{question['id']}",
+                    json={"answer": any_answer(question)},
+                )
+            )
+    responses.append(staff.post(f"/api/v1/attempts/{views['monthly']['id']}/submit"))
+    unit_admin = signed_in(app, "aadmin")
+    responses.append(unit_admin.post(f"/api/v1/rounds/{ids['weekly']}/attempts"))
+    return {"rounds": ids, "views": views, "responses": responses, "staff": staff, "unit_admin": unit_admin}
+
+
+def test_no_answer_reaches_a_taker_during_open_rounds(app, org_tree, open_rounds, figures):
+    rounds_, views = open_rounds["rounds"], open_rounds["views"]
+    values = {
+        "attempt_id": [view["id"] for view in views.values()],
+        "round_id": list(rounds_.values()),
+        "question_id": [question["id"] for question in views["exam"]["questions"]],
+        "bulletin_id": [1],
+        "user_id": [org_tree["people"]["staff_a"].id],
+        "kind": ["weekly", "monthly"],
+        "token": ["no-such-screen"],
+        "filename": ["js/attempt.js", "js/quiz.js"],
+    }
+    urls = get_urls(app, values)
+    for round_id in rounds_.values():
+        urls += [
+            f"/api/v1/rankings/users?board=round&round={round_id}",
+            f"/rankings/people?board=round&round={round_id}",
+            f"/api/v1/rankings/units?period=round:{round_id}",
+            f"/rankings?period=round:{round_id}",
+        ]
+    scanned = 0
+    for who in ("staff", "unit_admin"):
+        for url in urls:
+            with open_rounds[who].get(url) as response:
+                found = leaks(response)
+                assert not found, f"GET {url} as {who} ({response.status_code}) leaks {found[:6]}"
+                scanned += 1
+    for response in open_rounds["responses"]:
+        found = leaks(response)
+        assert not found, f"{response.request.method} {response.request.path} leaks {found[:6]}"
+        scanned += 1
+    figures.count("security", "responses scanned for answer leaks", scanned)
+
+    # The scan sees a leak when there is one: a submitted weekly attempt shows its review at once…
+    staff, weekly, monthly = open_rounds["staff"], views["weekly"]["id"], views["monthly"]["id"]
+    assert staff.post(f"/api/v1/attempts/{weekly}/submit").status_code == 200
+    review = staff.get(f"/attempts/{weekly}/result").get_data(as_text=True)
+    assert MARKER.search(review) and all(tell in review for tell in HTML_TELLS)
+    assert json_tells(staff.get(f"/api/v1/attempts/{weekly}").get_json())
+    listing = {entry["kind"]: entry for entry in staff.get("/api/v1/rounds").get_json()["rounds"]}
+    assert listing["weekly"]["best_percent"] is not None
+    # …while the monthly attempt, submitted too, shows nothing until its round closes.
+    assert not json_tells(listing["monthly"]) and not json_tells(listing["exam"])
+    for url in (f"/attempts/{monthly}/result", f"/api/v1/attempts/{monthly}"):
+        assert not leaks(staff.get(url)), f"{url} shows results before the monthly round closes"
+
+
+def test_monthly_results_and_answers_appear_only_after_close(app, open_rounds, frozen_clock):
+    staff, monthly = open_rounds["staff"], open_rounds["views"]["monthly"]["id"]
+    frozen_clock.set(START + timedelta(days=3, minutes=-1))  # the last minute of the round
+    assert not leaks(staff.get(f"/attempts/{monthly}/result"))
+    assert not leaks(staff.get(f"/api/v1/attempts/{monthly}"))
+    frozen_clock.set(START + timedelta(days=3, minutes=1))
+    assert jobs.run_sweep(app, "close_rounds").outcome == "ok"
+    page = staff.get(f"/attempts/{monthly}/result").get_data(as_text=True)
+    assert MARKER.search(page) and all(tell in page for tell in HTML_TELLS)
+    view = staff.get(f"/api/v1/attempts/{monthly}").get_json()
+    assert view["result"]["percent"] is not None and MARKER.search(json.dumps(view, ensure_ascii=False))
+
+
+def test_daily_shows_the_key_only_for_the_answered_question(app, org_tree, marked_bank, frozen_clock):
+    frozen_clock.set(START)
+    staff = signed_in(app, "astaff")
+    for url in ("/api/v1/daily", "/daily", "/", "/mistakes", "/api/v1/mistakes", "/history"):
+        assert not leaks(staff.get(url)), f"{url} shows a key before any answer"
+    items = staff.get("/api/v1/daily").get_json()["items"]
+    first, rest = items[0]["question"], items[1:]
+    answered = staff.post(
+        "/api/v1/daily/answers", json={"question_id": first["id"], "answer": any_answer(first)}
+    ).get_json()
+    shown = set(MARKER.findall(json.dumps(answered["feedback"], ensure_ascii=False)))
+    assert shown and json_tells(answered)  # the answered question: key, explanation, quote
+    after = staff.get("/api/v1/daily")
+    others = json.dumps(after.get_json()["items"][1:], ensure_ascii=False)
+    assert not MARKER.search(others) and not json_tells(after.get_json()["items"][1:])
+    assert len(rest) == len(after.get_json()["items"][1:])
+    # Practice serves a question without its key, and so does the mistake review.
+    served = staff.post("/api/v1/practice/items", json={})
+    assert served.status_code == 200 and not leaks(served)
