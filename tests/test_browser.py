@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,6 @@ def browser():
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The real app behind waitress on a free port, initialised as `quizapp serve --demo` does."""
-    from waitress import create_server
-
     instance = tmp_path_factory.mktemp("instance")
     os.environ["QUIZAPP_DEMO_PASSWORD"] = DEMO_PASSWORD
     os.environ["QUIZAPP_ADMIN_PASSWORD"] = "Admin1234"
@@ -73,6 +72,15 @@ def live_server(tmp_path_factory):
             initialise(demo_org=True, echo=lambda message: None)
     finally:
         del os.environ["QUIZAPP_DEMO_PASSWORD"], os.environ["QUIZAPP_ADMIN_PASSWORD"]
+    with serving(app) as base:
+        yield app, base
+
+
+@contextmanager
+def serving(app):
+    """Serve ``app`` behind waitress on a free port in a thread; yields its base URL."""
+    from waitress import create_server
+
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     stopping = threading.Event()
 
@@ -85,10 +93,12 @@ def live_server(tmp_path_factory):
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}"
-    stopping.set()
-    server.close()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stopping.set()
+        server.close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

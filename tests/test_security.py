@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -21,7 +22,7 @@ from sqlalchemy import select
 
 from quizapp import jobs
 from quizapp.extensions import db
-from quizapp.models import Bulletin, ErrorReport, QuestionStatus, ScreenLink
+from quizapp.models import Bulletin, ErrorReport, QuestionStatus, ScreenLink, User
 from quizapp.services import questions, rounds
 
 from .conftest import PASSWORD
@@ -769,3 +770,176 @@ def test_daily_shows_the_key_only_for_the_answered_question(app, org_tree, marke
     # Practice serves a question without its key, and so does the mistake review.
     served = staff.post("/api/v1/practice/items", json={})
     assert served.status_code == 200 and not leaks(served)
+
+
+# ---------------------------------------------------------------------------------------------
+# XSS: payloads through imports, reports, names and titles are shown as text, never run
+
+PAYLOADS = [
+    "<script>window.__xss=1</script>",
+    '<img src=x onerror="window.__xss=2">',
+    '"><svg onload="window.__xss=3">',
+    "'><iframe src=javascript:alert(4)>",
+    "</script><script>alert(5)</script>",
+    '<a href="javascript:alert(6)">点我</a>',
+    "javascript:alert(7)",
+    "{{7*7}}{% if 1 %}模板{% endif %}",
+]
+
+
+class ActiveMarkup(HTMLParser):
+    """Collects what would run in a browser: inline event handlers, inline scripts (JSON data blocks
+    aside), javascript: URLs and the payloads' own tags."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.found.append(f"<{tag} {name}=…>")
+            if name in ("href", "src", "action", "formaction") and (value or "").strip().lower().startswith(
+                "javascript:"
+            ):
+                self.found.append(f"<{tag} {name}={value}>")
+        if tag in ("svg", "iframe") or (tag == "img" and attributes.get("src") == "x"):
+            self.found.append(f"<{tag}>")
+        self._in_script = tag == "script" and "src" not in attributes
+        if self._in_script and attributes.get("type") != "application/json":
+            self.found.append("<script> inline")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+
+def active_markup(html: str) -> list[str]:
+    parser = ActiveMarkup()
+    parser.feed(html)
+    return parser.found
+
+
+@pytest.fixture
+def hostile(app, create_unit, create_user, frozen_clock):
+    """Every payload as a unit name (through the unit form), a person's name (through the staff
+    import wizard), a question's stem, option and explanation (through the bank import wizard),
+    an error report, a round title and a big-screen label — and a closed round with a bulletin."""
+    from markupsafe import escape
+
+    from quizapp.services import accounts
+
+    create_unit("P1", "示范省")
+    create_user("root", role="admin")
+    frozen_clock.set(PAST)
+    admin = signed_in(app, "root")
+    for number, payload in enumerate(PAYLOADS):
+        created = admin.post(
+            "/admin/units/create", data={"parent": "P1", "code": f"X{number}", "name": payload}
+        )
+        assert created.status_code == 302
+    rows = [
+        [f"xss{n}", p, f"X{n}", "学员", None, None, None, None, None, None] for n, p in enumerate(PAYLOADS)
+    ]
+    preview = upload(admin, "/admin/staff/import", "人员.xlsx", staff_workbook(rows))
+    previews = [preview]
+    token = preview_token(preview, "/admin/staff/import/")
+    assert admin.post(f"/admin/staff/import/{token}").status_code == 200
+    with app.app_context():
+        for number in range(len(PAYLOADS)):
+            user = db.session.scalar(select(User).where(User.username == f"xss{number}"))
+            accounts.reset_password(user, PASSWORD, must_change=False, min_length=8)
+        db.session.commit()
+    questions_ = [
+        bank_question(
+            f"{payload}第{n}题？", options={"A": payload, "B": "乙", "C": "丙"}, explanation=payload
+        )
+        for n, payload in enumerate(PAYLOADS)
+    ]
+    preview = upload(admin, "/admin/questions/import", "题.yaml", bank_yaml(questions_))
+    previews.append(preview)
+    token = preview_token(preview, "/admin/questions/import/")
+    assert admin.post(f"/admin/questions/import/{token}", data={"name": "题.yaml"}).status_code == 302
+
+    blueprint = [{"type": "single", "count": 4}]
+    closed = make_round(
+        app,
+        "exam",
+        PAYLOADS[0],
+        ["P1"],
+        PAST - timedelta(hours=1),
+        PAST + timedelta(hours=2),
+        blueprint=blueprint,
+    )
+    for username in ("xss0", "xss1"):
+        taker = signed_in(app, username)
+        view = taker.post(f"/api/v1/rounds/{closed}/attempts").get_json()
+        assert taker.post(f"/api/v1/attempts/{view['id']}/submit").status_code == 200
+    frozen_clock.set(START)
+    assert jobs.run_sweep(app, "close_rounds").outcome == "ok"
+    opened = [
+        make_round(
+            app,
+            "weekly",
+            payload,
+            ["P1"],
+            START - timedelta(hours=1),
+            START + timedelta(days=3),
+            blueprint=blueprint,
+        )
+        for payload in PAYLOADS
+    ]
+    staff = signed_in(app, "xss0")
+    attempt = staff.post(f"/api/v1/rounds/{opened[0]}/attempts").get_json()
+    for item, payload in zip(staff.get("/api/v1/daily").get_json()["items"], PAYLOADS, strict=False):
+        filed = staff.post(f"/api/v1/questions/{item['question']['id']}/reports", json={"reason": payload})
+        assert filed.status_code == 201
+    assert admin.post("/admin/screens", data={"unit": "X0", "label": PAYLOADS[1]}).status_code == 302
+    with app.app_context():
+        ids = {
+            "user_id": list(db.session.scalars(select(User.id).where(User.username.like("xss%")))),
+            "question_id": [q["id"] for q in attempt["questions"]],
+            "bulletin_id": list(db.session.scalars(select(Bulletin.id))),
+            "link": db.session.scalar(select(ScreenLink.token)),
+        }
+    assert ids["bulletin_id"], "the closed round built no bulletin"
+    return {
+        "escaped": {payload: str(escape(payload)) for payload in PAYLOADS},
+        "previews": previews,
+        "values": {
+            "attempt_id": [attempt["id"]],
+            "round_id": [closed, *opened],
+            "question_id": ids["question_id"],
+            "bulletin_id": ids["bulletin_id"],
+            "user_id": ids["user_id"][:2],
+            "kind": ["weekly"],
+            "token": [ids["link"]],
+            "filename": ["css/app.css"],
+        },
+        "extra": ["/rankings?parent=P1", "/admin/units?parent=P1", "/admin/staff?unit=X0", "/reports"],
+    }
+
+
+def test_payloads_are_shown_as_text_everywhere(app, hostile, figures):
+    pages = [("POST import preview", response) for response in hostile["previews"]]
+    urls = get_urls(app, hostile["values"]) + hostile["extra"]
+    for username in ("root", "xss0"):
+        client = signed_in(app, username)
+        pages += [(f"GET {url} as {username}", client.get(url)) for url in urls]
+    shown = set()
+    rendered = 0
+    for where, response in pages:
+        with response:
+            if response.mimetype != "text/html":
+                continue
+            html = response.get_data(as_text=True)
+            rendered += 1
+            raw = [p for p in PAYLOADS if ("<" in p or '"' in p) and p in html]
+            assert not raw, f"{where} renders raw: {raw}"
+            assert not active_markup(html), f"{where}: {active_markup(html)}"
+            shown |= {p for p, escaped in hostile["escaped"].items() if escaped in html}
+    assert shown == set(PAYLOADS), f"never shown (so never tested): {set(PAYLOADS) - shown}"
+    figures.count("security", "pages checked for XSS", rendered)
+    figures.put("security", "XSS payloads", len(PAYLOADS))
