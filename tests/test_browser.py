@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,16 +22,6 @@ from quizapp.models import User
 from .conftest import ROOT, make_config
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -43,20 +32,6 @@ PHONE = {
 DESKTOP = {"viewport": {"width": 1280, "height": 860}, "locale": "zh-CN"}
 DEMO_PASSWORD = "Demo12345"
 SHOTS = Path(os.environ.get("QUIZAPP_SCREENSHOTS", ROOT / "test-artifacts" / "screenshots"))
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("QUIZAPP_TEST_REQUIRE_SERVICES"):
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
