@@ -1000,3 +1000,95 @@ def test_payload_pages_run_nothing_in_chromium(app, hostile, browser):
         assert not dialogs, dialogs
         context.close()
     assert visited == 13
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions, redirects and headers (test_auth covers the basic cases; these are the attacker's)
+
+
+def test_a_cookie_from_before_sign_in_is_worth_nothing_after_it(app, org_tree):
+    """Session fixation: the cookie (the session) a visitor had before signing in is replaced, its
+    CSRF token too, and the old cookie stays anonymous."""
+    client = app.test_client()
+    before_token = csrf_token(client)
+    planted = client.get_cookie("session").value
+    assert (
+        client.post(
+            "/login", data={"username": "astaff", "password": PASSWORD, "csrf_token": before_token}
+        ).location
+        == "/"
+    )
+    assert client.get_cookie("session").value != planted
+    assert csrf_token(client) != before_token
+    attacker = app.test_client()
+    attacker.set_cookie("session", planted)
+    assert attacker.get("/").location.startswith("/login")
+    assert attacker.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.parametrize("how", ["own change", "admin reset", "deactivation"])
+def test_a_stolen_cookie_dies_with_the_password(app, org_tree, how):
+    staff_id = org_tree["people"]["staff_a"].id
+    device = signed_in(app, "astaff")
+    stolen = device.get_cookie("session").value
+    if how == "own change":
+        changed = device.post(
+            "/password", data={"current": PASSWORD, "new": "NewPass123", "confirm": "NewPass123"}
+        )
+        assert changed.location == "/" and device.get("/api/v1/me").status_code == 200
+    elif how == "admin reset":
+        assert signed_in(app, "aadmin").post(f"/admin/staff/{staff_id}/password").status_code == 302
+    else:
+        assert signed_in(app, "aadmin").post(f"/admin/staff/{staff_id}/active").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get("/api/v1/me").status_code == 401
+    assert thief.get("/").location.startswith("/login")
+    assert thief.post("/api/v1/daily/answers", json={"question_id": 1, "answer": "A"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "https://evil.example/",
+        "//evil.example/",
+        "/\\evil.example/",
+        "/\t/evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_sign_in_and_forms_never_redirect_off_the_site(app, org_tree, mixed_bank, target):
+    client = app.test_client()
+    signed = client.post(
+        "/login", query_string={"next": target}, data={"username": "root", "password": PASSWORD}
+    )
+    assert signed.location == "/"
+    retired = client.post("/admin/questions/status", data={"ids": "1", "status": "retired", "next": target})
+    assert retired.location == "/admin/questions"
+    client.post("/logout")
+    client.post("/login", data={"username": "astaff", "password": PASSWORD})
+    reported = client.post("/reports", data={"question_id": "1", "reason": "有误", "next": target})
+    assert reported.location == "/reports"
+
+
+@pytest.mark.app_config(PROPAGATE_EXCEPTIONS=False)
+def test_error_pages_and_downloads_carry_the_security_headers(app, client, auth, org_tree):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("kaput")
+
+    auth.login("root")
+    responses = {
+        "404 page": client.get("/no/such/page"),
+        "404 JSON": client.get("/api/v1/no/such/thing"),
+        "405 page": client.get("/logout"),
+        "500 page": client.get("/boom"),
+        "JSON": client.get("/api/v1/me"),
+        "xlsx": client.get("/admin/staff/template.xlsx"),
+        "static": client.get("/static/js/api.js"),
+    }
+    for what, response in responses.items():
+        with response:
+            assert_security_headers(response, what)
+    assert responses["404 JSON"].get_json()["error"]["code"]
+    assert responses["JSON"].headers["Cache-Control"] == "private, no-store"  # personal: never cached
