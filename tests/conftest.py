@@ -1,5 +1,5 @@
 """Fixtures in the flaskr/Indico style: ``app``, ``client``, ``runner``, ``auth``, and factories
-(``create_unit``, ``create_user``) that keep tests short.
+(``create_unit``, ``create_user``) that keep tests short; ``browser`` for the Chromium tests.
 
 Tests run on a fresh SQLite file each. Those marked ``postgres`` run on the server named by
 QUIZAPP_TEST_DATABASE_URL; without it they skip, unless QUIZAPP_TEST_REQUIRE_SERVICES is set (CI),
@@ -9,6 +9,7 @@ where a missing service is a failure.
 from __future__ import annotations
 
 import os
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -54,6 +55,33 @@ def pytest_terminal_summary(terminalreporter, config):
         terminalreporter.section("figures")
         for suite, line in sorted(store.items()):
             terminalreporter.write_line(f"{suite}: " + ", ".join(f"{k} {v}" for k, v in line.items()))
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium through Playwright (one per test module)."""
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("QUIZAPP_TEST_REQUIRE_SERVICES"):
+            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 def require_service(variable: str, what: str) -> str:

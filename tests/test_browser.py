@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import threading
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,16 +25,6 @@ from quizapp.models import User
 from .conftest import ROOT, make_config
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEZONE = "Asia/Shanghai"  # the staff's own clocks, as the server's business time zone
 PHONE = {
     "viewport": {"width": 390, "height": 844},
@@ -60,24 +50,8 @@ SHOTS = Path(os.environ.get("QUIZAPP_SCREENSHOTS", ROOT / "test-artifacts" / "sc
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("QUIZAPP_TEST_REQUIRE_SERVICES"):
-            pytest.fail(f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-microhei)")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium fonts-wqy-microhei")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     """The real app behind waitress on a free port, initialised as `quizapp serve --demo` does."""
-    from waitress import create_server
-
     instance = tmp_path_factory.mktemp("instance")
     os.environ["QUIZAPP_DEMO_PASSWORD"] = DEMO_PASSWORD
     os.environ["QUIZAPP_ADMIN_PASSWORD"] = "Admin1234"
@@ -88,6 +62,15 @@ def live_server(tmp_path_factory):
             initialise(demo_org=True, echo=lambda message: None)
     finally:
         del os.environ["QUIZAPP_DEMO_PASSWORD"], os.environ["QUIZAPP_ADMIN_PASSWORD"]
+    with serving(app) as base:
+        yield app, base
+
+
+@contextmanager
+def serving(app):
+    """Serve ``app`` behind waitress on a free port in a thread; yields its base URL."""
+    from waitress import create_server
+
     server = create_server(app, host="127.0.0.1", port=0, threads=4)
     stopping = threading.Event()
 
@@ -100,10 +83,12 @@ def live_server(tmp_path_factory):
 
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}"
-    stopping.set()
-    server.close()
-    thread.join(timeout=5)
+    try:
+        yield f"http://127.0.0.1:{server.effective_port}"
+    finally:
+        stopping.set()
+        server.close()
+        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from ..models import Ability, AuditLog, Category, ErrorReport, QuestionStatus, Q
 from ..services import bank_io, error_reports, exports, grading, questions
 from ..services.audit import ACTION_LABELS
 from ..services.errors import DomainError, InvalidInput
+from ..web import safe_next
 from . import bp
 from .forms import QuestionEditForm, QuestionFilterForm
 from .routes import admins_only, commit_or_flash, upload_dir
@@ -71,7 +72,7 @@ def questions_status():
         changed = questions.set_status(ids, status, actor_id=current_user.id)
         db.session.commit()
         flash(f"已{'停用' if status == QuestionStatus.RETIRED else '恢复'} {changed} 道题", "success")
-    return redirect(request.form.get("next") or url_for("admin.questions_list"))
+    return redirect(safe_next(request.form.get("next")) or url_for("admin.questions_list"))
 
 
 def _edit_form(version, category, ability, source_code) -> QuestionEditForm:

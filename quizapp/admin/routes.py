@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import abort, current_app, flash, render_template, request
 from flask_login import current_user, login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, literal, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from .. import clock
@@ -20,6 +20,7 @@ from ..models import (
     Role,
     Round,
     RoundStatus,
+    RoundTarget,
     Source,
     Unit,
     User,
@@ -162,10 +163,23 @@ def _dashboard() -> dict:
         {"name": c.name, "headcount": counts.get(c.id, (0, 0))[0], "done": counts.get(c.id, (0, 0))[1]}
         for c in children
     ]
+    attempts_in_scope = Attempt.round_id == Round.id
+    rounds_in_scope = true()
+    if not current_user.is_admin:
+        # A unit admin sees the rounds their subtree takes part in, counted over their subtree only.
+        scope = unit_scope(current_user)
+        attempts_in_scope &= Attempt.unit_id.in_(select(Unit.id).where(scope))
+        target = Unit.__table__.alias("target")
+        own_path = literal(current_user.unit.path if current_user.unit else "/none/")
+        rounds_in_scope = exists().where(
+            RoundTarget.round_id == Round.id,
+            RoundTarget.unit_id == target.c.id,
+            or_(own_path.startswith(target.c.path), target.c.path.startswith(own_path)),
+        )
     open_rounds = db.session.execute(
         select(Round, func.count(Attempt.id), func.count(Attempt.submitted_at))
-        .outerjoin(Attempt, Attempt.round_id == Round.id)
-        .where(Round.status != RoundStatus.CLOSED, Round.opens_at <= now)
+        .outerjoin(Attempt, attempts_in_scope)
+        .where(Round.status != RoundStatus.CLOSED, Round.opens_at <= now, rounds_in_scope)
         .group_by(Round.id)
         .order_by(Round.closes_at)
     ).all()

@@ -1,11 +1,10 @@
-from urllib.parse import urlsplit
-
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..extensions import db, limiter
 from ..services import accounts
 from ..services.errors import DomainError
+from ..web import safe_next
 from . import bp
 from .forms import ChangePasswordForm, LoginForm
 
@@ -17,15 +16,6 @@ def _account_key() -> str:
 def _failed(response) -> bool:
     """Only failed sign-ins count towards the limits (a success redirects)."""
     return response.status_code != 302
-
-
-def _safe_next(target: str | None) -> str | None:
-    if not target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return None
-    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -51,7 +41,7 @@ def login():
         if user is None:
             flash("登录名或密码不正确", "danger")
             return render_template("auth/login.html", form=form), 200
-        next_url = _safe_next(request.args.get("next"))
+        next_url = safe_next(request.args.get("next"))
         session.clear()  # a fresh session (and CSRF token) at every sign-in
         login_user(user)
         db.session.commit()

@@ -12,6 +12,7 @@ from ..services import daily, error_reports, points, rules
 from ..services import rounds as round_service
 from ..services.errors import DomainError
 from ..services.org import unit_trail
+from ..web import safe_next
 from . import bp
 
 WEEKDAYS = "一二三四五六日"
@@ -133,12 +134,7 @@ def report_question():
         else:
             db.session.commit()
             flash("已提交纠错，管理员处理后会在“我的纠错”中回复您", "success")
-        target = request.form.get("next", "")
-        return redirect(
-            target
-            if target.startswith("/") and not target.startswith("//")
-            else url_for("learn.report_question")
-        )
+        return redirect(safe_next(request.form.get("next")) or url_for("learn.report_question"))
     mine = db.session.execute(
         select(ErrorReport, QuestionVersion.stem)
         .join(QuestionVersion, QuestionVersion.id == ErrorReport.question_version_id)

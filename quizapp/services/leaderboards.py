@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Attempt, PointsEntry, Role, Round, RoundStatus, Unit, User
-from .errors import DomainError, NotFound, PermissionDenied
+from .errors import DomainError, NotFound
 from .rankings import competition_ranks, month_period
 
 TOP = 50
@@ -60,7 +60,8 @@ def board(
 ) -> dict:
     """The leaderboard rows (top ``limit``) and the viewer's own row wherever it falls."""
     if not allowed_subtree(viewer, unit):
-        raise PermissionDenied("无权查看该单位的个人排行")
+        # As everywhere else, a subtree out of the viewer's scope looks exactly like a missing one.
+        raise NotFound(f"单位“{unit.code}”不存在或不在您的查看范围内")
     inside = Unit.path.startswith(unit.path, autoescape=True)
     if kind == "round":
         round_ = db.session.get(Round, round_id) if round_id else None

@@ -12,7 +12,8 @@ from .. import clock
 from ..extensions import db
 from ..models import Attempt, Round, RoundStatus, Unit, User
 from . import points
-from .org import visible_users
+from .errors import NotFound
+from .org import visible_units, visible_users
 
 AGE_BANDS = {"30岁以下": (0, 30), "31-40岁": (31, 40), "41-50岁": (41, 50), "51岁以上": (51, 200)}
 
@@ -64,8 +65,11 @@ def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
         .where(User.active.is_(True), User.role != "admin")
     )
     if criteria.unit_code:
-        unit = db.session.scalar(select(Unit).where(Unit.code == criteria.unit_code))
-        stmt = stmt.where(Unit.path.startswith(unit.path, autoescape=True)) if unit else stmt.where(False)
+        # Named like every other scoped lookup: a unit outside the viewer's subtree is "not found".
+        unit = db.session.scalar(visible_units(viewer).where(Unit.code == criteria.unit_code))
+        if unit is None:
+            raise NotFound(f"单位“{criteria.unit_code}”不存在")
+        stmt = stmt.where(Unit.path.startswith(unit.path, autoescape=True))
     for field in ("job_section", "level", "gender"):
         if value := getattr(criteria, field):
             stmt = stmt.where(getattr(User, field) == value)

@@ -16,7 +16,8 @@ function init(id, option) {
 
 init("chart-units", {
   grid: { left: 8, right: 48, top: 8, bottom: 8, containLabel: true },
-  tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+  // Drawn on the canvas: an HTML tooltip carries inline styles, which the CSP (rightly) refuses.
+  tooltip: { trigger: "axis", axisPointer: { type: "shadow" }, renderMode: "richText" },
   xAxis: { type: "value", splitNumber: 3, axisLabel: { formatter: data.percent ? "{value}%" : "{value}" } },
   yAxis: { type: "category", inverse: true, data: data.names.map(short), axisTick: { show: false } },
   series: [{ type: "bar", name: data.label, data: data.values.map(scale), barMaxWidth: 22,
@@ -25,7 +26,7 @@ init("chart-units", {
 
 init("chart-trend", {
   grid: { left: 8, right: 24, top: 24, bottom: 8, containLabel: true },
-  tooltip: { trigger: "axis" },
+  tooltip: { trigger: "axis", renderMode: "richText" },
   xAxis: { type: "category", data: data.trend.map((point) => point.starts_on.slice(5)) },
   yAxis: { type: "value", inverse: true, minInterval: 1, name: "名次" },
   series: [{ type: "line", name: data.focus, data: data.trend.map((point) => point.rank), symbolSize: 8,
