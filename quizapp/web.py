@@ -8,9 +8,11 @@ from zoneinfo import ZoneInfo
 from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
+from .models._types import MAX_ID
 from .services import grading
 from .services.audit import action_label
 from .services.errors import DomainError
@@ -29,7 +31,26 @@ ERROR_TEXT = {
     429: ("操作过于频繁", "尝试次数过多，请稍后再试。"),
     500: ("系统错误", "服务器出现问题，请稍后再试；如果一直出现，请联系管理员。"),
 }
+# The API's error codes for what the framework refuses (services raise their own codes).
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+    500: "server_error",
+}
 PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "static"}
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every URL: a number no row can have (beyond 32 bits) does not match the route,
+    so it is a 404 rather than an overflow in the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 @login_manager.user_loader
@@ -51,12 +72,15 @@ def _wants_json() -> bool:
 def _error_response(status: int, message: str | None = None, code: str | None = None):
     title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
     if _wants_json():
-        return jsonify(error={"code": code or title, "message": message or text}), status
+        return jsonify(
+            error={"code": code or ERROR_CODES.get(status, "server_error"), "message": message or text}
+        ), status
     return render_template("errors/error.html", status=status, title=title, message=message or text), status
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("TZINFO", ZoneInfo(app.config["TIMEZONE"]))
+    app.url_map.converters["int"] = IdConverter  # before the blueprints add their routes
 
     @login_manager.unauthorized_handler
     def unauthorized():
