@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Attempt, PointsEntry, Role, Round, RoundStatus, Unit, User
+from ..models._types import MAX_ID
 from .errors import DomainError, NotFound, PermissionDenied
 from .rankings import competition_ranks, month_period
 
@@ -63,7 +64,7 @@ def board(
         raise PermissionDenied("无权查看该单位的个人排行")
     inside = Unit.path.startswith(unit.path, autoescape=True)
     if kind == "round":
-        round_ = db.session.get(Round, round_id) if round_id else None
+        round_ = db.session.get(Round, round_id) if round_id and 0 < round_id <= MAX_ID else None
         if round_ is None:
             raise NotFound("本轮不存在")
         if round_.status != RoundStatus.CLOSED:
