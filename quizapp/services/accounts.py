@@ -19,6 +19,7 @@ from ..models import Role, Unit, User
 from ..models._types import utcnow
 from . import audit
 from .errors import Conflict, DomainError, InvalidInput, NotFound, Problem
+from .text import unstorable
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
 ROLE_ALIASES = {
@@ -224,6 +225,7 @@ STAFF_COLUMNS = {
     "状态": "status",
 }
 STAFF_REQUIRED = {"username", "name", "unit_code"}
+STAFF_LIMITS = {"name": ("姓名", 64), "job_section": ("岗位", 64), "level": ("职级", 32)}  # column widths
 
 
 @dataclass
@@ -289,6 +291,13 @@ def check_staff_import(data: bytes, *, file_name: str = "", within: Unit | None 
             seen[username] = number
         if not values.get("name"):
             bad("姓名", "姓名不能为空")
+        for field, (label, limit) in STAFF_LIMITS.items():
+            if len(values.get(field, "")) > limit:
+                bad(label, f"{label}过长（上限 {limit} 字）")
+        for field, value in values.items():
+            if unstorable(value):
+                label = next(k for k, v in STAFF_COLUMNS.items() if v == field)
+                bad(label, "含有无法保存的控制字符或无效的 Unicode 字符")
         if values.get("unit_code") not in units:
             bad("单位编码", f"单位编码“{values.get('unit_code', '')}”不存在")
         role = ROLE_ALIASES.get(values.get("role") or "学员")
@@ -297,7 +306,9 @@ def check_staff_import(data: bytes, *, file_name: str = "", within: Unit | None 
         if values.get("gender") not in ("", None, "男", "女"):
             bad("性别", "性别应为 男 或 女")
         birth_year = values.get("birth_year") or ""
-        if birth_year and not (birth_year.isdigit() and 1940 <= int(birth_year) <= this_year - 16):
+        if birth_year and not (
+            birth_year.isdecimal() and len(birth_year) == 4 and 1940 <= int(birth_year) <= this_year - 16
+        ):
             bad("出生年份", f"出生年份“{birth_year}”无效")
         if values.get("phone") and not re.fullmatch(r"[0-9+\- ]{5,20}", values["phone"]):
             bad("手机", f"手机号码“{values['phone']}”无效")

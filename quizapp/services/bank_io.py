@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from ..models.bank import QuestionType
 from . import audit, grading
 from .errors import InvalidInput, Problem
 from .sources import SourceText, parse_source, read_source_file
-from .text import content_hash
+from .text import content_hash, unstorable
 
 DEFAULT_CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
 DEFAULT_ABILITIES = ["法规政策理解运用能力", "问题解决能力", "沟通协调能力", "信息平台运用能力"]
@@ -36,6 +37,13 @@ OPTION_KEYS = "ABCDEF"
 SUPPORTED_SUFFIXES = {".yaml", ".yml", ".json", ".xlsx", ".csv"}
 MAX_STEM = 2000
 MAX_OPTION = 500
+MAX_LOCATOR = 64  # the column's width
+SOURCE_CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")  # also a file name under sources/
+SOURCE_LIMITS = {
+    "title": ("标题", 200),
+    "issuer": ("发布机关", 400),
+    "effective": ("施行日期", 200),
+}  # widths
 
 TYPE_ALIASES = {
     "single": "single",
@@ -163,6 +171,7 @@ class SourceResolver:
     def __init__(self, bank_path: Path | None, known: dict[str, SourceText] | None = None):
         self.bank_path = bank_path
         self.known = dict(known or {})
+        self.vetted: set[str] = set()  # codes whose text was checked (once per batch is enough)
 
     def resolve(self, code: str, hint: dict | None, base_dir: Path | None) -> SourceText | None:
         if code in self.known:
@@ -238,6 +247,11 @@ def _read_yaml(name, data, base_dir, problems):
         row = f"第{mark.line + 1}行" if mark else ""
         problems.append(Problem(name, row, "file", f"YAML 格式错误：{getattr(exc, 'problem', exc)}"))
         return []
+    except (ValueError, RecursionError):  # a value YAML accepts but Python cannot build, or deep nesting
+        problems.append(
+            Problem(name, "", "file", "YAML 格式错误：含有无法读取的值（如超长数字、无效日期）或嵌套过深")
+        )
+        return []
     return list(_records_from_documents(name, documents, base_dir, problems))
 
 
@@ -258,6 +272,9 @@ def _read_json(name, data, base_dir, problems):
         return []
     except json.JSONDecodeError as exc:
         problems.append(Problem(name, f"第{exc.lineno}行", "file", f"JSON 格式错误：{exc.msg}"))
+        return []
+    except (ValueError, RecursionError):  # an integer over Python's 4300 digits, or deep nesting
+        problems.append(Problem(name, "", "file", "JSON 格式错误：含有超长数字或嵌套过深"))
         return []
     documents = document if isinstance(document, list) else [document]
     return list(_records_from_documents(name, documents, base_dir, problems))
@@ -368,7 +385,7 @@ def _difficulty(value) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip() if value is not None else ""
-    return int(text) if text.isdigit() else None
+    return int(text) if text.isdecimal() and len(text) <= 3 else None  # "²" is a digit, not a number
 
 
 def _options(raw) -> list[tuple[str, str]] | None:
@@ -411,6 +428,31 @@ def _fill_answer(raw) -> list[list[str]] | None:
     return answer
 
 
+def _strings(value) -> Iterator[str]:
+    """Every string inside a parsed value, keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _source_problems(source: SourceText) -> list[str]:
+    """What would not fit the source table: over-long header fields, unstorable characters."""
+    problems = [
+        f"来源文件的{label}过长（上限 {limit} 字）"
+        for name, (label, limit) in SOURCE_LIMITS.items()
+        if len(getattr(source, name) or "") > limit
+    ]
+    if any(unstorable(text or "") for text in (source.title, source.body, source.issuer, source.effective)):
+        problems.append("来源文件含有无法保存的控制字符")
+    return problems
+
+
 def validate_record(
     raw: RawRecord,
     resolver: SourceResolver,
@@ -422,6 +464,10 @@ def validate_record(
 
     def bad(field_name: str, message: str) -> None:
         problems.append(Problem(raw.file, raw.row, FIELD_LABELS.get(field_name, field_name), message))
+
+    for key, value in values.items():
+        if any(unstorable(text) for text in _strings(value)):
+            bad(str(key), "含有无法保存的控制字符（如 NUL）或无效的 Unicode 字符")
 
     qtype = TYPE_ALIASES.get(_text(values, "type").lower())
     if qtype is None:
@@ -510,12 +556,20 @@ def validate_record(
     source = None
     if not code:
         bad("source", "来源文件编码不能为空")
+    elif not SOURCE_CODE.match(code):
+        bad("source", "来源文件编码只能包含字母、数字和 _ . -，长度不超过 64")
     else:
         source = resolver.resolve(code, raw.source_hint, raw.base_dir)
         if source is None:
             bad("source", f"来源文件“{code}”不存在（既不在题库中，也没有 sources/{code}.txt）")
+        elif source.code not in resolver.vetted:
+            resolver.vetted.add(source.code)
+            for message in _source_problems(source):
+                bad("source", message)
     if not locator:
         bad("locator", "条款位置不能为空（如 第十四条 或 第3段）")
+    elif len(locator) > MAX_LOCATOR:
+        bad("locator", f"条款位置过长（上限 {MAX_LOCATOR} 字）")
     if not quote:
         bad("quote", "原文引用不能为空")
     if source is not None and locator and quote:

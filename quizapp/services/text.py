@@ -17,6 +17,12 @@ def normalise(value: str) -> str:
     return "".join(ch for ch in folded if not ch.isspace() and not unicodedata.category(ch).startswith("P"))
 
 
+def unstorable(value: str) -> bool:
+    """Control characters other than tab and line breaks (PostgreSQL refuses NUL; nobody can see
+    them) or lone surrogates (not UTF-8): text holding them is refused at the door."""
+    return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r" for ch in value)
+
+
 def content_hash(qtype: str, stem: str, options: list[dict]) -> str:
     """Identity of a question's content: type, stem and options, normalised (DESIGN §3: never stem alone)."""
     payload = json.dumps(
