@@ -16,6 +16,7 @@ from .models._types import MAX_ID
 from .services import grading
 from .services.audit import action_label
 from .services.errors import DomainError
+from .services.text import strings_in, unstorable
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -99,6 +100,18 @@ def init_app(app: Flask) -> None:
             if _wants_json():
                 return _error_response(403, "请先修改初始密码", "password_change_required")
             return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.before_request
+    def refuse_unstorable_text():
+        """NUL and lone surrogates fit no column (PostgreSQL refuses NUL outright, UTF-8 the
+        surrogates): a request carrying them in its URL parameters, query, form or JSON is refused
+        here, once, for every route. (A URL matching no route stays a 404.)"""
+        texts = strings_in([request.view_args or {}, *request.args.lists(), *request.form.lists()])
+        if request.is_json:
+            texts = (*texts, *strings_in(request.get_json(silent=True)))
+        if any(unstorable(text) for text in texts):
+            return _error_response(400, "请求中含有无法处理的控制字符", "bad_request")
         return None
 
     @app.after_request

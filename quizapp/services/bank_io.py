@@ -29,7 +29,7 @@ from ..models.bank import QuestionType
 from . import audit, grading
 from .errors import InvalidInput, Problem
 from .sources import SourceText, parse_source, read_source_file
-from .text import content_hash, unstorable
+from .text import content_hash, strings_in, unstorable
 
 DEFAULT_CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
 DEFAULT_ABILITIES = ["法规政策理解运用能力", "问题解决能力", "沟通协调能力", "信息平台运用能力"]
@@ -428,19 +428,6 @@ def _fill_answer(raw) -> list[list[str]] | None:
     return answer
 
 
-def _strings(value) -> Iterator[str]:
-    """Every string inside a parsed value, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def _source_problems(source: SourceText) -> list[str]:
     """What would not fit the source table: over-long header fields, unstorable characters."""
     problems = [
@@ -466,7 +453,7 @@ def validate_record(
         problems.append(Problem(raw.file, raw.row, FIELD_LABELS.get(field_name, field_name), message))
 
     for key, value in values.items():
-        if any(unstorable(text) for text in _strings(value)):
+        if any(unstorable(text) for text in strings_in(value)):
             bad(str(key), "含有无法保存的控制字符（如 NUL）或无效的 Unicode 字符")
 
     qtype = TYPE_ALIASES.get(_text(values, "type").lower())
