@@ -9,12 +9,15 @@ from zoneinfo import ZoneInfo
 from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
+from .models._types import MAX_ID
 from .services import grading
 from .services.audit import action_label
 from .services.errors import DomainError
+from .services.text import strings_in, unstorable
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -30,7 +33,26 @@ ERROR_TEXT = {
     429: ("操作过于频繁", "尝试次数过多，请稍后再试。"),
     500: ("系统错误", "服务器出现问题，请稍后再试；如果一直出现，请联系管理员。"),
 }
+# The API's error codes for what the framework refuses (services raise their own codes).
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    429: "rate_limited",
+    500: "server_error",
+}
 PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "static"}
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every URL: a number no row can have (beyond 32 bits) does not match the route,
+    so it is a 404 rather than an overflow in the database driver."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 @login_manager.user_loader
@@ -65,12 +87,15 @@ def _wants_json() -> bool:
 def _error_response(status: int, message: str | None = None, code: str | None = None):
     title, text = ERROR_TEXT.get(status, ERROR_TEXT[500])
     if _wants_json():
-        return jsonify(error={"code": code or title, "message": message or text}), status
+        return jsonify(
+            error={"code": code or ERROR_CODES.get(status, "server_error"), "message": message or text}
+        ), status
     return render_template("errors/error.html", status=status, title=title, message=message or text), status
 
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("TZINFO", ZoneInfo(app.config["TIMEZONE"]))
+    app.url_map.converters["int"] = IdConverter  # before the blueprints add their routes
 
     @login_manager.unauthorized_handler
     def unauthorized():
@@ -89,6 +114,18 @@ def init_app(app: Flask) -> None:
             if _wants_json():
                 return _error_response(403, "请先修改初始密码", "password_change_required")
             return redirect(url_for("auth.change_password"))
+        return None
+
+    @app.before_request
+    def refuse_unstorable_text():
+        """NUL and lone surrogates fit no column (PostgreSQL refuses NUL outright, UTF-8 the
+        surrogates): a request carrying them in its URL parameters, query, form or JSON is refused
+        here, once, for every route. (A URL matching no route stays a 404.)"""
+        texts = strings_in([request.view_args or {}, *request.args.lists(), *request.form.lists()])
+        if request.is_json:
+            texts = (*texts, *strings_in(request.get_json(silent=True)))
+        if any(unstorable(text) for text in texts):
+            return _error_response(400, "请求中含有无法处理的控制字符", "bad_request")
         return None
 
     @app.after_request

@@ -1,5 +1,8 @@
-from datetime import date, timedelta
+from datetime import timedelta
+from functools import cache
+from importlib.resources import files
 
+import yaml
 from flask import jsonify, request
 from flask_login import current_user, login_required
 
@@ -7,6 +10,7 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category
+from ..models._types import MAX_ID
 from ..services import daily, error_reports, leaderboards, points, rankings, rules
 from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
@@ -25,13 +29,30 @@ def _body() -> dict:
 
 
 def _int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequest(f"{name} 应为整数")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
+        raise BadRequest(f"{name} 应为正整数")
+    return value
+
+
+def _str(value, name: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{name} 应为字符串")
     return value
 
 
 def _answer_payload(outcome) -> dict:
     return {"feedback": outcome.feedback, "first": outcome.first, "points_awarded": outcome.points_awarded}
+
+
+@cache
+def openapi_document() -> dict:
+    """The API's OpenAPI document (kept as YAML beside this module; tests hold it to the routes)."""
+    return yaml.safe_load(files(__package__).joinpath("openapi.yaml").read_text(encoding="utf-8"))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(openapi_document())
 
 
 @bp.get("/me")
@@ -107,8 +128,7 @@ def mistake_review():
 @bp.post("/practice/items")
 @login_required
 def practice_item():
-    body = request.get_json(silent=True) or {}
-    filters = practice_filters(body)
+    filters = practice_filters(_body() if request.get_data() else {})
     item = daily.serve_practice(current_user.id, filters, now=clock.utcnow(), rules=rules.current())
     db.session.commit()
     return jsonify(item=item)
@@ -130,6 +150,9 @@ def item_answer(item_id: int):
 def practice_filters(values) -> daily.Filters:
     """Filters from names (as the practice page sends them); unknown names are a clear error."""
     filters = daily.Filters()
+    for name in ("category", "ability", "type"):
+        if values.get(name) is not None:
+            _str(values[name], name)
     if category := values.get("category"):
         filters.category_id = db.session.scalar(db.select(Category.id).where(Category.name == category))
         if filters.category_id is None:
@@ -266,12 +289,9 @@ def rankings_users():
     kind = request.args.get("board", "month")
     if kind not in ("round", "month", "total"):
         raise BadRequest("board 应为 round、month 或 total")
-    month = clock.business_date(clock.utcnow(), rules.current().tz)
-    if request.args.get("month"):
-        try:
-            month = date.fromisoformat(request.args["month"] + "-01")
-        except ValueError:
-            raise BadRequest("month 格式应为 2026-03") from None
+    month = rankings.parse_month(
+        request.args.get("month"), today=clock.business_date(clock.utcnow(), rules.current().tz)
+    )
     unit = leaderboards.unit_or_default(request.args.get("unit"), current_user)
     data = leaderboards.board(
         kind, unit=unit, viewer=current_user, month=month, round_id=request.args.get("round", type=int)
@@ -291,7 +311,8 @@ def rankings_users():
 @login_required
 def report_question(question_id: int):
     body = _body()
-    entry = error_reports.report(current_user, question_id, body.get("reason", ""), now=clock.utcnow())
+    reason = _str(body.get("reason", ""), "reason")
+    entry = error_reports.report(current_user, question_id, reason, now=clock.utcnow())
     db.session.commit()
     return jsonify(
         id=entry.id, status=entry.status, message="已提交，管理员处理后会在“我的纠错”中回复您"

@@ -4,6 +4,8 @@ from sqlalchemy import DateTime, TypeDecorator
 
 from .. import clock
 
+MAX_ID = 2**31 - 1  # primary keys are 32-bit integers on PostgreSQL: no row has a larger id
+
 
 def utcnow() -> datetime:
     return clock.utcnow()  # looked up at call time, so tests can replace clock.utcnow

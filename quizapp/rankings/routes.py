@@ -10,7 +10,6 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Bulletin, DailySet, Role, Round, RoundStatus, ScreenLink, Unit, UnitDayStat, User
 from ..services import exports, leaderboards, rankings, reports
-from ..services.errors import DomainError
 from . import bp
 
 
@@ -145,12 +144,7 @@ def units():
 def people():
     kind = request.args.get("board", "month")
     unit = _parent(request.args.get("unit"))
-    month = _today()
-    if kind == "month" and request.args.get("month"):
-        try:
-            month = date.fromisoformat(request.args["month"] + "-01")
-        except ValueError:
-            raise DomainError("月份格式应为 2026-03") from None
+    month = rankings.parse_month(request.args.get("month") if kind == "month" else None, today=_today())
     round_id = request.args.get("round", type=int)
     data = leaderboards.board(
         kind if kind in ("round", "month", "total") else "month",
@@ -266,12 +260,7 @@ def bulletin_xlsx(bulletin_id: int):
 def honours():
     tz = current_app.config["TZINFO"]
     today = _today()
-    month = today
-    if request.args.get("month"):
-        try:
-            month = date.fromisoformat(request.args["month"] + "-01")
-        except ValueError:
-            raise DomainError("月份格式应为 2026-03") from None
+    month = rankings.parse_month(request.args.get("month"), today=today)
     period = rankings.month_period(month)
     root = leaderboards.default_unit(current_user)
     if root is None:

@@ -29,7 +29,7 @@ from ..models.bank import QuestionType
 from . import audit, grading
 from .errors import InvalidInput, Problem
 from .sources import SourceText, parse_source, read_source_file
-from .text import content_hash, unstorable
+from .text import content_hash, strings_in, unstorable
 
 DEFAULT_CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
 DEFAULT_ABILITIES = ["法规政策理解运用能力", "问题解决能力", "沟通协调能力", "信息平台运用能力"]
@@ -39,7 +39,11 @@ MAX_STEM = 2000
 MAX_OPTION = 500
 MAX_LOCATOR = 64  # the column's width
 SOURCE_CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")  # also a file name under sources/
-SOURCE_LIMITS = {"title": 200, "issuer": 400, "effective": 200}  # the columns' widths
+SOURCE_LIMITS = {
+    "title": ("标题", 200),
+    "issuer": ("发布机关", 400),
+    "effective": ("施行日期", 200),
+}  # widths
 
 TYPE_ALIASES = {
     "single": "single",
@@ -424,25 +428,11 @@ def _fill_answer(raw) -> list[list[str]] | None:
     return answer
 
 
-def _strings(value) -> Iterator[str]:
-    """Every string inside a parsed value, keys included."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def _source_problems(source: SourceText) -> list[str]:
     """What would not fit the source table: over-long header fields, unstorable characters."""
     problems = [
         f"来源文件的{label}过长（上限 {limit} 字）"
-        for name, limit in SOURCE_LIMITS.items()
-        for label in [{"title": "标题", "issuer": "发布机关", "effective": "施行日期"}[name]]
+        for name, (label, limit) in SOURCE_LIMITS.items()
         if len(getattr(source, name) or "") > limit
     ]
     if any(unstorable(text or "") for text in (source.title, source.body, source.issuer, source.effective)):
@@ -463,7 +453,7 @@ def validate_record(
         problems.append(Problem(raw.file, raw.row, FIELD_LABELS.get(field_name, field_name), message))
 
     for key, value in values.items():
-        if any(unstorable(text) for text in _strings(value)):
+        if any(unstorable(text) for text in strings_in(value)):
             bad(str(key), "含有无法保存的控制字符（如 NUL）或无效的 Unicode 字符")
 
     qtype = TYPE_ALIASES.get(_text(values, "type").lower())

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Attempt, PointsEntry, Role, Round, RoundStatus, Unit, User
+from ..models._types import MAX_ID
 from .errors import DomainError, NotFound
 from .rankings import competition_ranks, month_period
 
@@ -64,7 +65,7 @@ def board(
         raise NotFound(f"单位“{unit.code}”不存在或不在您的查看范围内")
     inside = Unit.path.startswith(unit.path, autoescape=True)
     if kind == "round":
-        round_ = db.session.get(Round, round_id) if round_id else None
+        round_ = db.session.get(Round, round_id) if round_id and 0 < round_id <= MAX_ID else None
         if round_ is None:
             raise NotFound("本轮不存在")
         if round_.status != RoundStatus.CLOSED:

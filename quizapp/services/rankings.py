@@ -32,6 +32,7 @@ from ..models import (
     Unit,
     User,
 )
+from ..models._types import MAX_ID
 from .errors import DomainError, NotFound
 
 TOTALS = (
@@ -481,6 +482,28 @@ def _ranked(rows: list, indicator: str, *, only: bool = False) -> list[dict]:
 # Reading: periods, tables, trends, leaderboards
 
 
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # periods anyone can ask about
+
+
+def _within_range(period: Period) -> Period:
+    if not EARLIEST <= period.starts_on <= period.ends_on <= LATEST:
+        raise DomainError("统计周期超出范围（2000–2099 年）")
+    return period
+
+
+def parse_month(value: str | None, *, today: date) -> date:
+    """ "2026-03" → 2026-03-01; default: ``today``'s month."""
+    if not value:
+        return today.replace(day=1)
+    try:
+        day = date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise DomainError("月份格式应为 2026-03") from None
+    if not EARLIEST <= day <= LATEST:
+        raise DomainError("月份超出范围（2000–2099 年）")
+    return day
+
+
 def parse_period(value: str | None, *, today: date, tz) -> Period:
     """ "week:2026-W10" | "month:2026-03" | "round:12" | "custom:2026-03-01:2026-03-15"; default: this month."""
     if not value:
@@ -489,20 +512,21 @@ def parse_period(value: str | None, *, today: date, tz) -> Period:
     try:
         if kind == "week":
             year, week = rest.split("-W")
-            return week_period(date.fromisocalendar(int(year), int(week), 1))
+            return _within_range(week_period(date.fromisocalendar(int(year), int(week), 1)))
         if kind == "month":
-            return month_period(date.fromisoformat(f"{rest}-01"))
+            return _within_range(month_period(date.fromisoformat(f"{rest}-01")))
         if kind == "custom":
             start, end = (date.fromisoformat(part) for part in rest.split(":"))
             if end < start or (end - start).days > 366:
                 raise ValueError
-            return custom_period(start, end)
+            return _within_range(custom_period(start, end))
         if kind == "round":
-            round_ = db.session.get(Round, int(rest))
+            round_id = int(rest)
+            round_ = db.session.get(Round, round_id) if 0 < round_id <= MAX_ID else None
             if round_ is None:
                 raise NotFound("本轮不存在")
             return round_period(round_, tz)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # OverflowError: a date past year 9999
         pass
     raise DomainError(f"统计周期“{value}”无效，应为 week:2026-W10、month:2026-03、round:编号 或 custom:起:止")
 

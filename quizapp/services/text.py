@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import unicodedata
+from collections.abc import Iterator
 
 
 def normalise(value: str) -> str:
@@ -21,6 +22,19 @@ def unstorable(value: str) -> bool:
     """Control characters other than tab and line breaks (PostgreSQL refuses NUL; nobody can see
     them) or lone surrogates (not UTF-8): text holding them is refused at the door."""
     return any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r" for ch in value)
+
+
+def strings_in(value) -> Iterator[str]:
+    """Every string inside a parsed JSON/YAML value, mapping keys included."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from strings_in(key)
+            yield from strings_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from strings_in(item)
 
 
 def content_hash(qtype: str, stem: str, options: list[dict]) -> str:
