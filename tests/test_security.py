@@ -376,6 +376,7 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("admin.round_close", "POST"): (Call("/admin/rounds/{round}/close"), ADMINS_WRITE),
     ("api.me", "GET"): (Call("/api/v1/me"), API_SIGNED_IN),
     ("api.session_info", "GET"): (Call("/api/v1/session"), API_SIGNED_IN),
+    ("api.openapi", "GET"): (Call("/api/v1/openapi.json"), (200, 200, 200, 200, 200)),
     ("api.daily_set", "GET"): (Call("/api/v1/daily"), API_SIGNED_IN),
     ("api.daily_answer", "POST"): (Call("/api/v1/daily/answers", json=_first_daily_question), API_SIGNED_IN),
     ("api.mistakes", "GET"): (Call("/api/v1/mistakes"), API_SIGNED_IN),
