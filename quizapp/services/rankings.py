@@ -345,10 +345,26 @@ def competition_ranks(values: list[tuple]) -> list[int]:
     return ranks
 
 
+def _children_rows(snapshot_ids: list[int], parent_id: int | None) -> list:
+    """The parent's children's rows in these snapshots, in one query. Plain rows, not ORM objects:
+    a province has hundreds of children and this runs on every view."""
+    return db.session.execute(
+        select(*[column for column in SnapshotRow.__table__.columns]).where(
+            SnapshotRow.snapshot_id.in_(snapshot_ids),
+            SnapshotRow.parent_id.is_(None) if parent_id is None else SnapshotRow.parent_id == parent_id,
+        )
+    ).all()
+
+
 def rank_children(
     snapshot: RankingSnapshot, parent_id: int | None, indicator: str = "composite"
 ) -> list[dict]:
-    """The parent's child units with every indicator and its rank among them, ordered by ``indicator``.
+    """The parent's child units with every indicator and its rank among them, ordered by ``indicator``."""
+    return rank_rows(_children_rows([snapshot.id], parent_id), indicator)
+
+
+def rank_rows(rows: list, indicator: str = "composite") -> list[dict]:
+    """Sibling units' snapshot rows with every indicator and its rank among them, ordered by ``indicator``.
 
     Rank: standard competition ranking on the indicator, ties broken by participation; units equal
     on both share the rank and are listed by unit code. Composite index (weights configurable,
@@ -356,13 +372,6 @@ def rank_children(
     the best sibling.
     """
     weights = current_app.config["RANKING_WEIGHTS"]
-    # Plain rows, not ORM objects: a province has hundreds of children and this runs on every view.
-    rows = db.session.execute(
-        select(*[column for column in SnapshotRow.__table__.columns]).where(
-            SnapshotRow.snapshot_id == snapshot.id,
-            SnapshotRow.parent_id.is_(None) if parent_id is None else SnapshotRow.parent_id == parent_id,
-        )
-    ).all()
     best = max((r.points / r.headcount for r in rows if r.headcount), default=0.0)
     entries = [
         {
@@ -460,12 +469,16 @@ def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[d
         .order_by(RankingSnapshot.starts_on.desc(), RankingSnapshot.official.desc())
         .limit(limit * 2)
     ).all()
-    seen, points = set(), []
+    chosen = {}  # period key → its snapshot (the official one when there is one), newest first
     for snapshot in snapshots:
-        if snapshot.period_key in seen:
-            continue
-        seen.add(snapshot.period_key)
-        for entry in rank_children(snapshot, unit.parent_id, indicator):
+        if len(chosen) < limit:
+            chosen.setdefault(snapshot.period_key, snapshot)
+    siblings: dict[int, list] = {snapshot.id: [] for snapshot in chosen.values()}
+    for row in _children_rows(list(siblings), unit.parent_id):  # every point's rows in one query
+        siblings[row.snapshot_id].append(row)
+    points = []
+    for snapshot in chosen.values():
+        for entry in rank_rows(siblings[snapshot.id], indicator):
             if entry["unit_id"] == unit.id:
                 points.append(
                     {
@@ -475,8 +488,6 @@ def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[d
                         "value": entry[indicator],
                     }
                 )
-        if len(seen) >= limit:
-            break
     return list(reversed(points))
 
 
