@@ -45,15 +45,16 @@ INITIAL_PASSWORD_BITS = math.log2(
     62**INITIAL_PASSWORD_LENGTH - 52**INITIAL_PASSWORD_LENGTH - 10**INITIAL_PASSWORD_LENGTH
 )
 
-# Why generated initial passwords get a cheap hash. A slow hash (Werkzeug's default scrypt, ~100 ms
-# a call by design) exists to make each guess at a password *a person chose* expensive, because such
-# passwords are few enough to enumerate. A generated initial password has >= 64 bits of entropy
-# (INITIAL_PASSWORD_BITS): even at 10^10 guesses a second, finding one takes 2^63 / 10^10 s, about
-# 29 years on average, before the 100 PBKDF2 rounds below multiply that by 100. Its entropy, not the
-# hash cost, defeats guessing; the random salt rules out precomputed tables. It also lives only until
-# the first sign-in, which forces a change (``must_change_password``), and the chosen password then
-# gets the strong default (``User.set_password``). The slow hash would cost ~3 hours for a 100,000-person
-# import; this one costs seconds. Passwords people choose or admins type never use it.
+# Why generated initial passwords get a cheap hash. A slow hash (Werkzeug's default scrypt, 100 ms or
+# more a call by design) exists to make each guess at a password *a person chose* expensive, because
+# such passwords are few enough to enumerate. A generated initial password has >= 64 bits of entropy
+# (INITIAL_PASSWORD_BITS, 71 in fact): even at 10^10 guesses a second against a one-round hash,
+# finding one takes 2^63 / 10^10 s = 29 years on average at the 64-bit floor (over 4,000 years at 71
+# bits), and the 100 PBKDF2 rounds below multiply that by 100. Its entropy, not the hash cost, defeats
+# guessing; the random salt rules out precomputed tables. It also lives only until the first sign-in,
+# which forces a change (``must_change_password``; every page redirects until it is done), and the
+# chosen password gets the strong default (``User.set_password``). The slow hash made a 100,000-person
+# import take hours; this one takes seconds. Passwords people choose or admins type never use it.
 INITIAL_PASSWORD_HASH = "pbkdf2:sha256:100"
 
 
@@ -75,10 +76,6 @@ def initial_password_hash(password: str) -> str:
     _, digest, rounds = INITIAL_PASSWORD_HASH.split(":")
     key = hashlib.pbkdf2_hmac(digest, password.encode(), salt.encode(), int(rounds)).hex()
     return f"{INITIAL_PASSWORD_HASH}${salt}${key}"
-
-
-def has_initial_hash(user: User) -> bool:
-    return user.password_hash.startswith(INITIAL_PASSWORD_HASH + "$")
 
 
 def check_password_rules(password: str, username: str, min_length: int) -> None:
