@@ -299,8 +299,10 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "rounds list": ("learner", "/rounds", 4),
         "mistake book": ("learner", "/mistakes", 2),
         "history": ("learner", "/history", 5),
-        "rankings": ("learner", "/rankings", 11),
-        "rankings of a round": ("root", f"/rankings?period=round:{exam_id}&parent=P", 12),
+        # The rankings page commits (a snapshot may have been computed) before it renders, to free
+        # SQLite's write lock early; the commit expires the viewer and units: 2 statements reload them.
+        "rankings": ("learner", "/rankings", 13),
+        "rankings of a round": ("root", f"/rankings?period=round:{exam_id}&parent=P", 14),
         "rankings people (month)": ("learner", "/rankings/people", 5),
         "rankings people (round)": ("root", f"/rankings/people?board=round&round={exam_id}", 5),
         "rankings people (total)": ("padmin", "/rankings/people?board=total", 4),
