@@ -272,7 +272,7 @@ def org_create_unit(code: str, name: str, parent: str | None) -> None:
 )
 @with_appcontext
 def org_import_staff(file: Path, passwords_out: Path | None) -> None:
-    """Create or update staff from an .xlsx (columns: 登录名 姓名 单位编码 角色 手机 岗位 性别 出生年份 职级 状态)."""
+    """Create or update staff from an .xlsx or .csv (columns: 登录名 姓名 单位编码 角色 手机 岗位 性别 出生年份 职级 状态)."""
     try:
         result = accounts.import_staff(file.read_bytes(), file_name=file.name)
     except DomainError as error:

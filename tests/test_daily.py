@@ -531,15 +531,11 @@ def test_daily_queries_do_not_grow_with_the_bank_or_the_set(
     assert state["finished"]
     with count_queries() as large:
         get_daily(client)
-    with count_queries() as page:
-        assert client.get("/daily").status_code == 200
-    with count_queries() as home:
-        assert client.get("/").status_code == 200
     with count_queries() as one_answer:
         answer(client, state["items"][0]["question"]["id"], "A")
     assert large.count == small.count <= 6
     assert drawing.count <= 10  # includes drawing the set: 2 inserts, whatever its size
-    assert page.count <= 2 and home.count <= 8 and one_answer.count <= 12
+    assert one_answer.count <= 12  # the pages' budgets are in test_query_budget
 
 
 def test_points_recount_command(app, client, auth, learner, bank, frozen_clock, runner):

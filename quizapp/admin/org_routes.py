@@ -2,6 +2,7 @@
 unit-admin assignment). Unit admins manage their own subtree only; admins everything."""
 
 import secrets
+from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -137,8 +138,8 @@ def staff_import():
     if request.method == "GET":
         return render_template("admin/staff_import.html", preview=None)
     upload = request.files.get("file")
-    if upload is None or not upload.filename.lower().endswith(".xlsx"):
-        flash("请选择 .xlsx 文件", "danger")
+    if upload is None or not upload.filename.lower().endswith(accounts.STAFF_SUFFIXES):
+        flash("请选择 .xlsx 或 .csv 文件", "danger")
         return redirect(url_for("admin.staff_import"))
     data = upload.read()
     within = None if current_user.is_admin else current_user.unit
@@ -150,7 +151,7 @@ def staff_import():
             "admin/staff_import.html", preview={"problems": error.problems, "name": upload.filename}
         )
     token = secrets.token_hex(16)
-    (upload_dir() / f"staff-{token}.xlsx").write_bytes(data)
+    (upload_dir() / f"staff-{token}{Path(upload.filename.lower()).suffix}").write_bytes(data)
     summary = {
         "create": [v for v, _, s, u in parsed if u is None],
         "update": [v for v, _, s, u in parsed if u is not None and s != "停用"],
@@ -165,8 +166,12 @@ def staff_import():
 @bp.route("/staff/import/<token>", methods=["POST"])
 @managers_only
 def staff_import_confirm(token: str):
-    path = upload_dir() / f"staff-{token}.xlsx"
-    if not token.isalnum() or not path.exists():
+    if not token.isalnum():
+        abort(404)
+    path = next(
+        (p for p in upload_dir().glob(f"staff-{token}.*") if p.suffix in accounts.STAFF_SUFFIXES), None
+    )
+    if path is None:
         abort(404)
     within = None if current_user.is_admin else current_user.unit
     try:

@@ -103,8 +103,8 @@ def units():
     if request.args.get("from") and request.args.get("to"):  # the custom range fields win
         period = f"custom:{request.args['from']}:{request.args['to']}"
     table = unit_table(period, request.args.get("parent"), indicator)
+    db.session.commit()  # before rendering: on SQLite this view holds the write lock until it commits
     if request.args.get("format") == "xlsx":
-        db.session.commit()
         return _xlsx(
             exports.table_xlsx(f"{table['parent'].name}排名", TABLE_HEADERS, _table_rows(table)),
             f"{table['parent'].name}-{table['period'].label}-单位排名",
@@ -117,7 +117,7 @@ def units():
     )
     trail = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(table["parent"].path_ids())))]
     trail.sort(key=lambda u: u.level)
-    page = render_template(
+    return render_template(
         "rankings/units.html",
         table=table,
         one_day=timedelta(days=1),
@@ -135,8 +135,6 @@ def units():
             "focus": focus["name"] if focus else None,
         },
     )
-    db.session.commit()  # after rendering, so nothing the page reads is expired and loaded again
-    return page
 
 
 @bp.route("/rankings/people")
