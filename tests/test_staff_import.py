@@ -155,13 +155,16 @@ def openpyxl_rows(data: bytes) -> list[tuple]:
 
 
 def trimmed(rows):
-    """Rows without trailing empty cells (openpyxl pads every row to the sheet's width)."""
+    """Rows without trailing empty cells (openpyxl pads every row to the sheet's width), and without
+    trailing empty rows (a formula cell with no cached value is empty to both readers)."""
     out = []
     for row in rows:
         row = list(row)
         while row and row[-1] is None:
             row.pop()
         out.append(tuple(row))
+    while out and not out[-1]:
+        out.pop()
     return out
 
 
