@@ -1,0 +1,200 @@
+"""Real processes for fault and backup tests: an HTTP client that signs in like a browser, gunicorn
+serving the app, and a throwaway PostgreSQL cluster of a test's own."""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_serving(base: str, process: subprocess.Popen, log: Path, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/login", timeout=1).close()
+            return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.2)
+    raise AssertionError(f"server did not start:\n{log.read_text()}")
+
+
+class Browser:
+    """A minimal cookie-keeping HTTP client that signs in like the login form does."""
+
+    def __init__(self, base: str, timeout: float = 30):
+        self.base, self.timeout = base, timeout
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        self.token = None
+
+    def request(self, method: str, path: str, body=None, form=None):
+        """(status, text); a connection cut raises OSError (URLError is one) or HTTPException."""
+        data, headers = None, {"X-CSRFToken": self.token or ""}
+        if body is not None:
+            data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        request = urllib.request.Request(self.base + path, data=data, method=method, headers=headers)
+        try:
+            with self.opener.open(request, timeout=self.timeout) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    def json(self, method: str, path: str, body=None, expect: int = 200):
+        status, text = self.request(method, path, body)
+        assert status == expect, (status, text)
+        return json.loads(text)
+
+    def sign_in(self, username: str, password: str) -> None:
+        _, page = self.request("GET", "/login")
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        status, page = self.request(
+            "POST", "/login", form={"username": username, "password": password, "csrf_token": token}
+        )
+        assert status == 200 and "您好" in page, (status, page[:300])
+        self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+
+def child_pids(parent: int) -> set[int]:
+    children = set()
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rpartition(")")[2].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == parent:
+            children.add(int(Path(stat).parent.name))
+    return children
+
+
+class Gunicorn:
+    """`gunicorn -w N 'quizapp:create_app()'`, configured by QUIZAPP_* variables as in production."""
+
+    def __init__(self, database_url: str, workdir: Path, workers: int = 2):
+        self.database_url, self.workdir, self.workers = database_url, workdir, workers
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.log = workdir / f"gunicorn-{self.port}.log"
+
+    def __enter__(self) -> Gunicorn:
+        env = os.environ | {
+            "QUIZAPP_DATABASE_URL": self.database_url,
+            "QUIZAPP_SECRET_KEY": "live-test-secret",
+            "QUIZAPP_INSTANCE_PATH": str(self.workdir / "instance"),
+        }
+        env.pop("QUIZAPP_REDIS_URL", None)  # sign-in counters stay per process: tests sign in a lot
+        with self.log.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}"]
+                + ["--graceful-timeout", "5", "quizapp:create_app()"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_until_serving(self.base, self.process, self.log)
+        self.wait_for_workers()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+    def worker_pids(self) -> set[int]:
+        return child_pids(self.process.pid)
+
+    def wait_for_workers(self, without: set[int] = frozenset(), seconds: float = 30) -> set[int]:
+        """The worker pids, once there are N of them and none is in ``without``."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            pids = self.worker_pids()
+            if len(pids) == self.workers and not pids & without:
+                return pids
+            time.sleep(0.1)
+        raise AssertionError(f"gunicorn has workers {self.worker_pids()}:\n{self.log.read_text()}")
+
+
+def postgres_program(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    return candidates[0] if candidates else None
+
+
+class PrivatePostgres:
+    """A PostgreSQL cluster of one test's own (initdb, trust auth, 127.0.0.1:free port), which the test
+    may restart or crash without disturbing anyone. As root, the server runs as the ``postgres`` user."""
+
+    def __init__(self, initdb: str, pg_ctl: str):
+        self.initdb, self.pg_ctl = initdb, pg_ctl
+        self.port = free_port()
+        self.directory = Path(tempfile.mkdtemp(prefix="quizapp-pg-"))  # not under pytest's private tmp
+        self.data, self.logfile = self.directory / "data", self.directory / "server.log"
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.directory, "postgres", "postgres")
+
+    def _ctl(self, *arguments: str) -> None:
+        options = f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 -c fsync=on"
+        subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.data), "-l", str(self.logfile), "-o", options]
+            + ["-w", "-t", "60", *arguments],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self) -> None:
+        subprocess.run(
+            [*self.as_user, self.initdb, "-D", str(self.data), "--auth=trust", "-U", "postgres"]
+            + ["-E", "UTF8", "--no-locale"],
+            check=True,
+            capture_output=True,
+        )
+        self._ctl("start")
+
+    def restart(self, mode: str = "immediate") -> None:
+        """``immediate``: the server dies without a checkpoint and recovers from its WAL (a crash)."""
+        self._ctl("restart", "-m", mode)
+
+    def destroy(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            subprocess.run(
+                [*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+            )
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+    def server_log(self) -> str:
+        return self.logfile.read_text() if self.logfile.exists() else ""
