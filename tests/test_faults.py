@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from quizapp.extensions import db
+from quizapp.extensions import db, login_manager
 from quizapp.models import AttemptAnswer
 from quizapp.services import rounds
 
@@ -197,7 +197,14 @@ class AutosaveBurst:
             thread.join(timeout=60)
 
     def acknowledged_since(self, moment: float) -> int:
-        return sum(s.acknowledged and s.at > moment for saves in self.saves.values() for s in saves)
+        return sum(s.acknowledged and s.at > moment for saves in list(self.saves.values()) for s in saves)
+
+    def wait_for(self, count: int, since: float = 0.0, seconds: float = 60) -> int:
+        """Go on until ``count`` saves were acknowledged after ``since`` (however slow the machine)."""
+        deadline = time.monotonic() + seconds
+        while self.acknowledged_since(since) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.acknowledged_since(since)
 
     def failures(self) -> list[str]:
         return [s.outcome for saves in self.saves.values() for s in saves if not s.acknowledged]
@@ -249,17 +256,16 @@ def test_kill_9_of_a_gunicorn_worker_mid_burst_loses_no_acknowledged_answer(
         killed = set()
         with burst:
             for _ in range(KILLS):
-                time.sleep(1.5)
+                burst.wait_for(20, since=time.monotonic())
                 victim = min(server.worker_pids())
                 os.kill(victim, signal.SIGKILL)  # mid-request: no clean shutdown, no rollback by it
                 killed.add(victim)
                 last_kill = time.monotonic()
                 server.wait_for_workers(without=killed)  # the master starts a new one
-            time.sleep(1.5)
-        assert burst.acknowledged_since(last_kill) > 0  # the site went on serving
+            assert burst.wait_for(20, since=last_kill) >= 20  # the site goes on serving
         acknowledged, lost = burst.lost(app)
     assert_only_server_errors(burst.failures())
-    assert acknowledged > 50 and lost == 0
+    assert lost == 0
     figures.count(suite, "saves acknowledged", acknowledged)
     figures.count(suite, "saves cut by a kill (error, not 200)", len(burst.failures()))
     figures.count(suite, "workers killed", len(killed))
@@ -275,12 +281,11 @@ def test_postgresql_restart_mid_round_recovers_without_an_app_restart(
         workers = server.worker_pids()
         burst = AutosaveBurst(server.base, STAFF, open_round)
         with burst:
-            time.sleep(2)
+            burst.wait_for(30)
             down_at = time.monotonic()
             private_postgres.restart("immediate")  # killed without a checkpoint; recovers from WAL
             back_at = time.monotonic()
-            time.sleep(3)
-        assert burst.acknowledged_since(back_at) > 0, server.log.read_text()[-3000:]
+            assert burst.wait_for(30, since=back_at) >= 30, server.log.read_text()[-3000:]
         assert server.worker_pids() == workers  # the same processes serve on: no restart needed
         acknowledged, lost = burst.lost(app)
     assert "database system is ready to accept connections" in private_postgres.server_log()
@@ -288,7 +293,7 @@ def test_postgresql_restart_mid_round_recovers_without_an_app_restart(
         collections.Counter(burst.failures()),
         server.log.read_text()[-4000:],
     )
-    assert acknowledged > 50 and lost == 0
+    assert lost == 0
     figures.count(suite, "saves acknowledged", acknowledged)
     figures.count(suite, "saves failed (error, not 200)", len(burst.failures()))
     figures.put(suite, "database down (s)", round(back_at - down_at, 1))
@@ -298,8 +303,6 @@ def test_postgresql_restart_mid_round_recovers_without_an_app_restart(
 
 def test_a_database_outage_is_a_503_to_retry_on_pages_and_the_api(app, province, monkeypatch):
     """What the clients above get while PostgreSQL is down, without taking a database down."""
-    from quizapp.extensions import login_manager
-
     client = app.test_client()
     client.post("/login", data={"username": "amy", "password": CONFTEST_PASSWORD})
 
