@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
@@ -107,10 +107,12 @@ def init_app(app: Flask) -> None:
     def csrf_failed(error):
         return _error_response(400, "页面已过期或请求来源无法验证，请刷新页面后重试。", "csrf")
 
-    @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError):
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error: DBAPIError):
         # The database restarting, failing over or too busy: a 503 tells the client to retry (saves
         # are idempotent); the pool replaces dead connections on their next checkout (pre-ping).
+        if not (isinstance(error, OperationalError) or error.connection_invalidated):
+            raise error  # a bug, not an outage: logged as a 500
         app.logger.warning("database unavailable: %s", str(error.orig or error).strip().splitlines()[0])
         if "_login_user" not in g:  # the user could not be loaded: the page is drawn signed out
             g._login_user = login_manager.anonymous_user()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from quizapp.extensions import db, login_manager
 from quizapp.models import AttemptAnswer
@@ -313,6 +313,13 @@ def test_a_database_outage_is_a_503_to_retry_on_pages_and_the_api(app, province,
     response = client.get("/api/v1/rounds")
     assert response.status_code == 503 and response.headers["Retry-After"] == "2"
     assert response.get_json()["error"]["code"] == "database_unavailable"
+
+    def bug(*args, **kwargs):
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(rounds, "rounds_for_user", bug)
+    with pytest.raises(IntegrityError):  # not an outage: an error for the log (a 500), never a 503
+        client.get("/api/v1/rounds")
     monkeypatch.setattr(login_manager, "_user_callback", unreachable)  # even loading the user fails
     page = client.get("/rounds")
     assert page.status_code == 503 and "数据库暂时无法连接" in page.get_data(as_text=True)
