@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import secrets
 import tempfile
 import threading
@@ -35,7 +34,7 @@ from quizapp.extensions import db
 from quizapp.models import Round, Unit, User
 from quizapp.services import rounds as round_service
 from quizapp.services import scoring
-from tests.live import free_port, gunicorn
+from tests.live import Gunicorn
 
 from .common import percentile
 
@@ -228,42 +227,20 @@ def floor_request(client: Client):
     return ("GET", "/api/v1/session", client.headers, None)
 
 
-class Stack:
-    """gunicorn workers on the benchmark database, stopped on exit."""
+class Stack(Gunicorn):
+    """gunicorn workers on the benchmark database, with the app's key (the sessions are minted with it)."""
 
-    def __init__(self, app, workers: int, threads: int, redis_url: str | None = None):
-        self.folder = Path(tempfile.mkdtemp(prefix="quizapp-load-"))
-        env = os.environ | {
-            "QUIZAPP_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "QUIZAPP_SECRET_KEY": app.config["SECRET_KEY"],  # the sessions are minted with it
-            "QUIZAPP_INSTANCE_PATH": str(self.folder / "instance"),
-        }
-        if redis_url:
-            env["QUIZAPP_REDIS_URL"] = redis_url
-        self.port = free_port()
-        self.process = gunicorn(
-            self.port, env, self.folder / "gunicorn.log", workers=workers, threads=threads
-        )
-
-    def __enter__(self) -> Stack:
-        self.process.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.process.stop()
+    def __init__(self, app, workers: int, threads: int):
+        folder = Path(tempfile.mkdtemp(prefix="quizapp-load-"))
+        url, key = app.config["SQLALCHEMY_DATABASE_URI"], app.config["SECRET_KEY"]
+        super().__init__(url, folder, workers=workers, threads=threads, env={"QUIZAPP_SECRET_KEY": key})
 
     def worker_peak_mb(self) -> list[float]:
-        """VmHWM (peak resident memory) of each worker: the master's children."""
-        master = self.process.process.pid
+        """VmHWM (peak resident memory) of each worker."""
         peaks = []
-        for status in Path("/proc").glob("[0-9]*/status"):
-            try:
-                text = status.read_text()
-            except OSError:
-                continue
-            fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-            if fields.get("PPid", "").strip() == str(master):
-                peaks.append(round(int(fields["VmHWM"].split()[0]) / 1024, 1))
+        for pid in self.worker_pids():
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+            peaks.append(round(int(fields["VmHWM"].split()[0]) / 1024, 1))
         return sorted(peaks)
 
 
@@ -339,7 +316,7 @@ def sqlite_burst_figures(
         clients = mint_clients(app, staff_ids(app, 200))
         start_attempts(stack.port, clients, open_round(app, "weekly", 20))
         outcome = burst(stack.port, clients, 2 if quick else 5)
-        locked = stack.process.output().count("database is locked")
+        locked = stack.output().count("database is locked")
         outcome["database is locked"] = locked
         _report(results, "SQLite: 200 concurrent autosaves", outcome)
 

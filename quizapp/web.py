@@ -6,9 +6,21 @@ from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import Flask, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Flask,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from .extensions import db, login_manager
@@ -32,6 +44,7 @@ ERROR_TEXT = {
     405: ("请求方式不允许", "此页面不接受这种请求方式。"),
     429: ("操作过于频繁", "尝试次数过多，请稍后再试。"),
     500: ("系统错误", "服务器出现问题，请稍后再试；如果一直出现，请联系管理员。"),
+    503: ("暂时无法服务", "数据库暂时无法连接，请稍后重试；已保存的内容不会丢失。"),
 }
 # The API's error codes for what the framework refuses (services raise their own codes).
 ERROR_CODES = {
@@ -144,6 +157,20 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_failed(error):
         return _error_response(400, "页面已过期或请求来源无法验证，请刷新页面后重试。", "csrf")
+
+    @app.errorhandler(DBAPIError)
+    def database_unavailable(error: DBAPIError):
+        # The database restarting, failing over or too busy: a 503 tells the client to retry (saves
+        # are idempotent); the pool replaces dead connections on their next checkout (pre-ping).
+        if not (isinstance(error, OperationalError) or error.connection_invalidated):
+            raise error  # a bug, not an outage: logged as a 500
+        app.logger.warning("database unavailable: %s", str(error.orig or error).strip().splitlines()[0])
+        if "_login_user" not in g:  # the user could not be loaded: the page is drawn signed out
+            g._login_user = login_manager.anonymous_user()
+        response, status = _error_response(503, code="database_unavailable")
+        response = make_response(response, status)
+        response.headers["Retry-After"] = "2"
+        return response
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):

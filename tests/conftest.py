@@ -88,13 +88,19 @@ def require_service(variable: str, what: str) -> str:
     value = os.environ.get(variable)
     if value:
         return value
-    message = f"{what}: set {variable} to run this test"
+    missing_service(f"{what}: set {variable} to run this test")
+
+
+def missing_service(message: str):
+    """Skip the test, or fail it when QUIZAPP_TEST_REQUIRE_SERVICES is set (CI)."""
     if os.environ.get("QUIZAPP_TEST_REQUIRE_SERVICES"):
         pytest.fail(f"{message} (QUIZAPP_TEST_REQUIRE_SERVICES is set, so a skip is a failure)")
     pytest.skip(message)
 
 
 def _database_url(request, tmp_path) -> str:
+    if "private_postgres" in request.fixturenames:
+        return request.getfixturevalue("private_postgres").url
     if request.node.get_closest_marker("postgres"):
         return require_service("QUIZAPP_TEST_DATABASE_URL", "PostgreSQL")
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"
@@ -121,6 +127,23 @@ def reset_database() -> None:
         db.drop_all()
         with db.engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture
+def private_postgres():
+    """A throwaway PostgreSQL cluster of the test's own (for faults such as a server restart); the
+    ``app`` fixture runs on it when a test asks for both. Needs the server programs (initdb, pg_ctl)."""
+    from .live import PrivatePostgres, postgres_program
+
+    initdb, pg_ctl = postgres_program("initdb"), postgres_program("pg_ctl")
+    if not (initdb and pg_ctl):
+        missing_service("PostgreSQL server programs (initdb, pg_ctl) not found: install postgresql")
+    cluster = PrivatePostgres(initdb, pg_ctl)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from contextlib import ExitStack
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ import redis
 from sqlalchemy import create_engine, text
 
 from .conftest import require_service
-from .live import Browser, Process, free_port, gunicorn, quizapp
+from .live import Browser, Gunicorn, Process, quizapp
 
 PASSWORD = "Deploy12345"
 TZ = ZoneInfo("Asia/Shanghai")
@@ -36,10 +37,8 @@ def services(tmp_path):
         "QUIZAPP_ADMIN_PASSWORD": "Admin12345",
         "QUIZAPP_INSTANCE_PATH": str(tmp_path / "instance-cli"),
     }
-    processes: list[Process] = []
-    yield env, engine, processes
-    for process in processes:
-        process.stop()
+    with ExitStack() as processes:  # every server and scheduler is stopped, whatever happens
+        yield env, engine, processes
     engine.dispose()
 
 
@@ -57,11 +56,12 @@ def test_two_app_processes_and_two_schedulers_share_one_state(services, tmp_path
             "user", "create", username, "--name", "张三", "--unit", "510000", "--password", PASSWORD, env=env
         )
     # Two app servers, each with its own instance folder: they share only PostgreSQL, Redis and the key.
-    ports = [free_port(), free_port()]
-    for n, port in enumerate(ports):
-        server_env = env | {"QUIZAPP_INSTANCE_PATH": str(tmp_path / f"instance-{n}")}
-        processes.append(gunicorn(port, server_env, tmp_path / f"gunicorn-{n}.log").start())
-    a, b = (f"http://127.0.0.1:{port}" for port in ports)
+    shared = {key: env[key] for key in ("QUIZAPP_REDIS_URL", "QUIZAPP_SECRET_KEY")}
+    servers = [Gunicorn(env["QUIZAPP_DATABASE_URL"], tmp_path / f"app-{n}", env=shared) for n in range(2)]
+    for server in servers:
+        server.workdir.mkdir()
+        processes.enter_context(server)
+    a, b = (server.base for server in servers)
 
     # A monthly round, opened by a manual sweep (no scheduler is running yet).
     closes = datetime.now(TZ) + timedelta(hours=1)
@@ -77,25 +77,18 @@ def test_two_app_processes_and_two_schedulers_share_one_state(services, tmp_path
     on_a.sign_in("staff_a", PASSWORD)
     on_b = Browser(b, jar=on_a.jar)
     on_b.token = on_a.token
-    status, me = on_b.json("GET", "/api/v1/me")
-    assert status == 200 and me["username"] == "staff_a"
+    assert on_b.json("GET", "/api/v1/session")["username"] == "staff_a"
 
     # Data: an attempt started on A, answers saved alternately on A and B, read back on the other.
-    status, rounds = on_a.json("GET", "/api/v1/rounds")
-    assert status == 200, rounds
-    round_id = rounds["rounds"][0]["id"]
-    status, attempt = on_a.json("POST", f"/api/v1/rounds/{round_id}/attempts")
-    assert status in (200, 201), attempt
+    round_id = on_a.json("GET", "/api/v1/rounds")["rounds"][0]["id"]
+    attempt = on_a.json("POST", f"/api/v1/rounds/{round_id}/attempts", expect=201)
     saved = {}
     for n, question in enumerate(attempt["questions"]):
         server = (on_a, on_b)[n % 2]
         letter = question["options"][0]["key"]
-        status, body = server.json(
-            "PUT", f"/api/v1/attempts/{attempt['id']}/answers/{question['id']}", {"answer": letter}
-        )
-        assert status == 200, body
+        server.json("PUT", f"/api/v1/attempts/{attempt['id']}/answers/{question['id']}", {"answer": letter})
         saved[str(question["id"])] = letter
-    status, seen_on_b = on_b.json("GET", f"/api/v1/attempts/{attempt['id']}")
+    seen_on_b = on_b.json("GET", f"/api/v1/attempts/{attempt['id']}")
     assert {qid: value["answer"] for qid, value in seen_on_b["answers"].items()} == saved
 
     # Rate limits: 10 sign-in failures per account per 15 minutes, counted across both processes.
@@ -114,9 +107,11 @@ def test_two_app_processes_and_two_schedulers_share_one_state(services, tmp_path
         moved = {"id": round_id, "at": datetime.now(TZ) - timedelta(minutes=1)}
         connection.execute(text("UPDATE round SET closes_at = :at WHERE id = :id"), moved)
         connection.execute(text("UPDATE attempt SET deadline_at = :at WHERE round_id = :id"), moved)
+    schedulers: list[Process] = []
     for n in range(2):
         command = [sys.executable, "-m", "quizapp", "scheduler"]
-        processes.append(Process(command, env, tmp_path / f"scheduler-{n}.log").start())
+        schedulers.append(Process(command, env, tmp_path / f"scheduler-{n}.log").start())
+        processes.callback(schedulers[-1].stop)
     deadline = time.monotonic() + 60
     with engine.connect() as connection:
         while time.monotonic() < deadline:
@@ -127,7 +122,7 @@ def test_two_app_processes_and_two_schedulers_share_one_state(services, tmp_path
             if status == "closed":
                 break
             time.sleep(0.5)
-        assert status == "closed", processes[-1].output()
+        assert status == "closed", "\n".join(s.output() for s in schedulers)
         time.sleep(3)  # let the standby try its luck with the next sweeps
         attempt_row = connection.execute(
             text("SELECT status, score IS NOT NULL FROM attempt WHERE id = :id"), {"id": attempt["id"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from quizapp.models import (
     Round,
     RoundStatus,
     RoundTemplate,
+    SchedulerLease,
     SnapshotRow,
     UnitDayStat,
 )
@@ -348,6 +350,75 @@ def test_catch_up_after_the_scheduler_was_down_across_a_close_and_midnight(
         assert db.session.scalar(select(DayRollup.day)) == (T0 + timedelta(hours=8)).date()
         runs = db.session.scalars(select(JobRun)).all()
         assert {r.job for r in runs} == set(jobs.SWEEPS) and all(r.outcome == "ok" for r in runs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_scheduler_processes_started_after_a_missed_close_do_the_work_exactly_once(
+    app, app_config, province, mixed_bank, figures, backend
+):
+    """No scheduler ran across the close; then two `quizapp scheduler` processes start at once (a
+    standby beside the leader, or a careless second deployment). The leader catches up on its first
+    runs; the other acts on nothing; every sweep is logged once, by one host."""
+    closes = datetime.now(UTC) + timedelta(seconds=15)  # time enough to take part on a busy machine
+    round_id = new_round(app, opens=closes - timedelta(hours=2), closes=closes, grace_seconds=0)
+    client = app.test_client()
+    client.post("/login", data={"username": "ann", "password": PASSWORD})
+    started = client.post(f"/api/v1/rounds/{round_id}/attempts")  # ann starts and walks away
+    assert started.status_code == 201, started.get_json()
+    take_part(app, "amy", round_id)
+    time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds() + 0.5))
+    with app.app_context():
+        assert db.session.get(Round, round_id).status != RoundStatus.CLOSED  # nobody closed it yet
+    env = os.environ | {
+        "QUIZAPP_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
+        "QUIZAPP_SECRET_KEY": "x",
+    }
+    schedulers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "quizapp", "scheduler"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    try:
+        deadline = time.monotonic() + 90
+        finished = 0
+        while finished < len(jobs.SWEEPS) and time.monotonic() < deadline:
+            assert all(p.poll() is None for p in schedulers)
+            time.sleep(0.5)
+            with app.app_context():
+                finished = db.session.scalar(select(func.count(JobRun.id)).where(JobRun.outcome != "running"))
+        time.sleep(3)  # both have passed their first round of runs (one a second at start)
+    finally:
+        for process in schedulers:
+            process.send_signal(signal.SIGINT)  # Ctrl+C: stops and gives up the leadership
+        outputs = [process.communicate(timeout=30)[0] for process in schedulers]
+    assert all("定时任务已启动" in output for output in outputs), outputs
+    with app.app_context():
+        runs = db.session.scalars(select(JobRun)).all()
+        assert sorted(r.job for r in runs) == sorted(jobs.SWEEPS), [(r.job, r.host) for r in runs]
+        assert all(r.outcome == "ok" for r in runs), [r.error for r in runs if r.outcome != "ok"]
+        assert len({r.host for r in runs}) == 1
+        assert next(r for r in runs if r.job == "close_rounds").counts == {"closed": 1, "waiting": 0}
+        round_ = db.session.get(Round, round_id)
+        assert round_.status == RoundStatus.CLOSED
+        attempts = {a.user.username: a for a in db.session.scalars(select(Attempt))}
+        assert attempts["ann"].status == AttemptStatus.AUTO_SUBMITTED
+        assert (attempts["amy"].rank_in_round, attempts["ann"].rank_in_round) == (1, 2)
+        official = select(func.count(RankingSnapshot.id)).where(RankingSnapshot.official.is_(True))
+        assert db.session.scalar(official) == 1
+        keys = list(db.session.scalars(select(Bulletin.period_key)))
+        assert keys.count(f"round:{round_id}") == 1 and len(keys) == len(set(keys))
+        assert db.session.scalar(select(func.count(SchedulerLease.name))) == 0  # released on Ctrl+C
+    figures.count("jobs: two scheduler processes after a missed close", "sweeps run", len(runs))
+    figures.count("jobs: two scheduler processes after a missed close", "rounds closed", 1)
+    figures.count(
+        "jobs: two scheduler processes after a missed close", "duplicate runs", len(runs) - len(jobs.SWEEPS)
+    )
 
 
 # --- leadership -----------------------------------------------------------------------------------
