@@ -393,7 +393,7 @@ def test_staff_import_is_all_or_nothing(app, staff_world, figures):
         with app.app_context():
             before = user_state()
             try:
-                result = accounts.import_staff(content, file_name="人员.xlsx", hash_password=lambda p: "x")
+                result = accounts.import_staff(content, file_name="人员.xlsx")
             except InvalidInput as error:
                 assert error.problems
                 assert user_state() == before
@@ -432,9 +432,7 @@ def test_staff_import_every_column_with_every_nasty_value(app, staff_world, back
             with app.app_context():
                 before = user_state()
                 try:
-                    result = accounts.import_staff(
-                        content, file_name="人员.xlsx", hash_password=lambda p: "x"
-                    )
+                    result = accounts.import_staff(content, file_name="人员.xlsx")
                 except InvalidInput as error:
                     assert error.problems and user_state() == before
                 else:

@@ -291,7 +291,7 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
     A budget is the page's statement count today; a change that needs more must say why here."""
     attempt_id, exam_id = world["attempt"]["id"], world["exam_id"]
     return {
-        "home /": ("learner", "/", 7),
+        "home /": ("learner", "/", 9),  # the open rounds and the learner's attempts in them
         "daily page": ("learner", "/daily", 1),
         "daily api": ("learner", "/api/v1/daily", 5),
         "attempt page": ("learner", f"/attempts/{attempt_id}", 3),
