@@ -151,7 +151,7 @@ class QuestionVersion(db.Model):
     quote: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
 
     question: Mapped[Question] = relationship(back_populates="versions")
     category: Mapped[Category] = relationship()
@@ -174,7 +174,7 @@ class ErrorReport(db.Model):
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | fixed | dismissed
     reply: Mapped[str | None] = mapped_column(Text)
-    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    handled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

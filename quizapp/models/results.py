@@ -114,7 +114,7 @@ class ScreenLink(db.Model):
     token: Mapped[str] = mapped_column(String(64), unique=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
     label: Mapped[str] = mapped_column(String(100))
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

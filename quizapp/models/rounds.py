@@ -89,7 +89,7 @@ class Round(db.Model):
     grace_seconds: Mapped[int] = mapped_column(Integer, default=30)
     # [{"type": "single"|None, "category": "社会保险"|None, "difficulty": 1-3|None, "count": n}, …]
     blueprint: Mapped[list] = mapped_column(JSON)
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paper_drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
