@@ -564,51 +564,49 @@ def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: date
     or None when ``raw`` is None and the answer is cleared. Refused with 409 once the attempt is
     submitted or past deadline + grace; nothing changes.
 
-    The hottest write of a contest, so four statements: the attempt with its round (row-locked, so
-    a submit waits for this save or this save sees the submit), the paper's version of the
-    question, and one upsert of the answer."""
-    # Plain rows with only the columns the rules need: no ORM objects to build on the hottest path.
-    attempt = db.session.execute(
+    The hottest write of a contest, so two statements: one read of the attempt, its round's grace
+    and the paper's version of the question (the attempt row-locked, so a submit waits for this
+    save or this save sees the submit), and one upsert of the answer."""
+    # One plain row with only the columns the rules need (no ORM objects on the hottest path): the
+    # attempt, its round's grace and the paper's version of the question, if it is on the paper.
+    paper = PaperQuestion.__table__.alias("paper")
+    version = QuestionVersion.__table__.alias("version")
+    row = db.session.execute(
         select(
             Attempt.id,
             Attempt.status,
             Attempt.deadline_at,
             Attempt.option_orders,
-            Attempt.round_id,
             Round.grace_seconds,
+            version.c.id.label("version_id"),
+            version.c.question_id,
+            version.c.type,
+            version.c.options,
+            version.c.answer,
         )
         .join(Round, Round.id == Attempt.round_id)
+        .outerjoin(paper, (paper.c.round_id == Attempt.round_id) & (paper.c.question_id == question_id))
+        .outerjoin(version, version.c.id == paper.c.question_version_id)
         .where(Attempt.id == attempt_id, Attempt.user_id == user.id)
         .with_for_update(of=Attempt)
     ).first()
-    if attempt is None:
+    if row is None:
         raise NotFound("答卷不存在")
-    if attempt.status != AttemptStatus.IN_PROGRESS:
+    if row.status != AttemptStatus.IN_PROGRESS:
         raise AlreadySubmitted("答卷已提交，不能再修改")
-    if now > attempt.deadline_at + timedelta(seconds=attempt.grace_seconds):
+    if now > row.deadline_at + timedelta(seconds=row.grace_seconds):
         raise DeadlinePassed("作答时间已到，本次保存未被接受")
-    version = db.session.execute(
-        select(
-            QuestionVersion.id,
-            QuestionVersion.question_id,
-            QuestionVersion.type,
-            QuestionVersion.options,
-            QuestionVersion.answer,
-        )
-        .join(PaperQuestion, PaperQuestion.question_version_id == QuestionVersion.id)
-        .where(PaperQuestion.round_id == attempt.round_id, PaperQuestion.question_id == question_id)
-    ).first()
-    if version is None:
+    if row.version_id is None:
         raise NotFound("这道题不在本试卷中")
-    mine = (AttemptAnswer.attempt_id == attempt.id, AttemptAnswer.question_id == question_id)
+    mine = (AttemptAnswer.attempt_id == row.id, AttemptAnswer.question_id == question_id)
     if raw is None:
         db.session.execute(delete(AttemptAnswer).where(*mine))
         return None
-    response = grading.parse_response(version, _to_original(attempt, version, raw))
-    result = grading.grade(version, response, multiple_partial=current_app.config["MULTIPLE_PARTIAL_CREDIT"])
+    response = grading.parse_response(row, _to_original(row, row, raw))
+    result = grading.grade(row, response, multiple_partial=current_app.config["MULTIPLE_PARTIAL_CREDIT"])
     changes = {"response": response, "score": result.score, "correct": result.correct, "saved_at": now}
     upsert = dialect_insert()(AttemptAnswer).values(
-        attempt_id=attempt.id, question_id=question_id, question_version_id=version.id, revision=1, **changes
+        attempt_id=row.id, question_id=question_id, question_version_id=row.version_id, revision=1, **changes
     )
     db.session.execute(
         upsert.on_conflict_do_update(
