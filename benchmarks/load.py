@@ -27,11 +27,21 @@ from pathlib import Path
 
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from quizapp import clock
 from quizapp.extensions import db
-from quizapp.models import Round, Unit, User
+from quizapp.models import (
+    Attempt,
+    AttemptAnswer,
+    PaperQuestion,
+    RankingSnapshot,
+    Round,
+    RoundTarget,
+    SnapshotRow,
+    Unit,
+    User,
+)
 from quizapp.services import rounds as round_service
 from quizapp.services import scoring
 from tests.live import Gunicorn
@@ -183,6 +193,20 @@ def open_round(app, kind: str, questions: int) -> int:
         return round_.id
 
 
+def remove_round(app, round_id: int) -> None:
+    """Take a load round away again, so it does not weigh on the next figures (an open round is in
+    every live ranking refresh)."""
+    with app.app_context():
+        attempts = select(Attempt.id).where(Attempt.round_id == round_id)
+        db.session.execute(delete(AttemptAnswer).where(AttemptAnswer.attempt_id.in_(attempts)))
+        snapshots = select(RankingSnapshot.id).where(RankingSnapshot.round_id == round_id)
+        db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id.in_(snapshots)))
+        for model in (Attempt, PaperQuestion, RoundTarget, RankingSnapshot):
+            db.session.execute(delete(model).where(model.round_id == round_id))
+        db.session.execute(delete(Round).where(Round.id == round_id))
+        db.session.commit()
+
+
 def staff_ids(app, count: int, skip: int = 0) -> list[int]:
     with app.app_context():
         return list(
@@ -248,7 +272,8 @@ def load_figures(app, results: dict, *, quick: bool, workers: int, threads: int)
     seconds = 5 if quick else 15
     with Stack(app, workers, threads) as stack:
         clients = mint_clients(app, staff_ids(app, 32))
-        start_attempts(stack.port, clients, open_round(app, "weekly", 20))
+        weekly = open_round(app, "weekly", 20)
+        start_attempts(stack.port, clients, weekly)
         closed_loop(stack.port, clients, floor_request, 2)  # warm every worker
         floor = closed_loop(stack.port, clients, floor_request, seconds)
         autosave = closed_loop(stack.port, clients, autosave_request, seconds)
@@ -265,11 +290,13 @@ def load_figures(app, results: dict, *, quick: bool, workers: int, threads: int)
 
         starters = 500 if quick else 2000
         spike_clients = mint_clients(app, staff_ids(app, starters, skip=32))
-        round_id = open_round(app, "monthly", 50)
-        spike = spread(stack.port, spike_clients, round_id, window=10.0)
+        monthly = open_round(app, "monthly", 50)
+        spike = spread(stack.port, spike_clients, monthly, window=10.0)
         _report(results, f"contest start: {starters} staff within 10 s", spike)
         results["peak memory per worker MB"] = stack.worker_peak_mb()
         print(f"  {'peak memory per worker (VmHWM)':<44} {results['peak memory per worker MB']} MB")
+    for round_id in (weekly, monthly):
+        remove_round(app, round_id)
 
 
 def spread(port: int, clients: list[Client], round_id: int, window: float, threads: int = 64) -> dict:
@@ -315,11 +342,13 @@ def sqlite_burst_figures(
 ) -> None:
     with Stack(app, workers, threads) as stack:
         clients = mint_clients(app, staff_ids(app, 200))
-        start_attempts(stack.port, clients, open_round(app, "weekly", 20))
+        weekly = open_round(app, "weekly", 20)
+        start_attempts(stack.port, clients, weekly)
         outcome = burst(stack.port, clients, 2 if quick else 5)
         locked = stack.output().count("database is locked")
         outcome["database is locked"] = locked
         _report(results, "SQLite: 200 concurrent autosaves", outcome)
+    remove_round(app, weekly)
 
 
 def _report(results: dict, label: str, figures: dict) -> None:
