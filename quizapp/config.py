@@ -26,6 +26,7 @@ class DefaultConfig:
     SQLALCHEMY_DATABASE_URI: str | None = None  # None → SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     STATEMENT_TIMEOUT_SECONDS = 30  # PostgreSQL: no statement may hold a worker longer
+    BULK_STATEMENT_TIMEOUT_SECONDS = 600  # closing a round, refreshing rankings: set-based over everything
     TIMEZONE = "Asia/Shanghai"
     REDIS_URL: str | None = None
     BANK_PATH = str(PROJECT_ROOT / "question_bank")

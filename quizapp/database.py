@@ -75,11 +75,15 @@ def lock_user(user_id: int) -> None:
     db.session.execute(select(User.id).where(User.id == user_id).with_for_update())
 
 
-def roomy_sorts(megabytes: int = 64) -> None:
-    """Give this transaction's big GROUP BYs room (PostgreSQL's default 4 MB of work_mem makes a
-    100,000-group hash aggregate spill to disk); SQLite has no such setting."""
+def bulk_work(megabytes: int = 64) -> None:
+    """Settings for this transaction's set-based work over a whole province (closing a round,
+    refreshing rankings): room for big GROUP BYs (PostgreSQL's default 4 MB of work_mem makes a
+    100,000-group hash aggregate spill to disk) and the longer statement timeout of background
+    work (a request keeps the short one). SQLite has neither setting."""
     if db.session.get_bind().dialect.name == "postgresql":
+        seconds = int(current_app.config["BULK_STATEMENT_TIMEOUT_SECONDS"])
         db.session.execute(text(f"SET LOCAL work_mem = '{int(megabytes)}MB'"))
+        db.session.execute(text(f"SET LOCAL statement_timeout = '{seconds}s'"))
 
 
 def dialect_insert():

@@ -742,3 +742,20 @@ def test_round_cli(app, province, mixed_bank, runner, at_start):
     assert bad.exit_code == 1 and "NOPE" in bad.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 4
+
+
+@pytest.mark.postgres
+def test_bulk_work_gets_the_long_statement_timeout_and_requests_keep_the_short_one(app):
+    """A request's statements stop after STATEMENT_TIMEOUT_SECONDS; closing a round or refreshing the
+    rankings (millions of answers at province size) may run for BULK_STATEMENT_TIMEOUT_SECONDS."""
+    from sqlalchemy import text
+
+    from quizapp.database import bulk_work
+
+    with app.app_context():
+        assert db.session.scalar(text("SHOW statement_timeout")) == "30s"
+        bulk_work()
+        assert db.session.scalar(text("SHOW statement_timeout")) == "10min"
+        assert db.session.scalar(text("SHOW work_mem")) == "64MB"
+        db.session.commit()
+        assert db.session.scalar(text("SHOW statement_timeout")) == "30s"  # SET LOCAL: this transaction only

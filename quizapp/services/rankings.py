@@ -361,7 +361,7 @@ def refresh_live(now: datetime) -> dict:
     """The scheduler's live refresh: this week, this month and every open round."""
     tz = current_app.config["TZINFO"]
     today = clock.business_date(now, tz)
-    database.roomy_sorts()
+    database.bulk_work()
     units = _units()
     calendar = [week_period(today), month_period(today)]
     for period, own in zip(calendar, _calendar_totals(calendar, tz).values(), strict=True):

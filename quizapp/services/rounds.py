@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import Numeric, cast, delete, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import dialect_insert, lock_user
+from ..database import bulk_work, dialect_insert, lock_user
 from ..extensions import db
 from ..models import (
     Attempt,
@@ -734,6 +734,7 @@ def close_round(round_id: int, *, now: datetime) -> dict:
     mark the attempt that counts for each person (the best: score, then less time, then earlier),
     rank them in the round and in their unit, and freeze the results. Safe to run again: a closed
     round is left as it is. A round with an extended attempt still running waits for it."""
+    bulk_work()
     round_ = db.session.scalar(select(Round).where(Round.id == round_id).with_for_update())
     if round_ is None:
         raise NotFound("本轮不存在")
