@@ -92,3 +92,11 @@ def dialect_insert():
     from sqlalchemy.dialects import postgresql, sqlite
 
     return postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def refresh_statistics(model) -> None:
+    """ANALYZE one table now (PostgreSQL). Autovacuum re-analyses a table only after 10% of it
+    changed: a 50,000-taker round in a table of millions of attempts may not be, and the planner,
+    believing the round empty, then picks nested loops that take minutes at close."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text(f'ANALYZE "{model.__table__.name}"'))

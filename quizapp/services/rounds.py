@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import Numeric, and_, cast, delete, exists, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import bulk_work, dialect_insert, lock_user
+from ..database import bulk_work, dialect_insert, lock_user, refresh_statistics
 from ..extensions import db
 from ..models import (
     Attempt,
@@ -741,6 +741,7 @@ def close_round(round_id: int, *, now: datetime) -> dict:
         return {"closed": False, "reason": "already closed"}
     if now < round_.closes_at:
         raise Conflict("本轮尚未到结束时间")
+    refresh_statistics(Attempt)  # what follows reads every attempt of the round, set-based
     auto = finish_overdue(now=now, round_id=round_id)
     running = db.session.scalar(
         select(func.count(Attempt.id)).where(
