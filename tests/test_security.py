@@ -28,6 +28,7 @@ from quizapp.services import questions, rounds
 from . import test_browser
 from .conftest import PASSWORD
 from .test_cli import staff_workbook
+from .test_rounds import settings
 
 START = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
 PAST = START - timedelta(days=7)
@@ -45,32 +46,11 @@ UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 SUBTREE_A_ROWS = ("甲员工", "astaff", "甲市待管人员", "avictim", "甲市周周练")
 
 
-def round_settings(kind, title, targets, opens, closes, **changes):
-    values = dict(
-        kind=kind,
-        title=title,
-        opens_at=opens,
-        closes_at=closes,
-        target_codes=list(targets),
-        time_limit_minutes=20,
-        attempts_allowed=3 if kind == "weekly" else 1,
-        pass_mark=60,
-        show_answers="after_attempt" if kind == "weekly" else "after_close",
-        grace_seconds=30,
-        blueprint=[
-            {"type": "single", "count": 4},
-            {"type": "multiple", "count": 2},
-            {"type": "judge", "count": 2},
-            {"type": "fill", "count": 2},
-        ],
-    )
-    values.update(changes)
-    return rounds.RoundSettings(**values)
-
-
-def make_round(app, *args, **changes) -> int:
+def make_round(app, kind, title, targets, opens, closes, **changes) -> int:
     with app.app_context():
-        round_ = rounds.create_round(round_settings(*args, **changes), actor_id=None)
+        round_ = rounds.create_round(
+            settings(kind, title=title, targets=targets, opens=opens, closes=closes, **changes), actor_id=None
+        )
         db.session.commit()
         return round_.id
 
