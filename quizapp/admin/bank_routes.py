@@ -40,15 +40,7 @@ def questions_list():
     form.source.choices = [SelectChoice("", "全部来源")] + [SelectChoice(c, t) for c, t in _sources()]
     form.category.choices = [SelectChoice("", "全部类别")] + [SelectChoice(n, n) for n in _names(Category)]
     form.ability.choices = [SelectChoice("", "全部能力")] + [SelectChoice(n, n) for n in _names(Ability)]
-    filters = questions.QuestionFilters(
-        q=form.q.data or None,
-        source=form.source.data or None,
-        category=form.category.data or None,
-        type=form.type.data or None,
-        ability=form.ability.data or None,
-        difficulty=int(form.difficulty.data) if form.difficulty.data else None,
-        status=form.status.data or None,
-    )
+    filters = _filters(form)
     page = max(request.args.get("page", 1, type=int), 1)
     total, rows = questions.page_of(questions.search(filters), page)
     return render_template(
@@ -250,11 +242,9 @@ def questions_template():
     )
 
 
-@bp.route("/questions/export")
-@admins_only
-def questions_export():
-    form = QuestionFilterForm(request.args)
-    filters = questions.QuestionFilters(
+def _filters(form: QuestionFilterForm) -> questions.QuestionFilters:
+    """The bank filters a list or an export was asked for."""
+    return questions.QuestionFilters(
         q=form.q.data or None,
         source=form.source.data or None,
         category=form.category.data or None,
@@ -263,6 +253,13 @@ def questions_export():
         difficulty=int(form.difficulty.data) if form.difficulty.data else None,
         status=form.status.data or None,
     )
+
+
+@bp.route("/questions/export")
+@admins_only
+def questions_export():
+    form = QuestionFilterForm(request.args)
+    filters = _filters(form)
     ids = [version.question_id for version, *_ in db.session.execute(questions.search(filters))]
     rows = bank_io.current_versions(ids)
     if request.args.get("format") == "yaml":
