@@ -249,8 +249,10 @@ def grow(world) -> dict:
         closed_exam("三月考试", newcomers[1::3])
         take(world["weekly_id"], newcomers[::3], submit=False)
         take(world["weekly_id"], newcomers[1::4], submit=True)
-        seen = db.session.execute(
-            select(Attempt.user_id, Attempt.question_order).where(Attempt.round_id == world["exam_id"] + 1)
+        seen = db.session.execute(  # the newcomers' weekly attempts (the learner has reported already)
+            select(Attempt.user_id, Attempt.question_order).where(
+                Attempt.round_id == world["weekly_id"], Attempt.user_id.in_(newcomers)
+            )
         ).all()
         for user_id, order in seen[:25]:
             error_reports.report(db.session.get(User, user_id), order[0], "题干有歧义", now=NOW)

@@ -203,6 +203,28 @@ def test_paper_is_drawn_once_from_the_blueprint_and_shared(app, province, mixed_
             rounds.draw_paper(round_id, now=START, redraw=True)
 
 
+def test_the_process_copy_of_a_paper_follows_a_redraw(app, province, mixed_bank, make_round, at_start):
+    """Starts read the paper from a per-process copy; a redraw (even within the same instant, as
+    under a frozen clock) must not leave the old questions behind."""
+    round_id = make_round(blueprint=[{"type": "single", "count": 3}])
+    with app.app_context():
+        rounds.draw_paper(round_id, now=START)
+        round_ = db.session.get(Round, round_id)
+        first = [item.question_id for item in rounds.public_paper(round_)]
+        drawn = [item.question_id for _, item, _, _ in rounds.paper_rows(round_id)]
+        assert first == drawn and len(first) == 3
+        for _ in range(20):  # 3 of the bank's singles: a redraw differs sooner or later
+            rounds.draw_paper(round_id, now=START, redraw=True)
+            if [item.question_id for _, item, _, _ in rounds.paper_rows(round_id)] != first:
+                break
+        db.session.commit()
+        redrawn = [item.question_id for _, item, _, _ in rounds.paper_rows(round_id)]
+        assert redrawn != first
+        assert [item.question_id for item in rounds.public_paper(db.session.get(Round, round_id))] == redrawn
+    view = start(signed_in(app, "amy"), round_id)
+    assert sorted(q["id"] for q in view["questions"]) == sorted(redrawn)
+
+
 def test_an_unfillable_blueprint_names_every_short_row_and_writes_nothing(
     app, province, mixed_bank, make_round
 ):

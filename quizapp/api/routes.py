@@ -187,7 +187,7 @@ def rounds_list():
 def start_attempt(round_id: int):
     now = clock.utcnow()
     attempt, created = round_service.start_attempt(current_user, round_id, now=now)
-    view = round_service.attempt_view(attempt, now=now)
+    view = round_service.attempt_view(attempt, now=now, fresh=created)
     db.session.commit()
     return jsonify(view), 201 if created else 200
 

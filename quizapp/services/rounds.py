@@ -15,8 +15,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Numeric, and_, cast, delete, exists, func, literal, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Numeric, and_, bindparam, cast, delete, exists, func, literal, select, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..database import bulk_work, dialect_insert, lock_user, refresh_statistics
 from ..extensions import db
@@ -349,6 +350,8 @@ def draw_paper(round_id: int, *, now: datetime, redraw: bool = False) -> list[Pa
         for position, (version_id, question_id) in enumerate(picked, 1)
     )
     round_.paper_drawn_at = now
+    for key in [key for key in current_app.extensions.get("quizapp.papers", {}) if key[0] == round_id]:
+        current_app.extensions["quizapp.papers"].pop(key, None)  # a redraw within the same instant
     db.session.flush()
     db.session.expire(round_, ["paper"])
     return list(round_.paper)
@@ -378,24 +381,71 @@ def paper_rows(round_id: int) -> list[tuple[PaperQuestion, QuestionVersion, str,
     ).all()
 
 
+@dataclass(frozen=True)
+class PaperItem:
+    """One question of a drawn paper as a taker sees it before answering. Carries what shuffling and
+    showing answers read of a QuestionVersion (``question_id``, ``type``, ``options``)."""
+
+    question_id: int
+    type: QuestionType
+    options: list[dict]
+    public: dict  # grading.public_question, without the options (each attempt shuffles them)
+
+
+PAPERS_KEPT = 64  # drawn papers kept per process: a few rounds are open at once
+
+
+def public_paper(round_: Round) -> list[PaperItem]:
+    """The round's drawn paper in position order, read once per process: a drawn paper never changes
+    (question versions are immutable; a redraw, allowed only before anyone starts, stamps a new
+    ``paper_drawn_at``, which is part of the key)."""
+    papers: dict = current_app.extensions.setdefault("quizapp.papers", {})
+    key = (round_.id, round_.paper_drawn_at)
+    paper = papers.get(key)
+    if paper is None:
+        paper = [
+            PaperItem(
+                version.question_id,
+                version.type,
+                [{"key": option["key"], "text": option["text"]} for option in version.options],
+                {
+                    name: value
+                    for name, value in grading.public_question(version, category=category).items()
+                    if name != "options"
+                },
+            )
+            for _, version, category, _ in paper_rows(round_.id)
+        ]
+        while len(papers) >= PAPERS_KEPT:
+            papers.pop(next(iter(papers)), None)
+        papers[key] = paper
+    return paper
+
+
 # ---------------------------------------------------------------------------------------------
 # Who may take part
 
 
+_OWN_UNIT = Unit.__table__.alias("own")
+
+
+def _eligible(unit_id, round_id):
+    """SQL: whether the unit (a staff member's own) lies in one of the round's target subtrees."""
+    return exists().where(
+        RoundTarget.round_id == round_id,
+        RoundTarget.unit_id == Unit.id,
+        _OWN_UNIT.c.id == unit_id,
+        _OWN_UNIT.c.path.startswith(Unit.path),
+    )
+
+
+def _may_take_part(user: User) -> bool:
+    return user.unit_id is not None and user.role != Role.ADMIN
+
+
 def is_eligible(user: User, round_: Round) -> bool:
     """Whether the user's unit lies in one of the round's target subtrees (one query)."""
-    if user.unit_id is None or user.role == Role.ADMIN:
-        return False
-    own = Unit.__table__.alias("own")
-    return bool(
-        db.session.scalar(
-            select(
-                exists()
-                .where(RoundTarget.round_id == round_.id, RoundTarget.unit_id == Unit.id)
-                .where(own.c.id == user.unit_id, own.c.path.startswith(Unit.path))
-            )
-        )
-    )
+    return _may_take_part(user) and bool(db.session.scalar(select(_eligible(user.unit_id, round_.id))))
 
 
 def visible_rounds(user: User, now: datetime, *, recent_days: int = 45) -> list[Round]:
@@ -432,28 +482,67 @@ def _grace(round_: Round) -> timedelta:
     return timedelta(seconds=round_.grace_seconds)
 
 
+_MINE = (Attempt.round_id == bindparam("round_id"), Attempt.user_id == bindparam("user_id"))
+_START_FACTS = select(  # built once: the statement of the spike is not rebuilt per request
+    Round,
+    _eligible(bindparam("unit_id"), Round.id),
+    select(func.count(Attempt.id)).where(*_MINE).scalar_subquery(),
+    select(Attempt.id).where(*_MINE, Attempt.status == AttemptStatus.IN_PROGRESS).limit(1).scalar_subquery(),
+).where(Round.id == bindparam("round_id"))
+
+
+_RESULTS = ("submitted_at", "score", "percent", "correct_count", "time_used_seconds", "graded_at")
+_RESULTS += ("rank_in_round", "rank_in_unit")
+_INSERTED = ("round_id", "user_id", "unit_id", "number", "max_attempts", "status", "started_at")
+_INSERTED += ("deadline_at", "question_order", "option_orders", "counted")
+_INSERTS: dict[str, object] = {}
+
+
+def _insert_attempt():
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _INSERTS:
+        table = Attempt.__table__
+        _INSERTS[dialect] = (
+            dialect_insert()(table)
+            .values({name: bindparam(name, type_=table.c[name].type) for name in _INSERTED})
+            .on_conflict_do_nothing()
+            .returning(table.c.id)
+        )
+    return _INSERTS[dialect]
+
+
 def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt, bool]:
     """Start an attempt, or resume the one in progress. Returns (attempt, created).
 
     Refused (409) when the round is not open or no attempt is left. Two simultaneous starts cannot
     both succeed: the unique (round, user, number) lets one in; the other resumes it.
+
+    The spike of a contest's first minute, so two statements: one read (the round, whether the user
+    may take it, their attempts at it) and one INSERT … ON CONFLICT DO NOTHING; the shuffle is drawn
+    from this process's copy of the paper (``public_paper``).
     """
-    lock_user(user.id)
-    round_ = _round_or_404(round_id)
-    if not is_eligible(user, round_):
+    mine = (Attempt.round_id == round_id, Attempt.user_id == user.id)
+    facts = (
+        db.session.execute(_START_FACTS, {"round_id": round_id, "user_id": user.id, "unit_id": user.unit_id})
+        if _may_take_part(user)
+        else None
+    )
+    if facts is not None:
+        facts = facts.first()
+    if facts is None or not facts[1]:
         raise NotFound("本轮不存在")
-    mine = db.session.scalars(
-        select(Attempt).where(Attempt.round_id == round_id, Attempt.user_id == user.id)
-    ).all()
-    current = next((a for a in mine if a.status == AttemptStatus.IN_PROGRESS), None)
-    if current is not None and now > current.deadline_at + _grace(round_):
-        finish_overdue(now=now, round_id=round_id, user_id=user.id)
-        db.session.refresh(current)
-    if current is not None and current.status == AttemptStatus.IN_PROGRESS:
-        return current, False
+    round_, _, used, current_id = facts
+    if current_id is not None:
+        current = db.session.get(Attempt, current_id)
+        if now > current.deadline_at + _grace(round_):
+            finish_overdue(now=now, round_id=round_id, user_id=user.id)
+            db.session.refresh(current)
+        if current.status == AttemptStatus.IN_PROGRESS:
+            set_committed_value(current, "round", round_)
+            return current, False
     if not round_.is_open_at(now):
         raise Conflict("本轮尚未开始" if now < round_.opens_at else "本轮已结束")
-    used = len(mine)
     if used >= round_.attempts_allowed:
         raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会")
     if round_.paper_drawn_at is None:
@@ -461,20 +550,15 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
     if round_.status == RoundStatus.SCHEDULED:
         round_.status = RoundStatus.OPEN
     rng = random.Random(secrets.randbits(64))
-    paper = db.session.execute(  # only what the shuffle needs: ids and option keys
-        select(PaperQuestion.question_id, QuestionVersion.options)
-        .join(QuestionVersion, QuestionVersion.id == PaperQuestion.question_version_id)
-        .where(PaperQuestion.round_id == round_id)
-        .order_by(PaperQuestion.position)
-    ).all()
-    order = [question_id for question_id, _ in paper]
+    paper = public_paper(round_)
+    order = [item.question_id for item in paper]
     rng.shuffle(order)
     option_orders = {}
-    for question_id, options in paper:
-        keys = [option["key"] for option in options or []]
+    for item in paper:
+        keys = [option["key"] for option in item.options]
         if keys:
             rng.shuffle(keys)
-            option_orders[str(question_id)] = keys
+            option_orders[str(item.question_id)] = keys
     attempt = Attempt(
         round_id=round_id,
         user_id=user.id,
@@ -486,23 +570,23 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
         deadline_at=min(now + timedelta(seconds=round_.time_limit_seconds), round_.closes_at),
         question_order=order,
         option_orders=option_orders,
+        counted=False,
+        **dict.fromkeys(_RESULTS),
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(attempt)
-            db.session.flush()
-    except IntegrityError:
-        current = db.session.scalar(
-            select(Attempt).where(
-                Attempt.round_id == round_id,
-                Attempt.user_id == user.id,
-                Attempt.status == AttemptStatus.IN_PROGRESS,
-            )
-        )
-        if current is None:
-            raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会") from None
-        return current, False
-    return attempt, True
+    columns = {name: getattr(attempt, name) for name in _INSERTED}
+    attempt.id = db.session.scalar(_insert_attempt(), columns)
+    if attempt.id is not None:
+        # The row as inserted: persistent in the session without reading it back.
+        make_transient_to_detached(attempt)
+        db.session.add(attempt)
+        set_committed_value(attempt, "round", round_)  # the view reads it; no second load
+        return attempt, True
+    current = db.session.scalar(  # a simultaneous start of the same person got in first
+        select(Attempt).where(*mine, Attempt.status == AttemptStatus.IN_PROGRESS)
+    )
+    if current is None:
+        raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会")
+    return current, False
 
 
 def get_attempt(user_id: int, attempt_id: int) -> Attempt:
@@ -841,22 +925,24 @@ def results_visible(attempt: Attempt) -> bool:
     return attempt.round.status == RoundStatus.CLOSED
 
 
-def attempt_view(attempt: Attempt, *, now: datetime) -> dict:
+def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dict:
     """The attempt as its taker sees it: questions in this attempt's order with shuffled options,
-    saved answers, the server's deadline — and results and the review only when the rules allow."""
+    saved answers, the server's deadline — and results and the review only when the rules allow.
+    ``fresh``: the attempt was just started, so it has no answers to read."""
     round_ = attempt.round
-    rows = {row[0].question_id: row for row in paper_rows(round_.id)}
-    answers = {
-        a.question_id: a
-        for a in db.session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
-    }
+    paper = {item.question_id: item for item in public_paper(round_)}
+    answers = (
+        {}
+        if fresh
+        else {
+            a.question_id: a
+            for a in db.session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
+        }
+    )
     questions = []
     for position, question_id in enumerate(attempt.question_order, 1):
-        _, version, category, _ = rows[question_id]
-        public = grading.public_question(version, category=category)
-        public["options"] = displayed_options(attempt, version)
-        public["position"] = position
-        questions.append(public)
+        item = paper[question_id]
+        questions.append({**item.public, "options": displayed_options(attempt, item), "position": position})
     view = {
         "id": attempt.id,
         "round": {
@@ -882,16 +968,17 @@ def attempt_view(attempt: Attempt, *, now: datetime) -> dict:
         "questions": questions,
         "answers": {
             str(qid): {
-                "answer": to_display(attempt, rows[qid][1], answer.response),
+                "answer": to_display(attempt, paper[qid], answer.response),
                 "saved_at": answer.saved_at.isoformat(),
             }
             for qid, answer in answers.items()
-            if qid in rows
+            if qid in paper
         },
         "result": None,
         "review": None,
     }
     if results_visible(attempt):
+        rows = {row[0].question_id: row for row in paper_rows(round_.id)}
         view["result"] = result_of(attempt)
         view["review"] = []
         for question_id in attempt.question_order:
