@@ -428,3 +428,45 @@ def test_one_pass_over_several_periods_equals_each_period_alone(app, town):
         assert week[amy_unit]["participants"] == 0
         assert month[amy_unit]["participants"] == 2 and month[amy_unit]["points"] == 21
         assert month[amy_unit]["stars"] == 2 and month[bob_unit]["score_count"] == 1
+
+
+def test_ranked_rows_kept_per_process_follow_a_rewrite_in_the_same_instant(app, town):
+    """Pages read the ranked children from a per-process copy keyed by the snapshot's computed_at;
+    a live rewrite, even at the same instant (a frozen clock), must show the new figures."""
+    units, people = town
+    add_facts(app, people, daily=[("bob", date(2026, 3, 2), False)])
+    assert table(app)["B"]["ranks"]["participation"] == 1 and table(app)["A"]["participation"] == 0
+    add_facts(app, people, daily=[("amy", date(2026, 3, 3), True), ("ann", date(2026, 3, 3), True)])
+    rewritten = table(app)  # the same period, the same `now`
+    assert rewritten["A"]["participation"] == pytest.approx(2 / 3)
+    assert rewritten["A"]["ranks"]["participation"] == 1 and rewritten["B"]["ranks"]["participation"] == 2
+    with app.app_context():  # the caller may change its rows; the kept ones stay as ranked
+        snapshot = rankings.snapshot_for(MARCH)
+        first = rankings.rank_children(snapshot, units["P"].id, "participation")
+        first[0]["change"], first[0]["name"] = 5, "改过的名字"
+        again = rankings.rank_children(snapshot, units["P"].id, "participation")
+        assert "change" not in again[0] and again[0]["name"] == "甲市"
+
+
+def test_the_trend_follows_one_unit_over_the_periods(app, town):
+    units, people = town
+    add_facts(
+        app,
+        people,
+        daily=[
+            ("bob", date(2026, 1, 5), False),
+            ("amy", date(2026, 2, 5), False),
+            ("amy", date(2026, 3, 5), False),
+        ],
+    )
+    for month in ("month:2026-01", "month:2026-02", MARCH):
+        table(app, period=month)
+    with app.app_context():
+        period = rankings.parse_period(MARCH, today=NOW.date(), tz=app.config["TZINFO"])
+        points = rankings.trend(units["A"].id, units["P"].id, period, "participation")
+    assert [(p["period"], p["rank"]) for p in points] == [
+        ("month:2026-01", 2),
+        ("month:2026-02", 1),
+        ("month:2026-03", 1),
+    ]
+    assert points[1]["value"] == pytest.approx(1 / 3)

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import case, delete, exists, func, insert, or_, select
 
-from .. import clock, database
+from .. import clock, database, kept
 from ..extensions import db
 from ..models import (
     Attempt,
@@ -325,6 +325,7 @@ def write_snapshot(
     units, totals = computed or subtree_totals(period, tz)
     if existing is not None:
         db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id == existing.id))
+        _ranked_store().forget(lambda key: key[0] == existing.id)  # a rewrite within the same instant
         existing.computed_at = now
         snapshot = existing
     else:
@@ -422,21 +423,40 @@ def competition_ranks(values: list[tuple]) -> list[int]:
 
 
 def rank_children(
-    snapshot: RankingSnapshot, parent_id: int | None, indicator: str = "composite", *, only: bool = False
+    snapshot: RankingSnapshot, parent_id: int | None, indicator: str = "composite"
 ) -> list[dict]:
     """The parent's child units with every indicator and its rank among them, ordered by ``indicator``.
 
     Rank: standard competition ranking on the indicator, ties broken by participation; units equal
     on both share the rank and are listed by unit code. Composite index (weights configurable,
     default 40/40/20): participation + average score as a fraction + points per head normalised to
-    the best sibling. ``only``: rank by ``indicator`` alone (rank changes and trends need no more).
+    the best sibling. The rows are the caller's to change (``ranked_siblings`` keeps its own).
     """
-    return _ranked(_sibling_rows([snapshot.id], parent_id)[snapshot.id], indicator, only=only)
+    entries = ranked_siblings([snapshot], parent_id)[snapshot.id]
+    return sorted(({**entry} for entry in entries), key=lambda e: (e["ranks"][indicator], e["code"]))
+
+
+def ranked_siblings(snapshots: list[RankingSnapshot], parent_id: int | None) -> dict[int, list[dict]]:
+    """Per snapshot, the parent's children ranked on every indicator. A snapshot's rows change only
+    when it is rewritten, which stamps a new ``computed_at``: the ranked rows are kept per process
+    under (snapshot, computed_at, parent), so a page read all day ranks them once. Read-only."""
+    store = _ranked_store()
+    found = {s.id: store.get((s.id, s.computed_at, parent_id)) for s in snapshots}
+    missing = [s for s in snapshots if found[s.id] is None]
+    if missing:
+        rows = _sibling_rows([s.id for s in missing], parent_id)
+        for s in missing:
+            found[s.id] = store.put((s.id, s.computed_at, parent_id), _ranked(rows[s.id]))
+    return found
+
+
+def _ranked_store() -> kept.Kept:
+    return kept.store("ranked", 512)  # parents × periods in view at once
 
 
 def _sibling_rows(snapshot_ids: list[int], parent_id: int | None) -> dict[int, list]:
     """The snapshot rows of one parent's children, per snapshot, in one query. Plain rows, not ORM
-    objects: a province has hundreds of children and this runs on every view."""
+    objects: a province has hundreds of children."""
     rows = db.session.execute(
         select(*[column for column in SnapshotRow.__table__.columns]).where(
             SnapshotRow.snapshot_id.in_(snapshot_ids),
@@ -449,7 +469,7 @@ def _sibling_rows(snapshot_ids: list[int], parent_id: int | None) -> dict[int, l
     return grouped
 
 
-def _ranked(rows: list, indicator: str, *, only: bool = False) -> list[dict]:
+def _ranked(rows: list) -> list[dict]:
     weights = current_app.config["RANKING_WEIGHTS"]
     best = max((r.points / r.headcount for r in rows if r.headcount), default=0.0)
     entries = [
@@ -463,18 +483,18 @@ def _ranked(rows: list, indicator: str, *, only: bool = False) -> list[dict]:
             "points": r.points,
             "stars": r.stars,
             **indicators_of(r, best_points_per_head=best, weights=weights),
+            "ranks": {},
         }
         for r in rows
     ]
-    for name in (indicator,) if only else INDICATORS:
+    for name in INDICATORS:
         ordered = sorted(entries, key=lambda e: (-(e[name] or 0), -e["participation"], e["code"]))
         for entry, rank in zip(
             ordered,
             competition_ranks([(round(e[name] or 0, 9), round(e["participation"], 9)) for e in ordered]),
             strict=True,
         ):
-            entry.setdefault("ranks", {})[name] = rank
-    entries.sort(key=lambda e: (e["ranks"][indicator], e["code"]))
+            entry["ranks"][name] = rank
     return entries
 
 
@@ -560,11 +580,11 @@ def previous_ranks(period: Period, parent_id: int | None, indicator: str) -> dic
         return {}
     return {
         entry["unit_id"]: entry["ranks"][indicator]
-        for entry in rank_children(snapshot, parent_id, indicator, only=True)
+        for entry in ranked_siblings([snapshot], parent_id)[snapshot.id]
     }
 
 
-def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[dict]:
+def trend(unit_id: int, parent_id: int | None, period: Period, indicator: str, limit: int = 12) -> list[dict]:
     """The unit's rank among its siblings over the last ``limit`` snapshots of the same kind."""
     snapshots = db.session.scalars(
         select(RankingSnapshot)
@@ -576,11 +596,11 @@ def trend(unit: Unit, period: Period, indicator: str, limit: int = 12) -> list[d
     for snapshot in snapshots:
         if snapshot.period_key not in latest and len(latest) < limit:
             latest[snapshot.period_key] = snapshot
-    siblings = _sibling_rows([snapshot.id for snapshot in latest.values()], unit.parent_id)
+    siblings = ranked_siblings(list(latest.values()), parent_id)
     points = []
     for snapshot in latest.values():
-        for entry in _ranked(siblings[snapshot.id], indicator, only=True):
-            if entry["unit_id"] == unit.id:
+        for entry in siblings[snapshot.id]:
+            if entry["unit_id"] == unit_id:
                 points.append(
                     {
                         "period": snapshot.period_key,

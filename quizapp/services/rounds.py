@@ -19,6 +19,7 @@ from sqlalchemy import Numeric, and_, bindparam, cast, delete, exists, func, lit
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from .. import kept
 from ..database import bulk_work, dialect_insert, lock_user, refresh_statistics
 from ..extensions import db
 from ..models import (
@@ -350,8 +351,7 @@ def draw_paper(round_id: int, *, now: datetime, redraw: bool = False) -> list[Pa
         for position, (version_id, question_id) in enumerate(picked, 1)
     )
     round_.paper_drawn_at = now
-    for key in [key for key in current_app.extensions.get("quizapp.papers", {}) if key[0] == round_id]:
-        current_app.extensions["quizapp.papers"].pop(key, None)  # a redraw within the same instant
+    _papers().forget(lambda key: key[0] == round_id)  # a redraw within the same instant
     db.session.flush()
     db.session.expire(round_, ["paper"])
     return list(round_.paper)
@@ -392,18 +392,17 @@ class PaperItem:
     public: dict  # grading.public_question, without the options (each attempt shuffles them)
 
 
-PAPERS_KEPT = 64  # drawn papers kept per process: a few rounds are open at once
+def _papers() -> kept.Kept:
+    return kept.store("papers", 64)  # a few rounds are open at once
 
 
 def public_paper(round_: Round) -> list[PaperItem]:
     """The round's drawn paper in position order, read once per process: a drawn paper never changes
     (question versions are immutable; a redraw, allowed only before anyone starts, stamps a new
     ``paper_drawn_at``, which is part of the key)."""
-    papers: dict = current_app.extensions.setdefault("quizapp.papers", {})
-    key = (round_.id, round_.paper_drawn_at)
-    paper = papers.get(key)
-    if paper is None:
-        paper = [
+
+    def read() -> list[PaperItem]:
+        return [
             PaperItem(
                 version.question_id,
                 version.type,
@@ -416,10 +415,8 @@ def public_paper(round_: Round) -> list[PaperItem]:
             )
             for _, version, category, _ in paper_rows(round_.id)
         ]
-        while len(papers) >= PAPERS_KEPT:
-            papers.pop(next(iter(papers)), None)
-        papers[key] = paper
-    return paper
+
+    return _papers().get_or_make((round_.id, round_.paper_drawn_at), read)
 
 
 # ---------------------------------------------------------------------------------------------
