@@ -49,8 +49,10 @@ class SnapshotRow(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("ranking_snapshot.id", ondelete="CASCADE"))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"))
-    parent_id: Mapped[int | None] = mapped_column(Integer)  # the parent at the time (units may move later)
+    # The unit as it was: its id, parent, code, name and level are copied (units move and are renamed
+    # later), so no foreign key, which only cost a lookup per row on every live refresh.
+    unit_id: Mapped[int] = mapped_column(Integer)
+    parent_id: Mapped[int | None] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(100))
     level: Mapped[int] = mapped_column(Integer)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import case, delete, exists, func, insert, or_, select
+from sqlalchemy import case, delete, exists, func, or_, select
 
 from .. import clock, database, kept
 from ..extensions import db
@@ -289,17 +289,19 @@ def _units() -> list[UnitRow]:
 
 
 def _roll_up(own: dict[int, dict], units: list[UnitRow]) -> dict[int, dict]:
-    """Every unit's totals over its whole subtree: each unit's own totals added to its ancestors."""
+    """Every unit's totals over its whole subtree: the deepest units first, each added to its
+    parent once it is complete (one addition per unit and total, whatever the depth)."""
     summed: dict[int, dict] = {unit.id: dict.fromkeys(TOTALS, 0) for unit in units}
-    paths = {unit.id: unit.path for unit in units}
     for unit_id, values in own.items():
-        if unit_id not in paths:
-            continue
-        for ancestor in (int(part) for part in paths[unit_id].strip("/").split("/") if part):
-            target = summed.get(ancestor)
-            if target is not None:
-                for key in TOTALS:
-                    target[key] += values[key]
+        target = summed.get(unit_id)
+        if target is not None:
+            for key in TOTALS:
+                target[key] += values[key]
+    for unit in sorted(units, key=lambda u: -u.level):
+        if unit.parent_id is not None and unit.parent_id in summed:
+            parent, values = summed[unit.parent_id], summed[unit.id]
+            for key in TOTALS:
+                parent[key] += values[key]
     return summed
 
 
@@ -352,8 +354,7 @@ def write_snapshot(
         }
         for unit in units
     ]
-    for start in range(0, len(rows), 2000):
-        db.session.execute(insert(SnapshotRow), rows[start : start + 2000])
+    database.bulk_insert(SnapshotRow.__table__, rows)
     db.session.flush()
     return snapshot
 
