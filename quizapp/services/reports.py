@@ -33,16 +33,26 @@ from . import rankings
 TOP = 10
 
 
-def _unit_of(user_unit: Unit) -> dict:
-    return {"unit_code": user_unit.code, "unit_name": user_unit.name, "unit_path": user_unit.path}
+# A person and their unit, as plain columns: a province's bulletin lists tens of thousands.
+PERSON = (
+    User.username,
+    User.name,
+    Unit.code.label("unit_code"),
+    Unit.name.label("unit_name"),
+    Unit.path.label("unit_path"),
+)
+
+
+def _unit_of(row) -> dict:
+    return {"unit_code": row.unit_code, "unit_name": row.unit_name, "unit_path": row.unit_path}
 
 
 def _group_by_unit(rows) -> list[dict]:
-    """[(User, Unit), …] → [{"unit_…", "people": [{"username", "name"}]}], by unit code."""
+    """Rows of PERSON → [{"unit_…", "people": [{"username", "name"}]}], by unit code."""
     groups: dict[str, dict] = {}
-    for user, unit in rows:
-        group = groups.setdefault(unit.code, {**_unit_of(unit), "people": []})
-        group["people"].append({"username": user.username, "name": user.name})
+    for row in rows:
+        group = groups.setdefault(row.unit_code, {**_unit_of(row), "people": []})
+        group["people"].append({"username": row.username, "name": row.name})
     return [groups[code] for code in sorted(groups)]
 
 
@@ -77,7 +87,7 @@ def build_round_bulletin(round_id: int, snapshot: RankingSnapshot, *, now: datet
     )
     own = Unit.__table__.alias("own")
     absent = db.session.execute(
-        select(User, Unit)
+        select(*PERSON)
         .join(Unit, Unit.id == User.unit_id)
         .join(own, own.c.id == User.unit_id)
         .where(
@@ -92,34 +102,34 @@ def build_round_bulletin(round_id: int, snapshot: RankingSnapshot, *, now: datet
         )
         .order_by(Unit.code, User.username)
     ).all()
-    counted = db.session.execute(
-        select(Attempt, User, Unit)
+    counted = (Attempt.round_id == round_id, Attempt.counted.is_(True))
+    ranked = (
+        select(*PERSON, Attempt.percent, Attempt.rank_in_round, Attempt.time_used_seconds)
         .join(User, User.id == Attempt.user_id)
         .join(Unit, Unit.id == Attempt.unit_id)
-        .where(Attempt.round_id == round_id, Attempt.counted.is_(True))
+        .where(*counted)
         .order_by(Attempt.rank_in_round, User.username)
-    ).all()
+    )
     failures = [
-        {"username": user.username, "name": user.name, "percent": attempt.percent, **_unit_of(unit)}
-        for attempt, user, unit in counted
-        if attempt.percent is not None and attempt.percent < round_.pass_mark
+        {"username": row.username, "name": row.name, "percent": row.percent, **_unit_of(row)}
+        for row in db.session.execute(ranked.where(Attempt.percent < round_.pass_mark))
     ]
     top_staff = [
         {
-            "rank": attempt.rank_in_round,
-            "username": user.username,
-            "name": user.name,
-            "percent": attempt.percent,
-            "time_used_seconds": attempt.time_used_seconds,
-            **_unit_of(unit),
+            "rank": row.rank_in_round,
+            "username": row.username,
+            "name": row.name,
+            "percent": row.percent,
+            "time_used_seconds": row.time_used_seconds,
+            **_unit_of(row),
         }
-        for attempt, user, unit in counted[:TOP]
+        for row in db.session.execute(ranked.limit(TOP))
     ]
     content = {
         "kind": str(round_.kind),
         "pass_mark": round_.pass_mark,
         "headcount": sum(r.headcount for r in _roots(snapshot, targets)),
-        "participants": len(counted),
+        "participants": db.session.scalar(select(func.count(Attempt.id)).where(*counted)),
         "non_participants": _group_by_unit(absent),
         "failures": failures,
         "top_units": _top_units(snapshot, targets),
@@ -170,14 +180,14 @@ def build_month_bulletin(month_start: date, *, now: datetime) -> Bulletin | None
         ),
     )
     absent = db.session.execute(
-        select(User, Unit)
+        select(*PERSON)
         .join(Unit, Unit.id == User.unit_id)
         .where(User.active.is_(True), User.role != "admin", ~took_part)
         .order_by(Unit.code, User.username)
     ).all()
     earned = func.sum(PointsEntry.amount).label("points")
     leaders = db.session.execute(
-        select(User, Unit, earned)
+        select(*PERSON, earned)
         .join(PointsEntry, PointsEntry.user_id == User.id)
         .join(Unit, Unit.id == User.unit_id)
         .where(PointsEntry.day >= period.starts_on, PointsEntry.day < period.ends_on)
@@ -193,8 +203,14 @@ def build_month_bulletin(month_start: date, *, now: datetime) -> Bulletin | None
         "failures": [],
         "top_units": _top_units(snapshot, roots),
         "top_staff": [
-            {"rank": i, "username": u.username, "name": u.name, "points": int(points), **_unit_of(unit)}
-            for i, (u, unit, points) in enumerate(leaders, 1)
+            {
+                "rank": i,
+                "username": row.username,
+                "name": row.name,
+                "points": int(row.points),
+                **_unit_of(row),
+            }
+            for i, row in enumerate(leaders, 1)
         ],
     }
     bulletin = Bulletin(
