@@ -640,39 +640,70 @@ class AlreadySubmitted(Conflict):
     code = "already_submitted"
 
 
+# The hottest statements of a contest, built once (not per request) on the tables: the ORM and
+# rebuilding the statements cost more than the database's own work. One row: the attempt (locked,
+# so a submit waits for this save or this save sees the submit), its round's grace and the
+# paper's version of the question.
+_ATTEMPT, _ANSWER = Attempt.__table__, AttemptAnswer.__table__
+_PAPER, _VERSION = PaperQuestion.__table__.alias("paper"), QuestionVersion.__table__.alias("version")
+_SAVE_READ = (
+    select(
+        _ATTEMPT.c.id,
+        _ATTEMPT.c.status,
+        _ATTEMPT.c.deadline_at,
+        _ATTEMPT.c.option_orders,
+        Round.__table__.c.grace_seconds,
+        _VERSION.c.id.label("version_id"),
+        _VERSION.c.question_id,
+        _VERSION.c.type,
+        _VERSION.c.options,
+        _VERSION.c.answer,
+    )
+    .join(Round.__table__, Round.__table__.c.id == _ATTEMPT.c.round_id)
+    .outerjoin(
+        _PAPER,
+        (_PAPER.c.round_id == _ATTEMPT.c.round_id) & (_PAPER.c.question_id == bindparam("question_id")),
+    )
+    .outerjoin(_VERSION, _VERSION.c.id == _PAPER.c.question_version_id)
+    .where(_ATTEMPT.c.id == bindparam("attempt_id"), _ATTEMPT.c.user_id == bindparam("user_id"))
+    .with_for_update(of=_ATTEMPT)
+)
+_SAVE_CLEAR = delete(_ANSWER).where(
+    _ANSWER.c.attempt_id == bindparam("attempt_id"), _ANSWER.c.question_id == bindparam("question_id")
+)
+_SAVED = ("attempt_id", "question_id", "question_version_id", "response", "score", "correct", "saved_at")
+_UPSERTS: dict[str, object] = {}
+
+
+def _save_upsert():
+    """INSERT … ON CONFLICT (attempt, question) DO UPDATE, revision + 1; built once per dialect."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _UPSERTS:
+        insert = dialect_insert()(_ANSWER).values(
+            {**{name: bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVED}, "revision": 1}
+        )
+        _UPSERTS[dialect] = insert.on_conflict_do_update(
+            index_elements=[_ANSWER.c.attempt_id, _ANSWER.c.question_id],
+            set_={
+                **{
+                    name: insert.excluded[name]
+                    for name in ("question_version_id", "response", "score", "correct")
+                },
+                "saved_at": insert.excluded.saved_at,
+                "revision": _ANSWER.c.revision + 1,
+            },
+        )
+    return _UPSERTS[dialect]
+
+
 def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: datetime) -> datetime | None:
     """Autosave one answer (insert or replace), stamped with the server's time; returns that time,
     or None when ``raw`` is None and the answer is cleared. Refused with 409 once the attempt is
-    submitted or past deadline + grace; nothing changes.
-
-    The hottest write of a contest, so two statements: one read of the attempt, its round's grace
-    and the paper's version of the question (the attempt row-locked, so a submit waits for this
-    save or this save sees the submit), and one upsert of the answer."""
-    # Core statements on the tables, run on the session's connection: on the hottest path the ORM
-    # adds only cost. One row: the attempt, its round's grace and the paper's version of the question.
-    attempt, round_ = Attempt.__table__, Round.__table__
-    paper = PaperQuestion.__table__.alias("paper")
-    version = QuestionVersion.__table__.alias("version")
+    submitted or past deadline + grace; nothing changes. Two statements: the read above and one
+    upsert (or delete)."""
     connection = db.session.connection()
-    row = connection.execute(
-        select(
-            attempt.c.id,
-            attempt.c.status,
-            attempt.c.deadline_at,
-            attempt.c.option_orders,
-            round_.c.grace_seconds,
-            version.c.id.label("version_id"),
-            version.c.question_id,
-            version.c.type,
-            version.c.options,
-            version.c.answer,
-        )
-        .join(round_, round_.c.id == attempt.c.round_id)
-        .outerjoin(paper, (paper.c.round_id == attempt.c.round_id) & (paper.c.question_id == question_id))
-        .outerjoin(version, version.c.id == paper.c.question_version_id)
-        .where(attempt.c.id == attempt_id, attempt.c.user_id == user.id)
-        .with_for_update(of=attempt)
-    ).first()
+    keys = {"attempt_id": attempt_id, "question_id": question_id}
+    row = connection.execute(_SAVE_READ, {**keys, "user_id": user.id}).first()
     if row is None:
         raise NotFound("答卷不存在")
     if row.status != AttemptStatus.IN_PROGRESS:
@@ -681,23 +712,21 @@ def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: date
         raise DeadlinePassed("作答时间已到，本次保存未被接受")
     if row.version_id is None:
         raise NotFound("这道题不在本试卷中")
-    answers = AttemptAnswer.__table__
     if raw is None:
-        connection.execute(
-            delete(answers).where(answers.c.attempt_id == row.id, answers.c.question_id == question_id)
-        )
+        connection.execute(_SAVE_CLEAR, keys)
         return None
     response = grading.parse_response(row, _to_original(row, row, raw))
     result = grading.grade(row, response, multiple_partial=current_app.config["MULTIPLE_PARTIAL_CREDIT"])
-    changes = {"response": response, "score": result.score, "correct": result.correct, "saved_at": now}
-    upsert = dialect_insert()(answers).values(
-        attempt_id=row.id, question_id=question_id, question_version_id=row.version_id, revision=1, **changes
-    )
     connection.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[answers.c.attempt_id, answers.c.question_id],
-            set_={**changes, "revision": answers.c.revision + 1},
-        )
+        _save_upsert(),
+        {
+            **keys,
+            "question_version_id": row.version_id,
+            "response": response,
+            "score": result.score,
+            "correct": result.correct,
+            "saved_at": now,
+        },
     )
     return now
 
