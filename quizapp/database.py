@@ -12,6 +12,8 @@ PostgreSQL gets a statement timeout; rows are locked explicitly where a rule nee
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, current_app, has_request_context, request
 from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
@@ -104,6 +106,21 @@ def bulk_insert(table, rows: list[dict], *, chunk: int = 2000) -> None:
     with connection.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([row[name] for name in names])
+
+
+def per_dialect(build):
+    """Build a hot path's statement once per database dialect (tests run SQLite and PostgreSQL in
+    one process), not once per request: building it cost more than running it."""
+    built: dict[str, object] = {}
+
+    @functools.wraps(build)
+    def statement():
+        dialect = db.session.get_bind().dialect.name
+        if dialect not in built:
+            built[dialect] = build()
+        return built[dialect]
+
+    return statement
 
 
 def dialect_insert():

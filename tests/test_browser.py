@@ -217,6 +217,7 @@ def test_staff_journey_on_a_phone(live_server, page_for, figures, monkeypatch):
     sign_in(page, base, "staff03", DEMO_PASSWORD)
     page.wait_for_url(f"{base}/password")
     assert page.get_by_text("首次登录须修改初始密码").is_visible()
+    assert page.get_by_text("首次登录").count() == 1  # said once, not by a flash as well
     assert page.locator("nav.tabs").count() == 0  # nowhere else to go until it is changed
     journey.step("password-change")
     page.get_by_label("当前密码").fill(DEMO_PASSWORD)

@@ -45,8 +45,7 @@ def login():
         session.clear()  # a fresh session (and CSRF token) at every sign-in
         login_user(user)
         db.session.commit()
-        if user.must_change_password:
-            flash("首次登录，请先修改初始密码", "warning")
+        if user.must_change_password:  # the page itself says why (once)
             return redirect(url_for("auth.change_password"))
         return redirect(next_url or url_for("learn.home"))
     return render_template("auth/login.html", form=form)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import kept
-from ..database import bulk_work, dialect_insert, lock_user, refresh_statistics
+from ..database import bulk_work, dialect_insert, lock_user, per_dialect, refresh_statistics
 from ..extensions import db
 from ..models import (
     Attempt,
@@ -468,13 +468,6 @@ def visible_rounds(user: User, now: datetime, *, recent_days: int = 45) -> list[
 # Attempts
 
 
-def _round_or_404(round_id: int) -> Round:
-    round_ = db.session.scalar(select(Round).where(Round.id == round_id))
-    if round_ is None:
-        raise NotFound("本轮不存在")
-    return round_
-
-
 def _grace(round_: Round) -> timedelta:
     return timedelta(seconds=round_.grace_seconds)
 
@@ -488,25 +481,41 @@ _START_FACTS = select(  # built once: the statement of the spike is not rebuilt 
 ).where(Round.id == bindparam("round_id"))
 
 
-_RESULTS = ("submitted_at", "score", "percent", "correct_count", "time_used_seconds", "graded_at")
-_RESULTS += ("rank_in_round", "rank_in_unit")
-_INSERTED = ("round_id", "user_id", "unit_id", "number", "max_attempts", "status", "started_at")
-_INSERTED += ("deadline_at", "question_order", "option_orders", "counted")
-_INSERTS: dict[str, object] = {}
+_RESULTS = (  # empty at the start
+    "submitted_at",
+    "score",
+    "percent",
+    "correct_count",
+    "time_used_seconds",
+    "graded_at",
+    "rank_in_round",
+    "rank_in_unit",
+)
+_INSERTED = (
+    "round_id",
+    "user_id",
+    "unit_id",
+    "number",
+    "max_attempts",
+    "status",
+    "started_at",
+    "deadline_at",
+    "question_order",
+    "option_orders",
+    "counted",
+)
 
 
+@per_dialect
 def _insert_attempt():
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, built once per dialect."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect not in _INSERTS:
-        table = Attempt.__table__
-        _INSERTS[dialect] = (
-            dialect_insert()(table)
-            .values({name: bindparam(name, type_=table.c[name].type) for name in _INSERTED})
-            .on_conflict_do_nothing()
-            .returning(table.c.id)
-        )
-    return _INSERTS[dialect]
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id."""
+    table = Attempt.__table__
+    return (
+        dialect_insert()(table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in _INSERTED})
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
 
 
 def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt, bool]:
@@ -520,13 +529,10 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
     from this process's copy of the paper (``public_paper``).
     """
     mine = (Attempt.round_id == round_id, Attempt.user_id == user.id)
-    facts = (
-        db.session.execute(_START_FACTS, {"round_id": round_id, "user_id": user.id, "unit_id": user.unit_id})
-        if _may_take_part(user)
-        else None
-    )
-    if facts is not None:
-        facts = facts.first()
+    facts = None
+    if _may_take_part(user):
+        keys = {"round_id": round_id, "user_id": user.id, "unit_id": user.unit_id}
+        facts = db.session.execute(_START_FACTS, keys).first()
     if facts is None or not facts[1]:
         raise NotFound("本轮不存在")
     round_, _, used, current_id = facts
@@ -672,28 +678,19 @@ _SAVE_CLEAR = delete(_ANSWER).where(
     _ANSWER.c.attempt_id == bindparam("attempt_id"), _ANSWER.c.question_id == bindparam("question_id")
 )
 _SAVED = ("attempt_id", "question_id", "question_version_id", "response", "score", "correct", "saved_at")
-_UPSERTS: dict[str, object] = {}
 
 
+@per_dialect
 def _save_upsert():
-    """INSERT … ON CONFLICT (attempt, question) DO UPDATE, revision + 1; built once per dialect."""
-    dialect = db.session.get_bind().dialect.name
-    if dialect not in _UPSERTS:
-        insert = dialect_insert()(_ANSWER).values(
-            {**{name: bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVED}, "revision": 1}
-        )
-        _UPSERTS[dialect] = insert.on_conflict_do_update(
-            index_elements=[_ANSWER.c.attempt_id, _ANSWER.c.question_id],
-            set_={
-                **{
-                    name: insert.excluded[name]
-                    for name in ("question_version_id", "response", "score", "correct")
-                },
-                "saved_at": insert.excluded.saved_at,
-                "revision": _ANSWER.c.revision + 1,
-            },
-        )
-    return _UPSERTS[dialect]
+    """INSERT … ON CONFLICT (attempt, question) DO UPDATE, revision + 1."""
+    insert = dialect_insert()(_ANSWER).values(
+        {**{name: bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVED}, "revision": 1}
+    )
+    replaced = ("question_version_id", "response", "score", "correct", "saved_at")
+    return insert.on_conflict_do_update(
+        index_elements=[_ANSWER.c.attempt_id, _ANSWER.c.question_id],
+        set_={**{name: insert.excluded[name] for name in replaced}, "revision": _ANSWER.c.revision + 1},
+    )
 
 
 def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: datetime) -> datetime | None:

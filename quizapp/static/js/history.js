@@ -20,7 +20,7 @@ function chart(elementId, rows) {
         return row.answered ? `${name}<br>答对 ${row.correct} / ${row.answered} 题` : `${name}<br>还没有答题`;
       },
     },
-    xAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
+    xAxis: { type: "value", min: 0, max: 100, interval: 25, axisLabel: { formatter: "{value}%" } }, // 100% labelled too
     yAxis: { type: "category", inverse: true, data: rows.map((row) => row.name), axisTick: { show: false } },
     series: [{
       type: "bar",
