@@ -452,7 +452,7 @@ def ranked_siblings(snapshots: list[RankingSnapshot], parent_id: int | None) -> 
 
 
 def _ranked_store() -> kept.Kept:
-    return kept.store("ranked", 512)  # parents × periods in view at once
+    return kept.store("ranked", 256)  # parents × periods in view at once (a few MB at most)
 
 
 def _sibling_rows(snapshot_ids: list[int], parent_id: int | None) -> dict[int, list]:
