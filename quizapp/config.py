@@ -47,6 +47,20 @@ class DefaultConfig:
 
     PASSWORD_MIN_LENGTH = 8
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads (bank and staff imports)
+    # Every uploaded or imported file is parsed in a child process (services/uploads.py) under these
+    # limits; a spreadsheet's unpacked size, declared dimension and filled extent are checked before
+    # it is read. A key set in instance/config.py overrides that key only.
+    UPLOAD_LIMITS = {
+        "file_bytes": 20 * 2**20,  # a file read from disk by the CLI (the web's cap: MAX_CONTENT_LENGTH)
+        "sheet_rows": 200_000,  # a province's staff list is 100,000 rows
+        "sheet_columns": 100,
+        "sheet_cells": 5_000_000,
+        "uncompressed_bytes": 256 * 2**20,  # a 100,000-row staff sheet unpacks to about 56 MB
+        "zip_members": 500,
+        "memory_bytes": 2 * 2**30,  # the child's address space (100,000 rows peak near 400 MB)
+        "seconds": 120,  # wall clock (and CPU) per parse
+    }
+    UPLOAD_PREVIEW_HOURS = 24  # an import preview not confirmed by then is removed (sweep)
 
     # 日日学 and points (DESIGN §3). Caps are per business day, per group of rules.
     DAILY_SET_SIZE = 10

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import math
@@ -20,8 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Role, Unit, User
 from ..models._types import utcnow
-from . import audit, spreadsheets
-from .bank_io import decode_text
+from . import audit, uploads
 from .errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from .text import unstorable
 
@@ -294,21 +292,13 @@ def _chunks(items: list):
 
 
 def _read_staff_rows(data: bytes, file_name: str) -> list[tuple]:
-    """Every row of the file's first sheet (.xlsx) or of the CSV (UTF-8 or GBK, as Excel saves it)."""
-    if file_name.lower().endswith(".csv"):
-        try:
-            text, _ = decode_text(data)
-            return [tuple(row) for row in csv.reader(io.StringIO(text, newline=""))]
-        except UnicodeDecodeError:
-            raise InvalidInput(
-                [Problem(file_name, "", "文件", "无法识别文件编码（请保存为 UTF-8 或 GBK 编码的 CSV）")]
-            ) from None
-        except csv.Error as error:
-            raise InvalidInput([Problem(file_name, "", "文件", f"CSV 格式错误：{error}")]) from None
+    """Every row of the file's first sheet (.xlsx) or of the CSV (UTF-8 or GBK, as Excel saves it),
+    read in the upload parser's child process."""
+    kind = "csv" if file_name.lower().endswith(".csv") else "xlsx"
     try:
-        return spreadsheets.first_sheet_rows(data)
-    except ValueError:
-        raise InvalidInput([Problem(file_name, "", "文件", "无法读取 .xlsx 文件")]) from None
+        return [tuple(cells) for _, cells in uploads.parse_one(kind, data)]
+    except uploads.UploadRefused as refusal:
+        raise InvalidInput([Problem(file_name, refusal.row, "文件", refusal.message)]) from None
 
 
 def _existing_accounts(usernames: list[str]) -> dict:

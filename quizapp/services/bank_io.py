@@ -7,9 +7,7 @@ with its file, row and field.
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -17,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
@@ -26,7 +24,7 @@ from ..extensions import db
 from ..models import Ability, Category, Question, QuestionVersion, Source
 from ..models._types import utcnow
 from ..models.bank import QuestionType
-from . import audit, grading
+from . import audit, grading, uploads
 from .errors import InvalidInput, Problem
 from .sources import SourceText, parse_source, read_source_file
 from .text import content_hash, strings_in, unstorable
@@ -34,7 +32,6 @@ from .text import content_hash, strings_in, unstorable
 DEFAULT_CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
 DEFAULT_ABILITIES = ["法规政策理解运用能力", "问题解决能力", "沟通协调能力", "信息平台运用能力"]
 OPTION_KEYS = "ABCDEF"
-SUPPORTED_SUFFIXES = {".yaml", ".yml", ".json", ".xlsx", ".csv"}
 MAX_STEM = 2000
 MAX_OPTION = 500
 MAX_LOCATOR = 64  # the column's width
@@ -196,15 +193,6 @@ class SourceResolver:
 # Reading files into raw records
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Records the line each mapping starts on, so errors can point into the YAML file."""
-
-    def construct_mapping(self, node, deep=False):
-        mapping = super().construct_mapping(node, deep=deep)
-        mapping["__line__"] = node.start_mark.line + 1
-        return mapping
-
-
 def _records_from_documents(
     name: str, documents: Iterable, base_dir: Path | None, problems: list[Problem]
 ) -> Iterator[RawRecord]:
@@ -236,25 +224,6 @@ def _records_from_documents(
             yield RawRecord(name, row, values, source, base_dir)
 
 
-def _read_yaml(name, data, base_dir, problems):
-    try:
-        documents = list(yaml.load_all(data.decode("utf-8-sig"), Loader=_LineLoader))
-    except UnicodeDecodeError:
-        problems.append(Problem(name, "", "file", "文件不是 UTF-8 编码"))
-        return []
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        row = f"第{mark.line + 1}行" if mark else ""
-        problems.append(Problem(name, row, "file", f"YAML 格式错误：{getattr(exc, 'problem', exc)}"))
-        return []
-    except (ValueError, RecursionError):  # a value YAML accepts but Python cannot build, or deep nesting
-        problems.append(
-            Problem(name, "", "file", "YAML 格式错误：含有无法读取的值（如超长数字、无效日期）或嵌套过深")
-        )
-        return []
-    return list(_records_from_documents(name, documents, base_dir, problems))
-
-
 def _without_lines(value):
     """The value with the loader's line marks removed from every mapping inside it."""
     if isinstance(value, dict):
@@ -262,22 +231,6 @@ def _without_lines(value):
     if isinstance(value, list):
         return [_without_lines(item) for item in value]
     return value
-
-
-def _read_json(name, data, base_dir, problems):
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except UnicodeDecodeError:
-        problems.append(Problem(name, "", "file", "文件不是 UTF-8 编码"))
-        return []
-    except json.JSONDecodeError as exc:
-        problems.append(Problem(name, f"第{exc.lineno}行", "file", f"JSON 格式错误：{exc.msg}"))
-        return []
-    except (ValueError, RecursionError):  # an integer over Python's 4300 digits, or deep nesting
-        problems.append(Problem(name, "", "file", "JSON 格式错误：含有超长数字或嵌套过深"))
-        return []
-    documents = document if isinstance(document, list) else [document]
-    return list(_records_from_documents(name, documents, base_dir, problems))
 
 
 def _rows_to_records(name, rows: Iterator[tuple[int, list]], base_dir, problems) -> list[RawRecord]:
@@ -318,52 +271,14 @@ def _rows_to_records(name, rows: Iterator[tuple[int, list]], base_dir, problems)
     return records
 
 
-def _read_xlsx(name, data, base_dir, problems):
-    try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
-        problems.append(Problem(name, "", "file", "无法读取 .xlsx 文件（文件损坏或不是 Excel 2007+ 格式）"))
-        return []
-    sheet = workbook["题目"] if "题目" in workbook.sheetnames else workbook.worksheets[0]
-    rows = ((number, list(cells)) for number, cells in enumerate(sheet.iter_rows(values_only=True), 1))
-    try:
-        return _rows_to_records(name, rows, base_dir, problems)
-    finally:
-        workbook.close()
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode CSV bytes as Excel writes them: UTF-8 (with or without BOM), else GBK/GB18030."""
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            continue
-    raise UnicodeDecodeError("unknown", data, 0, 1, "neither UTF-8 nor GBK")
-
-
-def _read_csv(name, data, base_dir, problems):
-    try:
-        text, _ = decode_text(data)
-    except UnicodeDecodeError:
-        problems.append(Problem(name, "", "file", "无法识别文件编码（请保存为 UTF-8 或 GBK 编码的 CSV）"))
-        return []
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        rows = [(reader.line_num, row) for row in reader]
-    except csv.Error as exc:
-        problems.append(Problem(name, f"第{reader.line_num}行", "file", f"CSV 格式错误：{exc}"))
-        return []
-    return _rows_to_records(name, iter(rows), base_dir, problems)
-
-
-READERS = {
-    ".yaml": _read_yaml,
-    ".yml": _read_yaml,
-    ".json": _read_json,
-    ".xlsx": _read_xlsx,
-    ".csv": _read_csv,
-}
+def _records(kind: str, name: str, value, base_dir, problems) -> list[RawRecord]:
+    """Raw records from what the parser read: YAML/JSON documents, or numbered spreadsheet rows."""
+    if kind == "yaml":
+        return list(_records_from_documents(name, value, base_dir, problems))
+    if kind == "json":
+        documents = value if isinstance(value, list) else [value]
+        return list(_records_from_documents(name, documents, base_dir, problems))
+    return _rows_to_records(name, iter(value), base_dir, problems)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -596,16 +511,23 @@ def read_batch(
     """Read and validate ``(display name, content, folder it came from)`` triples."""
     batch = Batch()
     categories, abilities = set(categories), set(abilities)
+    readable = []
     for name, data, base_dir in files:
         batch.files += 1
-        suffix = Path(name).suffix.lower()
-        reader = READERS.get(suffix)
-        if reader is None:
+        kind = uploads.KINDS.get(Path(name).suffix.lower())
+        if kind is None:
             batch.problems.append(
                 Problem(name, "", "file", "不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）")
             )
+        else:
+            readable.append((name, data, base_dir, kind))
+    # One child process parses them all (uploads.py); the questions sheet of a workbook is "题目".
+    parsed = uploads.parse([(kind, data, {"sheet": "题目"}) for _, data, _, kind in readable])
+    for (name, _, base_dir, kind), value in zip(readable, parsed, strict=True):
+        if isinstance(value, uploads.Refused):
+            batch.problems.append(Problem(name, value.row, "file", value.message))
             continue
-        records = reader(name, data, base_dir, batch.problems)
+        records = _records(kind, name, value, base_dir, batch.problems)
         if not records and not any(p.file == name for p in batch.problems):
             batch.problems.append(Problem(name, "", "file", "文件中没有题目"))
         for raw in records:
@@ -625,9 +547,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(
                 sorted(
-                    p
-                    for p in path.iterdir()
-                    if p.suffix.lower() in SUPPORTED_SUFFIXES and p.name[0] not in "._"
+                    p for p in path.iterdir() if p.suffix.lower() in uploads.KINDS and p.name[0] not in "._"
                 )
             )
         else:
@@ -640,11 +560,14 @@ def read_paths(
 ) -> Batch:
     files = []
     missing = []
+    largest = uploads.limits()["file_bytes"]
     for path in expand_paths(paths):
-        if path.is_file():
-            files.append((str(path), path.read_bytes(), path.parent))
-        else:
+        if not path.is_file():
             missing.append(Problem(str(path), "", "file", "文件不存在"))
+        elif path.stat().st_size > largest:
+            missing.append(Problem(str(path), "", "file", f"文件超过 {largest / 2**20:.0f} MB 的上限"))
+        else:
+            files.append((str(path), path.read_bytes(), path.parent))
     batch = read_batch(files, resolver=resolver, categories=categories, abilities=abilities)
     batch.problems[:0] = missing
     return batch

@@ -1,0 +1,207 @@
+"""Issue 14's hardening: hostile uploads, answer keys of open contests, formula injection, sessions,
+sign-in behind a proxy, timing, role changes, bad input and leftover uploads. Each test fails
+without its fix."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import time
+
+import pytest
+import yaml
+from sqlalchemy import func, select
+
+from benchmarks.staff_import import staff_file
+from quizapp.extensions import db
+from quizapp.models import Question, User
+from quizapp.services import uploads
+
+from . import hostile_files
+from .live import Browser, free_port
+from .test_cli import staff_workbook
+from .test_faults import PASSWORD as DEMO_PASSWORD
+from .test_faults import Server
+
+LIFTED = {"sheet_rows": 2_000_000, "sheet_columns": 20_000, "sheet_cells": 10**12}
+
+
+def upload(client, url: str, name: str, data: bytes):
+    return client.post(url, data={"file": (io.BytesIO(data), name)}, content_type="multipart/form-data")
+
+
+def staff_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count(User.id)))
+
+
+@pytest.fixture
+def city_admin(app, org_tree, auth):
+    auth.login("aadmin")
+    return org_tree
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Uploaded files are measured before they are read, and read where a parser cannot hurt the server
+
+
+def test_a_cell_at_xfd1048576_is_refused_before_it_is_read(app, client, city_admin):
+    before = staff_count(app)
+    declared = upload(client, "/admin/staff/import", "人员.xlsx", hostile_files.far_cell())
+    assert declared.status_code == 200
+    page = declared.get_data(as_text=True)
+    assert "A1:XFD1048576" in page and "1,048,576 行 × 16,384 列" in page
+    # The same cell without a <dimension>: the filled extent is measured instead.
+    actual = upload(client, "/admin/staff/import", "人员.xlsx", hostile_files.far_cell(declare=False))
+    assert "第 1,048,576 行、XFD 列" in actual.get_data(as_text=True)
+    assert staff_count(app) == before
+    assert client.get("/admin/staff").status_code == 200
+
+
+@pytest.mark.app_config(UPLOAD_LIMITS=LIFTED)
+def test_a_parser_that_aborts_takes_only_its_child_down(app, client, city_admin, caplog):
+    """With the size checks lifted, calamine really does try to allocate 512 GiB and aborts: the
+    child dies, this process gets a refusal, and the next upload is read by a fresh child."""
+    response = upload(client, "/admin/staff/import", "人员.xlsx", hostile_files.far_cell())
+    assert "文件无法安全读取" in response.get_data(as_text=True)
+    assert any("exit -6" in record.getMessage() for record in caplog.records)  # SIGABRT, in the child
+    good = staff_workbook([["ok01", "好人", "C1X01", "学员", None, None, None, None, None, None]])
+    after = upload(client, "/admin/staff/import", "人员.xlsx", good)
+    assert "ok01" in after.get_data(as_text=True)
+
+
+def test_a_zip_bomb_is_refused_from_its_directory(app, client, city_admin):
+    bomb = hostile_files.zip_bomb(300)  # under 500 KB: the test client keeps it in memory
+    assert len(bomb) < 500 * 1024
+    started = time.monotonic()
+    response = upload(client, "/admin/staff/import", "人员.xlsx", bomb)
+    assert "文件解压后有 300 MB，超过 256 MB 的上限" in response.get_data(as_text=True)
+    assert time.monotonic() - started < 30  # not the 191 s of unpacking it (a bound, not a benchmark)
+
+
+def test_a_million_empty_formatted_rows(app, client, city_admin):
+    """Declared, they are refused with the sheet's own range; undeclared, the styled empty cells
+    are not content and the sheet reads as its header alone."""
+    claims = hostile_files.empty_formatted_rows(100, declared_rows=1_000_001)
+    declared = upload(client, "/admin/staff/import", "人员.xlsx", claims)
+    assert "声明的数据范围为 A1:C1000001" in declared.get_data(as_text=True)
+    rows = uploads.parse_one("xlsx", hostile_files.empty_formatted_rows())
+    assert rows == [(1, ["登录名", "姓名", "单位编码"])]
+
+
+def test_the_child_has_a_memory_and_a_time_limit(app):
+    with app.app_context():
+        big_sheet = staff_file([f"U{n}" for n in range(10)], 50_000, "m")
+        (short_of_memory,) = uploads.parse(
+            [("xlsx", big_sheet, None)], limit=uploads.limits() | {"memory_bytes": 60 * 2**20}
+        )
+        assert "内存上限" in short_of_memory.message
+        slow = ("rows:\n" + "".join(f"- {{n: {n}, text: 长长长长长长长长}}\n" for n in range(2_000_000))).encode()
+        started = time.monotonic()
+        (timed_out,) = uploads.parse([("yaml", slow, None)], limit=uploads.limits() | {"seconds": 1})
+        assert timed_out.message == "读取文件超时（上限 1 秒）；请拆分后分批导入"
+        assert time.monotonic() - started < 10
+        assert uploads.parse_one("yaml", b"a: 1") == [{"a": 1, "__line__": 1}]  # the next one is read
+
+
+def test_a_crash_in_a_batch_names_its_file(app):
+    good = yaml.safe_dump({"source": {"id": "x"}, "questions": []}).encode()
+    with app.app_context():
+        results = uploads.parse(
+            [("yaml", good, None), ("xlsx", hostile_files.far_cell(), None)],
+            limit=uploads.limits() | LIFTED,
+        )
+    assert results[0][0]["questions"] == []
+    assert isinstance(results[1], uploads.Refused) and "无法安全读取" in results[1].message
+
+
+def test_the_parser_server_is_started_again_when_it_dies(app):
+    with app.app_context():
+        assert uploads.parse_one("json", b"[1]") == [1]
+        os.kill(uploads._PARSER.process.pid, signal.SIGKILL)
+        uploads._PARSER.process.wait()
+        assert uploads.parse_one("json", b"[2]") == [2]
+
+
+def test_the_command_line_import_is_guarded_too(runner, app, tmp_path, create_unit):
+    create_unit("W1", "一号窗口")
+    far = tmp_path / "人员.xlsx"
+    far.write_bytes(hostile_files.far_cell())
+    result = runner.invoke(args=["org", "import-staff", str(far)])
+    assert result.exit_code != 0 and "A1:XFD1048576" in result.output
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_bytes(hostile_files.yaml_alias_bomb())
+    result = runner.invoke(args=["bank", "import", str(bomb)])
+    assert result.exit_code != 0 and "不支持 YAML 别名" in result.output
+    huge = tmp_path / "huge.csv"
+    with huge.open("wb") as handle:
+        handle.truncate(21 * 2**20)
+    result = runner.invoke(args=["bank", "import", str(huge)])
+    assert result.exit_code != 0 and "文件超过 20 MB 的上限" in result.output
+
+
+def test_a_served_process_outlives_a_parser_crash(tmp_path):
+    """`quizapp serve` as deployed: a unit admin uploads the 2 KB sheet (size checks lifted, so the
+    parser really aborts); the server answers the upload and everything after it."""
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text(f"UPLOAD_LIMITS = {LIFTED!r}\n")
+    server = Server(instance, free_port())
+    server.start()
+    try:
+        browser = Browser(f"http://127.0.0.1:{server.port}")
+        browser.sign_in("city1_admin", DEMO_PASSWORD)
+        status, page = multipart(browser, "/admin/staff/import", "人员.xlsx", hostile_files.far_cell())
+        assert status == 200 and "文件无法安全读取" in page
+        assert server.process.poll() is None
+        assert browser.request("GET", "/api/v1/session")[0] == 200
+        status, page = multipart(browser, "/admin/staff/import", "人员.xlsx", hostile_files.zip_bomb(500))
+        assert status == 200 and "文件解压后有 500 MB，超过 256 MB 的上限" in page
+    finally:
+        server.kill()
+
+
+def multipart(browser: Browser, path: str, name: str, data: bytes) -> tuple[int, str]:
+    """POST one file as a browser's form does."""
+    import urllib.error
+    import urllib.request
+
+    boundary = "----quizapp-test-boundary"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{browser.token}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        browser.base + path,
+        data=body,
+        method="POST",
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "X-CSRFToken": browser.token},
+    )
+    try:
+        with browser.opener.open(request, timeout=60) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. YAML aliases
+
+
+def test_a_yaml_alias_bomb_is_refused_before_anything_is_built(app, client, auth, org_tree):
+    auth.login("root")
+    bomb = hostile_files.yaml_alias_bomb()
+    assert len(bomb) < 1000
+    started = time.monotonic()
+    response = upload(client, "/admin/questions/import", "bomb.yaml", bomb)
+    page = response.get_data(as_text=True)
+    assert "不支持 YAML 别名（*引用），请直接写出内容" in page and "第2行" in page
+    assert time.monotonic() - started < 10
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Question.id))) == 0
