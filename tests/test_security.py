@@ -1076,3 +1076,153 @@ def test_error_pages_and_downloads_carry_the_security_headers(app, client, auth,
             assert_security_headers(response, what)
     assert responses["404 JSON"].get_json()["error"]["code"]
     assert responses["JSON"].headers["Cache-Control"] == "private, no-store"  # personal: never cached
+
+
+# ---------------------------------------------------------------------------------------------
+# An open contest's keys cannot be collected by any route (issue 14 §2)
+
+
+def _markers_by_question(app) -> dict[int, set[str]]:
+    from quizapp.models import QuestionVersion
+
+    with app.app_context():
+        return {
+            version.question_id: set(
+                MARKER.findall(f"{version.explanation} {version.quote} {version.answer}")
+            )
+            for version in db.session.scalars(select(QuestionVersion))
+        }
+
+
+def _collect(client, seen: set[str], responses: list) -> None:
+    for response in responses:
+        seen.update(MARKER.findall(body_text(response)))
+
+
+def _loop_practice(client, seen: set[str], rounds_: int = 3) -> None:
+    """专项练习 under every filter, answering everything served, until nothing new comes."""
+    filters = [{}] + [{"type": t} for t in ("single", "multiple", "judge", "fill")]
+    filters += [{"difficulty": "1"}, {"difficulty": "3"}]
+    for _ in range(rounds_):
+        for chosen in filters:
+            for _ in range(12):
+                served = client.post("/api/v1/practice/items", json=chosen)
+                if served.status_code != 200:
+                    break
+                item = served.get_json()["item"]
+                answered = client.post(
+                    f"/api/v1/items/{item['item_id']}/answer", json={"answer": any_answer(item["question"])}
+                )
+                _collect(client, seen, [served, answered])
+
+
+def _drain_review(client, seen: set[str]) -> None:
+    for _ in range(40):
+        served = client.post("/api/v1/mistakes/review")
+        body = served.get_json() or {}
+        if served.status_code != 200 or not body.get("item"):
+            _collect(client, seen, [served])
+            return
+        item = body["item"]
+        answered = client.post(
+            f"/api/v1/items/{item['item_id']}/answer", json={"answer": any_answer(item["question"])}
+        )
+        _collect(client, seen, [served, answered])
+
+
+def test_an_open_contests_keys_cannot_be_collected_by_any_route(app, org_tree, marked_bank, frozen_clock):
+    """While a monthly round (answers after close) is open, a taker and a colleague try every route
+    that ever shows a key: practice under every filter, today's set (drawn before the round opened,
+    and after), mistake review, the mistake book, an error report's reply, the review of an earlier
+    weekly round that shared questions, and every GET page. None shows a key, explanation or quote
+    of a question on the paper; the same routes do show those of the other questions, and of the
+    paper's once the round has closed."""
+    markers = _markers_by_question(app)
+    before = START - timedelta(days=2)
+    frozen_clock.set(before)
+    taker, colleague, admin = signed_in(app, "astaff"), signed_in(app, "bstaff"), signed_in(app, "root")
+    # History from before the contest: a weekly round (answers after each attempt) taken and
+    # reviewed, and mistakes in the book.
+    weekly = make_round(
+        app, "weekly", "上周周练", ["P1"], before - timedelta(hours=1), before + timedelta(days=1)
+    )
+    done = taker.post(f"/api/v1/rounds/{weekly}/attempts").get_json()
+    assert taker.post(f"/api/v1/attempts/{done['id']}/submit").status_code == 200
+    for who in (taker, colleague):
+        for item in who.get("/api/v1/daily").get_json()["items"]:
+            who.post("/api/v1/daily/answers", json={"question_id": item["question"]["id"], "answer": "B"})
+    # Today, 08:00: both have today's set before the contest opens at 09:00.
+    frozen_clock.set(START - timedelta(hours=2))
+    for who in (taker, colleague):
+        assert who.get("/api/v1/daily").status_code == 200
+    frozen_clock.set(START)
+    monthly = make_round(
+        app,
+        "monthly",
+        "本月月月比",
+        ["P1"],
+        START - timedelta(minutes=1),
+        START + timedelta(days=3),
+        blueprint=[{"type": None, "count": 15}],
+    )
+    assert jobs.run_sweep(app, "open_rounds").outcome == "ok"
+    attempt = taker.post(f"/api/v1/rounds/{monthly}/attempts").get_json()
+    with app.app_context():
+        from quizapp.models import PaperQuestion
+        from quizapp.services import error_reports
+
+        paper = set(
+            db.session.scalars(select(PaperQuestion.question_id).where(PaperQuestion.round_id == monthly))
+        )
+    # The taker reports a paper question; an admin's reply names its key.
+    reported = attempt["questions"][0]["id"]
+    assert taker.post(f"/api/v1/questions/{reported}/reports", json={"reason": "答案有误"}).status_code == 201
+    with app.app_context():
+        report = db.session.scalar(select(ErrorReport))
+        reply = "答案无误：" + " ".join(sorted(markers[reported]))
+        error_reports.handle(report.id, "dismissed", reply, actor_id=None, now=START)
+        db.session.commit()
+    sealed = set().union(*(markers[q] for q in paper))
+    others = set().union(*(markers[q] for q in markers if q not in paper))
+
+    seen: set[str] = set()
+    for who in (taker, colleague):
+        daily = who.get("/api/v1/daily")
+        _collect(who, seen, [daily])
+        for item in daily.get_json()["items"]:
+            question = item["question"]
+            _collect(
+                who,
+                seen,
+                [
+                    who.post(
+                        "/api/v1/daily/answers",
+                        json={"question_id": question["id"], "answer": any_answer(question)},
+                    )
+                ],
+            )
+        _loop_practice(who, seen)
+        _drain_review(who, seen)
+        _collect(
+            who,
+            seen,
+            [who.get(url) for url in ("/mistakes", "/api/v1/mistakes", "/reports", "/history", "/daily")],
+        )
+    _collect(
+        taker,
+        seen,
+        [taker.get(f"/attempts/{done['id']}/result"), taker.get(f"/api/v1/attempts/{done['id']}")],
+    )
+    assert not seen & sealed, (
+        f"keys of the open contest's paper reached a learner: {sorted(seen & sealed)[:8]}"
+    )
+    assert seen & others, "the collector saw no key at all: the scan would miss a leak"
+
+    # Closed, the paper's keys are the learner's again: its review and practice show them.
+    frozen_clock.set(START + timedelta(days=3, minutes=1))
+    assert admin.get("/admin/").status_code == 200
+    assert jobs.run_sweep(app, "close_rounds").outcome == "ok"
+    after: set[str] = set()
+    _collect(taker, after, [taker.get(f"/attempts/{attempt['id']}/result"), taker.get("/reports")])
+    _loop_practice(colleague, after, rounds_=1)
+    assert after & sealed

@@ -91,7 +91,7 @@ def daily_set():
     now = clock.utcnow()
     learning = rules.current()
     todays = daily.todays_set(current_user.id, now=now, rules=learning)
-    view = daily.daily_view(todays, today=todays.day, user_id=current_user.id)
+    view = daily.daily_view(todays, today=todays.day, user_id=current_user.id, now=now, rules=learning)
     db.session.commit()
     return jsonify(view)
 

@@ -7,8 +7,8 @@ from sqlalchemy import func, select
 
 from .. import clock
 from ..extensions import db
-from ..models import Ability, Category, DailySet, ErrorReport, MistakeEntry, QuestionType, QuestionVersion
-from ..services import daily, error_reports, points, rules
+from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType
+from ..services import daily, error_reports, points, rules, seal
 from ..services import rounds as round_service
 from ..services.errors import DomainError
 from ..services.org import unit_trail
@@ -135,10 +135,9 @@ def report_question():
             db.session.commit()
             flash("已提交纠错，管理员处理后会在“我的纠错”中回复您", "success")
         return redirect(safe_next(request.form.get("next")) or url_for("learn.report_question"))
-    mine = db.session.execute(
-        select(ErrorReport, QuestionVersion.stem)
-        .join(QuestionVersion, QuestionVersion.id == ErrorReport.question_version_id)
-        .where(ErrorReport.user_id == current_user.id)
-        .order_by(ErrorReport.id.desc())
-    ).all()
-    return render_template("learn/reports.html", reports=mine, labels=error_reports.STATUS_LABELS)
+    return render_template(
+        "learn/reports.html",
+        reports=error_reports.reports_of(current_user.id),
+        labels=error_reports.STATUS_LABELS,
+        withheld=seal.WITHHELD,
+    )

@@ -173,6 +173,8 @@ class SourceResolver:
     def resolve(self, code: str, hint: dict | None, base_dir: Path | None) -> SourceText | None:
         if code in self.known:
             return self.known[code]
+        if hint and str(hint.get("id", "")).strip() != code:
+            hint = None  # a question citing another document than its file's: the file's block is not its
         found = None
         if hint and hint.get("text"):
             found = parse_source(code, str(hint["text"]))

@@ -29,7 +29,7 @@ from ..models import (
     QuestionVersion,
     Source,
 )
-from . import grading, mistakes, points
+from . import grading, mistakes, points, seal
 from .errors import Conflict, NotFound
 from .rules import LearningRules
 
@@ -90,11 +90,15 @@ def _shuffle_key(seed: int):
 
 
 def _available(filters: Filters | None = None):
-    """Current versions of active questions."""
+    """Current versions of active questions that no running contest has sealed."""
     stmt = (
         select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.category_id)
         .join(Question, Question.id == QuestionVersion.question_id)
-        .where(QuestionVersion.is_current, Question.status == QuestionStatus.ACTIVE)
+        .where(
+            QuestionVersion.is_current,
+            Question.status == QuestionStatus.ACTIVE,
+            seal.not_sealed(QuestionVersion.question_id),
+        )
     )
     return stmt.where(*(filters.conditions() if filters else []))
 
@@ -230,9 +234,15 @@ def todays_set(user_id: int, *, now: datetime, rules: LearningRules) -> DailySet
 
 
 def _item_rows(*conditions):
-    """Items with their versions, source titles and category names: one query."""
+    """Items with their versions, source titles, category names and sealed flags: one query."""
     return db.session.execute(
-        select(LearningItem, QuestionVersion, Source.title, Category.name)
+        select(
+            LearningItem,
+            QuestionVersion,
+            Source.title,
+            Category.name,
+            seal.is_sealed(LearningItem.question_id).label("sealed"),
+        )
         .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
         .join(Source, Source.id == QuestionVersion.source_id)
         .join(Category, Category.id == QuestionVersion.category_id)
@@ -241,8 +251,11 @@ def _item_rows(*conditions):
     ).all()
 
 
-def item_view(item: LearningItem, version: QuestionVersion, source_title: str, category: str) -> dict:
-    """An item as the API shows it: the feedback only once it has been answered."""
+def item_view(
+    item: LearningItem, version: QuestionVersion, source_title: str, category: str, sealed: bool
+) -> dict:
+    """An item as the API shows it: the feedback only once it has been answered, and never while a
+    running contest has the question sealed."""
     view = {
         "item_id": item.id,
         "position": item.position,
@@ -251,12 +264,46 @@ def item_view(item: LearningItem, version: QuestionVersion, source_title: str, c
         "answered": item.answered_at is not None,
     }
     if item.answered_at is not None:
-        view["feedback"] = grading.feedback(version, item.response, item.score, item.correct, source_title)
+        view["feedback"] = _feedback(item, version, source_title, sealed)
     return view
 
 
-def daily_view(daily_set: DailySet, *, today: date, user_id: int) -> dict:
+def _feedback(item: LearningItem, version: QuestionVersion, source_title: str, sealed: bool) -> dict:
+    if sealed:
+        return seal.withheld_feedback()
+    return grading.feedback(version, item.response, item.score, item.correct, source_title)
+
+
+def _swap_sealed(daily_set: DailySet, rows, *, now: datetime, rules: LearningRules) -> bool:
+    """Replace the set's unanswered questions that a contest opened since the draw has sealed (the
+    one exception to a fixed daily set). True if anything changed."""
+    sealed = [row[0] for row in rows if row.sealed and row[0].answered_at is None]
+    if not sealed:
+        return False
+    keep = [row[0].question_id for row in rows if row[0] not in sealed]
+    fresh = draw(
+        daily_set.user_id, len(sealed) + len(keep), now=now, rules=rules, salt="sealed", mistakes_first=0
+    )
+    fresh = [pick for pick in fresh if pick.question_id not in keep][: len(sealed)]
+    for item, pick in zip(sealed, fresh, strict=False):
+        item.question_id, item.question_version_id, item.reason = (
+            pick.question_id,
+            pick.version_id,
+            pick.reason,
+        )
+    for item in sealed[len(fresh) :]:  # the bank cannot replace it: the set shrinks instead
+        db.session.delete(item)
+        daily_set.size -= 1
+    db.session.flush()
+    return True
+
+
+def daily_view(
+    daily_set: DailySet, *, today: date, user_id: int, now: datetime, rules: LearningRules
+) -> dict:
     rows = _item_rows(LearningItem.daily_set_id == daily_set.id)
+    if _swap_sealed(daily_set, rows, now=now, rules=rules):
+        rows = _item_rows(LearningItem.daily_set_id == daily_set.id)
     return {
         "date": daily_set.day.isoformat(),
         "size": daily_set.size,
@@ -319,7 +366,9 @@ def answer_daily(
     )
     if not rows:
         raise Conflict("这道题不在今天的题目中（可能已过零点，题目已更新），请刷新页面")
-    item, version, source_title, _ = rows[0]
+    item, version, source_title, _, sealed = rows[0]
+    if sealed and item.answered_at is None:
+        raise Conflict("这道题正用于进行中的比赛，已从今天的题目中换下，请刷新页面")
     first = _grade_once(item, version, raw, now=now, rules=rules)
     paid = 0
     if first:
@@ -331,9 +380,7 @@ def answer_daily(
             daily_set.finished_at = now
             paid += points.award(user_id, "daily_finish", daily_set.id, today, rules)
         db.session.flush()
-    outcome = AnswerOutcome(
-        item, grading.feedback(version, item.response, item.score, item.correct, source_title), first, paid
-    )
+    outcome = AnswerOutcome(item, _feedback(item, version, source_title, sealed), first, paid)
     outcome.extra = {
         "answered": daily_set.answered_count,
         "size": daily_set.size,
@@ -367,7 +414,7 @@ def serve_review(user_id: int, *, now: datetime, rules: LearningRules) -> dict |
         LearningItem.answered_at.is_(None),
     )
     for row in pending:
-        if mistakes.is_due(user_id, row[0].question_id, now):
+        if not row.sealed and mistakes.is_due(user_id, row[0].question_id, now):
             return item_view(*row)
     drawn = draw(user_id, 1, now=now, rules=rules, mistakes_first=1)
     if not drawn or drawn[0].reason != DrawReason.MISTAKE:
@@ -408,19 +455,26 @@ def answer_item(user_id: int, item_id: int, raw, *, now: datetime, rules: Learni
     )
     if not rows:
         raise NotFound("题目不存在")
-    item, version, source_title, _ = rows[0]
+    item, version, source_title, _, sealed = rows[0]
+    if sealed and item.answered_at is None:
+        raise Conflict("这道题正用于进行中的比赛，比赛结束后才能练习，请换一题")
     first = _grade_once(item, version, raw, now=now, rules=rules)
     paid = 0
     if first and item.correct and item.kind == ItemKind.PRACTICE:
         paid = points.award(user_id, "practice_correct", item.id, clock.business_date(now, rules.tz), rules)
-    feedback = grading.feedback(version, item.response, item.score, item.correct, source_title)
-    return AnswerOutcome(item, feedback, first, paid)
+    return AnswerOutcome(item, _feedback(item, version, source_title, sealed), first, paid)
 
 
 def mistake_book(user_id: int, *, now: datetime) -> list[dict]:
     """The open entries with their questions, due ones first: one query."""
     rows = db.session.execute(
-        select(MistakeEntry, QuestionVersion, Category.name, Source.title)
+        select(
+            MistakeEntry,
+            QuestionVersion,
+            Category.name,
+            Source.title,
+            seal.is_sealed(MistakeEntry.question_id),
+        )
         .join(
             QuestionVersion,
             and_(QuestionVersion.question_id == MistakeEntry.question_id, QuestionVersion.is_current),
@@ -444,9 +498,10 @@ def mistake_book(user_id: int, *, now: datetime) -> list[dict]:
             "last_wrong_at": entry.last_wrong_at.isoformat(),
             "right_streak": entry.right_streak,
             "due_at": entry.due_at.isoformat(),
-            "due": entry.due_at <= now,
+            "due": entry.due_at <= now and not sealed,
+            "sealed": sealed,  # on a running contest's paper: not reviewed, no key shown, until it closes
         }
-        for entry, version, category, source_title in rows
+        for entry, version, category, source_title, sealed in rows
     ]
 
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import exists, select
 
 from ..extensions import db
-from ..models import Attempt, ErrorReport, LearningItem, PaperQuestion, User
-from . import audit
+from ..models import Attempt, ErrorReport, LearningItem, PaperQuestion, QuestionVersion, User
+from . import audit, seal
 from .errors import Conflict, DomainError, NotFound
 
 OPEN, FIXED, DISMISSED = "open", "fixed", "dismissed"
@@ -86,3 +86,14 @@ def handle(report_id: int, action: str, reply: str, *, actor_id: int, now: datet
         after={"question_id": entry.question_id, "reply": reply.strip(), "closed": len(siblings)},
     )
     return entry
+
+
+def reports_of(user_id: int) -> list:
+    """我的纠错: a learner's reports, newest first, with the stem they reported and whether a running
+    contest has the question sealed (a reply may name the key; it waits until the contest closes)."""
+    return db.session.execute(
+        select(ErrorReport, QuestionVersion.stem, seal.is_sealed(ErrorReport.question_id).label("sealed"))
+        .join(QuestionVersion, QuestionVersion.id == ErrorReport.question_version_id)
+        .where(ErrorReport.user_id == user_id)
+        .order_by(ErrorReport.id.desc())
+    ).all()

@@ -42,7 +42,7 @@ from ..models import (
     Unit,
     User,
 )
-from . import audit, grading
+from . import audit, grading, seal
 from .errors import Conflict, DomainError, NotFound
 
 OPTION_LETTERS = "ABCDEF"
@@ -1012,11 +1012,17 @@ def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dic
     }
     if results_visible(attempt):
         rows = {row[0].question_id: row for row in paper_rows(round_.id)}
+        sealed = seal.sealed_among(attempt.question_order)  # by another contest still running
         view["result"] = result_of(attempt)
         view["review"] = []
         for question_id in attempt.question_order:
             _, version, _, source_title = rows[question_id]
-            view["review"].append(review_item(attempt, version, answers.get(question_id), source_title))
+            answer = answers.get(question_id)
+            view["review"].append(
+                _sealed_review_item(attempt, version, answer)
+                if question_id in sealed
+                else review_item(attempt, version, answer, source_title)
+            )
     return view
 
 
@@ -1062,6 +1068,19 @@ def review_item(
         "correct_answer_text": grading.describe(version.type, options, shown_key),
         "explanation": version.explanation,
         "source": {"title": source_title, "locator": version.locator, "quote": version.quote},
+    }
+
+
+def _sealed_review_item(attempt: Attempt, version: QuestionVersion, answer: AttemptAnswer | None) -> dict:
+    """A question another running contest has sealed: the taker's own answer, nothing that tells
+    whether it was right."""
+    shown_response = to_display(attempt, version, answer.response if answer else None)
+    options = displayed_options(attempt, version) or version.options
+    return {
+        "question_id": version.question_id,
+        "your_answer": shown_response,
+        "your_answer_text": grading.describe(version.type, options, shown_response),
+        **seal.withheld_feedback(),
     }
 
 

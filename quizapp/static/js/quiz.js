@@ -106,6 +106,15 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
 
 export function renderFeedback(root, question, feedback, { pointsAwarded = 0, actions = [] } = {}) {
   clear(root);
+  if (feedback.sealed) {  // the question is on the paper of a contest still running
+    root.append(
+      h("div", { class: "verdict verdict-sealed", role: "status" }, h("strong", {}, "已提交")),
+      h("p", { class: "stem stem-answered" }, question.stem),
+      h("p", { class: "notice" }, feedback.message),
+      h("div", { class: "actions" }, ...actions),
+    );
+    return;
+  }
   const verdict = feedback.correct ? "回答正确" : feedback.partial ? "部分正确" : "回答错误";
   const kind = feedback.correct ? "right" : feedback.partial ? "partial" : "wrong";
   root.append(
