@@ -97,7 +97,9 @@ def test_the_child_has_a_memory_and_a_time_limit(app):
             [("xlsx", big_sheet, None)], limit=uploads.limits() | {"memory_bytes": 60 * 2**20}
         )
         assert "内存上限" in short_of_memory.message
-        slow = ("rows:\n" + "".join(f"- {{n: {n}, text: 长长长长长长长长}}\n" for n in range(2_000_000))).encode()
+        slow = (
+            "rows:\n" + "".join(f"- {{n: {n}, text: 长长长长长长长长}}\n" for n in range(2_000_000))
+        ).encode()
         started = time.monotonic()
         (timed_out,) = uploads.parse([("yaml", slow, None)], limit=uploads.limits() | {"seconds": 1})
         assert timed_out.message == "读取文件超时（上限 1 秒）；请拆分后分批导入"
@@ -205,3 +207,116 @@ def test_a_yaml_alias_bomb_is_refused_before_anything_is_built(app, client, auth
     assert time.monotonic() - started < 10
     with app.app_context():
         assert db.session.scalar(select(func.count(Question.id))) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Formula injection: every export stores such text as text
+
+HOSTILE_TEXTS = ['=HYPERLINK("http://evil.example","点我")', "+1+1", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"]
+
+
+def formula_cells(data: bytes) -> list[str]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data))
+    return [
+        f"{sheet.title}!{cell.coordinate}={cell.value!r}"
+        for sheet in workbook
+        for row in sheet.iter_rows()
+        for cell in row
+        if cell.data_type == "f"
+    ]
+
+
+def cell_texts(data: bytes) -> set[str]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(data))
+    return {cell.value for sheet in workbook for row in sheet.iter_rows() for cell in row if cell.value}
+
+
+def test_every_export_stores_formula_like_text_as_text(app, client, auth, org_tree, mixed_bank, frozen_clock):
+    """Unit names, people's names, job titles and 解析 that start with = + - @ tab or CR, through every
+    .xlsx the platform writes: none is a formula cell, and each reads back as the text typed."""
+    from datetime import timedelta
+
+    from quizapp import jobs
+    from quizapp.models import QuestionVersion, Unit
+    from quizapp.services import org, rounds
+
+    from .test_rounds import START, settings
+
+    units = org_tree["units"]
+    with app.app_context():
+        org.rename_unit(db.session.get(Unit, units["window_a"].id), HOSTILE_TEXTS[0], actor_id=None)
+        for version in db.session.scalars(select(QuestionVersion)):
+            version.explanation = HOSTILE_TEXTS[1] + "解析"
+        db.session.commit()
+    people = []
+    for number, text in enumerate(HOSTILE_TEXTS[1:4]):
+        people.append(
+            create_person(
+                app, f"evil{number}", text, units["window_a"], job_section=HOSTILE_TEXTS[4 + number % 2]
+            )
+        )
+    frozen_clock.set(START)
+    with app.app_context():
+        round_id = rounds.create_round(
+            settings(
+                "exam", targets=["P1"], opens=START - timedelta(hours=1), closes=START + timedelta(hours=2)
+            ),
+            actor_id=None,
+        ).id
+        db.session.commit()
+    for username in people:
+        auth.login(username)
+        attempt = client.post(f"/api/v1/rounds/{round_id}/attempts").get_json()
+        assert client.post(f"/api/v1/attempts/{attempt['id']}/submit").status_code == 200
+        auth.logout()
+    frozen_clock.set(START + timedelta(hours=3))
+    assert jobs.run_sweep(app, "close_rounds").outcome == "ok"
+    assert jobs.run_sweep(app, "refresh_rankings").outcome == "ok"
+
+    auth.login("root")
+    import csv
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        [["登录名", "姓名", "单位编码", "岗位"], ["evil9", HOSTILE_TEXTS[0], "C1X01", HOSTILE_TEXTS[3]]]
+    )
+    preview = upload(client, "/admin/staff/import", "人员.csv", buffer.getvalue().encode()).get_data(
+        as_text=True
+    )
+    token = preview.split("/admin/staff/import/")[1].split('"')[0]
+    with app.app_context():
+        from quizapp.models import Bulletin
+
+        bulletin_id = db.session.scalar(select(Bulletin.id))
+    downloads = {
+        "initial passwords": client.post(f"/admin/staff/import/{token}"),
+        "bulletin": client.get(f"/bulletins/{bulletin_id}.xlsx"),
+        "unit rankings": client.get(f"/rankings?period=round:{round_id}&parent=C1X&format=xlsx"),
+        "people rankings": client.get(f"/rankings/people?board=round&round={round_id}&format=xlsx"),
+        "selection": client.get("/admin/selection?format=xlsx&starts_on=2026-01-01"),
+        "bank export": client.get("/admin/questions/export?format=xlsx"),
+        "bank template": client.get("/admin/questions/template.xlsx"),
+        "staff template": client.get("/admin/staff/template.xlsx"),
+    }
+    shown = set()
+    for name, response in downloads.items():
+        assert response.status_code == 200 and response.mimetype.endswith("spreadsheetml.sheet"), name
+        assert formula_cells(response.data) == [], f"{name} holds formulas"
+        shown |= cell_texts(response.data)
+    for text in HOSTILE_TEXTS[:4]:
+        assert any(str(value).startswith(text) for value in shown), f"{text!r} is missing from the exports"
+
+
+def create_person(app, username, name, unit, **attributes) -> str:
+    from quizapp.services import accounts
+
+    with app.app_context():
+        accounts.create_user(
+            username, name, "Passw0rd!x", unit_code=unit.code, must_change_password=False, **attributes
+        )
+        db.session.commit()
+    return username

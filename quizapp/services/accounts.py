@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import math
 import re
 import secrets
@@ -12,14 +11,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import bindparam, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..models import Role, Unit, User
 from ..models._types import utcnow
-from . import audit, uploads
+from . import audit, exports, uploads
 from .errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from .text import unstorable
 
@@ -473,20 +471,14 @@ def staff_template_xlsx() -> bytes:
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = "人员"
-    sheet.append(list(STAFF_COLUMNS))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    exports.header(sheet, list(STAFF_COLUMNS))
+    return exports.save(workbook)
 
 
 def passwords_xlsx(rows: list[tuple[str, str, str]]) -> bytes:
     workbook = Workbook(write_only=True)  # streams: an import can create 100,000 accounts
     sheet = workbook.create_sheet("初始密码")
-    sheet.append(["登录名", "姓名", "初始密码"])
+    exports.append(sheet, ["登录名", "姓名", "初始密码"])
     for row in rows:
-        sheet.append(list(row))
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        exports.append(sheet, row)
+    return exports.save(workbook)

@@ -7,7 +7,6 @@ with its file, row and field.
 
 from __future__ import annotations
 
-import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 
 import yaml
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
@@ -24,7 +23,7 @@ from ..extensions import db
 from ..models import Ability, Category, Question, QuestionVersion, Source
 from ..models._types import utcnow
 from ..models.bank import QuestionType
-from . import audit, grading, uploads
+from . import audit, exports, grading, uploads
 from .errors import InvalidInput, Problem
 from .sources import SourceText, parse_source, read_source_file
 from .text import content_hash, strings_in, unstorable
@@ -805,15 +804,10 @@ def _source_file_text(source: Source) -> str:
 
 
 def _header_row(sheet) -> None:
-    sheet.append([header for _, header in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="1F6FB2")
-        cell.alignment = Alignment(horizontal="center")
+    exports.header(sheet, [header for _, header in COLUMNS], color="1F6FB2")
     widths = {"题干": 50, "解析": 40, "原文引用": 40, "来源文件编码": 24, "业务类别": 14, "能力": 20}
     for index, (_, header) in enumerate(COLUMNS, 1):
         sheet.column_dimensions[sheet.cell(1, index).column_letter].width = widths.get(header, 12)
-    sheet.freeze_panes = "A2"
 
 
 def export_xlsx(rows: list[dict]) -> bytes:
@@ -823,7 +817,8 @@ def export_xlsx(rows: list[dict]) -> bytes:
     _header_row(sheet)
     for row in rows:
         options = {o["key"]: o["text"] for o in row["options"]}
-        sheet.append(
+        exports.append(
+            sheet,
             [
                 row["source"],
                 QuestionType(row["type"]).label,
@@ -836,9 +831,9 @@ def export_xlsx(rows: list[dict]) -> bytes:
                 row["explanation"],
                 row["locator"],
                 row["quote"],
-            ]
+            ],
         )
-    return _save(workbook)
+    return exports.save(workbook)
 
 
 def template_xlsx(categories: list[str] | None = None, abilities: list[str] | None = None) -> bytes:
@@ -896,12 +891,6 @@ def template_xlsx(categories: list[str] | None = None, abilities: list[str] | No
         ),
         ("示例（填空）", "题干：失业人员应当自终止就业之日起____日内办理失业登记。 答案：六十|60"),
     ]:
-        guide.append(list(line))
+        exports.append(guide, line)
     guide["A1"].font = guide["B1"].font = Font(bold=True)
-    return _save(workbook)
-
-
-def _save(workbook: Workbook) -> bytes:
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return exports.save(workbook)

@@ -1,14 +1,54 @@
-"""Any table a page shows, as an .xlsx workbook."""
+"""Every .xlsx the platform writes goes through here: tables a page shows, bank exports and templates,
+initial passwords.
+
+Text stays text. openpyxl stores a string that starts with "=" as a live formula, and a spreadsheet
+program may treat text starting with "+", "-", "@", a tab or a carriage return as one when it is
+edited: names, unit names, job titles and 解析 are typed by unit admins and learners, and the
+province admin opens the file. Such strings are written as string cells marked quote-prefixed.
+"""
 
 from __future__ import annotations
 
 import io
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def append(sheet, values) -> None:
+    """Add one row; text that a spreadsheet could run is stored as text."""
+    sheet.append([_safe(sheet, value) for value in values])
+
+
+def _safe(sheet, value):
+    if not (isinstance(value, str) and value.startswith(FORMULA_STARTS)):
+        return value
+    cell = WriteOnlyCell(sheet, value) if isinstance(sheet, WriteOnlyWorksheet) else Cell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
+
+
+def save(workbook: Workbook) -> bytes:
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def header(sheet, titles: list[str], *, color: str = "C0392B") -> None:
+    """A bold white-on-colour header row, frozen."""
+    append(sheet, titles)
+    for cell in sheet[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor=color)
+        cell.alignment = Alignment(horizontal="center")
+    sheet.freeze_panes = "A2"
 
 
 def table_xlsx(
@@ -21,19 +61,13 @@ def table_xlsx(
     ):
         sheet = workbook.active if index == 0 else workbook.create_sheet()
         sheet.title = sheet_title[:31].replace("/", "-").replace(":", "-")
-        sheet.append(sheet_headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True, color="FFFFFF")
-            cell.fill = PatternFill("solid", fgColor="C0392B")
-            cell.alignment = Alignment(horizontal="center")
+        header(sheet, sheet_headers)
         for row in sheet_rows:
-            sheet.append(row)
-        for column, header in enumerate(sheet_headers, 1):
+            append(sheet, row)
+        for column, title_text in enumerate(sheet_headers, 1):
             width = max(
-                [len(str(header))] + [len(str(r[column - 1])) for r in sheet_rows[:200] if column <= len(r)]
+                [len(str(title_text))]
+                + [len(str(r[column - 1])) for r in sheet_rows[:200] if column <= len(r)]
             )
             sheet.column_dimensions[get_column_letter(column)].width = min(max(8, width * 1.6 + 2), 60)
-        sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return save(workbook)
