@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask.sessions import SecureCookieSessionInterface
@@ -42,8 +42,8 @@ from quizapp.models import (
     Unit,
     User,
 )
+from quizapp.services import accounts, scoring
 from quizapp.services import rounds as round_service
-from quizapp.services import scoring
 from tests.live import Gunicorn
 
 from .common import percentile
@@ -94,11 +94,20 @@ def mint_clients(app, user_ids: list[int]) -> list[Client]:
         versions = dict(
             db.session.execute(select(User.id, User.session_version).where(User.id.in_(user_ids))).all()
         )
+        tokens = {
+            user_id: accounts.open_session(user_id, now=datetime.now(UTC), hours=24) for user_id in user_ids
+        }
+        db.session.commit()
     clients = []
     for user_id in user_ids:
         raw = secrets.token_hex(20)
         cookie = serializer.dumps(
-            {"_user_id": f"{user_id}:{versions[user_id]}", "_fresh": True, "csrf_token": raw}
+            {
+                "_user_id": f"{user_id}:{versions[user_id]}",
+                "_fresh": True,
+                "csrf_token": raw,
+                "sid": tokens[user_id],
+            }
         )
         headers = {"Cookie": f"{cookie_name}={cookie}", "X-CSRFToken": csrf.dumps(raw)}
         clients.append(Client(user_id, headers | {"Content-Type": "application/json"}))

@@ -45,6 +45,9 @@ class DefaultConfig:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
 
+    # A sign-in lasts at most this long (and ends when the browser closes, or at 退出登录, on the
+    # server): a shared office PC is safe by the next working day.
+    SESSION_LIFETIME_HOURS = 12
     PASSWORD_MIN_LENGTH = 8
     MAX_CONTENT_LENGTH = 20 * 1024 * 1024  # uploads (bank and staff imports)
     # Every uploaded or imported file is parsed in a child process (services/uploads.py) under these

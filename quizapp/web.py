@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import (
     Flask,
+    current_app,
     flash,
     g,
     jsonify,
@@ -18,15 +19,16 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.routing import IntegerConverter
 
-from .extensions import db, login_manager
+from . import clock
+from .extensions import login_manager
 from .models import QuestionType, Role, User
 from .models._types import MAX_ID
-from .services import grading
+from .services import accounts, grading
 from .services.audit import action_label
 from .services.errors import DomainError
 from .services.text import strings_in, unstorable
@@ -57,6 +59,7 @@ ERROR_CODES = {
     500: "server_error",
 }
 PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "static"}
+SESSION_TOKEN = "sid"  # the session cookie's key for the server-side session's token
 
 
 class IdConverter(IntegerConverter):
@@ -70,14 +73,34 @@ class IdConverter(IntegerConverter):
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """The session holds ``id:session_version``; a bumped version (password change) ends it."""
+    """The cookie holds ``id:session_version`` and the token of a server-side session
+    (``UserSession``): signing out, its expiry or a bumped version (password or role change,
+    deactivation) ends it, whatever copies of the cookie exist."""
     user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    token = session.get(SESSION_TOKEN)
+    if not user_id.isdigit() or not version.isdigit() or not isinstance(token, str):
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+    return accounts.signed_in_user(int(user_id), int(version), token, now=clock.utcnow())
+
+
+def sign_in(user: User) -> None:
+    """Start a fresh signed-in session (new cookie contents, new CSRF token, new server-side row)."""
+    session.clear()
+    token = accounts.open_session(
+        user.id,
+        now=clock.utcnow(),
+        hours=current_app.config["SESSION_LIFETIME_HOURS"],
+        address=request.remote_addr,
+        agent=request.user_agent.string,
+    )
+    login_user(user)
+    session[SESSION_TOKEN] = token
+
+
+def sign_out() -> None:
+    accounts.end_session(session.get(SESSION_TOKEN), now=clock.utcnow())
+    logout_user()
+    session.clear()
 
 
 def safe_next(target: str | None) -> str | None:

@@ -114,6 +114,9 @@ def make_config(database_url: str, instance: Path, **overrides) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         "BANK_PATH": str(ROOT / "question_bank"),
+        # Tests move the frozen clock by days and months with one sign-in; the 12-hour default is
+        # tested on its own (test_hardening).
+        "SESSION_LIFETIME_HOURS": 24 * 365 * 10,
         **overrides,
     }
 

@@ -320,3 +320,48 @@ def create_person(app, username, name, unit, **attributes) -> str:
         )
         db.session.commit()
     return username
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Signing out ends the session on the server; a session lasts 12 hours at most
+
+
+def copy_of(app, client):
+    """A second client holding the same session cookie (a cookie copied off a shared PC)."""
+    thief = app.test_client()
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    thief.set_cookie(cookie.key, cookie.value)
+    return thief
+
+
+def test_a_copied_cookie_dies_with_the_logout(app, org_tree):
+    owner = app.test_client()
+    assert owner.post("/login", data={"username": "astaff", "password": "Passw0rd!x"}).status_code == 302
+    elsewhere = app.test_client()  # the same person on a phone: a session of its own
+    assert elsewhere.post("/login", data={"username": "astaff", "password": "Passw0rd!x"}).status_code == 302
+    thief = copy_of(app, owner)
+    assert thief.get("/api/v1/session").status_code == 200
+    assert owner.post("/logout").status_code == 302
+    assert thief.get("/api/v1/session").status_code == 401
+    assert thief.post("/api/v1/practice/items", json={}).status_code == 401  # writes too
+    assert thief.get("/daily").status_code == 302
+    assert elsewhere.get("/api/v1/session").status_code == 200  # only that session ended
+
+
+@pytest.mark.app_config(SESSION_LIFETIME_HOURS=12)
+def test_a_session_lasts_twelve_hours(app, org_tree, frozen_clock):
+    from datetime import timedelta
+
+    client = app.test_client()
+    assert client.post("/login", data={"username": "astaff", "password": "Passw0rd!x"}).status_code == 302
+    frozen_clock.advance(hours=11, minutes=59)
+    assert client.get("/api/v1/session").status_code == 200
+    frozen_clock.advance(minutes=2)
+    assert client.get("/api/v1/session").status_code == 401
+    with app.app_context():
+        from quizapp.models import UserSession
+        from quizapp.services import accounts
+
+        assert accounts.remove_old_sessions(now=frozen_clock() + timedelta(days=8)) == 1
+        db.session.commit()
+        assert db.session.scalar(select(func.count(UserSession.id))) == 0

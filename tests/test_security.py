@@ -461,9 +461,10 @@ def outcome(response):
 def test_role_route_matrix(app, world, figures):
     cookies = session_cookies(app)
     routes = routes_of(app)
-    # Reads first, then writes (in URL order), so a write cannot change what a read finds.
+    # Reads first, then writes (in URL order), so a write cannot change what a read finds; signing
+    # out last, as it ends the session these cookies belong to on the server.
     ordered = [r for r in routes if r[1] == "GET"] + sorted(
-        (r for r in routes if r[1] != "GET"), key=lambda r: (r[2], r[1])
+        (r for r in routes if r[1] != "GET"), key=lambda r: (r[0] == "auth.logout", r[2], r[1])
     )
     wrong, checked = [], 0
     for endpoint, method, _ in ordered:
@@ -521,9 +522,9 @@ def with_token(call: Call, token: str) -> dict:
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
 def test_every_write_needs_the_csrf_token(app, world, figures):
     cookies = session_cookies(app)
-    writes = sorted(
+    writes = sorted(  # signing out last: it ends the session these cookies belong to
         ((endpoint, method, rule) for endpoint, method, rule in routes_of(app) if method in UNSAFE),
-        key=lambda r: (r[2], r[1]),
+        key=lambda r: (r[0] == "auth.logout", r[2], r[1]),
     )
     assert writes, "no state-changing route found"
     before = database_state(app)

@@ -1,10 +1,10 @@
-from flask import current_app, flash, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
 from ..extensions import db, limiter
 from ..services import accounts
 from ..services.errors import DomainError
-from ..web import safe_next
+from ..web import safe_next, sign_in, sign_out
 from . import bp
 from .forms import ChangePasswordForm, LoginForm
 
@@ -42,8 +42,7 @@ def login():
             flash("登录名或密码不正确", "danger")
             return render_template("auth/login.html", form=form), 200
         next_url = safe_next(request.args.get("next"))
-        session.clear()  # a fresh session (and CSRF token) at every sign-in
-        login_user(user)
+        sign_in(user)  # a fresh session (and CSRF token) at every sign-in
         db.session.commit()
         if user.must_change_password:  # the page itself says why (once)
             return redirect(url_for("auth.change_password"))
@@ -53,8 +52,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
-    session.clear()
+    sign_out()
+    db.session.commit()
     flash("您已退出登录", "info")
     return redirect(url_for("auth.login"))
 
@@ -75,10 +74,8 @@ def change_password():
             db.session.rollback()
             flash(error.message, "danger")
         else:
+            sign_in(current_user._get_current_object())  # the old session ended with the version
             db.session.commit()
-            login_user(
-                current_user._get_current_object()
-            )  # re-issue this session with the new session version
             flash("密码已修改", "success")
             return redirect(url_for("learn.home"))
     return render_template(

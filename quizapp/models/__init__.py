@@ -12,7 +12,7 @@ from .bank import (
 )
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
 from .ops import AuditLog, JobRun, SchedulerLease
-from .org import Role, Unit, User
+from .org import Role, Unit, User, UserSession
 from .results import Bulletin, DayRollup, ItemStat, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat
 from .rounds import (
     Attempt,
@@ -65,4 +65,5 @@ __all__ = [
     "Source",
     "Unit",
     "User",
+    "UserSession",
 ]

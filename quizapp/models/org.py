@@ -119,3 +119,20 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class UserSession(db.Model):
+    """One sign-in. The session cookie carries its token; signing out ends it here, on the server,
+    so a copied cookie is worth nothing afterwards. It also ends at ``expires_at`` whatever the
+    cookie says, and with a password change, a role change or deactivation (``session_version``)."""
+
+    __tablename__ = "user_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    address: Mapped[str | None] = mapped_column(String(64))  # the client's, behind trusted proxies
+    agent: Mapped[str | None] = mapped_column(String(200))

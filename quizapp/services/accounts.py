@@ -8,14 +8,14 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from openpyxl import Workbook
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
-from ..models import Role, Unit, User
+from ..models import Role, Unit, User, UserSession
 from ..models._types import utcnow
 from . import audit, exports, uploads
 from .errors import Conflict, DomainError, InvalidInput, NotFound, Problem
@@ -157,6 +157,59 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     user.last_login_at = utcnow()
     return user
+
+
+def open_session(
+    user_id: int, *, now: datetime, hours: float, address: str | None = None, agent: str | None = None
+) -> str:
+    """Start a sign-in: a server-side session row, its random token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    db.session.add(
+        UserSession(
+            token=token,
+            user_id=user_id,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+            address=(address or "")[:64] or None,
+            agent=(agent or "")[:200] or None,
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def end_session(token: str | None, *, now: datetime) -> None:
+    """Sign out: the session is over on the server, whatever copies of its cookie exist."""
+    if token:
+        db.session.execute(
+            update(UserSession)
+            .where(UserSession.token == token, UserSession.ended_at.is_(None))
+            .values(ended_at=now)
+        )
+
+
+def signed_in_user(user_id: int, version: int, token: str, *, now: datetime) -> User | None:
+    """The user a session cookie names, if its server-side session is still live: one query."""
+    return db.session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            User.active,
+            User.session_version == version,
+            UserSession.token == token,
+            UserSession.ended_at.is_(None),
+            UserSession.expires_at > now,
+        )
+    )
+
+
+def remove_old_sessions(*, now: datetime, keep_days: int = 7) -> int:
+    """Housekeeping: sessions that ended or expired over ``keep_days`` ago."""
+    cutoff = now - timedelta(days=keep_days)
+    return db.session.execute(
+        delete(UserSession).where((UserSession.expires_at < cutoff) | (UserSession.ended_at < cutoff))
+    ).rowcount
 
 
 def _apply_password(user: User, password: str, *, must_change: bool, min_length: int) -> None:
