@@ -8,6 +8,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 from . import database
@@ -35,6 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _instance_secret_key(Path(app.instance_path))
     if app.config["REDIS_URL"] and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
         app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     secure = app.config["SECURE_COOKIES"]
     app.config.update(SESSION_COOKIE_SECURE=secure, REMEMBER_COOKIE_SECURE=secure)
 

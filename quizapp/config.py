@@ -16,6 +16,7 @@ ENVIRONMENT = {
     "QUIZAPP_REDIS_URL": "REDIS_URL",
     "QUIZAPP_SECURE_COOKIES": "SECURE_COOKIES",
     "QUIZAPP_BANK_PATH": "BANK_PATH",
+    "QUIZAPP_TRUSTED_PROXIES": "TRUSTED_PROXIES",
 }
 
 
@@ -38,6 +39,11 @@ class DefaultConfig:
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
+
+    # How many reverse proxies stand in front of the app (each adds itself to X-Forwarded-For): the
+    # client address, and so the sign-in limit per address, is read past that many hops. 0: the
+    # header is ignored (anyone could write it), the connection's own address counts.
+    TRUSTED_PROXIES = 0
 
     # Sign-in throttling (Flask-Limiter syntax): per submitted account name and per client address.
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
@@ -129,6 +135,8 @@ class DefaultConfig:
 def _coerce(key: str, value: str):
     if key == "SECURE_COOKIES":
         return value.strip().lower() in {"1", "true", "yes", "on"}
+    if key == "TRUSTED_PROXIES":
+        return int(value)
     return value
 
 

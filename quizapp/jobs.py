@@ -54,6 +54,7 @@ SWEEPS: dict[str, Sweep] = {
     "roll_day": Sweep(scoring.roll_days, 600, 590, "日终结转：日日学参与情况"),
     "plan_rounds": Sweep(scoring.plan_rounds, 3600, 3500, "按模板创建下期周周练、月月比"),
     "monthly_bulletin": Sweep(scoring.build_due_bulletins, 3600, 3500, "生成月通报"),
+    "housekeeping": Sweep(scoring.housekeeping, 3600, 3500, "清理过期的导入预览和登录会话"),
 }
 
 

@@ -31,7 +31,7 @@ from .models._types import MAX_ID
 from .services import accounts, grading
 from .services.audit import action_label
 from .services.errors import DomainError
-from .services.text import strings_in, unstorable
+from .services.text import nested_deeper_than, strings_in, unstorable
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -59,6 +59,7 @@ ERROR_CODES = {
     500: "server_error",
 }
 PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "static"}
+MAX_JSON_DEPTH = 32  # no request body of the API nests deeper than a few levels
 SESSION_TOKEN = "sid"  # the session cookie's key for the server-side session's token
 
 
@@ -159,7 +160,14 @@ def init_app(app: Flask) -> None:
         here, once, for every route. (A URL matching no route stays a 404.)"""
         texts = strings_in([request.view_args or {}, *request.args.lists(), *request.form.lists()])
         if request.is_json:
-            texts = (*texts, *strings_in(request.get_json(silent=True)))
+            try:
+                body = request.get_json(silent=True)
+                too_deep = nested_deeper_than(body, MAX_JSON_DEPTH)
+            except RecursionError:  # Python's JSON decoder gives up near 1,000 levels
+                body, too_deep = None, True
+            if too_deep:
+                return _error_response(400, f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层", "bad_request")
+            texts = (*texts, *strings_in(body))
         if any(unstorable(text) for text in texts):
             return _error_response(400, "请求中含有无法处理的控制字符", "bad_request")
         return None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 import yaml
@@ -195,7 +194,9 @@ def test_import_wizard_previews_errors_and_writes_nothing(app, admin):
     page = upload(admin, "新题.csv", csv_bytes(rows, "gbk")).get_data(as_text=True)
     assert "发现 1 处错误" in page and "<td>第3行</td><td>答案</td>" in page and "确认导入 " not in page
     with app.app_context():
-        assert not list((Path(app.instance_path) / "uploads").glob("*"))  # nothing kept
+        from quizapp.models import UploadPreview
+
+        assert db.session.scalar(select(func.count(UploadPreview.id))) == 0  # nothing kept
 
 
 def test_import_wizard_previews_then_imports_in_one_go(app, admin):
@@ -210,8 +211,8 @@ def test_import_wizard_previews_then_imports_in_one_go(app, admin):
     assert "已导入" in done.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(func.count(Question.id))) > before
-    again = admin.post(f"/admin/questions/import/{token}", data={"name": "新题.xlsx"})
-    assert again.status_code == 404  # a preview is imported once
+    again = admin.post(f"/admin/questions/import/{token}", data={"name": "新题.xlsx"}, follow_redirects=True)
+    assert "预览已过期或不存在" in again.get_data(as_text=True)  # a preview is imported once
     repeat = upload(admin, "新题.xlsx", xlsx_bytes(tabular_rows())).get_data(as_text=True)
     assert "将新增 <b>0</b> 题，跳过重复 <b>4</b> 题" in repeat
 

@@ -176,7 +176,8 @@ def test_staff_import_wizard_previews_then_creates_and_gives_passwords_once(app,
         app.test_client().post("/login", data={"username": "new01", "password": password}).location
         == "/password"
     )
-    assert city_a.post(f"/admin/staff/import/{token}").status_code == 404  # passwords are given once
+    again = city_a.post(f"/admin/staff/import/{token}", follow_redirects=True)  # passwords are given once
+    assert "预览已过期或不存在" in again.get_data(as_text=True) and again.mimetype == "text/html"
     outside = upload(
         city_a, staff_workbook([["bstaff", "乙员工", "C2X01", None, None, None, None, None, None, None]])
     )

@@ -190,9 +190,13 @@ def _steered(operation, world):
 
 
 def _steer_values(case, world, rng: random.Random) -> None:
-    """Now and then put a real question id or unit code where the generator put a random one."""
+    """Now and then put a real question id or unit code where the generator put a random one, or
+    bury a JSON body under dozens to hundreds of levels of nesting (refused as a 400)."""
     if isinstance(case.body, dict) and "question_id" in case.body and rng.random() < 0.6:
         case.body["question_id"] = rng.choice(world["daily"])
+    if case.body is not None and case.media_type == "application/json" and rng.random() < 0.1:
+        for _ in range(rng.choice([33, 64, 200, 900])):
+            case.body = [case.body] if rng.random() < 0.5 else {"a": case.body}
     if case.query is not None:
         for name in ("parent", "unit"):
             if name in case.query and rng.random() < 0.6:
@@ -277,6 +281,27 @@ MALFORMED = [
     ("GET", "/rankings?parent=%00", None),
     ("GET", "/rankings/people?unit=%00", None),
 ]
+
+
+@pytest.mark.parametrize("depth", [33, 5000])
+def test_deeply_nested_json_is_refused_by_every_write(app, learners, depth, figures):
+    client = app.test_client()
+    assert client.post("/login", data={"username": "fuzzer", "password": PASSWORD}).status_code == 302
+    document = client.get("/api/v1/openapi.json").get_json()
+    writes = [
+        (method, path)
+        for path, item in document["paths"].items()
+        for method in item
+        if method in ("post", "put") and "requestBody" in item[method]
+    ]
+    assert writes
+    for method, path in writes:
+        url = "/api/v1" + re.sub(r"\{\w+\}", "1", path)
+        body = "[" * depth + "]" * depth
+        response = client.open(url, method=method.upper(), data=body, content_type="application/json")
+        assert response.status_code == 400, (method, url, response.status_code)
+        assert response.get_json()["error"]["message"] == "JSON 嵌套超过 32 层", url
+        figures.count("api fuzz", "deep JSON bodies refused")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -365,3 +365,205 @@ def test_a_session_lasts_twelve_hours(app, org_tree, frozen_clock):
         assert accounts.remove_old_sessions(now=frozen_clock() + timedelta(days=8)) == 1
         db.session.commit()
         assert db.session.scalar(select(func.count(UserSession.id))) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Sign-in limits per client address behind the reverse proxy
+
+PROXY_LIMITS = dict(RATELIMIT_ENABLED=True, LOGIN_LIMIT_PER_ADDRESS="3 per 15 minutes")
+
+
+def failed_sign_in(client, username: str, forwarded_for: str):
+    return client.post(
+        "/login",
+        data={"username": username, "password": "wrong-password"},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
+
+
+@pytest.mark.app_config(TRUSTED_PROXIES=1, **PROXY_LIMITS)
+def test_behind_one_proxy_each_client_has_its_own_bucket(app, client, org_tree):
+    for number in range(3):
+        assert failed_sign_in(client, f"nobody{number}", "203.0.113.7").status_code == 200
+    assert failed_sign_in(client, "nobody9", "203.0.113.7").status_code == 429
+    # Another person in the same hall, through the same proxy, is not locked out.
+    assert failed_sign_in(client, "nobody9", "198.51.100.4").status_code == 200
+    good = client.post(
+        "/login",
+        data={"username": "astaff", "password": "Passw0rd!x"},
+        headers={"X-Forwarded-For": "198.51.100.5"},
+    )
+    assert good.status_code == 302
+
+
+@pytest.mark.app_config(**PROXY_LIMITS)
+def test_without_a_trusted_proxy_the_header_is_ignored(app, client, org_tree):
+    """Otherwise anyone could write a new X-Forwarded-For for every guess."""
+    for number in range(3):
+        assert failed_sign_in(client, f"nobody{number}", f"203.0.113.{number}").status_code == 200
+    assert failed_sign_in(client, "nobody9", "203.0.113.99").status_code == 429
+
+
+def test_the_environment_variable_sets_the_hops(monkeypatch):
+    from quizapp import config
+
+    monkeypatch.setenv("QUIZAPP_TRUSTED_PROXIES", "2")
+    assert config.from_environment()["TRUSTED_PROXIES"] == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Every sign-in path costs one slow hash
+
+
+def test_every_sign_in_path_costs_one_scrypt(app, client, org_tree, monkeypatch):
+    import hashlib
+
+    from quizapp.services import accounts
+
+    with app.app_context():  # an imported account, still on its cheap generated initial hash
+        user = db.session.scalar(select(User).where(User.username == "bstaff"))
+        user.password_hash = accounts.initial_password_hash("Init1alPass9")
+        db.session.commit()
+    calls = []
+    real = hashlib.scrypt
+    monkeypatch.setattr(hashlib, "scrypt", lambda *a, **k: calls.append(1) or real(*a, **k))
+    paths = {
+        "unknown user": ("nobody", "whatever1"),
+        "wrong password, chosen": ("astaff", "whatever1"),
+        "wrong password, initial": ("bstaff", "whatever1"),
+        "right password, initial": ("bstaff", "Init1alPass9"),
+    }
+    for path, (username, password) in paths.items():
+        calls.clear()
+        with app.app_context():
+            accounts.authenticate(username, password)
+            db.session.rollback()
+        assert len(calls) == 1, f"{path}: {len(calls)} scrypt calls"
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Only admins change roles; unit admins manage people below their level
+
+
+def staff_csv(*rows) -> bytes:
+    import csv
+
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["登录名", "姓名", "单位编码", "角色"], *rows])
+    return buffer.getvalue().encode()
+
+
+def test_a_city_admin_cannot_make_or_touch_a_peer_admin(app, client, auth, org_tree, create_user):
+    peer = create_user("apeer", unit=org_tree["units"]["city_a"], role="unit_admin", name="甲市另一管理员")
+    county = create_user("acounty", unit=org_tree["units"]["county_a"], role="unit_admin", name="区管理员")
+    auth.login("aadmin")
+    made = upload(
+        client, "/admin/staff/import", "人员.csv", staff_csv(["anew", "新人", "C1X01", "单位管理员"])
+    )
+    assert "只有系统管理员可以设置或更改角色" in made.get_data(as_text=True)
+    promoted = upload(
+        client, "/admin/staff/import", "人员.csv", staff_csv(["astaff", "甲员工", "C1X01", "单位管理员"])
+    )
+    assert "只有系统管理员可以设置或更改角色" in promoted.get_data(as_text=True)
+    touched = upload(client, "/admin/staff/import", "人员.csv", staff_csv(["apeer", "改名", "C1", ""]))
+    assert "本级或上级单位的管理员" in touched.get_data(as_text=True)
+    assert client.post(f"/admin/staff/{peer.id}/password").status_code == 404
+    assert client.post(f"/admin/staff/{peer.id}/active").status_code == 404
+    assert "只能由上级管理员或系统管理员修改" in client.get(f"/admin/staff/{peer.id}").get_data(as_text=True)
+    # Below their level they manage: the county's admin, whose role a blank 角色 keeps.
+    renamed = upload(
+        client, "/admin/staff/import", "人员.csv", staff_csv(["acounty", "区管理员（新）", "C1X", ""])
+    )
+    token = renamed.get_data(as_text=True).split("/admin/staff/import/")[1].split('"')[0]
+    assert client.post(f"/admin/staff/import/{token}").status_code == 302
+    assert client.post(f"/admin/staff/{county.id}/password").status_code == 302
+    with app.app_context():
+        county_now = db.session.get(User, county.id)
+        assert county_now.name == "区管理员（新）" and county_now.role == "unit_admin"
+        assert db.session.get(User, peer.id).name == "甲市另一管理员"
+        assert db.session.scalar(select(User).where(User.username == "anew")) is None
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. Bad input is a 400 with a clear message, never a 500
+
+
+def test_bad_input_gets_a_clear_400(app, client, auth, org_tree):
+    auth.login("astaff")
+    deep = "[" * 5000 + "]" * 5000
+    for path in ("/api/v1/daily/answers", "/api/v1/practice/items", "/api/v1/mistakes/review"):
+        response = client.post(path, data=deep, content_type="application/json")
+        assert response.status_code == 400 and "嵌套超过 32 层" in response.get_json()["error"]["message"], (
+            path
+        )
+    middling = "[" * 40 + "]" * 40  # deep enough for the limit, shallow enough for the decoder
+    assert (
+        client.post("/api/v1/practice/items", data=middling, content_type="application/json").status_code
+        == 400
+    )
+    for query in ("year=1&month=1", "year=9999&month=12", "year=2026&month=13", "year=x"):
+        assert client.get(f"/history?{query}").status_code == 200, query
+    auth.logout()
+    auth.login("root")
+    assert client.post("/admin/questions/status", data={"status": "bogus", "ids": "1"}).status_code == 400
+    staff_id = org_tree["people"]["staff_a"].id
+    assert client.post(f"/admin/staff/{staff_id}/role", data={"role": "bogus"}).status_code == 400
+    assert client.post(f"/admin/staff/{staff_id}/role", data={"role": "admin"}).status_code == 400
+    for code, name, message in (
+        ("X" * 40, "新单位", "长度不超过 32"),
+        ("X1", "长" * 101, "（101 字，上限 100 字）"),
+    ):
+        response = client.post("/admin/units/create", data={"code": code, "name": name, "parent": "P1"})
+        assert response.status_code == 302
+        assert message in client.get(response.location).get_data(as_text=True)
+
+
+@pytest.mark.postgres
+def test_over_long_unit_fields_are_refused_on_postgresql_too(app, org_tree):
+    from quizapp.models import Unit
+    from quizapp.services import org
+    from quizapp.services.errors import DomainError
+
+    with app.app_context():
+        for code, name in (("Y" * 33, "新单位"), ("Y1", "长" * 101)):
+            with pytest.raises(DomainError):
+                org.create_unit(code, name, "P1")
+            db.session.rollback()
+        with pytest.raises(DomainError):
+            org.rename_unit(
+                db.session.scalar(select(Unit).where(Unit.code == "C1")), "长" * 101, actor_id=None
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. Import previews expire
+
+
+def test_previews_are_kept_in_the_database_for_their_uploader_and_expire(
+    app, client, auth, org_tree, frozen_clock
+):
+
+    from quizapp import jobs
+    from quizapp.models import UploadPreview
+
+    auth.login("aadmin")
+    page = upload(client, "/admin/staff/import", "人员.csv", staff_csv(["anew1", "新人", "C1X01", ""]))
+    token = page.get_data(as_text=True).split("/admin/staff/import/")[1].split('"')[0]
+    failed = upload(client, "/admin/staff/import", "人员.csv", staff_csv(["anew2", "新人", "NOPE", ""]))
+    assert "不存在" in failed.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(UploadPreview.id))) == 1  # a refused file is not kept
+    auth.logout()
+    auth.login("root")  # another person cannot confirm it
+    assert client.post(f"/admin/staff/import/{token}").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.username == "anew1")) is None
+    frozen_clock.advance(hours=23)
+    assert jobs.run_sweep(app, "housekeeping").counts["previews_removed"] == 0
+    frozen_clock.advance(hours=2)
+    assert jobs.run_sweep(app, "housekeeping").counts["previews_removed"] == 1
+    assert jobs.run_sweep(app, "housekeeping").counts["previews_removed"] == 0
+    auth.logout()
+    auth.login("aadmin")
+    expired = client.post(f"/admin/staff/import/{token}", follow_redirects=True)
+    assert "预览已过期或不存在" in expired.get_data(as_text=True)

@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 
 from quizapp.extensions import db
 from quizapp.models import AuditLog, Question, QuestionVersion, Role, Source, User
-from quizapp.services import accounts, bank_io
+from quizapp.services import accounts, bank_io, uploads
 from quizapp.services.errors import InvalidInput
 
 from .conftest import PASSWORD, ROOT
@@ -511,3 +511,116 @@ def test_staff_import_wizard_never_500(app, staff_world, figures):
 
     run()
     figures.count("import fuzz", "staff wizard uploads", cases)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile shapes (issue 14): sheets claiming or holding huge extents, YAML aliases, deep nesting.
+# Whatever the shape, the file is refused whole with a located reason, or read as any other file.
+
+
+def _with_sheet(data: bytes, edit) -> bytes:
+    """The workbook with its first sheet's XML passed through ``edit``."""
+    import zipfile
+
+    source, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            content = source.read(member)
+            if member.filename == "xl/worksheets/sheet1.xml":
+                content = edit(content)
+            target.writestr(member, content)
+    return out.getvalue()
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+@st.composite
+def hostile_sheet(draw, data: bytes) -> tuple[bytes, bool]:
+    """(file, whether it is over the limits): a declared <dimension> and/or a filled cell placed
+    anywhere up to XFD1048576."""
+    # Small (read as usual, quickly) or over a limit (refused before reading), never a sheet of
+    # millions of real empty cells that is within the limits (read, slowly: the benchmark's job).
+    rows = draw(st.one_of(st.integers(1, 60), st.integers(200_001, 1_048_576)))
+    columns = draw(st.one_of(st.integers(1, 20), st.integers(101, 16_384)))
+    far_cell = draw(st.booleans())
+    ref = f"A1:{_column_letters(columns)}{rows}"
+
+    def edit(xml: bytes) -> bytes:
+        xml = re.sub(rb'<dimension ref="[^"]*"\s*/>', f'<dimension ref="{ref}"/>'.encode(), xml)
+        if far_cell:
+            cell = f'<row r="{rows + 1}"><c r="{_column_letters(columns)}{rows + 1}" t="inlineStr"><is><t>远</t></is></c></row>'
+            xml = xml.replace(b"</sheetData>", cell.encode() + b"</sheetData>")
+        return xml
+
+    limits = uploads.limits()
+    extent_rows = rows + 1 if far_cell else rows
+    over = (
+        extent_rows > limits["sheet_rows"]
+        or columns > limits["sheet_columns"]
+        or extent_rows * columns > limits["sheet_cells"]
+    )
+    return _with_sheet(data, edit), over
+
+
+def _alias_yaml(rows: list[dict], depth: int) -> bytes:
+    """The bank file with a shared block referenced ``depth`` times through aliases."""
+    text = yaml.safe_dump({"source": {"id": "law_social_insurance"}, "questions": rows}, allow_unicode=True)
+    anchors = "shared: &base [" + ", ".join(['"啊"'] * 9) + "]\n"
+    for level in range(1, depth):
+        anchors += (
+            f"level{level}: &l{level} ["
+            + ", ".join([f"*{'base' if level == 1 else f'l{level - 1}'}"] * 9)
+            + "]\n"
+        )
+    return (anchors + text).encode()
+
+
+def test_hostile_shapes_are_refused_whole(app, staff_world, figures):
+    counts = {"refused": 0, "read": 0}
+
+    @FUZZ
+    @given(
+        rows=bank_rows(),
+        table=staff_rows(),
+        shape=st.sampled_from(["sheet", "staff sheet", "aliases", "deep"]),
+        data=st.data(),
+    )
+    def run(rows, table, shape, data):
+        with app.app_context():
+            before, users = bank_counts(), user_state()
+            try:
+                if shape == "sheet":
+                    content, over = data.draw(hostile_sheet(render_bank(rows, "xlsx", "chinese")[1]))
+                    bank_io.import_batch(bank_io.read_for_import([("fuzz.xlsx", content, None)], BANK))
+                elif shape == "staff sheet":
+                    content, over = data.draw(hostile_sheet(render_staff(table)))
+                    accounts.import_staff(content, file_name="人员.xlsx")
+                elif shape == "aliases":
+                    over, content = True, _alias_yaml(rows, data.draw(st.integers(1, 9)))
+                    bank_io.import_batch(bank_io.read_for_import([("fuzz.yaml", content, None)], BANK))
+                else:
+                    depth = data.draw(st.integers(33, 3000))
+                    over, content = True, ("[" * depth + "]" * depth).encode()
+                    bank_io.import_batch(bank_io.read_for_import([("fuzz.json", content, None)], BANK))
+            except InvalidInput as error:
+                assert error.problems and bank_counts() == before and user_state() == users
+                messages = " ".join(problem.message for problem in error.problems)
+                if over and shape != "deep":
+                    assert "上限" in messages or "别名" in messages, messages
+                counts["refused"] += 1
+            else:
+                assert not over, f"{shape} over the limits was read"
+                counts["read"] += 1
+            finally:
+                db.session.rollback()
+
+    run()
+    figures.count("import fuzz", "hostile shapes refused", counts["refused"])
+    figures.count("import fuzz", "hostile shapes within limits read", counts["read"])
+    assert counts["refused"] >= 20

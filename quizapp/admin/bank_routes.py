@@ -1,7 +1,6 @@
 """Admin: the question bank — search, view with the source quote, edit (new version once used),
 retire and restore — and the audit log."""
 
-import secrets
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,13 +13,13 @@ from wtforms.fields.choices import SelectChoice
 from .. import clock
 from ..extensions import db
 from ..models import Ability, AuditLog, Category, ErrorReport, QuestionStatus, QuestionVersion, Source, User
-from ..services import bank_io, error_reports, exports, grading, questions
+from ..services import bank_io, error_reports, exports, grading, previews, questions, uploads
 from ..services.audit import ACTION_LABELS
 from ..services.errors import DomainError, InvalidInput
 from ..web import safe_next
 from . import bp
 from .forms import QuestionEditForm, QuestionFilterForm
-from .routes import admins_only, commit_or_flash, upload_dir
+from .routes import admins_only, commit_or_flash
 
 OPTION_FIELDS = ["option_a", "option_b", "option_c", "option_d", "option_e", "option_f"]
 
@@ -57,7 +56,10 @@ def questions_list():
 @admins_only
 def questions_status():
     ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
-    status = QuestionStatus(request.form.get("status", "retired"))
+    try:
+        status = QuestionStatus(request.form.get("status", "retired"))
+    except ValueError:
+        abort(400)
     if not ids:
         flash("请先勾选题目", "warning")
     else:
@@ -164,22 +166,8 @@ def audit_log():
 # Import wizard, template, export
 
 
-UPLOAD_SUFFIXES = {".yaml", ".yml", ".json", ".xlsx", ".csv"}
-
-
-def _stored(token: str) -> Path:
-    if not token.isalnum():
-        abort(404)
-    matches = list(upload_dir().glob(f"{token}.*"))
-    if not matches:
-        abort(404)
-    return matches[0]
-
-
-def _read_upload(path: Path, display_name: str):
-    return bank_io.read_for_import(
-        [(display_name, path.read_bytes(), None)], Path(current_app.config["BANK_PATH"])
-    )
+def _read_upload(name: str, data: bytes):
+    return bank_io.read_for_import([(name, data, None)], Path(current_app.config["BANK_PATH"]))
 
 
 @bp.route("/questions/import", methods=["GET", "POST"])
@@ -192,18 +180,17 @@ def questions_import():
     if upload is None or not upload.filename:
         flash("请选择要导入的文件", "danger")
         return redirect(url_for("admin.questions_import"))
-    suffix = Path(upload.filename).suffix.lower()
-    if suffix not in UPLOAD_SUFFIXES:
+    if Path(upload.filename).suffix.lower() not in uploads.KINDS:
         flash("不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）", "danger")
         return redirect(url_for("admin.questions_import"))
-    token = secrets.token_hex(16)
-    path = upload_dir() / f"{token}{suffix}"
-    upload.save(path)
-    batch = _read_upload(path, upload.filename)
+    data = upload.read()
+    batch = _read_upload(upload.filename, data)
     plan = bank_io.plan_import(batch) if not batch.problems else None
-    if batch.problems:
-        path.unlink()  # nothing can be imported from it: keep nothing
-    db.session.rollback()
+    db.session.rollback()  # the preview reads only
+    token = None
+    if plan is not None:  # only a clean file waits for its confirmation
+        token = previews.keep("bank", current_user.id, upload.filename, data, now=clock.utcnow())
+        db.session.commit()
     return render_template(
         "admin/question_import.html",
         preview={
@@ -220,16 +207,18 @@ def questions_import():
 @admins_only
 def questions_import_confirm(token: str):
     """Step 3: import the previewed file in one transaction (validated again: nothing partial)."""
-    path = _stored(token)
-    name = request.form.get("name") or path.name
+    preview = previews.find("bank", current_user.id, token)
+    if preview is None:
+        flash("预览已过期或不存在，请重新上传文件", "danger")
+        return redirect(url_for("admin.questions_import"))
     try:
-        summary = bank_io.import_batch(_read_upload(path, name), actor_id=current_user.id)
+        summary = bank_io.import_batch(_read_upload(preview.name, preview.data), actor_id=current_user.id)
     except InvalidInput as error:
         db.session.rollback()
         flash(f"导入失败：{error.message}", "danger")
         return redirect(url_for("admin.questions_import"))
+    previews.discard(preview)
     db.session.commit()
-    path.unlink()
     flash(f"已导入 {summary.added} 题，跳过重复 {summary.duplicates} 题", "success")
     return redirect(url_for("admin.questions_list"))
 

@@ -1,19 +1,18 @@
 """Admin: the unit tree (create, rename, move, deactivate) and staff (import wizard, password reset,
 unit-admin assignment). Unit admins manage their own subtree only; admins everything."""
 
-import secrets
-from pathlib import Path
 from urllib.parse import quote
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from .. import clock
 from ..extensions import db
 from ..models import Role, Unit, User
-from ..services import accounts, exports, org
+from ..services import accounts, exports, org, previews
 from ..services.errors import DomainError, InvalidInput
 from . import bp
-from .routes import admins_only, commit_or_flash, managers_only, upload_dir
+from .routes import admins_only, commit_or_flash, managers_only
 
 
 def _unit_in_scope(code: str | None) -> Unit:
@@ -97,7 +96,7 @@ def unit_change(code: str):
 @bp.route("/staff/<int:user_id>/password", methods=["POST"])
 @managers_only
 def staff_reset_password(user_id: int):
-    user = db.session.scalar(org.visible_users(current_user).where(User.id == user_id))
+    user = db.session.scalar(org.managed_users(current_user).where(User.id == user_id))
     if user is None:
         abort(404)
     password = accounts.random_password()
@@ -122,8 +121,8 @@ def staff_role(user_id: int):
     user = db.session.get(User, user_id)
     if user is None or user.role == Role.ADMIN:
         abort(404)
-    role = Role(request.form.get("role", "staff"))
-    if role == Role.ADMIN:
+    role = {"staff": Role.STAFF, "unit_admin": Role.UNIT_ADMIN}.get(request.form.get("role", "staff"))
+    if role is None:
         abort(400)
     accounts.set_role(user, role, actor_id=current_user.id)
     db.session.commit()
@@ -142,22 +141,21 @@ def staff_import():
         flash("请选择 .xlsx 或 .csv 文件", "danger")
         return redirect(url_for("admin.staff_import"))
     data = upload.read()
-    within = None if current_user.is_admin else current_user.unit
     try:
-        parsed = accounts.check_staff_import(data, file_name=upload.filename, within=within)
+        parsed = accounts.check_staff_import(data, file_name=upload.filename, manager=current_user)
     except InvalidInput as error:
         db.session.rollback()
         return render_template(
             "admin/staff_import.html", preview={"problems": error.problems, "name": upload.filename}
         )
-    token = secrets.token_hex(16)
-    (upload_dir() / f"staff-{token}{Path(upload.filename.lower()).suffix}").write_bytes(data)
     summary = {
         "create": [v for v, _, s, u in parsed if u is None],
         "update": [v for v, _, s, u in parsed if u is not None and s != "停用"],
         "deactivate": [v for v, _, s, u in parsed if u is not None and s == "停用"],
     }
-    db.session.rollback()
+    db.session.rollback()  # the preview reads only
+    token = previews.keep("staff", current_user.id, upload.filename, data, now=clock.utcnow())
+    db.session.commit()
     return render_template(
         "admin/staff_import.html", preview={"token": token, "name": upload.filename, **summary}
     )
@@ -166,23 +164,19 @@ def staff_import():
 @bp.route("/staff/import/<token>", methods=["POST"])
 @managers_only
 def staff_import_confirm(token: str):
-    if not token.isalnum():
-        abort(404)
-    path = next(
-        (p for p in upload_dir().glob(f"staff-{token}.*") if p.suffix in accounts.STAFF_SUFFIXES), None
-    )
-    if path is None:
-        abort(404)
-    within = None if current_user.is_admin else current_user.unit
+    preview = previews.find("staff", current_user.id, token)
+    if preview is None:
+        flash("预览已过期或不存在，请重新上传文件", "danger")
+        return redirect(url_for("admin.staff_import"))
     try:
-        parsed = accounts.check_staff_import(path.read_bytes(), file_name=path.name, within=within)
+        parsed = accounts.check_staff_import(preview.data, file_name=preview.name, manager=current_user)
         result = accounts.apply_staff_import(parsed, actor_id=current_user.id)
     except InvalidInput as error:
         db.session.rollback()
         flash(f"导入失败：{error.message}", "danger")
         return redirect(url_for("admin.staff_import"))
+    previews.discard(preview)
     db.session.commit()
-    path.unlink()
     flash(f"新增 {result.created} 人，更新 {result.updated} 人，停用 {result.deactivated} 人", "success")
     if not result.initial_passwords:
         return redirect(url_for("admin.staff"))
@@ -208,8 +202,8 @@ def staff_template():
 @bp.route("/staff/<int:user_id>/active", methods=["POST"])
 @managers_only
 def staff_active(user_id: int):
-    """Deactivate (signs the person out everywhere) or reactivate an account in the viewer's scope."""
-    user = db.session.scalar(org.visible_users(current_user).where(User.id == user_id))
+    """Deactivate (signs the person out everywhere) or reactivate an account the viewer manages."""
+    user = db.session.scalar(org.managed_users(current_user).where(User.id == user_id))
     if user is None or user.id == current_user.id:
         abort(404)
     if request.form.get("active") == "1":

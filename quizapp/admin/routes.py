@@ -1,6 +1,5 @@
 from datetime import timedelta
 from functools import wraps
-from pathlib import Path
 
 from flask import abort, current_app, flash, render_template, request
 from flask_login import current_user, login_required
@@ -26,7 +25,7 @@ from ..models import (
     User,
 )
 from ..services.errors import DomainError
-from ..services.org import unit_scope, visible_units, visible_users
+from ..services.org import can_manage_user, unit_scope, visible_units, visible_users
 from . import bp
 from .forms import StaffFilterForm
 
@@ -57,13 +56,6 @@ def commit_or_flash(action, success: str) -> bool:
     db.session.commit()
     flash(success, "success")
     return True
-
-
-def upload_dir() -> Path:
-    """Where a previewed upload waits for its confirmation (in the instance folder, git-ignored)."""
-    folder = Path(current_app.instance_path) / "uploads"
-    folder.mkdir(exist_ok=True)
-    return folder
 
 
 def admins_only(view):
@@ -245,4 +237,6 @@ def staff_detail(user_id: int):
     user = db.session.scalar(visible_users(current_user).where(User.id == user_id))
     if user is None:
         abort(404)  # out of scope looks exactly like missing
-    return render_template("admin/staff_detail.html", user=user)
+    return render_template(
+        "admin/staff_detail.html", user=user, manageable=can_manage_user(current_user, user.id)
+    )

@@ -90,12 +90,10 @@ def mistake_review():
 @login_required
 def history():
     today = _today()
-    try:
-        shown = date(
-            int(request.args.get("year", today.year)), int(request.args.get("month", today.month)), 1
-        )
-    except ValueError:
-        shown = today.replace(day=1)
+    year = request.args.get("year", today.year, type=int)
+    month = request.args.get("month", today.month, type=int)
+    # A month the calendar can show with its neighbours (year 1 and 9999 have none on one side).
+    shown = date(year, month, 1) if 1900 <= year <= 2999 and 1 <= month <= 12 else today.replace(day=1)
     following = (shown + timedelta(days=32)).replace(day=1)
     finished = daily.finished_days(current_user.id, shown, following)
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(shown.year, shown.month)

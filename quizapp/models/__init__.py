@@ -11,7 +11,7 @@ from .bank import (
     Source,
 )
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
-from .ops import AuditLog, JobRun, SchedulerLease
+from .ops import AuditLog, JobRun, SchedulerLease, UploadPreview
 from .org import Role, Unit, User, UserSession
 from .results import Bulletin, DayRollup, ItemStat, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat
 from .rounds import (
@@ -39,6 +39,7 @@ __all__ = [
     "ScreenLink",
     "SnapshotRow",
     "UnitDayStat",
+    "UploadPreview",
     "Attempt",
     "AttemptAnswer",
     "AttemptStatus",

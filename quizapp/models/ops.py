@@ -1,10 +1,10 @@
-"""Operations: the audit log of admin writes."""
+"""Operations: the audit log of admin writes, the scheduler's runs and lease, import previews."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -55,3 +55,19 @@ class SchedulerLease(db.Model):
     holder: Mapped[str] = mapped_column(String(120))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UploadPreview(db.Model):
+    """An uploaded import file between its preview and its confirmation. Kept in the database, so
+    any app server can confirm it; bound to its uploader; removed at confirmation, or by the
+    housekeeping sweep once ``UPLOAD_PREVIEW_HOURS`` have passed."""
+
+    __tablename__ = "upload_preview"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))  # bank | staff
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(255))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

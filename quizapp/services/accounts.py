@@ -17,7 +17,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..extensions import db
 from ..models import Role, Unit, User, UserSession
 from ..models._types import utcnow
-from . import audit, exports, uploads
+from . import audit, exports, org, uploads
 from .errors import Conflict, DomainError, InvalidInput, NotFound, Problem
 from .text import unstorable
 
@@ -148,11 +148,18 @@ def get_user(username: str) -> User:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with this name and password, or None. Takes as long for a missing user."""
+    """The active user with this name and password, or None.
+
+    Every path costs one slow (scrypt) hash check: a missing user checks a dummy hash, and an
+    account still on its cheap generated initial hash (INITIAL_PASSWORD_HASH) checks the dummy as
+    well, so the answer's timing tells neither who exists nor who has not yet changed the initial
+    password."""
     user = db.session.scalar(select(User).where(User.username == username.strip()))
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         return None
+    if user.password_hash.startswith(INITIAL_PASSWORD_HASH + "$"):
+        check_password_hash(_DUMMY_HASH, password)
     if not user.check_password(password) or not user.active:
         return None
     user.last_login_at = utcnow()
@@ -357,7 +364,7 @@ def _existing_accounts(usernames: list[str]) -> dict:
     found = {}
     for part in _chunks(usernames):
         for row in db.session.execute(
-            select(*_EXISTING_COLUMNS, Unit.path)
+            select(*_EXISTING_COLUMNS, Unit.path, Unit.level.label("unit_level"))
             .outerjoin(Unit, Unit.id == User.unit_id)
             .where(User.username.in_(part))
         ):
@@ -365,14 +372,18 @@ def _existing_accounts(usernames: list[str]) -> dict:
     return found
 
 
-def check_staff_import(data: bytes, *, file_name: str = "", within: Unit | None = None) -> list[tuple]:
+def check_staff_import(data: bytes, *, file_name: str = "", manager: User | None = None) -> list[tuple]:
     """Read and validate a staff file (.xlsx or .csv; one row a person, keyed by 登录名) without writing.
 
     Returns the parsed rows ``(values, role, status, existing account row or None)``, or raises
-    InvalidInput with every bad row. ``within``: a unit admin's unit — every row's unit and every
-    existing account touched must be inside its subtree. Set-based: one query for the units and one
-    per few thousand rows for the existing accounts, whatever the size of the file.
+    InvalidInput with every bad row. A blank 角色 keeps an existing account's role (学员 for a new
+    one). ``manager``: the unit admin importing (None: an admin or the command line) — every row's
+    unit must be inside their subtree, every existing account touched one they may manage
+    (``org.may_manage``: staff, or unit admins of units below their own), and the role of nobody may
+    be set or changed: only admins change roles. Set-based: one query for the units and one per few
+    thousand rows for the existing accounts, whatever the size of the file.
     """
+    within = manager.unit if manager is not None and manager.role != Role.ADMIN else None
     problems: list[Problem] = []
     rows = _read_staff_rows(data, file_name)
     if not rows:
@@ -419,9 +430,17 @@ def check_staff_import(data: bytes, *, file_name: str = "", within: Unit | None 
                 bad(label, "含有无法保存的控制字符或无效的 Unicode 字符")
         if values.get("unit_code") not in units:
             bad("单位编码", f"单位编码“{values.get('unit_code', '')}”不存在")
-        role = ROLE_ALIASES.get(values.get("role") or "学员")
-        if role not in (Role.STAFF, Role.UNIT_ADMIN):
+        account = existing.get(username)
+        given_role = ROLE_ALIASES.get(values.get("role")) if values.get("role") else None
+        role = given_role or (account.role if account is not None else Role.STAFF)
+        if values.get("role") and given_role not in (Role.STAFF, Role.UNIT_ADMIN):
             bad("角色", "角色应为 学员 或 单位管理员")
+        elif (
+            within is not None
+            and given_role is not None
+            and given_role != (account.role if account is not None else Role.STAFF)
+        ):
+            bad("角色", "只有系统管理员可以设置或更改角色（单位管理员导入时角色列请留空或填“学员”）")
         if values.get("gender") not in ("", None, "男", "女"):
             bad("性别", "性别应为 男 或 女")
         birth_year = values.get("birth_year") or ""
@@ -434,11 +453,16 @@ def check_staff_import(data: bytes, *, file_name: str = "", within: Unit | None 
         status = values.get("status") or "在职"
         if status not in ("在职", "启用", "停用"):
             bad("状态", "状态应为 在职 或 停用")
-        account = existing.get(username)
         if account is not None and account.role == Role.ADMIN:
             bad("登录名", "不能通过导入修改系统管理员")
         elif account is not None and within is not None and not (account.path or "").startswith(within.path):
             bad("登录名", "该账号不属于您管理的单位")
+        elif (
+            account is not None
+            and within is not None
+            and not org.may_manage(manager, account.role, account.unit_level)
+        ):
+            bad("登录名", "该账号是本级或上级单位的管理员，只能由上级管理员或系统管理员修改")
         parsed.append((values, role, status, account))
     if problems:
         raise InvalidInput(problems)

@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, select, true, update
+import re
+
+from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, true, update
 
 from ..extensions import db
 from ..models import Role, Unit, User
 from . import audit
 from .errors import Conflict, DomainError, NotFound
 
+UNIT_CODE = re.compile(r"^[A-Za-z0-9_.-]{1,32}$")  # the column's width
+UNIT_NAME_LIMIT = 100
+
+
+def _check_unit_name(name: str) -> str:
+    name = name.strip()
+    if not name:
+        raise DomainError("单位名称不能为空")
+    if len(name) > UNIT_NAME_LIMIT:
+        raise DomainError(f"单位名称过长（{len(name)} 字，上限 {UNIT_NAME_LIMIT} 字）")
+    return name
+
 
 def create_unit(code: str, name: str, parent_code: str | None = None, *, actor_id: int | None = None) -> Unit:
-    code, name = code.strip(), name.strip()
-    if not code or not name:
-        raise Conflict("单位编码和名称不能为空")
+    code = code.strip()
+    if not code:
+        raise DomainError("单位编码不能为空")
+    if not UNIT_CODE.match(code):
+        raise DomainError("单位编码只能包含字母、数字和 _ . -，长度不超过 32")
+    name = _check_unit_name(name)
     if db.session.scalar(select(Unit.id).where(Unit.code == code)) is not None:
         raise Conflict(f"单位编码“{code}”已存在")
     parent = None
@@ -61,9 +78,26 @@ def visible_users(viewer: User) -> Select[tuple[User]]:
     return stmt.where(unit_scope(viewer), User.role != Role.ADMIN)
 
 
+def managed_users(viewer: User) -> Select[tuple[User]]:
+    """Users ``viewer`` may change (reset a password, deactivate, import over): admins, everyone;
+    unit admins, the staff of their subtree and the unit admins of units *below* their own — never
+    a peer at their own level or anyone above (DESIGN §3 Access; only admins change roles)."""
+    stmt = visible_users(viewer)
+    if viewer.role == Role.ADMIN:
+        return stmt
+    return stmt.where(or_(User.role == Role.STAFF, Unit.level > viewer.unit.level))
+
+
+def may_manage(viewer: User, role: Role, unit_level: int | None) -> bool:
+    """``managed_users`` for one account already known to be in the viewer's subtree."""
+    if viewer.role == Role.ADMIN:
+        return True
+    return role == Role.STAFF or (unit_level is not None and unit_level > viewer.unit.level)
+
+
 def can_manage_user(viewer: User, user_id: int) -> bool:
     return (
-        db.session.scalar(visible_users(viewer).where(User.id == user_id).with_only_columns(User.id))
+        db.session.scalar(managed_users(viewer).where(User.id == user_id).with_only_columns(User.id))
         is not None
     )
 
@@ -76,9 +110,7 @@ def unit_trail(unit: Unit) -> list[Unit]:
 
 
 def rename_unit(unit: Unit, name: str, *, actor_id: int | None) -> None:
-    name = name.strip()
-    if not name:
-        raise DomainError("单位名称不能为空")
+    name = _check_unit_name(name)
     before = unit.name
     unit.name = name
     db.session.flush()

@@ -28,7 +28,7 @@ from ..models import (
     UnitDayStat,
     User,
 )
-from . import analysis, audit, points, rankings, reports, rounds
+from . import accounts, analysis, audit, points, previews, rankings, reports, rounds
 from .errors import DomainError
 
 ROLLUP_BACKFILL_DAYS = 62
@@ -163,6 +163,17 @@ def build_due_bulletins(now: datetime) -> dict:
         return {"built": 0}
     reports.build_month_bulletin(last_month, now=now)
     return {"built": 1}
+
+
+def housekeeping(now: datetime) -> dict:
+    """Remove import previews nobody confirmed within ``UPLOAD_PREVIEW_HOURS`` and sign-in sessions
+    that ended or expired over a week ago."""
+    return {
+        "previews_removed": previews.remove_expired(
+            now=now, hours=current_app.config["UPLOAD_PREVIEW_HOURS"]
+        ),
+        "sessions_removed": accounts.remove_old_sessions(now=now),
+    }
 
 
 # ---------------------------------------------------------------------------------------------

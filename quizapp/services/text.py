@@ -37,6 +37,20 @@ def strings_in(value) -> Iterator[str]:
             yield from strings_in(item)
 
 
+def nested_deeper_than(value, limit: int) -> bool:
+    """Whether a parsed JSON/YAML value nests lists and mappings more than ``limit`` deep (iterative:
+    a hostile document cannot exhaust the stack here)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def content_hash(qtype: str, stem: str, options: list[dict]) -> str:
     """Identity of a question's content: type, stem and options, normalised (DESIGN §3: never stem alone)."""
     payload = json.dumps(

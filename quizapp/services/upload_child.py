@@ -58,6 +58,22 @@ def decode_text(data: bytes) -> str:
     raise Refused("无法识别文件编码（请保存为 UTF-8 或 GBK 编码）")
 
 
+MAX_NESTING = 64  # a bank file nests four or five levels; a result deeper than this is refused
+
+
+def _shallow(value):
+    """The value, if it nests mappings and lists at most MAX_NESTING deep (checked without
+    recursion: a deep document must not exhaust this process's stack, nor pickle's)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_NESTING:
+                raise Refused(f"嵌套超过 {MAX_NESTING} 层，不是题库文件")
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return value
+
+
 def read_yaml(data: bytes, options: dict, limits: dict):
     """Every YAML document, each mapping marked with the line it starts on (``__line__``).
 
@@ -81,7 +97,7 @@ def read_yaml(data: bytes, options: dict, limits: dict):
         for event in yaml.parse(text, Loader=base):
             if isinstance(event, yaml.AliasEvent):
                 raise Refused("不支持 YAML 别名（*引用），请直接写出内容", f"第{event.start_mark.line + 1}行")
-        return list(yaml.load_all(text, Loader=LineLoader))
+        return _shallow(list(yaml.load_all(text, Loader=LineLoader)))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         row = f"第{mark.line + 1}行" if mark else ""
@@ -96,7 +112,7 @@ def read_json(data: bytes, options: dict, limits: dict):
     except UnicodeDecodeError:
         raise Refused("文件不是 UTF-8 编码") from None
     try:
-        return json.loads(text)
+        return _shallow(json.loads(text))
     except json.JSONDecodeError as exc:
         raise Refused(f"JSON 格式错误：{exc.msg}", f"第{exc.lineno}行") from None
     except (ValueError, RecursionError):  # an integer over Python's 4300 digits, or deep nesting
