@@ -42,7 +42,7 @@ from quizapp.models import (
     Unit,
     User,
 )
-from quizapp.services import accounts, scoring
+from quizapp.services import accounts, sweeps
 from quizapp.services import rounds as round_service
 from tests.live import Gunicorn
 
@@ -190,13 +190,17 @@ def open_round(app, kind: str, questions: int) -> int:
         tz = app.config["TZINFO"]
         now = clock.utcnow()
         root = db.session.scalar(select(Unit.code).where(Unit.parent_id.is_(None)).order_by(Unit.id.desc()))
-        settings = round_service.default_settings(kind, clock.business_date(now, tz), tz, [root])
-        settings.title = f"负载测试{kind}{secrets.token_hex(3)}"
-        settings.opens_at, settings.closes_at = now - timedelta(minutes=5), now + timedelta(hours=3)
-        settings.blueprint = [{"type": None, "count": questions}]
+        settings = round_service.RoundSettings.from_defaults(
+            kind, clock.business_date(now, tz), tz, [root]
+        ).but(
+            title=f"负载测试{kind}{secrets.token_hex(3)}",
+            opens_at=now - timedelta(minutes=5),
+            closes_at=now + timedelta(hours=3),
+            blueprint=[{"type": None, "count": questions}],
+        )
         round_ = round_service.create_round(settings, actor_id=None)
         db.session.commit()
-        scoring.open_due_rounds(clock.utcnow())
+        sweeps.open_due_rounds(clock.utcnow())
         db.session.commit()
         assert db.session.get(Round, round_.id).status == "open"
         return round_.id

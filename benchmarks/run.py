@@ -34,7 +34,7 @@ from quizapp.models import (
     Unit,
     User,
 )
-from quizapp.services import bank_io, scoring
+from quizapp.services import bank_io, sweeps
 
 from . import load, staff_import
 from .common import app_for, percentile, timed
@@ -44,7 +44,7 @@ from .make_org import PASSWORD, advance_sequences, chunks
 def ranking_figures(app, results: dict, requests: int) -> None:
     with app.app_context():
         with timed("rankings: live recompute, every level", results):
-            scoring.refresh_rankings(clock.utcnow())
+            sweeps.refresh_rankings(clock.utcnow())
             db.session.commit()
         root = db.session.scalar(select(Unit.code).where(Unit.parent_id.is_(None)).order_by(Unit.id.desc()))
         username = db.session.scalar(select(User.username).where(User.role == "staff").limit(1))
@@ -140,7 +140,7 @@ def close_figures(app, results: dict, attempts: int) -> None:
         db.session.commit()
         label = f"round close: {len(takers)} attempts x 50 answers"
         with timed(label, results):
-            outcome = scoring.close_due_rounds(clock.utcnow())
+            outcome = sweeps.close_due_rounds(clock.utcnow())
             db.session.commit()
         assert outcome["closed"] >= 1, outcome
 

@@ -482,19 +482,21 @@ def round_create(
     """Create a round from the kind's defaults, overriding what is given."""
     tz = current_app.config["TZINFO"]
     codes = list(targets) or list(db.session.scalars(select(Unit.code).where(Unit.parent_id.is_(None))))
-    settings = round_service.default_settings(kind, clock.business_date(clock.utcnow(), tz), tz, codes)
-    settings.title = title or settings.title
-    settings.opens_at = _parse_local(opens, tz) or settings.opens_at
-    settings.closes_at = _parse_local(closes, tz) or settings.closes_at
-    settings.time_limit_minutes = time_limit or settings.time_limit_minutes
-    settings.attempts_allowed = attempts or settings.attempts_allowed
-    settings.pass_mark = settings.pass_mark if pass_mark is None else pass_mark
-    settings.show_answers = show_answers or settings.show_answers
-    if blueprint:
-        try:
-            settings.blueprint = json.loads(blueprint)
-        except json.JSONDecodeError as error:
-            raise click.BadParameter(f"--blueprint 不是有效的 JSON：{error}") from None
+    try:
+        rows = json.loads(blueprint) if blueprint else None
+    except json.JSONDecodeError as error:
+        raise click.BadParameter(f"--blueprint 不是有效的 JSON：{error}") from None
+    today = clock.business_date(clock.utcnow(), tz)
+    settings = round_service.RoundSettings.from_defaults(kind, today, tz, codes).but(
+        title=title,
+        opens_at=_parse_local(opens, tz),
+        closes_at=_parse_local(closes, tz),
+        time_limit_minutes=time_limit,
+        attempts_allowed=attempts,
+        pass_mark=pass_mark,
+        show_answers=show_answers,
+        blueprint=rows,
+    )
     try:
         round_ = round_service.create_round(settings, actor_id=None)
     except DomainError as error:
@@ -551,13 +553,30 @@ def round_show(round_id: int, as_json: bool) -> None:
 @click.argument("round_id", type=int)
 @with_appcontext
 def round_close(round_id: int) -> None:
-    """Close a round whose time is up: auto-submit, grade, rank (the scheduler does this on its own)."""
+    """Close a round whose time is up: auto-submit, grade, rank, official snapshot, bulletin, item
+    analysis (the scheduler does the same on its own)."""
     try:
         outcome = round_service.close_round(round_id, now=clock.utcnow())
     except DomainError as error:
         _fail(error)
     db.session.commit()
-    click.echo("已结束并完成评分排名" if outcome["closed"] else f"未结束：{outcome['reason']}")
+    click.echo(
+        "已结束：已评分排名，并生成正式排名、通报和试题分析"
+        if outcome["closed"]
+        else f"未结束：{outcome['reason']}"
+    )
+
+
+@round_group.command("repair")
+@with_appcontext
+def round_repair() -> None:
+    """Give rounds closed before closing was one operation their missing official snapshot,
+    bulletin and item analysis (run once after upgrading; running it again finds nothing)."""
+    repaired = round_service.repair_closed_rounds(now=clock.utcnow())
+    db.session.commit()
+    click.echo(
+        f"已补全 {len(repaired)} 轮：{'、'.join(f'#{i}' for i in repaired)}" if repaired else "无需补全"
+    )
 
 
 # ---------------------------------------------------------------------------------------------

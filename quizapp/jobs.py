@@ -1,4 +1,4 @@
-"""The scheduler: the sweeps of DESIGN §3 as thin wrappers over ``services.scoring``, one leader at a
+"""The scheduler: the sweeps of DESIGN §3 as thin wrappers over ``services.sweeps`` (and round planning), one leader at a
 time, every run logged.
 
 ``quizapp serve`` runs it in a background thread; ``quizapp scheduler`` runs it alone (the
@@ -31,7 +31,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from . import clock
 from .extensions import db
 from .models import JobRun, SchedulerLease
-from .services import scoring
+from .services import rounds, sweeps
 
 log = logging.getLogger("quizapp.jobs")
 ADVISORY_LOCK_KEY = 0x5149_5A41  # "QIZA"
@@ -47,14 +47,14 @@ class Sweep:
 
 
 SWEEPS: dict[str, Sweep] = {
-    "open_rounds": Sweep(scoring.open_due_rounds, 60, 55, "开放到期的轮次（抽取试卷）"),
-    "finish_overdue": Sweep(scoring.finish_overdue_attempts, 60, 55, "自动提交超时答卷"),
-    "close_rounds": Sweep(scoring.close_due_rounds, 60, 55, "结束到期轮次：评分、排名、快照、通报"),
-    "refresh_rankings": Sweep(scoring.refresh_rankings, 300, 290, "刷新实时排名"),
-    "roll_day": Sweep(scoring.roll_days, 600, 590, "日终结转：日日学参与情况"),
-    "plan_rounds": Sweep(scoring.plan_rounds, 3600, 3500, "按模板创建下期周周练、月月比"),
-    "monthly_bulletin": Sweep(scoring.build_due_bulletins, 3600, 3500, "生成月通报"),
-    "housekeeping": Sweep(scoring.housekeeping, 3600, 3500, "清理过期的导入预览和登录会话"),
+    "open_rounds": Sweep(sweeps.open_due_rounds, 60, 55, "开放到期的轮次（抽取试卷）"),
+    "finish_overdue": Sweep(sweeps.finish_overdue_attempts, 60, 55, "自动提交超时答卷"),
+    "close_rounds": Sweep(sweeps.close_due_rounds, 60, 55, "结束到期轮次：评分、排名、快照、通报"),
+    "refresh_rankings": Sweep(sweeps.refresh_rankings, 300, 290, "刷新实时排名"),
+    "roll_day": Sweep(sweeps.roll_days, 600, 590, "日终结转：日日学参与情况"),
+    "plan_rounds": Sweep(rounds.plan_rounds, 3600, 3500, "按模板创建下期周周练、月月比"),
+    "monthly_bulletin": Sweep(sweeps.build_due_bulletins, 3600, 3500, "生成月通报"),
+    "housekeeping": Sweep(sweeps.housekeeping, 3600, 3500, "清理过期的导入预览和登录会话"),
 }
 
 

@@ -175,13 +175,14 @@ def open_monthly_contest(app, title: str) -> int:
 
     with app.app_context():
         now = datetime.now(UTC)
-        settings = round_service.default_settings("monthly", now.date(), app.config["TZINFO"], ["510000"])
-        settings.title, settings.opens_at, settings.closes_at = (
-            title,
-            now - timedelta(minutes=1),
-            now + timedelta(days=1),
+        settings = round_service.RoundSettings.from_defaults(
+            "monthly", now.date(), app.config["TZINFO"], ["510000"]
+        ).but(
+            title=title,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(days=1),
+            blueprint=[{"type": "single", "count": 5}],
         )
-        settings.blueprint = [{"type": "single", "count": 5}]
         round_id = round_service.create_round(settings, actor_id=None).id
         db.session.commit()
     return round_id

@@ -32,7 +32,7 @@ from quizapp.models import (
     SnapshotRow,
     UnitDayStat,
 )
-from quizapp.services import rounds, scoring
+from quizapp.services import rounds
 
 from .conftest import PASSWORD, ROOT
 from .test_rounds import key_in_display, settings, wrong_in_display
@@ -167,7 +167,7 @@ def test_close_rounds_grades_ranks_snapshots_and_bulletins(app, province, mixed_
 def test_plan_rounds_creates_each_period_once(app, province, mixed_bank, clock_at):
     with app.app_context():
         for kind in ("weekly", "monthly"):
-            template = scoring.template_for(kind)
+            template = rounds.template_for(kind)
             template.enabled, template.target_codes = True, ["P"]
             template.blueprint = [{"type": "single", "count": 2}]
             db.session.add(template)

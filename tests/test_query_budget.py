@@ -26,7 +26,7 @@ from quizapp.models import (
     Round,
     User,
 )
-from quizapp.services import accounts, audit, error_reports, org, rounds, scoring
+from quizapp.services import accounts, audit, error_reports, org, rounds, sweeps
 
 from .conftest import PASSWORD, ROUND_CATEGORIES
 
@@ -117,7 +117,7 @@ def closed_exam(title: str, user_ids: list[int]) -> int:
     )
     db.session.flush()
     take(exam.id, user_ids, submit=True)
-    assert scoring.close_due_rounds(NOW + timedelta(hours=1))["closed"] == 1
+    assert sweeps.close_due_rounds(NOW + timedelta(hours=1))["closed"] == 1
     return exam.id
 
 

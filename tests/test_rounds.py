@@ -128,7 +128,7 @@ def answer_all(app, client, view, *, right=True):
 def test_kind_defaults_follow_the_design(app, ctx):
     tz = app.config["TZINFO"]
     today = datetime(2026, 3, 4).date()  # a Wednesday
-    weekly = rounds.default_settings("weekly", today, tz, ["P"])
+    weekly = rounds.RoundSettings.from_defaults("weekly", today, tz, ["P"])
     assert weekly.opens_at.astimezone(tz).strftime("%a %H:%M") == "Mon 00:00"
     assert weekly.closes_at.astimezone(tz).strftime("%a %d %H:%M") == "Sun 08 23:59"
     assert (weekly.time_limit_minutes, weekly.attempts_allowed, weekly.show_answers) == (
@@ -137,7 +137,7 @@ def test_kind_defaults_follow_the_design(app, ctx):
         "after_attempt",
     )
     assert sum(row["count"] for row in weekly.blueprint) == 20
-    monthly = rounds.default_settings("monthly", today, tz, ["P"])
+    monthly = rounds.RoundSettings.from_defaults("monthly", today, tz, ["P"])
     assert monthly.opens_at.astimezone(tz).strftime("%m-%d %H:%M") == "03-25 00:00"
     assert monthly.closes_at.astimezone(tz).strftime("%m-%d %H:%M") == "03-31 23:59"
     assert (monthly.time_limit_minutes, monthly.attempts_allowed, monthly.show_answers) == (
@@ -146,7 +146,7 @@ def test_kind_defaults_follow_the_design(app, ctx):
         "after_close",
     )
     assert sum(row["count"] for row in monthly.blueprint) == 50
-    exam = rounds.default_settings("exam", today, tz, ["P"])
+    exam = rounds.RoundSettings.from_defaults("exam", today, tz, ["P"])
     assert (exam.attempts_allowed, exam.pass_mark, exam.show_answers) == (1, 60, "after_close")
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from .. import jobs
 from ..extensions import db
 from ..models import JobRun
-from ..services import audit, scoring
+from ..services import audit, rounds
 from . import bp
 from .forms import TemplateForm
 from .round_routes import blueprint_rows, category_choices, fill_blueprint, target_codes
@@ -53,20 +53,20 @@ def job_run_now(name: str):
 def schedule(kind: str):
     if kind not in ("weekly", "monthly"):
         abort(404)
-    template = scoring.template_for(kind)
+    template = rounds.template_for(kind)
     form = TemplateForm()
     category_choices(form)
     if request.method == "GET":
-        for field in scoring.TEMPLATE_FIELDS:
+        for field in rounds.TEMPLATE_FIELDS:
             getattr(form, field).data = (
                 str(getattr(template, field)) if field == "show_answers" else getattr(template, field)
             )
         form.targets.data = " ".join(template.target_codes)
         fill_blueprint(form, template.blueprint)
     elif form.validate_on_submit():
-        values = {field: getattr(form, field).data for field in scoring.TEMPLATE_FIELDS}
+        values = {field: getattr(form, field).data for field in rounds.TEMPLATE_FIELDS}
         saved = commit_or_flash(
-            lambda: scoring.save_template(
+            lambda: rounds.save_template(
                 kind, values, target_codes(form.targets.data), blueprint_rows(form), actor_id=current_user.id
             ),
             "已保存；定时任务将按此模板提前创建下一期",

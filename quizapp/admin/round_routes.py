@@ -120,7 +120,10 @@ def round_new():
         ).all()
         today = clock.business_date(clock.utcnow(), current_app.config["TZINFO"])
         _fill(
-            form, round_service.default_settings(kind, today, current_app.config["TZINFO"], list(root_codes))
+            form,
+            round_service.RoundSettings.from_defaults(
+                kind, today, current_app.config["TZINFO"], list(root_codes)
+            ),
         )
     elif form.validate_on_submit():
         try:
@@ -145,7 +148,7 @@ def round_edit(round_id: int):
     form = RoundForm()
     category_choices(form)
     if request.method == "GET":
-        _fill(form, round_service.settings_of(round_))
+        _fill(form, round_service.RoundSettings.from_round(round_))
     elif form.validate_on_submit() and commit_or_flash(
         lambda: round_service.update_round(round_id, _settings(form), actor_id=current_user.id), "已保存"
     ):
@@ -241,15 +244,16 @@ def round_extend(round_id: int):
 @admins_only
 def round_close(round_id: int):
     try:
-        outcome = round_service.close_round(round_id, now=clock.utcnow())
-        audit.record("round.close", "round", round_id, actor_id=current_user.id, after=outcome)
+        outcome = round_service.close_round(round_id, now=clock.utcnow(), actor_id=current_user.id)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "danger")
     else:
         db.session.commit()
         flash(
-            "本轮已结束并完成评分排名" if outcome["closed"] else f"暂不能结束：{outcome['reason']}",
+            "本轮已结束：已评分排名，并生成正式排名、通报和试题分析"
+            if outcome["closed"]
+            else f"暂不能结束：{outcome['reason']}",
             "success" if outcome["closed"] else "warning",
         )
     return redirect(url_for("admin.round_detail", round_id=round_id))

@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 from .. import clock
 from ..extensions import db
 from ..models import Role, Unit, User
-from . import rounds, scoring
+from . import rounds, sweeps
 from .accounts import create_user
 from .org import create_unit
 
@@ -169,24 +169,27 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
 
     # The schedule templates, so the scheduler plans the coming weeks and months by itself.
     for kind in ("weekly", "monthly"):
-        template = scoring.template_for(kind)
+        template = rounds.template_for(kind)
         template.enabled, template.target_codes = True, [PROVINCE[0]]
         db.session.add(template)
-    weekly = rounds.default_settings("weekly", today, tz, [PROVINCE[0]])
+    weekly = rounds.RoundSettings.from_defaults("weekly", today, tz, [PROVINCE[0]])
     if weekly.closes_at < now + timedelta(hours=12):  # late on Sunday: keep it open a while
-        weekly.closes_at = now + timedelta(days=2)
+        weekly = weekly.but(closes_at=now + timedelta(days=2))
     weekly_round = rounds.create_round(weekly, actor_id=None)
-    year, week, _ = weekly.opens_at.astimezone(tz).date().isocalendar()
-    weekly_round.plan_key = f"weekly:{year}-W{week:02d}"  # this week is planned: the template skips it
+    # This week is planned: the template skips it.
+    weekly_round.plan_key = rounds.window_and_title("weekly", today, tz).plan_key
     created.append(weekly_round.title)
 
-    monthly = rounds.default_settings("monthly", today, tz, [PROVINCE[0]])
+    monthly = rounds.RoundSettings.from_defaults("monthly", today, tz, [PROVINCE[0]])
     if not monthly.opens_at <= now < monthly.closes_at:  # outside the last week of the month
-        monthly.opens_at, monthly.closes_at = now - timedelta(hours=1), now + timedelta(days=7)
-        monthly.title = f"{today.year}年{today.month}月 月月比（演示）"
+        monthly = monthly.but(
+            opens_at=now - timedelta(hours=1),
+            closes_at=now + timedelta(days=7),
+            title=f"{today.year}年{today.month}月 月月比（演示）",
+        )
     created.append(rounds.create_round(monthly, actor_id=None).title)
 
-    past = rounds.default_settings("weekly", today - timedelta(days=7), tz, [PROVINCE[0]])
+    past = rounds.RoundSettings.from_defaults("weekly", today - timedelta(days=7), tz, [PROVINCE[0]])
     past_round = rounds.create_round(past, actor_id=None)
     created.append(past_round.title)
     rng = random.Random(7)
@@ -205,7 +208,7 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
                 user, attempt.id, item.question_id, rounds.to_display(attempt, version, answer), now=moment
             )
         rounds.submit(user, attempt.id, now=start + timedelta(minutes=rng.randint(8, 19)))
-    scoring.close_due_rounds(now)  # closes last week's round: grades, ranks, snapshot, bulletin
+    sweeps.close_due_rounds(now)  # closes last week's round: grades, ranks, snapshot, bulletin
     db.session.flush()
     return created
 

@@ -1,0 +1,375 @@
+"""The attempt's hot path: start (the spike of a contest's first minute), autosave, submit, and
+auto-submitting overdue attempts.
+
+started → answers saved one by one (server time) → submitted | auto-submitted. The server keeps the
+deadline: min(start + time limit, round close), plus any extension an admin grants. Answers arriving
+after deadline + grace are refused (409), never dropped silently. The statements of this path are
+built once (``per_dialect``) here and only here.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, bindparam, delete, func, literal, select, update
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+from ...database import dialect_insert, lock_user, per_dialect
+from ...extensions import db
+from ...models import (
+    Attempt,
+    AttemptAnswer,
+    AttemptStatus,
+    PaperQuestion,
+    QuestionType,
+    QuestionVersion,
+    Round,
+    RoundStatus,
+    ShowAnswers,
+    User,
+)
+from .. import grading
+from ..errors import Conflict, NotFound
+from .eligibility import eligible, may_take_part
+from .marking import grade_attempts
+from .papers import draw_paper, public_paper
+
+OPTION_LETTERS = "ABCDEF"
+# The page's countdown starts from the server's whole remaining seconds and fires when it rounds
+# to zero, so it may hand in a little before the server's deadline.
+TIME_UP_TOLERANCE = timedelta(seconds=5)
+
+
+def grace_period(round_: Round) -> timedelta:
+    return timedelta(seconds=round_.grace_seconds)
+
+
+_MINE = (Attempt.round_id == bindparam("round_id"), Attempt.user_id == bindparam("user_id"))
+_START_FACTS = select(  # built once: the statement of the spike is not rebuilt per request
+    Round,
+    eligible(bindparam("unit_id"), Round.id),
+    select(func.count(Attempt.id)).where(*_MINE).scalar_subquery(),
+    select(Attempt.id).where(*_MINE, Attempt.status == AttemptStatus.IN_PROGRESS).limit(1).scalar_subquery(),
+).where(Round.id == bindparam("round_id"))
+
+
+_RESULTS = (  # empty at the start
+    "submitted_at",
+    "score",
+    "percent",
+    "correct_count",
+    "time_used_seconds",
+    "graded_at",
+    "rank_in_round",
+    "rank_in_unit",
+)
+_INSERTED = (
+    "round_id",
+    "user_id",
+    "unit_id",
+    "number",
+    "max_attempts",
+    "status",
+    "started_at",
+    "deadline_at",
+    "question_order",
+    "option_orders",
+    "counted",
+)
+
+
+@per_dialect
+def _insert_attempt():
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id."""
+    table = Attempt.__table__
+    return (
+        dialect_insert()(table)
+        .values({name: bindparam(name, type_=table.c[name].type) for name in _INSERTED})
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+
+
+def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt, bool]:
+    """Start an attempt, or resume the one in progress. Returns (attempt, created).
+
+    Refused (409) when the round is not open or no attempt is left. Two simultaneous starts cannot
+    both succeed: the unique (round, user, number) lets one in; the other resumes it.
+
+    The spike of a contest's first minute, so two statements: one read (the round, whether the user
+    may take it, their attempts at it) and one INSERT … ON CONFLICT DO NOTHING; the shuffle is drawn
+    from this process's copy of the paper (``public_paper``).
+    """
+    mine = (Attempt.round_id == round_id, Attempt.user_id == user.id)
+    facts = None
+    if may_take_part(user):
+        keys = {"round_id": round_id, "user_id": user.id, "unit_id": user.unit_id}
+        facts = db.session.execute(_START_FACTS, keys).first()
+    if facts is None or not facts[1]:
+        raise NotFound("本轮不存在")
+    round_, _, used, current_id = facts
+    if current_id is not None:
+        current = db.session.get(Attempt, current_id)
+        if now > current.deadline_at + grace_period(round_):
+            finish_overdue(now=now, round_id=round_id, user_id=user.id)
+            db.session.refresh(current)
+        if current.status == AttemptStatus.IN_PROGRESS:
+            set_committed_value(current, "round", round_)
+            return current, False
+    if not round_.is_open_at(now):
+        raise Conflict("本轮尚未开始" if now < round_.opens_at else "本轮已结束")
+    if used >= round_.attempts_allowed:
+        raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会")
+    if round_.paper_drawn_at is None:
+        draw_paper(round_id, now=now)
+    if round_.status == RoundStatus.SCHEDULED:
+        round_.status = RoundStatus.OPEN
+    rng = random.Random(secrets.randbits(64))
+    paper = public_paper(round_)
+    order = [item.question_id for item in paper]
+    rng.shuffle(order)
+    option_orders = {}
+    for item in paper:
+        keys = [option["key"] for option in item.options]
+        if keys:
+            rng.shuffle(keys)
+            option_orders[str(item.question_id)] = keys
+    attempt = Attempt(
+        round_id=round_id,
+        user_id=user.id,
+        unit_id=user.unit_id,
+        number=used + 1,
+        max_attempts=round_.attempts_allowed,
+        status=AttemptStatus.IN_PROGRESS,
+        started_at=now,
+        deadline_at=min(now + timedelta(seconds=round_.time_limit_seconds), round_.closes_at),
+        question_order=order,
+        option_orders=option_orders,
+        counted=False,
+        **dict.fromkeys(_RESULTS),
+    )
+    columns = {name: getattr(attempt, name) for name in _INSERTED}
+    attempt.id = db.session.scalar(_insert_attempt(), columns)
+    if attempt.id is not None:
+        # The row as inserted: persistent in the session without reading it back.
+        make_transient_to_detached(attempt)
+        db.session.add(attempt)
+        set_committed_value(attempt, "round", round_)  # the view reads it; no second load
+        return attempt, True
+    current = db.session.scalar(  # a simultaneous start of the same person got in first
+        select(Attempt).where(*mine, Attempt.status == AttemptStatus.IN_PROGRESS)
+    )
+    if current is None:
+        raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会")
+    return current, False
+
+
+def get_attempt(user_id: int, attempt_id: int) -> Attempt:
+    """The user's own attempt; anybody else's is "not found" (no hint that it exists)."""
+    attempt = db.session.scalar(select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id))
+    if attempt is None:
+        raise NotFound("答卷不存在")
+    return attempt
+
+
+def _to_original(attempt: Attempt, version: QuestionVersion, raw):
+    """Display letters (this attempt's shuffled order) → the question's own option keys."""
+    order = attempt.option_orders.get(str(version.question_id))
+    if not order or version.type not in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        return raw
+
+    def convert(letter):
+        if not isinstance(letter, str) or letter.strip().upper() not in OPTION_LETTERS[: len(order)]:
+            raise grading.InvalidResponse(f"选项只能是 {'、'.join(OPTION_LETTERS[: len(order)])}")
+        return order[OPTION_LETTERS.index(letter.strip().upper())]
+
+    if version.type == QuestionType.SINGLE:
+        return convert(raw)
+    if not isinstance(raw, list):
+        raise grading.InvalidResponse("多选题请至少选择一个选项")
+    return [convert(letter) for letter in raw]
+
+
+def to_display(attempt: Attempt, version: QuestionVersion, value):
+    """A stored answer in the form the taker gives it: this attempt's letters, "true"/"false"."""
+    if version.type == QuestionType.JUDGE and isinstance(value, bool):
+        return "true" if value else "false"
+    order = attempt.option_orders.get(str(version.question_id))
+    if value is None or not order or version.type not in (QuestionType.SINGLE, QuestionType.MULTIPLE):
+        return value
+    if version.type == QuestionType.SINGLE:
+        return OPTION_LETTERS[order.index(value)]
+    return sorted(OPTION_LETTERS[order.index(key)] for key in value)
+
+
+def displayed_options(attempt: Attempt, version: QuestionVersion) -> list[dict]:
+    order = attempt.option_orders.get(str(version.question_id))
+    if not order:
+        return []
+    texts = {option["key"]: option["text"] for option in version.options}
+    return [{"key": OPTION_LETTERS[i], "text": texts[key]} for i, key in enumerate(order)]
+
+
+class DeadlinePassed(Conflict):
+    code = "deadline_passed"
+
+
+class AlreadySubmitted(Conflict):
+    code = "already_submitted"
+
+
+# The hottest statements of a contest, built once (not per request) on the tables: the ORM and
+# rebuilding the statements cost more than the database's own work. One row: the attempt (locked,
+# so a submit waits for this save or this save sees the submit), its round's grace and the
+# paper's version of the question.
+_ATTEMPT, _ANSWER = Attempt.__table__, AttemptAnswer.__table__
+_PAPER, _VERSION = PaperQuestion.__table__.alias("paper"), QuestionVersion.__table__.alias("version")
+_SAVE_READ = (
+    select(
+        _ATTEMPT.c.id,
+        _ATTEMPT.c.status,
+        _ATTEMPT.c.deadline_at,
+        _ATTEMPT.c.option_orders,
+        Round.__table__.c.grace_seconds,
+        _VERSION.c.id.label("version_id"),
+        _VERSION.c.question_id,
+        _VERSION.c.type,
+        _VERSION.c.options,
+        _VERSION.c.answer,
+    )
+    .join(Round.__table__, Round.__table__.c.id == _ATTEMPT.c.round_id)
+    .outerjoin(
+        _PAPER,
+        (_PAPER.c.round_id == _ATTEMPT.c.round_id) & (_PAPER.c.question_id == bindparam("question_id")),
+    )
+    .outerjoin(_VERSION, _VERSION.c.id == _PAPER.c.question_version_id)
+    .where(_ATTEMPT.c.id == bindparam("attempt_id"), _ATTEMPT.c.user_id == bindparam("user_id"))
+    .with_for_update(of=_ATTEMPT)
+)
+_SAVE_CLEAR = delete(_ANSWER).where(
+    _ANSWER.c.attempt_id == bindparam("attempt_id"), _ANSWER.c.question_id == bindparam("question_id")
+)
+_SAVED = ("attempt_id", "question_id", "question_version_id", "response", "score", "correct", "saved_at")
+
+
+@per_dialect
+def _save_upsert():
+    """INSERT … ON CONFLICT (attempt, question) DO UPDATE, revision + 1."""
+    insert = dialect_insert()(_ANSWER).values(
+        {**{name: bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVED}, "revision": 1}
+    )
+    replaced = ("question_version_id", "response", "score", "correct", "saved_at")
+    return insert.on_conflict_do_update(
+        index_elements=[_ANSWER.c.attempt_id, _ANSWER.c.question_id],
+        set_={**{name: insert.excluded[name] for name in replaced}, "revision": _ANSWER.c.revision + 1},
+    )
+
+
+def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: datetime) -> datetime | None:
+    """Autosave one answer (insert or replace), stamped with the server's time; returns that time,
+    or None when ``raw`` is None and the answer is cleared. Refused with 409 once the attempt is
+    submitted or past deadline + grace; nothing changes. Two statements: the read above and one
+    upsert (or delete)."""
+    connection = db.session.connection()
+    keys = {"attempt_id": attempt_id, "question_id": question_id}
+    row = connection.execute(_SAVE_READ, {**keys, "user_id": user.id}).first()
+    if row is None:
+        raise NotFound("答卷不存在")
+    if row.status != AttemptStatus.IN_PROGRESS:
+        raise AlreadySubmitted("答卷已提交，不能再修改")
+    if now > row.deadline_at + timedelta(seconds=row.grace_seconds):
+        raise DeadlinePassed("作答时间已到，本次保存未被接受")
+    if row.version_id is None:
+        raise NotFound("这道题不在本试卷中")
+    if raw is None:
+        connection.execute(_SAVE_CLEAR, keys)
+        return None
+    response = grading.parse_response(row, _to_original(row, row, raw))
+    result = grading.grade(row, response, multiple_partial=current_app.config["MULTIPLE_PARTIAL_CREDIT"])
+    connection.execute(
+        _save_upsert(),
+        {
+            **keys,
+            "question_version_id": row.version_id,
+            "response": response,
+            "score": result.score,
+            "correct": result.correct,
+            "saved_at": now,
+        },
+    )
+    return now
+
+
+def submit(user: User, attempt_id: int, *, now: datetime, time_up: bool = False) -> Attempt:
+    """Hand in. Idempotent: a second submit (or one from another tab) returns the same result.
+    After deadline + grace the attempt counts as auto-submitted at its deadline. ``time_up`` is the
+    page's countdown handing in at zero: auto-submitted too, if the server agrees that the time is
+    (within the countdown's rounding) up — the learner did not choose to hand in."""
+    lock_user(user.id)
+    attempt = get_attempt(user.id, attempt_id)
+    if attempt.status == AttemptStatus.IN_PROGRESS:
+        late = now > attempt.deadline_at + grace_period(attempt.round)
+        timed_out = late or (time_up and now >= attempt.deadline_at - TIME_UP_TOLERANCE)
+        _finish(
+            attempt.round_id,
+            Attempt.id == attempt.id,
+            status=AttemptStatus.AUTO_SUBMITTED if timed_out else AttemptStatus.SUBMITTED,
+            at=min(now, attempt.deadline_at) if timed_out else now,
+        )
+        db.session.refresh(attempt)
+    if attempt.round.show_answers == ShowAnswers.AFTER_ATTEMPT and attempt.graded_at is None:
+        grade_attempts(Attempt.id == attempt.id, now=now)
+        db.session.refresh(attempt)
+    return attempt
+
+
+def _seconds_between(start, end):
+    if db.engine.dialect.name == "sqlite":
+        return func.cast((func.julianday(end) - func.julianday(start)) * 86400 + 0.5, db.Integer)
+    return func.cast(func.extract("epoch", end - start), db.Integer)
+
+
+def _finish(round_id: int | None, which, *, status: AttemptStatus, at) -> int:
+    """Mark in-progress attempts finished (``at`` may be a column: their own deadline)."""
+    conditions = [Attempt.status == AttemptStatus.IN_PROGRESS, which]
+    if round_id is not None:
+        conditions.append(Attempt.round_id == round_id)
+    end = at if not isinstance(at, datetime) else literal(at, type_=Attempt.submitted_at.type)
+    return db.session.execute(
+        update(Attempt)
+        .where(*conditions)
+        .values(status=status, submitted_at=end, time_used_seconds=_seconds_between(Attempt.started_at, end))
+        .execution_options(synchronize_session=False)
+    ).rowcount
+
+
+def finish_overdue(*, now: datetime, round_id: int | None = None, user_id: int | None = None) -> int:
+    """Auto-submit every attempt past deadline + grace (at its deadline), then grade those whose round
+    shows results at once. Set-based: one UPDATE per distinct grace period in play."""
+    scope = [Attempt.status == AttemptStatus.IN_PROGRESS, Attempt.deadline_at <= now]
+    if round_id is not None:
+        scope.append(Attempt.round_id == round_id)
+    if user_id is not None:
+        scope.append(Attempt.user_id == user_id)
+    graces = db.session.scalars(
+        select(Round.grace_seconds).join(Attempt, Attempt.round_id == Round.id).where(*scope).distinct()
+    ).all()
+    finished = 0
+    for grace in graces:
+        # The conditions sit on the attempt rows themselves, the grace on a semi-join with the few
+        # rounds: no self-join that a stale row estimate (50,000 attempts started since the last
+        # ANALYZE) could turn into a nested loop over attempts × attempts.
+        with_grace = Attempt.round_id.in_(select(Round.id).where(Round.grace_seconds == grace))
+        finished += _finish(
+            None,
+            and_(*scope, with_grace, Attempt.deadline_at < now - timedelta(seconds=grace)),
+            status=AttemptStatus.AUTO_SUBMITTED,
+            at=Attempt.deadline_at,
+        )
+    if finished:
+        grade_attempts(Round.show_answers == ShowAnswers.AFTER_ATTEMPT, *scope[2:], now=now)
+    return finished

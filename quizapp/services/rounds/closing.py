@@ -1,0 +1,97 @@
+"""Closing a round: one operation, whoever calls it (the sweep, the admin's 结束 button,
+``quizapp round close``).
+
+A round is closed completely or not at all: overdue attempts finished, every attempt graded in one
+pass, the counted attempts ranked, the official ranking snapshot, the bulletin and the item analysis
+written, and an audit entry — in the caller's transaction. Closing again, or from two places at once,
+changes nothing more: the round row is locked first (PostgreSQL; SQLite's writing transaction already
+runs alone), and a closed round is left as it is.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import exists, func, select
+
+from ...database import bulk_work, refresh_statistics
+from ...extensions import db
+from ...models import (
+    Attempt,
+    AttemptStatus,
+    Bulletin,
+    ItemStat,
+    PaperQuestion,
+    RankingSnapshot,
+    Round,
+    RoundStatus,
+)
+from .. import analysis, audit, rankings, reports
+from ..errors import Conflict, NotFound
+from .attempts import finish_overdue
+from .marking import grade_attempts, rank_round
+
+
+def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) -> dict:
+    """Close a round whose time is up. Returns what happened: ``{"closed": True, …}``, or
+    ``{"closed": False, "reason": …}`` when it was closed already or an extended attempt is still
+    running (the round then waits for it, and the next sweep tries again)."""
+    bulk_work()
+    round_ = db.session.scalar(select(Round).where(Round.id == round_id).with_for_update())
+    if round_ is None:
+        raise NotFound("本轮不存在")
+    if round_.status == RoundStatus.CLOSED:
+        return {"closed": False, "reason": "already closed"}
+    if now < round_.closes_at:
+        raise Conflict("本轮尚未到结束时间")
+    refresh_statistics(Attempt)  # what follows reads every attempt of the round, set-based
+    auto = finish_overdue(now=now, round_id=round_id)
+    running = db.session.scalar(
+        select(func.count(Attempt.id)).where(
+            Attempt.round_id == round_id, Attempt.status == AttemptStatus.IN_PROGRESS
+        )
+    )
+    if running:
+        return {"closed": False, "reason": f"{running} attempts still running", "auto_submitted": auto}
+    graded = grade_attempts(Attempt.round_id == round_id, now=now)
+    rank_round(round_id)
+    round_.status = RoundStatus.CLOSED
+    round_.closed_at = now
+    db.session.flush()
+    _write_results(round_, now=now)
+    outcome = {"closed": True, "auto_submitted": auto, "graded": graded}
+    audit.record("round.close", "round", round_id, actor_id=actor_id, after=outcome)
+    return outcome
+
+
+def _write_results(round_: Round, *, now: datetime) -> None:
+    """The official snapshot, the bulletin and the item analysis of a closed round; each is written
+    once (a second call returns what exists)."""
+    tz = current_app.config["TZINFO"]
+    snapshot = rankings.write_snapshot(rankings.round_period(round_, tz), official=True, now=now, tz=tz)
+    reports.build_round_bulletin(round_.id, snapshot, now=now)
+    if not db.session.scalar(select(exists().where(ItemStat.round_id == round_.id))):
+        analysis.analyse_round(round_.id, now=now)
+
+
+def repair_closed_rounds(*, now: datetime, actor_id: int | None = None) -> list[int]:
+    """Rounds closed before the close was one operation (from the admin console or the command line,
+    which graded and ranked but wrote no snapshot, bulletin or item analysis): write what each lacks.
+    Returns the ids repaired. Running it again finds nothing to do."""
+    lacking = (
+        ~exists().where(RankingSnapshot.round_id == Round.id, RankingSnapshot.official.is_(True))
+        | ~exists().where(Bulletin.round_id == Round.id)
+        | (
+            exists().where(PaperQuestion.round_id == Round.id)
+            & ~exists().where(ItemStat.round_id == Round.id)
+        )
+    )
+    ids = db.session.scalars(
+        select(Round.id).where(Round.status == RoundStatus.CLOSED, lacking).order_by(Round.id)
+    ).all()
+    for round_id in ids:
+        round_ = db.session.get(Round, round_id)
+        _write_results(round_, now=round_.closed_at or now)
+        audit.record("round.repair", "round", round_id, actor_id=actor_id, after={"repaired": True})
+    return list(ids)

@@ -1,0 +1,163 @@
+"""The paper: drawn once from the blueprint, read by takers from a per-process copy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, exists, func, select
+
+from ... import kept
+from ...extensions import db
+from ...models import (
+    Attempt,
+    Category,
+    PaperQuestion,
+    Question,
+    QuestionStatus,
+    QuestionType,
+    QuestionVersion,
+    Round,
+    Source,
+)
+from .. import grading
+from ..errors import Conflict, DomainError, NotFound
+from .settings import clean_blueprint
+
+
+class PaperError(DomainError):
+    code = "paper_unfillable"
+    status = 409
+
+
+def describe_row(row: dict) -> str:
+    parts = [
+        QuestionType(row["type"]).label if row.get("type") else "任意题型",
+        row.get("category") or "任意类别",
+        f"难度{row['difficulty']}" if row.get("difficulty") else "任意难度",
+    ]
+    return "·".join(parts)
+
+
+def _row_candidates(row: dict):
+    stmt = (
+        select(QuestionVersion.id, QuestionVersion.question_id)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(QuestionVersion.is_current, Question.status == QuestionStatus.ACTIVE)
+    )
+    if row.get("type"):
+        stmt = stmt.where(QuestionVersion.type == row["type"])
+    if row.get("category"):
+        stmt = stmt.join(Category, Category.id == QuestionVersion.category_id).where(
+            Category.name == row["category"]
+        )
+    if row.get("difficulty"):
+        stmt = stmt.where(QuestionVersion.difficulty == row["difficulty"])
+    return stmt
+
+
+def draw_paper(round_id: int, *, now: datetime, redraw: bool = False) -> list[PaperQuestion]:
+    """Draw the paper once from the blueprint (row by row, without repeats). Every row that the bank
+    cannot fill is reported, and nothing is written. ``redraw`` replaces a paper nobody has used."""
+    round_ = db.session.scalar(
+        select(Round).where(Round.id == round_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if round_ is None:
+        raise NotFound("本轮不存在")
+    if round_.paper_drawn_at is not None:
+        if not redraw:
+            return list(round_.paper)
+        if db.session.scalar(select(exists().where(Attempt.round_id == round_id))):
+            raise Conflict("已有人作答，不能重新抽题")
+        db.session.execute(delete(PaperQuestion).where(PaperQuestion.round_id == round_id))
+        db.session.expire(round_, ["paper"])
+    picked: list[tuple[int, int]] = []
+    problems = []
+    for index, row in enumerate(round_.blueprint, 1):
+        taken = [question_id for _, question_id in picked]
+        rows = db.session.execute(
+            _row_candidates(row)
+            .where(QuestionVersion.question_id.not_in(taken))
+            .order_by(func.random())
+            .limit(row["count"])
+        ).all()
+        if len(rows) < row["count"]:
+            problems.append(
+                f"第{index}行（{describe_row(row)}）需要 {row['count']} 题，题库中只有 {len(rows)} 题可用"
+            )
+        picked.extend((r.id, r.question_id) for r in rows)
+    if problems:
+        raise PaperError("题库不足以组卷：" + "；".join(problems))
+    db.session.add_all(
+        PaperQuestion(
+            round_id=round_id, position=position, question_version_id=version_id, question_id=question_id
+        )
+        for position, (version_id, question_id) in enumerate(picked, 1)
+    )
+    round_.paper_drawn_at = now
+    _papers().forget(lambda key: key[0] == round_id)  # a redraw within the same instant
+    db.session.flush()
+    db.session.expire(round_, ["paper"])
+    return list(round_.paper)
+
+
+def check_blueprint(blueprint: list[dict]) -> list[str]:
+    """How the bank stands against a blueprint, row by row (for the admin form), without drawing."""
+    notes = []
+    for index, row in enumerate(clean_blueprint(blueprint), 1):
+        available = db.session.scalar(select(func.count()).select_from(_row_candidates(row).subquery()))
+        if available < row["count"]:
+            notes.append(
+                f"第{index}行（{describe_row(row)}）需要 {row['count']} 题，题库中只有 {available} 题可用"
+            )
+    return notes
+
+
+def paper_rows(round_id: int) -> list[tuple[PaperQuestion, QuestionVersion, str, str]]:
+    """The paper with versions, categories and source titles: one query."""
+    return db.session.execute(
+        select(PaperQuestion, QuestionVersion, Category.name, Source.title)
+        .join(QuestionVersion, QuestionVersion.id == PaperQuestion.question_version_id)
+        .join(Category, Category.id == QuestionVersion.category_id)
+        .join(Source, Source.id == QuestionVersion.source_id)
+        .where(PaperQuestion.round_id == round_id)
+        .order_by(PaperQuestion.position)
+    ).all()
+
+
+@dataclass(frozen=True)
+class PaperItem:
+    """One question of a drawn paper as a taker sees it before answering. Carries what shuffling and
+    showing answers read of a QuestionVersion (``question_id``, ``type``, ``options``)."""
+
+    question_id: int
+    type: QuestionType
+    options: list[dict]
+    public: dict  # grading.public_question, without the options (each attempt shuffles them)
+
+
+def _papers() -> kept.Kept:
+    return kept.store("papers", 64)  # a few rounds are open at once
+
+
+def public_paper(round_: Round) -> list[PaperItem]:
+    """The round's drawn paper in position order, read once per process: a drawn paper never changes
+    (question versions are immutable; a redraw, allowed only before anyone starts, stamps a new
+    ``paper_drawn_at``, which is part of the key)."""
+
+    def read() -> list[PaperItem]:
+        return [
+            PaperItem(
+                version.question_id,
+                version.type,
+                [{"key": option["key"], "text": option["text"]} for option in version.options],
+                {
+                    name: value
+                    for name, value in grading.public_question(version, category=category).items()
+                    if name != "options"
+                },
+            )
+            for _, version, category, _ in paper_rows(round_.id)
+        ]
+
+    return _papers().get_or_make((round_.id, round_.paper_drawn_at), read)

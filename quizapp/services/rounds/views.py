@@ -1,0 +1,214 @@
+"""What a taker sees of rounds: the listing, an attempt, and its result and review when the rules
+allow."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from ...extensions import db
+from ...models import Attempt, AttemptAnswer, AttemptStatus, QuestionVersion, RoundStatus, ShowAnswers, User
+from .. import grading, seal
+from .attempts import displayed_options, grace_period, to_display
+from .eligibility import visible_rounds
+from .papers import paper_rows, public_paper
+
+
+def results_visible(attempt: Attempt) -> bool:
+    """DESIGN §3: weekly rounds show score and answers after each attempt; monthly rounds and exams
+    only once the round has closed."""
+    if not attempt.finished:
+        return False
+    if attempt.round.show_answers == ShowAnswers.AFTER_ATTEMPT:
+        return attempt.graded_at is not None
+    return attempt.round.status == RoundStatus.CLOSED
+
+
+def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dict:
+    """The attempt as its taker sees it: questions in this attempt's order with shuffled options,
+    saved answers, the server's deadline — and results and the review only when the rules allow.
+    ``fresh``: the attempt was just started, so it has no answers to read."""
+    round_ = attempt.round
+    paper = {item.question_id: item for item in public_paper(round_)}
+    answers = (
+        {}
+        if fresh
+        else {
+            a.question_id: a
+            for a in db.session.scalars(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id))
+        }
+    )
+    questions = []
+    for position, question_id in enumerate(attempt.question_order, 1):
+        item = paper[question_id]
+        questions.append({**item.public, "options": displayed_options(attempt, item), "position": position})
+    view = {
+        "id": attempt.id,
+        "round": {
+            "id": round_.id,
+            "title": round_.title,
+            "kind": str(round_.kind),
+            "kind_label": round_.kind.label,
+            "show_answers": str(round_.show_answers),
+            "pass_mark": round_.pass_mark,
+        },
+        "number": attempt.number,
+        "attempts_allowed": attempt.max_attempts,
+        "status": str(attempt.status),
+        "status_label": attempt.status.label,
+        "started_at": attempt.started_at.isoformat(),
+        "deadline_at": attempt.deadline_at.isoformat(),
+        "submitted_at": attempt.submitted_at.isoformat() if attempt.submitted_at else None,
+        "server_now": now.isoformat(),
+        "remaining_seconds": max(0, int((attempt.deadline_at - now).total_seconds()))
+        if attempt.status == AttemptStatus.IN_PROGRESS
+        else 0,
+        "grace_seconds": round_.grace_seconds,
+        "questions": questions,
+        "answers": {
+            str(qid): {
+                "answer": to_display(attempt, paper[qid], answer.response),
+                "saved_at": answer.saved_at.isoformat(),
+            }
+            for qid, answer in answers.items()
+            if qid in paper
+        },
+        "result": None,
+        "review": None,
+    }
+    if results_visible(attempt):
+        rows = {row[0].question_id: row for row in paper_rows(round_.id)}
+        sealed = seal.sealed_among(attempt.question_order)  # by another contest still running
+        view["result"] = result_of(attempt)
+        view["review"] = []
+        for question_id in attempt.question_order:
+            _, version, _, source_title = rows[question_id]
+            answer = answers.get(question_id)
+            view["review"].append(
+                _sealed_review_item(attempt, version, answer)
+                if question_id in sealed
+                else review_item(attempt, version, answer, source_title)
+            )
+    return view
+
+
+def result_of(attempt: Attempt) -> dict:
+    round_ = attempt.round
+    result = {
+        "score": attempt.score,
+        "percent": attempt.percent,
+        "correct_count": attempt.correct_count,
+        "total": len(attempt.question_order),
+        "time_used_seconds": attempt.time_used_seconds,
+        "passed": attempt.percent is not None and attempt.percent >= round_.pass_mark,
+        "counted": attempt.counted,
+        "rank_in_round": attempt.rank_in_round,
+        "rank_in_unit": attempt.rank_in_unit,
+    }
+    if round_.status == RoundStatus.CLOSED:
+        result["participants"] = db.session.scalar(
+            select(func.count(Attempt.id)).where(Attempt.round_id == round_.id, Attempt.counted.is_(True))
+        )
+        result["unit_participants"] = db.session.scalar(
+            select(func.count(Attempt.id)).where(
+                Attempt.round_id == round_.id, Attempt.counted.is_(True), Attempt.unit_id == attempt.unit_id
+            )
+        )
+    return result
+
+
+def review_item(
+    attempt: Attempt, version: QuestionVersion, answer: AttemptAnswer | None, source_title: str
+) -> dict:
+    response = answer.response if answer else None
+    shown_key = to_display(attempt, version, version.answer)
+    shown_response = to_display(attempt, version, response)
+    options = displayed_options(attempt, version) or version.options
+    return {
+        "question_id": version.question_id,
+        "score": answer.score if answer else 0.0,
+        "correct": bool(answer and answer.correct),
+        "your_answer": shown_response,
+        "your_answer_text": grading.describe(version.type, options, shown_response),
+        "correct_answer": shown_key,
+        "correct_answer_text": grading.describe(version.type, options, shown_key),
+        "explanation": version.explanation,
+        "source": {"title": source_title, "locator": version.locator, "quote": version.quote},
+    }
+
+
+def _sealed_review_item(attempt: Attempt, version: QuestionVersion, answer: AttemptAnswer | None) -> dict:
+    """A question another running contest has sealed: the taker's own answer, nothing that tells
+    whether it was right."""
+    shown_response = to_display(attempt, version, answer.response if answer else None)
+    options = displayed_options(attempt, version) or version.options
+    return {
+        "question_id": version.question_id,
+        "your_answer": shown_response,
+        "your_answer_text": grading.describe(version.type, options, shown_response),
+        **seal.withheld_feedback(),
+    }
+
+
+def rounds_for_user(user: User, *, now: datetime) -> list[dict]:
+    """Rounds open to the user with their attempts and what they may still do: one query for the
+    rounds, one for the attempts."""
+    rounds = visible_rounds(user, now)
+    attempts: dict[int, list[Attempt]] = {}
+    mine_in_rounds = (
+        select(Attempt)
+        .where(Attempt.user_id == user.id, Attempt.round_id.in_([r.id for r in rounds]))
+        .order_by(Attempt.number)
+    )
+    for attempt in db.session.scalars(mine_in_rounds) if rounds else []:
+        attempts.setdefault(attempt.round_id, []).append(attempt)
+    listing = []
+    for round_ in rounds:
+        mine = attempts.get(round_.id, [])
+        running = next(
+            (
+                a
+                for a in mine
+                if a.status == AttemptStatus.IN_PROGRESS and now <= a.deadline_at + grace_period(round_)
+            ),
+            None,
+        )
+        state = (
+            "closed"
+            if round_.status == RoundStatus.CLOSED or now >= round_.closes_at
+            else "upcoming"
+            if now < round_.opens_at
+            else "open"
+        )
+        visible = [a for a in mine if results_visible(a)]
+        best = max((a.percent for a in visible if a.percent is not None), default=None)
+        listing.append(
+            {
+                "id": round_.id,
+                "title": round_.title,
+                "kind": str(round_.kind),
+                "kind_label": round_.kind.label,
+                "state": state,
+                "opens_at": round_.opens_at.isoformat(),
+                "closes_at": round_.closes_at.isoformat(),
+                "time_limit_minutes": round_.time_limit_seconds // 60,
+                "question_count": round_.question_count,
+                "attempts_allowed": round_.attempts_allowed,
+                "attempts_used": len(mine),
+                "in_progress_attempt_id": running.id if running else None,
+                "can_start": state == "open" and running is None and len(mine) < round_.attempts_allowed,
+                "best_percent": best,
+                "attempts": [
+                    {
+                        "id": a.id,
+                        "number": a.number,
+                        "status": str(a.status),
+                        "status_label": a.status.label,
+                        "percent": a.percent if results_visible(a) else None,
+                    }
+                    for a in mine
+                ],
+            }
+        )
+    return listing
