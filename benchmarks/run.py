@@ -18,6 +18,7 @@ import json
 import random
 import time
 from datetime import timedelta
+from pathlib import Path
 
 from openpyxl import Workbook
 from sqlalchemy import func, insert, select
@@ -177,7 +178,7 @@ def import_figures(app, results: dict, questions: int) -> None:
     with app.app_context():
         with timed(f"bank import: {questions} questions from .xlsx", results):
             batch = bank_io.read_for_import(
-                [("bench.xlsx", buffer.getvalue(), None)], bank_io.Path(app.config["BANK_PATH"])
+                [("bench.xlsx", buffer.getvalue(), None)], Path(app.config["BANK_PATH"])
             )
             summary = bank_io.import_batch(batch)
             db.session.commit()

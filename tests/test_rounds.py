@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -148,6 +148,70 @@ def test_kind_defaults_follow_the_design(app, ctx):
     assert sum(row["count"] for row in monthly.blueprint) == 50
     exam = rounds.RoundSettings.from_defaults("exam", today, tz, ["P"])
     assert (exam.attempts_allowed, exam.pass_mark, exam.show_answers) == (1, 60, "after_close")
+
+
+YEAR_ENDS = [
+    (date(2020, 12, 31), "2020年第53周 周周练", "weekly:2020-W53", "2020-12-28"),
+    (date(2021, 1, 3), "2020年第53周 周周练", "weekly:2020-W53", "2020-12-28"),
+    (date(2021, 1, 4), "2021年第1周 周周练", "weekly:2021-W01", "2021-01-04"),
+    *[
+        (date(2026, 12, 28) + timedelta(days=n), "2026年第53周 周周练", "weekly:2026-W53", "2026-12-28")
+        for n in range(7)
+    ],
+    (date(2027, 1, 4), "2027年第1周 周周练", "weekly:2027-W01", "2027-01-04"),
+    (date(2024, 12, 30), "2025年第1周 周周练", "weekly:2025-W01", "2024-12-30"),  # ISO 2025 begins in 2024
+]
+
+
+@pytest.mark.parametrize(("day", "title", "key", "monday"), YEAR_ENDS, ids=[str(d[0]) for d in YEAR_ENDS])
+def test_weeks_are_titled_by_the_iso_week_year_whoever_makes_the_round(app, ctx, day, title, key, monday):
+    """A weekly round made by hand on 2027-01-01 and the one the template plans for that day agree:
+    both are 2026年第53周, Monday 2026-12-28 to Sunday 2027-01-03."""
+    from quizapp.models import RoundTemplate
+
+    tz = app.config["TZINFO"]
+    by_hand = rounds.RoundSettings.from_defaults("weekly", day, tz, ["P"])
+    template = RoundTemplate(
+        kind="weekly",
+        open_day=0,
+        open_time="00:00",
+        close_day=6,
+        close_time="23:59",
+        target_codes=["P"],
+        time_limit_minutes=20,
+        attempts_allowed=3,
+        pass_mark=60,
+        show_answers="after_attempt",
+        grace_seconds=30,
+        blueprint=[{"type": "single", "count": 5}],
+    )
+    planned, period = rounds.RoundSettings.from_template(template, day, tz)
+    assert by_hand.title == planned.title == title
+    assert period.plan_key == rounds.window_and_title("weekly", day, tz).plan_key == key
+    assert by_hand.opens_at == planned.opens_at
+    assert by_hand.opens_at.astimezone(tz).date().isoformat() == monday
+    assert (by_hand.closes_at - by_hand.opens_at) == timedelta(days=6, hours=23, minutes=59)
+
+
+def test_the_planning_sweep_titles_the_last_week_of_2026_by_its_iso_year(
+    app, province, mixed_bank, frozen_clock
+):
+    from quizapp import jobs
+    from quizapp.models import Round
+
+    frozen_clock.set(datetime(2027, 1, 1, 2, 0, tzinfo=UTC))  # Friday 10:00 in Shanghai
+    with app.app_context():
+        template = rounds.template_for("weekly")
+        template.enabled, template.target_codes = True, ["P"]
+        template.blueprint = [{"type": "single", "count": 3}]
+        db.session.add(template)
+        db.session.commit()
+    assert jobs.run_sweep(app, "plan_rounds").counts == {"created": 2}
+    with app.app_context():
+        titles = db.session.scalars(select(Round.title).order_by(Round.opens_at)).all()
+        keys = db.session.scalars(select(Round.plan_key).order_by(Round.opens_at)).all()
+    assert titles == ["2026年第53周 周周练", "2027年第1周 周周练"]
+    assert keys == ["weekly:2026-W53", "weekly:2027-W01"]
 
 
 @pytest.mark.parametrize(

@@ -83,7 +83,6 @@ class Round(db.Model):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     time_limit_seconds: Mapped[int] = mapped_column(Integer)
     attempts_allowed: Mapped[int] = mapped_column(Integer)
-    counting: Mapped[str] = mapped_column(String(16), default="best")  # which attempt counts
     pass_mark: Mapped[float] = mapped_column(Float, default=60.0)  # percent of the paper's marks
     show_answers: Mapped[ShowAnswers] = mapped_column(str_enum(ShowAnswers, "show_answers"))
     grace_seconds: Mapped[int] = mapped_column(Integer, default=30)

@@ -1,0 +1,172 @@
+"""Exporting current questions (YAML with their source texts, .xlsx) and the import template."""
+
+from __future__ import annotations
+
+import yaml
+from openpyxl import Workbook
+from openpyxl.styles import Font
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlalchemy import select
+
+from ...extensions import db
+from ...models import Ability, Category, QuestionVersion, Source
+from ...models.bank import QuestionType
+from .. import exports, grading
+from .format import BLANK, COLUMNS, DEFAULT_ABILITIES, DEFAULT_CATEGORIES, OPTION_KEYS
+
+
+def current_versions(question_ids: list[int] | None = None) -> list[dict]:
+    """Current content of the given questions (all when None), as plain dicts, ordered by id."""
+    stmt = (
+        select(QuestionVersion, Source.code, Category.name, Ability.name)
+        .join(Source, Source.id == QuestionVersion.source_id)
+        .join(Category, Category.id == QuestionVersion.category_id)
+        .join(Ability, Ability.id == QuestionVersion.ability_id)
+        .where(QuestionVersion.is_current)
+        .order_by(QuestionVersion.question_id)
+    )
+    if question_ids is not None:
+        stmt = stmt.where(QuestionVersion.question_id.in_(question_ids))
+    return [
+        {
+            "source": code,
+            "type": str(v.type),
+            "category": category,
+            "ability": ability,
+            "difficulty": v.difficulty,
+            "stem": v.stem,
+            "options": v.options,
+            "answer": v.answer,
+            "explanation": v.explanation,
+            "locator": v.locator,
+            "quote": v.quote,
+        }
+        for v, code, category, ability in db.session.execute(stmt)
+    ]
+
+
+def export_yaml(rows: list[dict]) -> bytes:
+    """One YAML document per source (``---`` separated), each carrying its source text."""
+    by_source: dict[str, list[dict]] = {}
+    for row in rows:
+        by_source.setdefault(row["source"], []).append(row)
+    sources = {s.code: s for s in db.session.scalars(select(Source).where(Source.code.in_(by_source)))}
+    documents = []
+    for code, items in by_source.items():
+        questions = []
+        for row in items:
+            question = {k: row[k] for k in ("type", "category", "ability", "difficulty", "stem")}
+            if row["options"]:
+                question["options"] = {o["key"]: o["text"] for o in row["options"]}
+            question.update({k: row[k] for k in ("answer", "explanation", "locator", "quote")})
+            questions.append(question)
+        source = sources[code]
+        documents.append(
+            {
+                "source": {"id": code, "title": source.title, "text": _source_file_text(source)},
+                "questions": questions,
+            }
+        )
+    return yaml.safe_dump_all(documents, allow_unicode=True, sort_keys=False, width=1000).encode("utf-8")
+
+
+def _source_file_text(source: Source) -> str:
+    header = [f"# 标题: {source.title}"]
+    if source.issuer:
+        header.append(f"# 发布机关及文号: {source.issuer}")
+    if source.effective:
+        header.append(f"# 施行日期: {source.effective}")
+    return "\n".join(header) + "\n\n" + source.body + "\n"
+
+
+def _header_row(sheet) -> None:
+    exports.header(sheet, [header for _, header in COLUMNS], color="1F6FB2")
+    widths = {"题干": 50, "解析": 40, "原文引用": 40, "来源文件编码": 24, "业务类别": 14, "能力": 20}
+    for index, (_, header) in enumerate(COLUMNS, 1):
+        sheet.column_dimensions[sheet.cell(1, index).column_letter].width = widths.get(header, 12)
+
+
+def export_xlsx(rows: list[dict]) -> bytes:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "题目"
+    _header_row(sheet)
+    for row in rows:
+        options = {o["key"]: o["text"] for o in row["options"]}
+        exports.append(
+            sheet,
+            [
+                row["source"],
+                QuestionType(row["type"]).label,
+                row["category"],
+                row["ability"],
+                row["difficulty"],
+                row["stem"],
+                *[options.get(key) for key in OPTION_KEYS],
+                grading.tabular_answer(row["type"], row["answer"]),
+                row["explanation"],
+                row["locator"],
+                row["quote"],
+            ],
+        )
+    return exports.save(workbook)
+
+
+def template_xlsx(categories: list[str] | None = None, abilities: list[str] | None = None) -> bytes:
+    """The import template: the header row, drop-down lists, and a sheet of instructions with examples."""
+    categories = categories or DEFAULT_CATEGORIES
+    abilities = abilities or DEFAULT_ABILITIES
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "题目"
+    _header_row(sheet)
+    letter = {name: sheet.cell(1, index).column_letter for index, (name, _) in enumerate(COLUMNS, 1)}
+    for name, choices in (
+        ("type", ["单选", "多选", "判断", "填空"]),
+        ("category", categories),
+        ("ability", abilities),
+        ("difficulty", ["1", "2", "3"]),
+    ):
+        validation = DataValidation(
+            type="list",
+            formula1='"' + ",".join(choices) + '"',
+            allow_blank=True,
+            showErrorMessage=True,
+            error="请从下拉列表中选择",
+        )
+        sheet.add_data_validation(validation)
+        validation.add(f"{letter[name]}2:{letter[name]}5000")
+
+    guide = workbook.create_sheet("填写说明")
+    guide.column_dimensions["A"].width = 16
+    guide.column_dimensions["B"].width = 90
+    for line in [
+        ("列", "说明"),
+        (
+            "来源文件编码",
+            "题目出处的政策文件编码，如 law_social_insurance（须已在题库中，或在 sources/ 下有同名 .txt）",
+        ),
+        ("题型", "单选 / 多选 / 判断 / 填空"),
+        ("业务类别", "、".join(categories)),
+        ("能力", "、".join(abilities)),
+        ("难度", "1（易）、2（中）、3（难）"),
+        ("题干", f"填空题用 {BLANK}（四个下划线）表示每个空"),
+        ("选项A…F", "单选、多选题按 A、B、C… 依次填写，判断题和填空题留空"),
+        (
+            "答案",
+            "单选：B；多选：ACD；判断：正确 或 错误；填空：多个空用“；”分隔，同一空的多种写法用“|”分隔，如 三十|30",
+        ),
+        ("解析", "必填，说明正确答案的依据"),
+        ("条款位置", "法律法规写“第十四条”（可加“第二款”），讲话稿写“第3段”"),
+        ("原文引用", "从来源文件中逐字复制的原文，导入时会核对"),
+        ("", ""),
+        (
+            "示例（单选）",
+            "law_social_insurance | 单选 | 社会保险 | 法规政策理解运用能力 | 1 | 用人单位应当自成立之日起多少日内申请办理社会保险登记？ | "
+            "十日 | 十五日 | 三十日 | 六十日 | … | C | 《社会保险法》第五十七条…… | 第五十七条 | 用人单位应当自成立之日起三十日内……",
+        ),
+        ("示例（填空）", "题干：失业人员应当自终止就业之日起____日内办理失业登记。 答案：六十|60"),
+    ]:
+        exports.append(guide, line)
+    guide["A1"].font = guide["B1"].font = Font(bold=True)
+    return exports.save(workbook)

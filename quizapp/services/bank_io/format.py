@@ -1,0 +1,143 @@
+"""The bank format: field names, the spreadsheet columns, the limits, the aliases people type, and
+the records that flow from reading to validating to importing (see question_bank/README.md)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import Problem
+from ..sources import SourceText
+from ..text import content_hash
+
+DEFAULT_CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
+DEFAULT_ABILITIES = ["法规政策理解运用能力", "问题解决能力", "沟通协调能力", "信息平台运用能力"]
+OPTION_KEYS = "ABCDEF"
+MAX_STEM = 2000
+MAX_OPTION = 500
+MAX_LOCATOR = 64  # the column's width
+SOURCE_CODE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")  # also a file name under sources/
+SOURCE_LIMITS = {
+    "title": ("标题", 200),
+    "issuer": ("发布机关", 400),
+    "effective": ("施行日期", 200),
+}  # widths
+
+TYPE_ALIASES = {
+    "single": "single",
+    "单选": "single",
+    "单选题": "single",
+    "multiple": "multiple",
+    "多选": "multiple",
+    "多选题": "multiple",
+    "judge": "judge",
+    "判断": "judge",
+    "判断题": "judge",
+    "fill": "fill",
+    "填空": "fill",
+    "填空题": "fill",
+}
+JUDGE_ALIASES = {
+    "true": True,
+    "t": True,
+    "正确": True,
+    "对": True,
+    "是": True,
+    "√": True,
+    "✓": True,
+    "1": True,
+    "false": False,
+    "f": False,
+    "错误": False,
+    "错": False,
+    "否": False,
+    "×": False,
+    "✗": False,
+    "0": False,
+}
+BLANK = "____"
+
+# Spreadsheet columns: (field, header). Headers in English are accepted too.
+COLUMNS = [
+    ("source", "来源文件编码"),
+    ("type", "题型"),
+    ("category", "业务类别"),
+    ("ability", "能力"),
+    ("difficulty", "难度"),
+    ("stem", "题干"),
+    *[(key, f"选项{key}") for key in OPTION_KEYS],
+    ("answer", "答案"),
+    ("explanation", "解析"),
+    ("locator", "条款位置"),
+    ("quote", "原文引用"),
+]
+HEADER_TO_FIELD = {header: name for name, header in COLUMNS} | {name: name for name, _ in COLUMNS}
+REQUIRED_COLUMNS = {
+    "source",
+    "type",
+    "category",
+    "ability",
+    "difficulty",
+    "stem",
+    "answer",
+    "explanation",
+    "locator",
+    "quote",
+}
+FIELD_LABELS = dict(COLUMNS) | {"options": "选项", "file": "文件"}
+
+
+@dataclass
+class Draft:
+    """A validated question, ready to be written."""
+
+    file: str
+    row: str
+    source: str
+    type: str
+    stem: str
+    options: list[dict]
+    answer: object
+    explanation: str
+    category: str
+    ability: str
+    difficulty: int
+    locator: str
+    quote: str
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash(self.type, self.stem, self.options)
+
+
+@dataclass
+class Batch:
+    """The result of reading and validating some input: drafts, problems and the sources they cite."""
+
+    drafts: list[Draft] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    sources: dict[str, SourceText] = field(default_factory=dict)
+    files: int = 0
+
+
+@dataclass
+class RawRecord:
+    file: str
+    row: str
+    values: dict
+    source_hint: dict | None = None  # the YAML/JSON `source:` block the record sits under
+    base_dir: Path | None = None
+
+
+@dataclass
+class ImportPlan:
+    new: list[Draft]
+    duplicates: list[Draft]  # already in the bank, or repeated within the input
+
+
+@dataclass
+class ImportSummary:
+    added: int
+    duplicates: int
+    sources_added: int

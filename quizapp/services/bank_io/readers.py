@@ -1,0 +1,173 @@
+"""Reading bank files into raw records: every format (YAML, JSON, CSV, .xlsx) is parsed in the upload
+parser's child process (``services.uploads``), then turned into the same ``RawRecord``s, which are
+validated one by one (``validation``) into a ``Batch``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from .. import uploads
+from ..errors import Problem
+from .format import FIELD_LABELS, HEADER_TO_FIELD, OPTION_KEYS, REQUIRED_COLUMNS, Batch, RawRecord
+from .validation import SourceResolver, validate_record
+
+
+def _records_from_documents(
+    name: str, documents: Iterable, base_dir: Path | None, problems: list[Problem]
+) -> Iterator[RawRecord]:
+    for doc_index, document in enumerate(documents, 1):
+        if document is None:
+            continue
+        if not isinstance(document, dict) or not isinstance(document.get("questions"), list):
+            problems.append(
+                Problem(
+                    name,
+                    f"第{doc_index}个文档",
+                    None,
+                    "格式错误：应包含 source 和 questions 两部分（见 question_bank/README.md）",
+                )
+            )
+            continue
+        source = _without_lines(document.get("source") or {})
+        if not isinstance(source, dict) or not source.get("id"):
+            problems.append(Problem(name, f"第{doc_index}个文档", "source", "缺少 source.id（来源文件编码）"))
+            continue
+        for index, item in enumerate(document["questions"], 1):
+            if not isinstance(item, dict):
+                problems.append(Problem(name, f"第{index}题", None, "题目应为键值对"))
+                continue
+            line = item.get("__line__")
+            row = f"第{index}题（第{line}行）" if line else f"第{index}题"
+            values = _without_lines(item)
+            values.setdefault("source", source["id"])
+            yield RawRecord(name, row, values, source, base_dir)
+
+
+def _without_lines(value):
+    """The value with the loader's line marks removed from every mapping inside it."""
+    if isinstance(value, dict):
+        return {key: _without_lines(item) for key, item in value.items() if key != "__line__"}
+    if isinstance(value, list):
+        return [_without_lines(item) for item in value]
+    return value
+
+
+def _rows_to_records(name, rows: Iterator[tuple[int, list]], base_dir, problems) -> list[RawRecord]:
+    try:
+        header_number, header = next(rows)
+    except StopIteration:
+        problems.append(Problem(name, "", "file", "文件为空"))
+        return []
+    fields = []
+    for position, title in enumerate(header, 1):
+        title = "" if title is None else str(title).strip()
+        if not title:
+            fields.append(None)
+        elif title in HEADER_TO_FIELD:
+            fields.append(HEADER_TO_FIELD[title])
+        else:
+            fields.append(None)
+            problems.append(Problem(name, f"第{header_number}行", title, f"无法识别的列名（第{position}列）"))
+    missing = [FIELD_LABELS[name_] for name_ in sorted(REQUIRED_COLUMNS - set(fields))]
+    if missing:
+        problems.append(Problem(name, f"第{header_number}行", None, f"缺少必需的列：{'、'.join(missing)}"))
+        return []
+    records = []
+    for number, cells in rows:
+        values = {}
+        for column, cell in zip(fields, cells, strict=False):
+            if column is None or cell is None:
+                continue
+            text = cell.strip() if isinstance(cell, str) else cell
+            if text != "":
+                values[column] = text
+        if not values:
+            continue  # blank line
+        options = {key: values.pop(key) for key in OPTION_KEYS if key in values}
+        if options:
+            values["options"] = options
+        records.append(RawRecord(name, f"第{number}行", values, None, base_dir))
+    return records
+
+
+def _records(kind: str, name: str, value, base_dir, problems) -> list[RawRecord]:
+    """Raw records from what the parser read: YAML/JSON documents, or numbered spreadsheet rows."""
+    if kind == "yaml":
+        return list(_records_from_documents(name, value, base_dir, problems))
+    if kind == "json":
+        documents = value if isinstance(value, list) else [value]
+        return list(_records_from_documents(name, documents, base_dir, problems))
+    return _rows_to_records(name, iter(value), base_dir, problems)
+
+
+def read_batch(
+    files: Iterable[tuple[str, bytes, Path | None]],
+    *,
+    resolver: SourceResolver,
+    categories: Iterable[str],
+    abilities: Iterable[str],
+) -> Batch:
+    """Read and validate ``(display name, content, folder it came from)`` triples."""
+    batch = Batch()
+    categories, abilities = set(categories), set(abilities)
+    readable = []
+    for name, data, base_dir in files:
+        batch.files += 1
+        kind = uploads.KINDS.get(Path(name).suffix.lower())
+        if kind is None:
+            batch.problems.append(
+                Problem(name, "", "file", "不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）")
+            )
+        else:
+            readable.append((name, data, base_dir, kind))
+    # One child process parses them all (uploads.py); the questions sheet of a workbook is "题目".
+    parsed = uploads.parse([(kind, data, {"sheet": "题目"}) for _, data, _, kind in readable])
+    for (name, _, base_dir, kind), value in zip(readable, parsed, strict=True):
+        if isinstance(value, uploads.Refused):
+            batch.problems.append(Problem(name, value.row, "file", value.message))
+            continue
+        records = _records(kind, name, value, base_dir, batch.problems)
+        if not records and not any(p.file == name for p in batch.problems):
+            batch.problems.append(Problem(name, "", "file", "文件中没有题目"))
+        for raw in records:
+            draft, problems, source = validate_record(raw, resolver, categories, abilities)
+            batch.problems.extend(problems)
+            if source is not None:
+                batch.sources[source.code] = source
+            if draft:
+                batch.drafts.append(draft)
+    return batch
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files as given; folders expand to the bank files directly inside them, sorted."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    p for p in path.iterdir() if p.suffix.lower() in uploads.KINDS and p.name[0] not in "._"
+                )
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def read_paths(
+    paths: Iterable[Path], *, resolver: SourceResolver, categories: Iterable[str], abilities: Iterable[str]
+) -> Batch:
+    files = []
+    missing = []
+    largest = uploads.limits()["file_bytes"]
+    for path in expand_paths(paths):
+        if not path.is_file():
+            missing.append(Problem(str(path), "", "file", "文件不存在"))
+        elif path.stat().st_size > largest:
+            missing.append(Problem(str(path), "", "file", f"文件超过 {largest / 2**20:.0f} MB 的上限"))
+        else:
+            files.append((str(path), path.read_bytes(), path.parent))
+    batch = read_batch(files, resolver=resolver, categories=categories, abilities=abilities)
+    batch.problems[:0] = missing
+    return batch

@@ -1,0 +1,305 @@
+"""Validating raw records into drafts: the fields every question has, then one validator per question
+type for its options and answer, then its source (the locator exists, the quote is verbatim).
+
+Every problem is collected, with its file, row and field; a record with any problem yields no draft.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import Problem
+from ..sources import SourceText, parse_source, read_source_file
+from ..text import strings_in, unstorable
+from .format import (
+    BLANK,
+    FIELD_LABELS,
+    JUDGE_ALIASES,
+    MAX_LOCATOR,
+    MAX_OPTION,
+    MAX_STEM,
+    OPTION_KEYS,
+    SOURCE_CODE,
+    SOURCE_LIMITS,
+    TYPE_ALIASES,
+    Draft,
+    RawRecord,
+)
+
+Bad = Callable[[str, str], None]  # bad(field, message): report a problem with one field
+
+
+class SourceResolver:
+    """Finds a source text by code: inline text, then the database, then ``sources/`` beside the file,
+    then the shipped bank's ``sources/``."""
+
+    def __init__(self, bank_path: Path | None, known: dict[str, SourceText] | None = None):
+        self.bank_path = bank_path
+        self.known = dict(known or {})
+        self.vetted: set[str] = set()  # codes whose text was checked (once per batch is enough)
+
+    def resolve(self, code: str, hint: dict | None, base_dir: Path | None) -> SourceText | None:
+        if code in self.known:
+            return self.known[code]
+        if hint and str(hint.get("id", "")).strip() != code:
+            hint = None  # a question citing another document than its file's: the file's block is not its
+        found = None
+        if hint and hint.get("text"):
+            found = parse_source(code, str(hint["text"]))
+        else:
+            for folder in filter(None, [base_dir, self.bank_path]):
+                candidate = folder / "sources" / f"{code}.txt"
+                if candidate.is_file():
+                    found = read_source_file(candidate)
+                    break
+        if found is not None:
+            if hint and hint.get("title"):
+                found.title = str(hint["title"]).strip()
+            self.known[code] = found
+        return found
+
+
+def _text(values: dict, key: str) -> str:
+    value = values.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _difficulty(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip() if value is not None else ""
+    return int(text) if text.isdecimal() and len(text) <= 3 else None  # "²" is a digit, not a number
+
+
+def _options(raw) -> list[tuple[str, str]] | None:
+    if isinstance(raw, dict):
+        return [
+            (str(key).strip().upper(), "" if text is None else str(text).strip()) for key, text in raw.items()
+        ]
+    if isinstance(raw, list):
+        return [
+            (OPTION_KEYS[i] if i < len(OPTION_KEYS) else "?", str(text).strip()) for i, text in enumerate(raw)
+        ]
+    return None
+
+
+def _letters(raw) -> list[str]:
+    if isinstance(raw, list):
+        parts = [str(item).strip().upper() for item in raw]
+    else:
+        text = str(raw).upper()
+        for separator in ",，、;； ":
+            text = text.replace(separator, "")
+        parts = list(text)
+    return parts
+
+
+def _fill_answer(raw) -> list[list[str]] | None:
+    """Tabular form: blanks separated by ；/;, alternatives by |. Structured form: a list per blank."""
+    if isinstance(raw, str):
+        blanks = [part for part in raw.replace("；", ";").split(";")]
+        raw = [[alt for alt in blank.split("|")] for blank in blanks]
+    if not isinstance(raw, list):
+        return None
+    answer = []
+    for blank in raw:
+        alternatives = blank if isinstance(blank, list) else [blank]
+        cleaned = [str(alt).strip() for alt in alternatives if str(alt).strip()]
+        if not cleaned:
+            return None
+        answer.append(cleaned)
+    return answer
+
+
+def _source_problems(source: SourceText) -> list[str]:
+    """What would not fit the source table: over-long header fields, unstorable characters."""
+    problems = [
+        f"来源文件的{label}过长（上限 {limit} 字）"
+        for name, (label, limit) in SOURCE_LIMITS.items()
+        if len(getattr(source, name) or "") > limit
+    ]
+    if any(unstorable(text or "") for text in (source.title, source.body, source.issuer, source.effective)):
+        problems.append("来源文件含有无法保存的控制字符")
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------
+# One validator per question type: (values, stem, bad) → (options, answer)
+
+
+def _choice_options(values: dict, bad: Bad) -> list[dict]:
+    pairs = _options(values.get("options"))
+    if not pairs or len(pairs) < 2:
+        bad("options", "单选题和多选题至少需要两个选项")
+        return []
+    keys = [key for key, _ in pairs]
+    if keys != list(OPTION_KEYS[: len(keys)]):
+        bad("options", f"选项应依次为 {'、'.join(OPTION_KEYS[: len(keys)])}，实际为 {'、'.join(keys)}")
+    for key, text in pairs:
+        if not text:
+            bad("options", f"选项{key}不能为空")
+        elif len(text) > MAX_OPTION:
+            bad("options", f"选项{key}过长")
+    texts = [text for _, text in pairs]
+    if len(set(texts)) != len(texts):
+        bad("options", "存在内容相同的选项")
+    return [{"key": key, "text": text} for key, text in pairs]
+
+
+def _given_letters(values: dict) -> list[str]:
+    raw = values.get("answer")
+    return _letters(raw) if raw not in (None, "") else []
+
+
+def validate_single(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object]:
+    options = _choice_options(values, bad)
+    letters = _given_letters(values)
+    if len(letters) != 1 or letters[0] not in {option["key"] for option in options}:
+        bad("answer", f"单选题答案应为一个选项字母，实际为“{_text(values, 'answer')}”")
+        return options, None
+    return options, letters[0]
+
+
+def validate_multiple(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object]:
+    options = _choice_options(values, bad)
+    letters = _given_letters(values)
+    keys = {option["key"] for option in options}
+    if len(letters) < 2 or len(set(letters)) != len(letters) or not set(letters) <= keys:
+        bad("answer", f"多选题答案应为至少两个不重复的选项字母，实际为“{_text(values, 'answer')}”")
+        return options, None
+    return options, sorted(letters)
+
+
+def _no_options(values: dict, bad: Bad) -> None:
+    if values.get("options"):
+        bad("options", "判断题和填空题不应有选项")
+
+
+def validate_judge(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object]:
+    _no_options(values, bad)
+    raw = values.get("answer")
+    answer = raw if isinstance(raw, bool) else JUDGE_ALIASES.get(_text(values, "answer").lower())
+    if answer is None:
+        bad("answer", f"判断题答案应为 正确/错误，实际为“{_text(values, 'answer')}”")
+    return [], answer
+
+
+def validate_fill(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object]:
+    _no_options(values, bad)
+    answer = _fill_answer(values.get("answer"))
+    blanks = stem.count(BLANK)
+    if answer is None:
+        bad("answer", "填空题答案不能为空（每个空一项，多个空用“；”分隔，同一空的多种写法用“|”分隔）")
+    elif blanks == 0:
+        bad("stem", f"填空题题干中没有空位（用 {BLANK} 表示）")
+    elif blanks != len(answer):
+        bad("answer", f"题干有 {blanks} 个空，答案却有 {len(answer)} 项")
+    return [], answer
+
+
+TYPE_VALIDATORS = {
+    "single": validate_single,
+    "multiple": validate_multiple,
+    "judge": validate_judge,
+    "fill": validate_fill,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# The record: common fields, its type's validator, its source
+
+
+def _check_source(values: dict, raw: RawRecord, resolver: SourceResolver, bad: Bad) -> SourceText | None:
+    """The source document exists and is storable, the locator names a passage of it, and the quote
+    stands in that passage word for word."""
+    code, locator, quote = _text(values, "source"), _text(values, "locator"), _text(values, "quote")
+    source = None
+    if not code:
+        bad("source", "来源文件编码不能为空")
+    elif not SOURCE_CODE.match(code):
+        bad("source", "来源文件编码只能包含字母、数字和 _ . -，长度不超过 64")
+    else:
+        source = resolver.resolve(code, raw.source_hint, raw.base_dir)
+        if source is None:
+            bad("source", f"来源文件“{code}”不存在（既不在题库中，也没有 sources/{code}.txt）")
+        elif source.code not in resolver.vetted:
+            resolver.vetted.add(source.code)
+            for message in _source_problems(source):
+                bad("source", message)
+    if not locator:
+        bad("locator", "条款位置不能为空（如 第十四条 或 第3段）")
+    elif len(locator) > MAX_LOCATOR:
+        bad("locator", f"条款位置过长（上限 {MAX_LOCATOR} 字）")
+    if not quote:
+        bad("quote", "原文引用不能为空")
+    if source is not None and locator and quote:
+        passage = source.passage(locator)
+        if passage is None:
+            bad("locator", f"《{source.title}》中没有“{locator}”")
+        elif quote not in passage:
+            bad("quote", f"原文引用与《{source.title}》{locator}的原文不一致（须逐字摘录）")
+    return source
+
+
+def validate_record(
+    raw: RawRecord,
+    resolver: SourceResolver,
+    categories: set[str],
+    abilities: set[str],
+) -> tuple[Draft | None, list[Problem], SourceText | None]:
+    values = raw.values
+    problems: list[Problem] = []
+
+    def bad(field_name: str, message: str) -> None:
+        problems.append(Problem(raw.file, raw.row, FIELD_LABELS.get(field_name, field_name), message))
+
+    for key, value in values.items():
+        if any(unstorable(text) for text in strings_in(value)):
+            bad(str(key), "含有无法保存的控制字符（如 NUL）或无效的 Unicode 字符")
+    qtype = TYPE_ALIASES.get(_text(values, "type").lower())
+    if qtype is None:
+        bad("type", f"题型“{_text(values, 'type')}”无效，应为 单选/多选/判断/填空")
+    stem = _text(values, "stem")
+    if not stem:
+        bad("stem", "题干不能为空")
+    elif len(stem) > MAX_STEM:
+        bad("stem", f"题干过长（{len(stem)} 字，上限 {MAX_STEM}）")
+    category = _text(values, "category")
+    if category not in categories:
+        bad("category", f"业务类别“{category}”不存在，可选：{'、'.join(sorted(categories))}")
+    ability = _text(values, "ability")
+    if ability not in abilities:
+        bad("ability", f"能力“{ability}”不存在，可选：{'、'.join(sorted(abilities))}")
+    difficulty = _difficulty(values.get("difficulty"))
+    if difficulty not in (1, 2, 3):
+        bad("difficulty", f"难度“{_text(values, 'difficulty')}”无效，应为 1、2 或 3")
+    explanation = _text(values, "explanation")
+    if not explanation:
+        bad("explanation", "解析不能为空")
+    options, answer = TYPE_VALIDATORS[qtype](values, stem, bad) if qtype else ([], None)
+    source = _check_source(values, raw, resolver, bad)
+    if problems:
+        return None, problems, source
+    draft = Draft(
+        file=raw.file,
+        row=raw.row,
+        source=source.code,
+        type=qtype,
+        stem=stem,
+        options=options,
+        answer=answer,
+        explanation=explanation,
+        category=category,
+        ability=ability,
+        difficulty=difficulty,
+        locator=_text(values, "locator"),
+        quote=_text(values, "quote"),
+    )
+    return draft, [], source
