@@ -4,13 +4,13 @@ from urllib.parse import quote
 from flask import Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import clock
 from ..database import writes_database
 from ..extensions import db
-from ..models import Bulletin, DailySet, Role, Round, RoundStatus, ScreenLink, Unit, UnitDayStat, User
-from ..services import exports, leaderboards, rankings, reports
+from ..models import Bulletin, Role, Round, RoundStatus, ScreenLink, Unit
+from ..services import dashboard, exports, leaderboards, rankings, reports
 from . import bp
 
 
@@ -326,35 +326,14 @@ def screen(token: str):
     period = rankings.month_period(today)
     snapshot = rankings.ensure_snapshot(period, now=now, tz=tz)
     rows = rankings.rank_children(snapshot, link.unit_id, "composite")
-    unit = link.unit
-    inside = Unit.path.startswith(unit.path, autoescape=True)
-    headcount = db.session.scalar(
-        select(func.count(User.id))
-        .join(Unit, Unit.id == User.unit_id)
-        .where(inside, User.active.is_(True), User.role != Role.ADMIN)
-    )
-    done_today = db.session.scalar(
-        select(func.count(DailySet.id))
-        .join(User, User.id == DailySet.user_id)
-        .join(Unit, Unit.id == User.unit_id)
-        .where(inside, DailySet.day == today, DailySet.finished_at.is_not(None))
-    )
-    history = db.session.execute(
-        select(UnitDayStat.day, func.sum(UnitDayStat.participants), func.sum(UnitDayStat.headcount))
-        .join(Unit, Unit.id == UnitDayStat.unit_id)
-        .where(inside, UnitDayStat.day >= today - timedelta(days=14))
-        .group_by(UnitDayStat.day)
-        .order_by(UnitDayStat.day)
-    ).all()
+    figures = dashboard.screen_figures(link.unit, today=today)
     db.session.commit()
     return render_template(
         "rankings/screen.html",
-        unit=unit,
+        unit=link.unit,
         period=period,
         rows=rows[:12],
         now=now,
-        headcount=headcount,
-        done_today=done_today,
-        history=history,
+        **figures,
         refresh_url=url_for("rankings.screen", token=token),
     )

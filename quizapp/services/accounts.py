@@ -298,7 +298,7 @@ def list_users(*, role: str | None = None, unit_code: str | None = None) -> list
         unit = db.session.scalar(select(Unit).where(Unit.code == unit_code))
         if unit is None:
             raise NotFound(f"单位编码“{unit_code}”不存在")
-        stmt = stmt.where(Unit.path.startswith(unit.path, autoescape=True))
+        stmt = stmt.where(org.in_subtree(unit))
     return list(db.session.scalars(stmt))
 
 
@@ -396,7 +396,7 @@ def check_staff_import(data: bytes, *, file_name: str = "", manager: User | None
 
     unit_query = select(Unit.code, Unit.id)
     if within is not None:
-        unit_query = unit_query.where(Unit.path.startswith(within.path, autoescape=True))
+        unit_query = unit_query.where(org.in_subtree(within))
     units = dict(db.session.execute(unit_query).all())
     records = []
     for number, cells in enumerate(rows[1:], 2):

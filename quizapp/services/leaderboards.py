@@ -11,6 +11,7 @@ from ..extensions import db
 from ..models import Attempt, PointsEntry, Role, Round, RoundStatus, Unit, User
 from ..models._types import MAX_ID
 from .errors import DomainError, NotFound
+from .org import active_staff, in_subtree
 from .rankings import competition_ranks, month_period
 
 TOP = 50
@@ -63,7 +64,7 @@ def board(
     if not allowed_subtree(viewer, unit):
         # As everywhere else, a subtree out of the viewer's scope looks exactly like a missing one.
         raise NotFound(f"单位“{unit.code}”不存在或不在您的查看范围内")
-    inside = Unit.path.startswith(unit.path, autoescape=True)
+    inside = in_subtree(unit)
     if kind == "round":
         round_ = db.session.get(Round, round_id) if round_id and 0 < round_id <= MAX_ID else None
         if round_ is None:
@@ -117,7 +118,7 @@ def board(
             select(User.id, User.name, User.username, Unit.name, earned)
             .join(Unit, Unit.id == User.unit_id)
             .join(PointsEntry, PointsEntry.user_id == User.id)
-            .where(inside, User.active.is_(True), *conditions)
+            .where(inside, active_staff(), *conditions)
             .group_by(User.id, User.name, User.username, Unit.name)
             .order_by(earned.desc(), User.username)
         ).all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true, update
 
 from ..extensions import db
 from ..models import Role, Unit, User
@@ -53,6 +53,18 @@ def create_unit(code: str, name: str, parent_code: str | None = None, *, actor_i
     return unit
 
 
+def in_subtree(unit: Unit) -> ColumnElement[bool]:
+    """A condition on ``Unit``: the unit itself and every unit below it (one prefix match on the
+    materialised path, served by the path index)."""
+    return Unit.path.startswith(unit.path, autoescape=True)
+
+
+def active_staff() -> ColumnElement[bool]:
+    """A condition on ``User``: the people who count in a unit's headcount — active accounts of
+    staff and unit admins that belong to a unit (system admins stand outside the tree)."""
+    return and_(User.active.is_(True), User.role != Role.ADMIN, User.unit_id.is_not(None))
+
+
 def unit_scope(viewer: User) -> ColumnElement[bool]:
     """THE scope rule (DESIGN §3 Access): a SQL condition on ``Unit`` for the units ``viewer`` manages.
 
@@ -62,7 +74,7 @@ def unit_scope(viewer: User) -> ColumnElement[bool]:
     if viewer.role == Role.ADMIN:
         return true()
     if viewer.role == Role.UNIT_ADMIN and viewer.unit is not None:
-        return Unit.path.startswith(viewer.unit.path, autoescape=True)
+        return in_subtree(viewer.unit)
     return false()
 
 
@@ -76,6 +88,32 @@ def visible_users(viewer: User) -> Select[tuple[User]]:
     if viewer.role == Role.ADMIN:
         return stmt
     return stmt.where(unit_scope(viewer), User.role != Role.ADMIN)
+
+
+def find_people(
+    viewer: User, *, unit_code: str | None, text: str | None, role: str | None, page: int, size: int
+) -> tuple[list, int]:
+    """One page of the people ``viewer`` may see, filtered by a unit's subtree, a name or login
+    fragment and a role, as (rows of (user, unit name, unit code), total)."""
+    stmt = visible_users(viewer)
+    if unit_code:
+        unit = db.session.scalar(visible_units(viewer).where(Unit.code == unit_code.strip()))
+        if unit is None:
+            raise NotFound(f"单位“{unit_code}”不存在或不在您的管理范围内")
+        stmt = stmt.where(in_subtree(unit))
+    if text:
+        pattern = f"%{text.strip()}%"
+        stmt = stmt.where(or_(User.name.like(pattern), User.username.like(pattern)))
+    if role:
+        stmt = stmt.where(User.role == role)
+    total = db.session.scalar(stmt.with_only_columns(func.count(User.id)).order_by(None))
+    rows = db.session.execute(
+        stmt.add_columns(Unit.name, Unit.code)
+        .order_by(Unit.code, User.username)
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    return rows, total
 
 
 def managed_users(viewer: User) -> Select[tuple[User]]:
@@ -159,15 +197,12 @@ def deactivate_unit(unit: Unit, *, actor_id: int | None) -> None:
     staff = db.session.scalar(
         select(func.count(User.id))
         .join(Unit, Unit.id == User.unit_id)
-        .where(Unit.path.startswith(unit.path, autoescape=True), User.active.is_(True))
+        .where(in_subtree(unit), active_staff())
     )
     if staff:
         raise Conflict(f"该单位及下级单位还有 {staff} 名在职人员，请先调出或停用")
     db.session.execute(
-        update(Unit)
-        .where(Unit.path.startswith(unit.path, autoescape=True))
-        .values(active=False)
-        .execution_options(synchronize_session=False)
+        update(Unit).where(in_subtree(unit)).values(active=False).execution_options(synchronize_session=False)
     )
     db.session.expire_all()
     audit.record("unit.deactivate", "unit", unit.id, actor_id=actor_id, after={"active": False})

@@ -24,7 +24,6 @@ from ..models import (
     DailySet,
     PointsEntry,
     RankingSnapshot,
-    Role,
     Round,
     RoundStatus,
     RoundTarget,
@@ -34,6 +33,7 @@ from ..models import (
 )
 from ..models._types import MAX_ID
 from .errors import DomainError, NotFound
+from .org import active_staff
 
 TOTALS = (
     "headcount",
@@ -113,10 +113,6 @@ def previous_period(period: Period) -> Period | None:
 # Totals
 
 
-def _staff():
-    return (User.active.is_(True), User.role != Role.ADMIN, User.unit_id.is_not(None))
-
-
 def _own_totals(period: Period, tz) -> dict[int, dict]:
     """Totals of each unit's own staff (not yet its subtree), set-based."""
     totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
@@ -131,7 +127,7 @@ def _own_totals(period: Period, tz) -> dict[int, dict]:
         heads = db.session.execute(
             select(User.unit_id, func.count(User.id))
             .join(own_unit, own_unit.c.id == User.unit_id)
-            .where(*_staff(), exists().where(own_unit.c.path.startswith(target.c.path)))
+            .where(active_staff(), exists().where(own_unit.c.path.startswith(target.c.path)))
             .group_by(User.unit_id)
         ).all()
         for unit_id, headcount in heads:
@@ -222,7 +218,7 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
         .outerjoin(daily, daily.c.user_id == User.id)
         .outerjoin(attempts, attempts.c.user_id == User.id)
         .outerjoin(earned, earned.c.user_id == User.id)
-        .where(*_staff())
+        .where(active_staff())
         .group_by(User.unit_id)
     ).all()
     result: dict[str, dict[int, dict]] = {

@@ -29,6 +29,7 @@ from ..models import (
     User,
 )
 from . import rankings
+from .org import active_staff
 
 TOP = 10
 
@@ -91,8 +92,7 @@ def build_round_bulletin(round_id: int, snapshot: RankingSnapshot, *, now: datet
         .join(Unit, Unit.id == User.unit_id)
         .join(own, own.c.id == User.unit_id)
         .where(
-            User.active.is_(True),
-            User.role != "admin",
+            active_staff(),
             exists().where(own.c.path.startswith(target_paths.c.path)),
             ~exists().where(
                 Attempt.round_id == round_id,
@@ -182,7 +182,7 @@ def build_month_bulletin(month_start: date, *, now: datetime) -> Bulletin | None
     absent = db.session.execute(
         select(*PERSON)
         .join(Unit, Unit.id == User.unit_id)
-        .where(User.active.is_(True), User.role != "admin", ~took_part)
+        .where(active_staff(), ~took_part)
         .order_by(Unit.code, User.username)
     ).all()
     earned = func.sum(PointsEntry.amount).label("points")

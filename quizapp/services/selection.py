@@ -13,7 +13,7 @@ from ..extensions import db
 from ..models import Attempt, Round, RoundStatus, Unit, User
 from . import points
 from .errors import NotFound
-from .org import visible_units, visible_users
+from .org import active_staff, in_subtree, visible_units, visible_users
 
 AGE_BANDS = {"30岁以下": (0, 30), "31-40岁": (31, 40), "41-50岁": (41, 50), "51岁以上": (51, 200)}
 
@@ -62,14 +62,14 @@ def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
         )
         .outerjoin(scores, scores.c.user_id == User.id)
         .outerjoin(earned, earned.c.user_id == User.id)
-        .where(User.active.is_(True), User.role != "admin")
+        .where(active_staff())
     )
     if criteria.unit_code:
         # Named like every other scoped lookup: a unit outside the viewer's subtree is "not found".
         unit = db.session.scalar(visible_units(viewer).where(Unit.code == criteria.unit_code))
         if unit is None:
             raise NotFound(f"单位“{criteria.unit_code}”不存在")
-        stmt = stmt.where(Unit.path.startswith(unit.path, autoescape=True))
+        stmt = stmt.where(in_subtree(unit))
     for field in ("job_section", "level", "gender"):
         if value := getattr(criteria, field):
             stmt = stmt.where(getattr(User, field) == value)

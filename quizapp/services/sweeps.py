@@ -20,7 +20,6 @@ from ..models import (
     Bulletin,
     DailySet,
     DayRollup,
-    Role,
     Round,
     RoundStatus,
     UnitDayStat,
@@ -28,6 +27,7 @@ from ..models import (
 )
 from . import accounts, points, previews, rankings, reports, rounds
 from .errors import DomainError
+from .org import active_staff
 
 ROLLUP_BACKFILL_DAYS = 62
 
@@ -124,7 +124,7 @@ def _roll_day(day: date) -> None:
         )
         .outerjoin(sets, sets.c.user_id == User.id)
         .outerjoin(earned, earned.c.user_id == User.id)
-        .where(User.active.is_(True), User.role != Role.ADMIN, User.unit_id.is_not(None))
+        .where(active_staff())
         .group_by(User.unit_id)
     ).all()
     db.session.add_all(
