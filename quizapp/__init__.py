@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import secrets
 from pathlib import Path
@@ -71,10 +70,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(rankings_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
-    if not app.testing:
-        # What is loaded by now lives as long as the worker: keep it out of the collector's full
-        # passes, which otherwise walked it all (about 80 ms) every dozen or so busy pages.
-        gc.freeze()
     return app
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -25,12 +29,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.routing import IntegerConverter
 
 from . import clock
-from .extensions import login_manager
+from .extensions import db, login_manager
 from .models import QuestionType, Role, User
 from .models._types import MAX_ID
 from .services import accounts, grading
 from .services.audit import action_label
-from .services.errors import DomainError
+from .services.errors import DomainError, InvalidInput
 from .services.text import nested_deeper_than, strings_in, unstorable
 
 CONTENT_SECURITY_POLICY = (
@@ -82,6 +86,54 @@ def load_user(session_id: str) -> User | None:
     if not user_id.isdigit() or not version.isdigit() or not isinstance(token, str):
         return None
     return accounts.signed_in_user(int(user_id), int(version), token, now=clock.utcnow())
+
+
+@dataclass
+class Outcome:
+    ok: bool = False
+
+
+@contextmanager
+def transaction(
+    success: str | None = None,
+    *,
+    flash_errors: bool = True,
+    shown: tuple[type[DomainError], ...] = (DomainError,),
+) -> Iterator[Outcome]:
+    """THE way a view ends its request's transaction (one commit per unit of work, DESIGN §4).
+
+    What the block did is committed, and ``success`` flashed; a DomainError rolls all of it back and
+    is flashed as the reason (``outcome.ok`` stays False), or — with ``flash_errors=False`` (the JSON
+    API, through ``commits``), or for an error not among ``shown`` — passed on to the error handler,
+    which answers with its code (a 404 for what the viewer may not know exists)."""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except DomainError as error:
+        db.session.rollback()
+        if not flash_errors or not isinstance(error, shown):
+            raise
+        problems = error.problems if isinstance(error, InvalidInput) else []
+        for message in [f"[{p.field}] {p.message}" if p.field else p.message for p in problems] or [
+            error.message
+        ]:
+            flash(message, "danger")
+        return
+    db.session.commit()
+    outcome.ok = True
+    if success:
+        flash(success, "success")
+
+
+def commits(view):
+    """A view whose work is committed once it has built its response (the API's write views)."""
+
+    @functools.wraps(view)
+    def committed(*args, **kwargs):
+        with transaction(flash_errors=False):
+            return view(*args, **kwargs)
+
+    return committed
 
 
 def sign_in(user: User) -> None:

@@ -243,6 +243,32 @@ def create_user(app):
     return factory
 
 
+@pytest.fixture
+def login_as(app):
+    """login_as("astaff") → a test client of its own, signed in through the sign-in form as a browser
+    is (with the form's CSRF token when the app checks CSRF)."""
+    import re
+
+    def sign_in(username: str, password: str = PASSWORD):
+        client = app.test_client()
+        form = {"username": username, "password": password}
+        if app.config.get("WTF_CSRF_ENABLED", True):
+            page = client.get("/login").get_data(as_text=True)
+            form["csrf_token"] = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post("/login", data=form)
+        assert response.status_code == 302, f"{username} could not sign in"
+        return client
+
+    return sign_in
+
+
+def any_answer(question: dict):
+    """A well-formed answer for a question as the API shows it (right or wrong does not matter)."""
+    if question["type"] == "fill":
+        return ["答"] * question.get("blanks", 1)
+    return {"single": "A", "multiple": ["A", "B"], "judge": "true"}[question["type"]]
+
+
 class AuthActions:
     def __init__(self, client):
         self._client = client
@@ -287,6 +313,21 @@ def org_tree(create_unit, create_user):
         "window_b": window_b,
     }
     return {"units": units, "people": people}
+
+
+@pytest.fixture(autouse=True)
+def shifted_today(monkeypatch):
+    """QUIZAPP_TEST_TODAY=2027-01-01 runs every test that does not freeze the clock as if it were that
+    day (the time of day keeps moving): draws seeded by the day then pick other questions, so a test
+    that holds only for today's draw shows itself. CI runs the suite on today's date."""
+    day = os.environ.get("QUIZAPP_TEST_TODAY")
+    if not day:
+        return
+    from quizapp import clock
+
+    real = clock.utcnow
+    shift = datetime.fromisoformat(day).date() - real().date()
+    monkeypatch.setattr(clock, "utcnow", lambda: real() + shift)
 
 
 class FrozenClock:

@@ -146,7 +146,7 @@ def terminate(process: subprocess.Popen) -> None:
 
 
 class Gunicorn:
-    """`gunicorn -w N 'quizapp:create_app()'`, configured by QUIZAPP_* variables as in production."""
+    """`gunicorn -w N 'quizapp.wsgi:app'`, configured by QUIZAPP_* variables as in production."""
 
     def __init__(
         self, database_url: str, workdir: Path, workers: int = 2, threads: int = 1, env: dict | None = None
@@ -170,7 +170,7 @@ class Gunicorn:
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "-w", str(self.workers), "--threads", str(self.threads)]
-                + ["-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "quizapp:create_app()"],
+                + ["-b", f"127.0.0.1:{self.port}", "--graceful-timeout", "5", "quizapp.wsgi:app"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -13,7 +13,7 @@ from quizapp.extensions import db
 from quizapp.models import AuditLog, ErrorReport, Question, QuestionVersion, Source
 from quizapp.services import bank_io, grading
 
-from .conftest import PASSWORD, ROOT
+from .conftest import ROOT, any_answer
 
 
 @pytest.fixture
@@ -24,10 +24,9 @@ def shipped(app):
 
 
 @pytest.fixture
-def admin(app, create_user, shipped):
+def admin(login_as, app, create_user, shipped):
     create_user("root", role="admin")
-    client = app.test_client()
-    client.post("/login", data={"username": "root", "password": PASSWORD})
+    client = login_as("root")
     return client
 
 
@@ -103,22 +102,15 @@ def db_source_code(app, version) -> str:
 
 
 def test_editing_a_used_question_makes_a_new_version_and_keeps_past_answers(
-    app, admin, create_unit, create_user
+    login_as, app, admin, create_unit, create_user
 ):
     create_user("learner", unit=create_unit("W1"))
-    learner = app.test_client()
-    learner.post("/login", data={"username": "learner", "password": PASSWORD})
+    learner = login_as("learner")
     item = learner.get("/api/v1/daily").get_json()["items"][0]
     question_id = item["question"]["id"]
     version = first_question(app, question_id=question_id)
-    answer = {
-        "single": "A",
-        "judge": "true",
-        "multiple": ["A", "B"],
-        "fill": ["x"] * len(version.answer or []),
-    }
     learner.post(
-        "/api/v1/daily/answers", json={"question_id": question_id, "answer": answer[str(version.type)]}
+        "/api/v1/daily/answers", json={"question_id": question_id, "answer": any_answer(item["question"])}
     )
     before = learner.get("/api/v1/daily").get_json()["items"][0]["feedback"]
     form = edit_form(
@@ -171,10 +163,9 @@ def test_retire_and_restore_in_bulk(app, admin):
     assert "停用题目" in log and "root" in log
 
 
-def test_bank_pages_are_for_admins_only(app, shipped, create_unit, create_user):
+def test_bank_pages_are_for_admins_only(login_as, app, shipped, create_unit, create_user):
     create_user("uadmin", unit=create_unit("U1"), role="unit_admin")
-    client = app.test_client()
-    client.post("/login", data={"username": "uadmin", "password": PASSWORD})
+    client = login_as("uadmin")
     for url in ("/admin/questions", "/admin/questions/1", "/admin/audit"):
         assert client.get(url).status_code == 403
     assert client.post("/admin/questions/status", data={"ids": "1", "status": "retired"}).status_code == 403
@@ -232,10 +223,9 @@ def test_template_and_filtered_export(app, admin):
     assert sum(len(d["questions"]) for d in documents) == 22
 
 
-def test_error_reports_from_learner_to_admin_and_back(app, admin, create_unit, create_user):
+def test_error_reports_from_learner_to_admin_and_back(login_as, app, admin, create_unit, create_user):
     create_user("learner", unit=create_unit("W1"))
-    learner = app.test_client()
-    learner.post("/login", data={"username": "learner", "password": PASSWORD})
+    learner = login_as("learner")
     question_id = learner.get("/api/v1/daily").get_json()["items"][0]["question"]["id"]
     unseen = first_question(app, type="fill").question_id
     if unseen not in [i["question"]["id"] for i in learner.get("/api/v1/daily").get_json()["items"]]:

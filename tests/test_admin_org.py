@@ -14,12 +14,6 @@ from .conftest import PASSWORD
 from .test_cli import staff_workbook
 
 
-def signed_in(app, username):
-    client = app.test_client()
-    client.post("/login", data={"username": username, "password": PASSWORD})
-    return client
-
-
 def unit(app, code) -> Unit:
     with app.app_context():
         found = db.session.scalar(select(Unit).where(Unit.code == code))
@@ -27,8 +21,8 @@ def unit(app, code) -> Unit:
         return found
 
 
-def test_create_rename_move_deactivate_units(app, org_tree):
-    root = signed_in(app, "root")
+def test_create_rename_move_deactivate_units(login_as, app, org_tree):
+    root = login_as("root")
     assert (
         root.post(
             "/admin/units/create", data={"parent": "C1X", "code": "C1X02", "name": "甲二窗口"}
@@ -57,7 +51,7 @@ def test_create_rename_move_deactivate_units(app, org_tree):
         assert {"unit.create", "unit.rename", "unit.move", "unit.deactivate"} <= actions
 
 
-def test_a_move_keeps_past_results_where_they_were(app, org_tree):
+def test_a_move_keeps_past_results_where_they_were(login_as, app, org_tree):
     staff_a = org_tree["people"]["staff_a"]
     with app.app_context():
         round_ = Round(
@@ -90,13 +84,13 @@ def test_a_move_keeps_past_results_where_they_were(app, org_tree):
             )
         )
         db.session.commit()
-    signed_in(app, "root").post("/admin/units/C1X/change", data={"action": "move", "parent": "C2"})
+    login_as("root").post("/admin/units/C1X/change", data={"action": "move", "parent": "C2"})
     with app.app_context():
         assert db.session.scalar(select(Attempt.unit_id)) == staff_a.unit_id  # still the window it was sat in
 
 
-def test_unit_admins_manage_only_their_subtree(app, org_tree):
-    city_a = signed_in(app, "aadmin")
+def test_unit_admins_manage_only_their_subtree(login_as, app, org_tree):
+    city_a = login_as("aadmin")
     assert city_a.get("/admin/units", query_string={"parent": "C2"}).status_code == 404
     assert city_a.post("/admin/units/C2X/change", data={"action": "rename", "name": "x"}).status_code == 404
     assert (
@@ -119,17 +113,17 @@ def test_unit_admins_manage_only_their_subtree(app, org_tree):
     )
 
 
-def test_password_reset_and_role_assignment(app, org_tree):
+def test_password_reset_and_role_assignment(login_as, app, org_tree):
     staff_a = org_tree["people"]["staff_a"]
     page = (
-        signed_in(app, "aadmin")
+        login_as("aadmin")
         .post(f"/admin/staff/{staff_a.id}/password", follow_redirects=True)
         .get_data(as_text=True)
     )
     password = page.split("的密码为：")[1].split("（")[0]
     fresh = app.test_client()
     assert fresh.post("/login", data={"username": "astaff", "password": password}).location == "/password"
-    signed_in(app, "root").post(f"/admin/staff/{staff_a.id}/role", data={"role": "unit_admin"})
+    login_as("root").post(f"/admin/staff/{staff_a.id}/role", data={"role": "unit_admin"})
     with app.app_context():
         assert db.session.get(User, staff_a.id).role == "unit_admin"
         assert db.session.scalar(select(AuditLog.action).order_by(AuditLog.id.desc())) == "user.role"
@@ -143,8 +137,8 @@ def upload(client, data: bytes):
     )
 
 
-def test_staff_import_wizard_bad_rows_write_nothing(app, org_tree):
-    root = signed_in(app, "root")
+def test_staff_import_wizard_bad_rows_write_nothing(login_as, app, org_tree):
+    root = login_as("root")
     page = upload(
         root,
         staff_workbook(
@@ -159,8 +153,8 @@ def test_staff_import_wizard_bad_rows_write_nothing(app, org_tree):
         assert db.session.scalar(select(func.count(User.id)).where(User.username.like("new%"))) == 0
 
 
-def test_staff_import_wizard_previews_then_creates_and_gives_passwords_once(app, org_tree):
-    city_a = signed_in(app, "aadmin")
+def test_staff_import_wizard_previews_then_creates_and_gives_passwords_once(login_as, app, org_tree):
+    city_a = login_as("aadmin")
     rows = [
         ["new01", "新人甲", "C1X01", "学员", "13800000000", "综合柜员", "女", 1995, "科员", None],
         ["astaff", "甲员工", "C1X01", None, None, "社会保险经办", None, None, None, None],
@@ -185,10 +179,10 @@ def test_staff_import_wizard_previews_then_creates_and_gives_passwords_once(app,
     assert "单位编码" in text and "发现" in text  # a unit admin cannot import into another subtree
 
 
-def test_deactivate_and_reactivate_an_account(app, org_tree):
+def test_deactivate_and_reactivate_an_account(login_as, app, org_tree):
     staff_a = org_tree["people"]["staff_a"]
-    device = signed_in(app, "astaff")
-    city_a = signed_in(app, "aadmin")
+    device = login_as("astaff")
+    city_a = login_as("aadmin")
     city_a.post(f"/admin/staff/{staff_a.id}/active")
     assert device.get("/").status_code == 302  # signed out at once
     assert (
@@ -198,4 +192,4 @@ def test_deactivate_and_reactivate_an_account(app, org_tree):
     assert (
         app.test_client().post("/login", data={"username": "astaff", "password": PASSWORD}).status_code == 302
     )
-    assert signed_in(app, "badmin").post(f"/admin/staff/{staff_a.id}/active").status_code == 404
+    assert login_as("badmin").post(f"/admin/staff/{staff_a.id}/active").status_code == 404

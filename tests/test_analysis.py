@@ -19,7 +19,7 @@ from quizapp.models import (
 )
 from quizapp.services import analysis
 
-from .conftest import PASSWORD, closed_round
+from .conftest import closed_round
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)
 # Four takers, three questions. Taker 4 left question 1 blank (no answer row: scores 0).
@@ -123,10 +123,9 @@ def test_facility_and_discrimination_match_hand_computation(app, analysed):
     assert multiple.distribution == {"A": 3, "B": 1, "C": 2, "D": 0}  # each chosen option counts
 
 
-def test_analysis_page_flags_and_links_to_the_fix(app, analysed):
+def test_analysis_page_flags_and_links_to_the_fix(login_as, app, analysed):
     round_id, question_ids = analysed
-    admin = app.test_client()
-    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    admin = login_as("root")
     page = admin.get(f"/admin/rounds/{round_id}/analysis").get_data(as_text=True)
     assert "区分度为负（可能答案有误）" in page
     assert f"/admin/questions/{question_ids['judge']}" in page

@@ -158,13 +158,9 @@ def world(app, learners, mixed_bank):
     return ids
 
 
-def _signed_in(app) -> tuple[str, str]:
+def _signed_in(login_as) -> tuple[str, str]:
     """Sign in as the browser does (CSRF enabled) and return (session cookie, CSRF token)."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    signed = client.post("/login", data={"username": "fuzzer", "password": PASSWORD, "csrf_token": token})
-    assert signed.status_code == 302
+    client = login_as("fuzzer")
     page = client.get("/daily").get_data(as_text=True)
     api_token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     return client.get_cookie("session").value, api_token
@@ -207,10 +203,10 @@ def _steer_values(case, world, rng: random.Random) -> None:
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def test_fuzz_every_operation(app, world, backend, figures):
+def test_fuzz_every_operation(app, login_as, world, backend, figures):
     """Schemathesis, positive and negative data, every operation: no 5xx, and every response is
     one the document declares (status code, content type, body schema)."""
-    cookie, token = _signed_in(app)
+    cookie, token = _signed_in(login_as)
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     statuses: dict[int, int] = {}
     reached: set[str] = set()  # operations that answered 2xx at least once

@@ -124,12 +124,11 @@ def test_round_trip_during_an_open_round_under_a_live_server(
 
 
 def test_sqlite_backups_during_an_autosave_burst_are_each_one_consistent_moment(
-    app, runner, open_round, tmp_path, figures
+    login_as, app, runner, open_round, tmp_path, figures
 ):
     """The online backup does not stop the writers, and what it copies is one moment: an answer's
     revision in a backup lies between the saves acknowledged before it began and those sent by its end."""
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+    client = login_as("amy")
     attempt = client.post(f"/api/v1/rounds/{open_round}/attempts").get_json()
     questions = [q for q in attempt["questions"] if q["type"] in ("single", "judge")]
     acknowledged = {q["id"]: 0 for q in questions}
@@ -223,13 +222,12 @@ def _not_a_backup(tmp_path, good, backend) -> dict[str, tuple]:
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_restore_refuses_what_is_not_a_backup_and_changes_nothing(
-    app, runner, open_round, tmp_path, figures, backend
+    login_as, app, runner, open_round, tmp_path, figures, backend
 ):
     assert runner.invoke(args=["db", "stamp", "head"]).exit_code == 0
     good = tmp_path / "good.backup"
     backup_file(runner, good)
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+    client = login_as("amy")
     client.post(f"/api/v1/rounds/{open_round}/attempts")  # a change after the backup, to be kept
     before = database_state(app)
     for name, (path, message) in _not_a_backup(tmp_path, good, backend).items():
@@ -250,12 +248,11 @@ def test_restoring_an_older_backup_says_to_upgrade(app, runner, tmp_path):
 
 
 @pytest.mark.postgres
-def test_a_postgresql_restore_that_fails_midway_changes_nothing(app, runner, open_round, tmp_path):
+def test_a_postgresql_restore_that_fails_midway_changes_nothing(login_as, app, runner, open_round, tmp_path):
     assert runner.invoke(args=["db", "stamp", "head"]).exit_code == 0
     good = tmp_path / "good.backup"
     backup_file(runner, good)
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+    client = login_as("amy")
     client.post(f"/api/v1/rounds/{open_round}/attempts")
     before = database_state(app)
     damaged = tmp_path / "damaged.backup"

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from quizapp import create_app
-from quizapp.cli import initialise
+from quizapp.cli.server import initialise
 from quizapp.extensions import db
 from quizapp.models import User
 

@@ -36,7 +36,7 @@ def fresh(tmp_path, monkeypatch):
 def test_serve_initialises_a_fresh_machine_then_reuses_it(fresh, monkeypatch):
     instance, config = fresh
     served = []
-    monkeypatch.setattr(cli, "run_server", lambda app, host, port: served.append((host, port)))
+    monkeypatch.setattr(cli.server, "run_server", lambda app, host, port: served.append((host, port)))
     app = create_app(config)
     result = app.test_cli_runner().invoke(args=["serve", "--demo", "--port", "5099", "--no-scheduler"])
     assert result.exit_code == 0, result.output
@@ -84,7 +84,7 @@ def test_serve_initialises_a_fresh_machine_then_reuses_it(fresh, monkeypatch):
 def test_serve_initialises_postgresql(fresh, monkeypatch, app_config):
     _, config = fresh
     config["SQLALCHEMY_DATABASE_URI"] = app_config["SQLALCHEMY_DATABASE_URI"]
-    monkeypatch.setattr(cli, "run_server", lambda *args: None)
+    monkeypatch.setattr(cli.server, "run_server", lambda *args: None)
     app = create_app(config)
     with app.app_context():
         reset_database()
@@ -113,7 +113,7 @@ def test_serve_runs_the_scheduler_in_process(fresh, monkeypatch):
             time.sleep(0.2)
         seen["threads"] = [t.name for t in threading.enumerate()]
 
-    monkeypatch.setattr(cli, "run_server", serve_briefly)
+    monkeypatch.setattr(cli.server, "run_server", serve_briefly)
     app = create_app(config)
     assert app.test_cli_runner().invoke(args=["serve"]).exit_code == 0
     assert seen["jobs"] == set(jobs.SWEEPS)
@@ -124,7 +124,7 @@ def test_serve_runs_the_scheduler_in_process(fresh, monkeypatch):
 def test_serve_prints_a_random_admin_password_once(fresh, monkeypatch):
     _, config = fresh
     monkeypatch.delenv("QUIZAPP_ADMIN_PASSWORD")
-    monkeypatch.setattr(cli, "run_server", lambda *args: None)
+    monkeypatch.setattr(cli.server, "run_server", lambda *args: None)
     app = create_app(config)
     output = app.test_cli_runner().invoke(args=["serve", "--no-scheduler"]).output
     password = output.split("密码: ")[1].split()[0]
@@ -135,7 +135,7 @@ def test_serve_prints_a_random_admin_password_once(fresh, monkeypatch):
 
 def test_demo_login_works_without_a_password_change(fresh, monkeypatch):
     _, config = fresh
-    monkeypatch.setattr(cli, "run_server", lambda *args: None)
+    monkeypatch.setattr(cli.server, "run_server", lambda *args: None)
     app = create_app(config)
     app.test_cli_runner().invoke(args=["serve", "--demo", "--no-scheduler"])
     app.config["WTF_CSRF_ENABLED"] = False

@@ -25,20 +25,18 @@ from quizapp.models import (
 )
 from quizapp.services import rounds
 
-from .conftest import PASSWORD
 from .test_jobs import T0, new_round
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 WHOLE_BANK = [{"type": None, "count": 30}]  # every question of mixed_bank: identical papers
 
 
-def take_part(app, username: str, round_id: int, *, right: bool) -> None:
+def take_part(login_as, app, username: str, round_id: int, *, right: bool) -> None:
     """Answer every question the same way in every round: the key, or the first wrong option in
     the question's own order (each attempt shuffles the options, so display letters differ)."""
     from quizapp.models import PaperQuestion
 
-    client = app.test_client()
-    client.post("/login", data={"username": username, "password": PASSWORD})
+    client = login_as(username)
     view = client.post(f"/api/v1/rounds/{round_id}/attempts").get_json()
     with app.app_context():
         attempt = db.session.get(Attempt, view["id"])
@@ -103,7 +101,7 @@ def results_of(app, round_id: int) -> dict:
 
 
 def test_three_identical_rounds_closed_three_ways_have_equal_results(
-    app, province, mixed_bank, frozen_clock, runner
+    login_as, app, province, mixed_bank, frozen_clock, runner
 ):
     frozen_clock.set(T0)
     ids = [
@@ -111,12 +109,11 @@ def test_three_identical_rounds_closed_three_ways_have_equal_results(
         for n in range(3)
     ]
     for round_id in ids:
-        take_part(app, "amy", round_id, right=True)
-        take_part(app, "bob", round_id, right=False)
+        take_part(login_as, app, "amy", round_id, right=True)
+        take_part(login_as, app, "bob", round_id, right=False)
     frozen_clock.set(T0 + timedelta(hours=3))
     by_admin, by_cli, by_sweep = ids
-    admin = app.test_client()
-    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    admin = login_as("root")
     assert admin.post(f"/admin/rounds/{by_admin}/close").status_code == 302
     result = runner.invoke(args=["round", "close", str(by_cli)])
     assert result.exit_code == 0 and "通报" in result.output
@@ -134,15 +131,14 @@ def test_three_identical_rounds_closed_three_ways_have_equal_results(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_admin_and_the_command_line_closing_one_round_at_once_close_it_once(
-    app, province, mixed_bank, frozen_clock, backend
+    login_as, app, province, mixed_bank, frozen_clock, backend
 ):
     frozen_clock.set(T0)
     round_id = new_round(app, "exam", closes=T0 + timedelta(hours=2), blueprint=WHOLE_BANK)
     for name in ("amy", "ann", "bob"):
-        take_part(app, name, round_id, right=name != "bob")
+        take_part(login_as, app, name, round_id, right=name != "bob")
     frozen_clock.set(T0 + timedelta(hours=3))
-    admin = app.test_client()
-    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    admin = login_as("root")
     barrier, outcomes, errors = threading.Barrier(2), [], []
 
     def by_admin():
@@ -173,14 +169,16 @@ def test_the_admin_and_the_command_line_closing_one_round_at_once_close_it_once(
         assert db.session.scalar(select(func.count(ItemStat.id))) == 30
 
 
-def test_rounds_closed_the_old_way_are_repaired_once(app, province, mixed_bank, frozen_clock, runner):
+def test_rounds_closed_the_old_way_are_repaired_once(
+    login_as, app, province, mixed_bank, frozen_clock, runner
+):
     """The old admin close graded and ranked but wrote no snapshot, bulletin or item analysis."""
     frozen_clock.set(T0)
     broken = new_round(app, "exam", closes=T0 + timedelta(hours=2), blueprint=WHOLE_BANK, title="旧办法结束")
     whole = new_round(app, "exam", closes=T0 + timedelta(hours=2), blueprint=WHOLE_BANK, title="新办法结束")
     for round_id in (broken, whole):
-        take_part(app, "amy", round_id, right=True)
-        take_part(app, "bob", round_id, right=False)
+        take_part(login_as, app, "amy", round_id, right=True)
+        take_part(login_as, app, "bob", round_id, right=False)
     frozen_clock.set(T0 + timedelta(hours=3))
     with app.app_context():
         rounds.finish_overdue(now=frozen_clock(), round_id=broken)

@@ -301,10 +301,9 @@ def test_postgresql_restart_mid_round_recovers_without_an_app_restart(
     figures.count(suite, "acknowledged answers lost", lost)
 
 
-def test_a_database_outage_is_a_503_to_retry_on_pages_and_the_api(app, province, monkeypatch):
+def test_a_database_outage_is_a_503_to_retry_on_pages_and_the_api(login_as, app, province, monkeypatch):
     """What the clients above get while PostgreSQL is down, without taking a database down."""
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": CONFTEST_PASSWORD})
+    client = login_as("amy")
 
     def unreachable(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, Exception("connection refused\nis the server running?"))

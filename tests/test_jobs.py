@@ -34,7 +34,7 @@ from quizapp.models import (
 )
 from quizapp.services import rounds
 
-from .conftest import PASSWORD, ROOT
+from .conftest import ROOT
 from .test_rounds import key_in_display, settings, wrong_in_display
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -58,10 +58,9 @@ def sweep(app, name, leadership=None):
     return jobs.run_sweep(app, name, leadership)
 
 
-def take_part(app, username, round_id, *, right=True):
+def take_part(login_as, app, username, round_id, *, right=True):
     """Start, answer everything (right or wrong) and submit, through the API."""
-    client = app.test_client()
-    client.post("/login", data={"username": username, "password": PASSWORD})
+    client = login_as(username)
     view = client.post(f"/api/v1/rounds/{round_id}/attempts").get_json()
     for question in view["questions"]:
         answer = (
@@ -121,10 +120,9 @@ def test_open_rounds_draws_the_paper_and_reports_what_it_cannot(app, province, m
     assert sweep(app, "open_rounds").counts == {"opened": 0, "problems": run.counts["problems"]}
 
 
-def test_finish_overdue_submits_attempts_left_behind(app, province, mixed_bank, clock_at):
+def test_finish_overdue_submits_attempts_left_behind(login_as, app, province, mixed_bank, clock_at):
     round_id = new_round(app, "weekly")
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+    client = login_as("amy")
     attempt_id = client.post(f"/api/v1/rounds/{round_id}/attempts").get_json()["id"]
     clock_at.advance(minutes=20, seconds=29)
     assert sweep(app, "finish_overdue").counts == {"auto_submitted": 0}  # still in the grace period
@@ -138,10 +136,10 @@ def test_finish_overdue_submits_attempts_left_behind(app, province, mixed_bank, 
         assert attempt.submitted_at == T0 + timedelta(minutes=20) and attempt.time_used_seconds == 1200
 
 
-def test_close_rounds_grades_ranks_snapshots_and_bulletins(app, province, mixed_bank, clock_at):
+def test_close_rounds_grades_ranks_snapshots_and_bulletins(login_as, app, province, mixed_bank, clock_at):
     round_id = new_round(app, "exam", closes=T0 + timedelta(hours=2), pass_mark=60)
-    take_part(app, "amy", round_id, right=True)
-    take_part(app, "bob", round_id, right=False)
+    take_part(login_as, app, "amy", round_id, right=True)
+    take_part(login_as, app, "bob", round_id, right=False)
     clock_at.set(T0 + timedelta(hours=2, minutes=1))
     run = sweep(app, "close_rounds")
     assert run.counts == {"closed": 1, "waiting": 0}
@@ -193,9 +191,8 @@ def test_plan_rounds_creates_each_period_once(app, province, mixed_bank, clock_a
         assert planned["weekly:2026-W10"].opens_at.astimezone(tz).strftime("%a %H:%M") == "Mon 00:00"
 
 
-def test_roll_day_freezes_each_missed_day_once(app, province, mixed_bank, clock_at):
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+def test_roll_day_freezes_each_missed_day_once(login_as, app, province, mixed_bank, clock_at):
+    client = login_as("amy")
     for _ in range(3):  # amy learns three days in a row
         finish_daily(client)
         clock_at.advance(days=1)
@@ -214,9 +211,8 @@ def test_roll_day_freezes_each_missed_day_once(app, province, mixed_bank, clock_
         ]
 
 
-def test_monthly_bulletin_on_the_first(app, province, mixed_bank, clock_at):
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+def test_monthly_bulletin_on_the_first(login_as, app, province, mixed_bank, clock_at):
+    client = login_as("amy")
     finish_daily(client)
     assert sweep(app, "monthly_bulletin").counts == {"built": 0}  # March is not over
     clock_at.set(datetime(2026, 3, 31, 16, 0, 1, tzinfo=UTC))  # 00:00:01 on 1 April in Shanghai
@@ -245,11 +241,10 @@ def test_refresh_rankings_writes_live_snapshots(app, province, mixed_bank, clock
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_every_sweep_twice_changes_nothing(app, province, mixed_bank, clock_at, backend):
+def test_every_sweep_twice_changes_nothing(login_as, app, province, mixed_bank, clock_at, backend):
     round_id = new_round(app, closes=T0 + timedelta(hours=1))
-    take_part(app, "amy", round_id)
-    client = app.test_client()
-    client.post("/login", data={"username": "bob", "password": PASSWORD})
+    take_part(login_as, app, "amy", round_id)
+    client = login_as("bob")
     finish_daily(client)
     clock_at.advance(days=1)
     for name in jobs.SWEEPS:
@@ -263,10 +258,10 @@ def test_every_sweep_twice_changes_nothing(app, province, mixed_bank, clock_at, 
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_two_threads_closing_at_once_close_once(app, province, mixed_bank, clock_at, backend):
+def test_two_threads_closing_at_once_close_once(login_as, app, province, mixed_bank, clock_at, backend):
     round_id = new_round(app, closes=T0 + timedelta(hours=1))
     for name in ("amy", "ann", "bob"):
-        take_part(app, name, round_id)
+        take_part(login_as, app, name, round_id)
     clock_at.advance(hours=2)
     barrier = threading.Barrier(2)
     runs = []
@@ -287,11 +282,13 @@ def test_two_threads_closing_at_once_close_once(app, province, mixed_bank, clock
 
 
 @pytest.mark.postgres
-def test_two_processes_closing_at_once_close_once_on_postgresql(app, app_config, province, mixed_bank):
+def test_two_processes_closing_at_once_close_once_on_postgresql(
+    login_as, app, app_config, province, mixed_bank
+):
     now = datetime.now(UTC)
     round_id = new_round(app, opens=now - timedelta(hours=2), closes=now + timedelta(seconds=3))
     for name in ("amy", "ann"):
-        take_part(app, name, round_id)
+        take_part(login_as, app, name, round_id)
     time.sleep(3.5)
     env = os.environ | {
         "QUIZAPP_DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
@@ -319,13 +316,12 @@ def test_two_processes_closing_at_once_close_once_on_postgresql(app, app_config,
 
 
 def test_catch_up_after_the_scheduler_was_down_across_a_close_and_midnight(
-    app, province, mixed_bank, clock_at
+    login_as, app, province, mixed_bank, clock_at
 ):
     """The real scheduler starts after a downtime and reconciles everything at once."""
     round_id = new_round(app, closes=T0 + timedelta(hours=3))
-    take_part(app, "amy", round_id)
-    client = app.test_client()
-    client.post("/login", data={"username": "ann", "password": PASSWORD})
+    take_part(login_as, app, "amy", round_id)
+    client = login_as("ann")
     client.post(f"/api/v1/rounds/{round_id}/attempts")  # ann starts and walks away
     finish_daily(client)
     clock_at.set(T0 + timedelta(days=1, hours=5))  # the scheduler was down meanwhile
@@ -354,18 +350,17 @@ def test_catch_up_after_the_scheduler_was_down_across_a_close_and_midnight(
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_scheduler_processes_started_after_a_missed_close_do_the_work_exactly_once(
-    app, app_config, province, mixed_bank, figures, backend
+    login_as, app, app_config, province, mixed_bank, figures, backend
 ):
     """No scheduler ran across the close; then two `quizapp scheduler` processes start at once (a
     standby beside the leader, or a careless second deployment). The leader catches up on its first
     runs; the other acts on nothing; every sweep is logged once, by one host."""
     closes = datetime.now(UTC) + timedelta(seconds=15)  # time enough to take part on a busy machine
     round_id = new_round(app, opens=closes - timedelta(hours=2), closes=closes, grace_seconds=0)
-    client = app.test_client()
-    client.post("/login", data={"username": "ann", "password": PASSWORD})
+    client = login_as("ann")
     started = client.post(f"/api/v1/rounds/{round_id}/attempts")  # ann starts and walks away
     assert started.status_code == 201, started.get_json()
-    take_part(app, "amy", round_id)
+    take_part(login_as, app, "amy", round_id)
     time.sleep(max(0.0, (closes - datetime.now(UTC)).total_seconds() + 0.5))
     with app.app_context():
         assert db.session.get(Round, round_id).status != RoundStatus.CLOSED  # nobody closed it yet
@@ -486,7 +481,7 @@ def test_a_sweep_that_raises_is_logged_and_the_others_go_on(app, clock_at, monke
     assert sweep(app, "close_rounds").outcome == "ok"
 
 
-def test_run_log_page_cli_and_run_now(app, province, clock_at, runner):
+def test_run_log_page_cli_and_run_now(login_as, app, province, clock_at, runner):
     sweep(app, "plan_rounds")
     listing = json.loads(runner.invoke(args=["jobs", "list", "--json"]).output)
     assert {job["job"] for job in listing} == set(jobs.SWEEPS)
@@ -494,20 +489,17 @@ def test_run_log_page_cli_and_run_now(app, province, clock_at, runner):
     assert plan["last_outcome"] == "ok" and plan["next_run"] > plan["last_run"]
     result = runner.invoke(args=["jobs", "run", "roll_day"])
     assert result.exit_code == 0 and "roll_day: ok" in result.output
-    admin = app.test_client()
-    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    admin = login_as("root")
     page = admin.get("/admin/jobs").get_data(as_text=True)
     assert "结束到期轮次" in page and "plan_rounds" in page and "正常" in page
     assert admin.post("/admin/jobs/close_rounds/run").status_code == 302
-    staff = app.test_client()
-    staff.post("/login", data={"username": "amy", "password": PASSWORD})
+    staff = login_as("amy")
     assert staff.get("/admin/jobs").status_code == 403
     assert staff.post("/admin/jobs/close_rounds/run").status_code == 403
 
 
-def test_schedule_template_page(app, province, clock_at):
-    admin = app.test_client()
-    admin.post("/login", data={"username": "root", "password": PASSWORD})
+def test_schedule_template_page(login_as, app, province, clock_at):
+    admin = login_as("root")
     page = admin.get("/admin/schedule/weekly").get_data(as_text=True)
     assert "周周练排期模板" in page
     form = {
@@ -545,10 +537,9 @@ def test_create_app_never_starts_the_scheduler(app):
     assert not any(t.name.startswith("APScheduler") for t in threading.enumerate())
 
 
-def test_daily_sets_untouched_by_sweeps(app, province, mixed_bank, clock_at):
+def test_daily_sets_untouched_by_sweeps(login_as, app, province, mixed_bank, clock_at):
     """A guard: sweeps read learning data, they never rewrite it."""
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+    client = login_as("amy")
     client.get("/api/v1/daily")
     with app.app_context():
         before = [(d.id, d.answered_count, d.finished_at) for d in db.session.scalars(select(DailySet))]

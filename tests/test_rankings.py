@@ -24,7 +24,7 @@ from quizapp.models import (
 )
 from quizapp.services import rankings, reports
 
-from .conftest import PASSWORD, closed_round
+from .conftest import closed_round
 
 NOW = datetime(2026, 3, 20, 4, 0, tzinfo=UTC)  # 12:00 on 20 March in Shanghai
 MARCH = "month:2026-03"
@@ -231,12 +231,11 @@ def test_official_snapshot_never_changes_even_when_staff_move(app, town, create_
     assert live["A"]["participants"] == 1  # amy's attempt stays with the unit she sat it in
 
 
-def test_rankings_page_api_export_and_rank_change(app, town):
+def test_rankings_page_api_export_and_rank_change(login_as, app, town):
     units, people = town
     add_facts(app, people, daily=[("amy", date(2026, 3, 2), False), ("bob", date(2026, 2, 10), False)])
     table(app, period="month:2026-02")  # last month: 乙市 was first
-    client = app.test_client()
-    client.post("/login", data={"username": "amy", "password": PASSWORD})
+    client = login_as("amy")
     page = client.get("/rankings", query_string={"period": MARCH, "indicator": "participation"}).get_data(
         as_text=True
     )
@@ -269,12 +268,11 @@ def test_rankings_page_api_export_and_rank_change(app, town):
     assert bad.status_code == 400 and "统计周期" in bad.get_data(as_text=True)
 
 
-def test_leaderboards_scope_and_own_position(app, town):
+def test_leaderboards_scope_and_own_position(login_as, app, town):
     units, people = town
     day = date(2026, 3, 10)
     add_facts(app, people, points=[("amy", day, 5), ("ann", day, 9), ("bob", day, 9), ("ben", day, 1)])
-    amy = app.test_client()
-    amy.post("/login", data={"username": "amy", "password": PASSWORD})
+    amy = login_as("amy")
     board = amy.get("/api/v1/rankings/users", query_string={"board": "month", "month": "2026-03"}).get_json()
     assert [(r["username"], r["rank"]) for r in board["rows"]] == [
         ("ann", 1),
@@ -284,8 +282,7 @@ def test_leaderboards_scope_and_own_position(app, town):
     ]
     assert board["me"]["rank"] == 3 and board["unit"]["code"] == "P"
     assert amy.get("/api/v1/rankings/users", query_string={"unit": "B"}).status_code == 404  # not her subtree
-    admin = app.test_client()
-    admin.post("/login", data={"username": "aadmin", "password": PASSWORD})
+    admin = login_as("aadmin")
     mine = admin.get("/api/v1/rankings/users", query_string={"board": "total"}).get_json()
     assert mine["unit"]["code"] == "A" and {r["username"] for r in mine["rows"]} == {"amy", "ann"}
     assert admin.get("/api/v1/rankings/users", query_string={"unit": "B"}).status_code == 404
@@ -295,7 +292,7 @@ def test_leaderboards_scope_and_own_position(app, town):
     assert "我的位置：第 3 名" in page
 
 
-def test_bulletins_are_scoped_for_unit_admins_and_hidden_from_staff(app, town):
+def test_bulletins_are_scoped_for_unit_admins_and_hidden_from_staff(login_as, app, town):
     units, people = town
     round_id = add_facts(app, people, attempts=[("amy", 90.0, 600), ("bob", 40.0, 600)])
     with app.app_context():
@@ -307,16 +304,14 @@ def test_bulletins_are_scoped_for_unit_admins_and_hidden_from_staff(app, town):
         )
         bulletin_id = reports.build_round_bulletin(round_id, snapshot, now=NOW).id
         db.session.commit()
-    root = app.test_client()
-    root.post("/login", data={"username": "root", "password": PASSWORD})
+    root = login_as("root")
     full = root.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
     assert "ben" in full and "bob" in full  # the whole province: 乙市's absentee and failure too
     workbook = load_workbook(io.BytesIO(root.get(f"/bulletins/{bulletin_id}.xlsx").data))
     absent = [row[3] for row in workbook["未参加人员"].iter_rows(min_row=2, values_only=True)]
     assert sorted(absent) == ["aadmin", "ann", "ben"]
     assert [row[2] for row in workbook["不合格人员"].iter_rows(min_row=2, values_only=True)] == ["bob"]
-    admin = app.test_client()
-    admin.post("/login", data={"username": "aadmin", "password": PASSWORD})
+    admin = login_as("aadmin")
     scoped = load_workbook(io.BytesIO(admin.get(f"/bulletins/{bulletin_id}.xlsx").data))
     assert sorted(row[3] for row in scoped["未参加人员"].iter_rows(min_row=2, values_only=True)) == [
         "aadmin",
@@ -326,16 +321,14 @@ def test_bulletins_are_scoped_for_unit_admins_and_hidden_from_staff(app, town):
     page = admin.get(f"/bulletins/{bulletin_id}").get_data(as_text=True)
     assert "ben" not in page and "bob" not in page
     assert "打印版" in page and admin.get(f"/bulletins/{bulletin_id}/print").status_code == 200
-    staff = app.test_client()
-    staff.post("/login", data={"username": "amy", "password": PASSWORD})
+    staff = login_as("amy")
     assert staff.get(f"/bulletins/{bulletin_id}").status_code == 403
     assert staff.get(f"/bulletins/{bulletin_id}.xlsx").status_code == 403
 
 
-def test_big_screen_link_works_without_sign_in_until_revoked(app, town):
+def test_big_screen_link_works_without_sign_in_until_revoked(login_as, app, town):
     units, people = town
-    admin = app.test_client()
-    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    admin = login_as("root")
     assert admin.post("/admin/screens", data={"unit": "P", "label": "大厅电视"}).status_code == 302
     with app.app_context():
         link = db.session.scalar(select(ScreenLink))
@@ -350,7 +343,7 @@ def test_big_screen_link_works_without_sign_in_until_revoked(app, town):
     assert anonymous.get(f"/screen/{token}").status_code == 404
 
 
-def test_selection_filters_and_exports(app, town):
+def test_selection_filters_and_exports(login_as, app, town):
     units, people = town
     with app.app_context():
         for name, gender, year, level in [
@@ -365,8 +358,7 @@ def test_selection_filters_and_exports(app, town):
     add_facts(
         app, people, attempts=[("amy", 70.0, 600), ("ann", 95.0, 600), ("bob", 85.0, 600), ("ben", 60.0, 9)]
     )
-    admin = app.test_client()
-    admin.post("/login", data={"username": "root", "password": PASSWORD})
+    admin = login_as("root")
     query = {"starts_on": "2026-03-01", "ends_on": "2026-03-31", "gender": "女"}
     page = admin.get("/admin/selection", query_string=query).get_data(as_text=True)
     assert page.index("ann") < page.index("amy") and "bob" not in page
@@ -378,8 +370,7 @@ def test_selection_filters_and_exports(app, town):
     )
     rows = list(load_workbook(io.BytesIO(exported.data)).active.iter_rows(min_row=2, values_only=True))
     assert [r[2] for r in rows] == ["ann", "bob", "amy", "ben", "aadmin"]
-    unit_admin = app.test_client()
-    unit_admin.post("/login", data={"username": "aadmin", "password": PASSWORD})
+    unit_admin = login_as("aadmin")
     scoped = unit_admin.get("/admin/selection", query_string={"starts_on": "2026-03-01", "format": "xlsx"})
     names = {
         r[2] for r in load_workbook(io.BytesIO(scoped.data)).active.iter_rows(min_row=2, values_only=True)
@@ -387,11 +378,10 @@ def test_selection_filters_and_exports(app, town):
     assert names == {"ann", "amy", "aadmin"}  # 甲市 only
 
 
-def test_honour_roll(app, town):
+def test_honour_roll(login_as, app, town):
     units, people = town
     add_facts(app, people, daily=[("amy", date(2026, 3, 3), True)], points=[("amy", date(2026, 3, 3), 12)])
-    client = app.test_client()
-    client.post("/login", data={"username": "bob", "password": PASSWORD})
+    client = login_as("bob")
     page = client.get("/honours").get_data(as_text=True)
     assert "2026年3月 光荣榜" in page and "甲市" in page and "amy" in page
 

@@ -15,8 +15,6 @@ from quizapp.models import Attempt, AttemptAnswer, AttemptStatus, PaperQuestion,
 from quizapp.services import rounds
 from quizapp.services.errors import DomainError
 
-from .conftest import PASSWORD
-
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 CATEGORIES = ["就业创业", "社会保险", "劳动关系", "人才人事", "综合服务与行风"]
 START = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)  # Wednesday 10:00 in Shanghai
@@ -67,12 +65,6 @@ def make_round(app):
 def at_start(frozen_clock):
     frozen_clock.set(START)
     return frozen_clock
-
-
-def signed_in(app, username):
-    client = app.test_client()
-    assert client.post("/login", data={"username": username, "password": PASSWORD}).status_code == 302
-    return client
 
 
 def start(client, round_id):
@@ -233,9 +225,9 @@ def test_bad_round_settings_are_refused_clearly(ctx, province, changes, message)
     assert db.session.scalar(select(func.count(Round.id))) == 0
 
 
-def test_a_city_round_reaches_its_windows_only(app, province, mixed_bank, make_round, at_start):
+def test_a_city_round_reaches_its_windows_only(login_as, app, province, mixed_bank, make_round, at_start):
     round_id = make_round(targets=("A",))
-    amy, bob = signed_in(app, "amy"), signed_in(app, "bob")
+    amy, bob = login_as("amy"), login_as("bob")
     assert [r["id"] for r in amy.get("/api/v1/rounds").get_json()["rounds"]] == [round_id]
     assert bob.get("/api/v1/rounds").get_json()["rounds"] == []
     refused = bob.post(f"/api/v1/rounds/{round_id}/attempts")
@@ -246,7 +238,9 @@ def test_a_city_round_reaches_its_windows_only(app, province, mixed_bank, make_r
 # --- the paper ------------------------------------------------------------------------------------
 
 
-def test_paper_is_drawn_once_from_the_blueprint_and_shared(app, province, mixed_bank, make_round, at_start):
+def test_paper_is_drawn_once_from_the_blueprint_and_shared(
+    login_as, app, province, mixed_bank, make_round, at_start
+):
     round_id = make_round(
         blueprint=[
             {"type": "single", "category": "社会保险", "count": 3},
@@ -254,7 +248,7 @@ def test_paper_is_drawn_once_from_the_blueprint_and_shared(app, province, mixed_
             {"type": "fill", "difficulty": 1, "count": 1},
         ]
     )
-    views = [start(signed_in(app, name), round_id) for name in ("amy", "ann", "bob")]
+    views = [start(login_as(name), round_id) for name in ("amy", "ann", "bob")]
     papers = [sorted(q["id"] for q in view["questions"]) for view in views]
     assert papers[0] == papers[1] == papers[2] and len(papers[0]) == 8
     with app.app_context():
@@ -267,7 +261,9 @@ def test_paper_is_drawn_once_from_the_blueprint_and_shared(app, province, mixed_
             rounds.draw_paper(round_id, now=START, redraw=True)
 
 
-def test_the_process_copy_of_a_paper_follows_a_redraw(app, province, mixed_bank, make_round, at_start):
+def test_the_process_copy_of_a_paper_follows_a_redraw(
+    login_as, app, province, mixed_bank, make_round, at_start
+):
     """Starts read the paper from a per-process copy; a redraw (even within the same instant, as
     under a frozen clock) must not leave the old questions behind."""
     round_id = make_round(blueprint=[{"type": "single", "count": 3}])
@@ -285,7 +281,7 @@ def test_the_process_copy_of_a_paper_follows_a_redraw(app, province, mixed_bank,
         redrawn = [item.question_id for _, item, _, _ in rounds.paper_rows(round_id)]
         assert redrawn != first
         assert [item.question_id for item in rounds.public_paper(db.session.get(Round, round_id))] == redrawn
-    view = start(signed_in(app, "amy"), round_id)
+    view = start(login_as("amy"), round_id)
     assert sorted(q["id"] for q in view["questions"]) == sorted(redrawn)
 
 
@@ -313,20 +309,24 @@ def test_an_unfillable_blueprint_names_every_short_row_and_writes_nothing(
         ].split("；")
 
 
-def test_starting_with_an_unfillable_paper_is_a_clear_409(app, province, mixed_bank, make_round, at_start):
+def test_starting_with_an_unfillable_paper_is_a_clear_409(
+    login_as, app, province, mixed_bank, make_round, at_start
+):
     round_id = make_round(blueprint=[{"type": "multiple", "count": 50}])
-    response = signed_in(app, "amy").post(f"/api/v1/rounds/{round_id}/attempts")
+    response = login_as("amy").post(f"/api/v1/rounds/{round_id}/attempts")
     assert response.status_code == 409 and "题库不足以组卷" in response.get_json()["error"]["message"]
 
 
 # --- shuffles -------------------------------------------------------------------------------------
 
 
-def test_shuffles_are_stored_per_attempt_and_stable(app, province, mixed_bank, make_round, at_start):
+def test_shuffles_are_stored_per_attempt_and_stable(
+    login_as, app, province, mixed_bank, make_round, at_start
+):
     round_id = make_round(blueprint=[{"type": "single", "count": 12}])
     orders = []
     for name in ("amy", "ann", "bob"):
-        client = signed_in(app, name)
+        client = login_as(name)
         first = start(client, round_id)
         again = client.get(f"/api/v1/attempts/{first['id']}").get_json()
         resumed = start(client, round_id)  # resume: the same attempt, the same order
@@ -342,10 +342,10 @@ def test_shuffles_are_stored_per_attempt_and_stable(app, province, mixed_bank, m
 
 
 def test_answers_are_given_in_displayed_letters_and_graded_against_the_key(
-    app, province, mixed_bank, make_round, at_start
+    login_as, app, province, mixed_bank, make_round, at_start
 ):
     round_id = make_round(blueprint=[{"type": "single", "count": 6}, {"type": "multiple", "count": 3}])
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     view = start(client, round_id)
     answer_all(app, client, view)
     result = client.post(f"/api/v1/attempts/{view['id']}/submit").get_json()["result"]
@@ -359,10 +359,12 @@ def test_answers_are_given_in_displayed_letters_and_graded_against_the_key(
 # --- the attempt lifecycle --------------------------------------------------------------------------
 
 
-def test_lifecycle_start_save_resume_deadline_grace(app, province, mixed_bank, make_round, frozen_clock):
+def test_lifecycle_start_save_resume_deadline_grace(
+    login_as, app, province, mixed_bank, make_round, frozen_clock
+):
     frozen_clock.set(START)
     round_id = make_round()
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     created = client.post(f"/api/v1/rounds/{round_id}/attempts")
     view = created.get_json()
     assert created.status_code == 201 and view["remaining_seconds"] == 20 * 60
@@ -394,17 +396,19 @@ def test_lifecycle_start_save_resume_deadline_grace(app, province, mixed_bank, m
     assert after["result"]["correct_count"] == 1  # weekly: graded at once
 
 
-def test_deadline_is_capped_by_the_round_close(app, province, mixed_bank, make_round, frozen_clock):
+def test_deadline_is_capped_by_the_round_close(login_as, app, province, mixed_bank, make_round, frozen_clock):
     frozen_clock.set(START)
     round_id = make_round(closes=START + timedelta(minutes=7))
-    view = start(signed_in(app, "amy"), round_id)
+    view = start(login_as("amy"), round_id)
     assert view["remaining_seconds"] == 7 * 60
 
 
-def test_round_not_open_and_attempts_used_up_are_409(app, province, mixed_bank, make_round, frozen_clock):
+def test_round_not_open_and_attempts_used_up_are_409(
+    login_as, app, province, mixed_bank, make_round, frozen_clock
+):
     frozen_clock.set(START - timedelta(days=1))
     round_id = make_round(attempts_allowed=2)
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     early = client.post(f"/api/v1/rounds/{round_id}/attempts")
     assert early.status_code == 409 and "尚未开始" in early.get_json()["error"]["message"]
     frozen_clock.set(START)
@@ -415,14 +419,13 @@ def test_round_not_open_and_attempts_used_up_are_409(app, province, mixed_bank, 
     assert used_up.status_code == 409 and "2 次作答机会" in used_up.get_json()["error"]["message"]
     frozen_clock.set(START + timedelta(days=4))
     assert (
-        "已结束"
-        in signed_in(app, "ann").post(f"/api/v1/rounds/{round_id}/attempts").get_json()["error"]["message"]
+        "已结束" in login_as("ann").post(f"/api/v1/rounds/{round_id}/attempts").get_json()["error"]["message"]
     )
 
 
-def test_submit_twice_gives_one_result(app, province, mixed_bank, make_round, at_start):
+def test_submit_twice_gives_one_result(login_as, app, province, mixed_bank, make_round, at_start):
     round_id = make_round()
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     view = start(client, round_id)
     answer_all(app, client, view)
     first = client.post(f"/api/v1/attempts/{view['id']}/submit").get_json()
@@ -433,15 +436,17 @@ def test_submit_twice_gives_one_result(app, province, mixed_bank, make_round, at
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "already_submitted"
 
 
-def test_the_countdown_handing_in_at_zero_is_an_auto_submit(app, province, mixed_bank, make_round, at_start):
+def test_the_countdown_handing_in_at_zero_is_an_auto_submit(
+    login_as, app, province, mixed_bank, make_round, at_start
+):
     round_id = make_round()
-    early = signed_in(app, "amy")
+    early = login_as("amy")
     early_view = start(early, round_id)
     at_start.advance(minutes=10)  # a countdown that claims time is up half way through: a plain submit
     submitted = early.post(f"/api/v1/attempts/{early_view['id']}/submit", json={"time_up": True})
     assert submitted.get_json()["status"] == "submitted"
 
-    on_time = signed_in(app, "ann")
+    on_time = login_as("ann")
     view = start(on_time, round_id)  # started at START + 10 min, 20 min limit
     at_start.advance(minutes=19, seconds=58)  # the countdown rounds to zero a moment early
     handed_in = on_time.post(f"/api/v1/attempts/{view['id']}/submit", json={"time_up": True}).get_json()
@@ -451,17 +456,17 @@ def test_the_countdown_handing_in_at_zero_is_an_auto_submit(app, province, mixed
     assert "到时自动交卷" in page
 
 
-def test_the_home_page_lists_the_open_rounds(app, province, mixed_bank, make_round, at_start):
+def test_the_home_page_lists_the_open_rounds(login_as, app, province, mixed_bank, make_round, at_start):
     make_round(title="本周练习")
     make_round(title="下周练习", opens=START + timedelta(days=7), closes=START + timedelta(days=8))
-    page = signed_in(app, "amy").get("/").get_data(as_text=True)
+    page = login_as("amy").get("/").get_data(as_text=True)
     assert "本周练习" in page and "下周练习" not in page and "暂无进行中的练习或比赛" not in page
-    assert "暂无进行中的练习或比赛" in signed_in(app, "root").get("/").get_data(as_text=True)  # no unit
+    assert "暂无进行中的练习或比赛" in login_as("root").get("/").get_data(as_text=True)  # no unit
 
 
-def test_clearing_an_answer(app, province, mixed_bank, make_round, at_start):
+def test_clearing_an_answer(login_as, app, province, mixed_bank, make_round, at_start):
     round_id = make_round()
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     view = start(client, round_id)
     qid = view["questions"][0]["id"]
     save(client, view["id"], qid, key_in_display(app, view["id"], qid))
@@ -477,10 +482,10 @@ def test_clearing_an_answer(app, province, mixed_bank, make_round, at_start):
 
 
 def test_weekly_shows_score_and_review_after_each_attempt_and_the_best_counts(
-    app, province, mixed_bank, make_round, at_start
+    login_as, app, province, mixed_bank, make_round, at_start
 ):
     round_id = make_round()
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     percents = []
     for right in (False, True, False):
         view = start(client, round_id)
@@ -500,13 +505,13 @@ def test_weekly_shows_score_and_review_after_each_attempt_and_the_best_counts(
 
 
 def test_monthly_shows_only_submitted_until_close_then_score_ranks_and_review(
-    app, province, mixed_bank, make_round, at_start
+    login_as, app, province, mixed_bank, make_round, at_start
 ):
     round_id = make_round("monthly")
     outcomes = {"amy": True, "ann": False, "bob": True}
     views = {}
     for name, right in outcomes.items():
-        client = signed_in(app, name)
+        client = login_as(name)
         view = start(client, round_id)
         answer_all(app, client, view, right=right)
         at_start.advance(minutes=2 if name == "amy" else 5)
@@ -537,9 +542,9 @@ def test_monthly_shows_only_submitted_until_close_then_score_ranks_and_review(
     assert "全轮第 3 名" in page and "本单位第 2 名" in page and "秘密解析" in page
 
 
-def test_exam_shows_pass_or_fail(app, province, mixed_bank, make_round, at_start):
+def test_exam_shows_pass_or_fail(login_as, app, province, mixed_bank, make_round, at_start):
     round_id = make_round("exam", pass_mark=60)
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     view = start(client, round_id)
     for index, question in enumerate(view["questions"]):  # 5 of 10 right: 50 < 60
         value = (
@@ -562,10 +567,10 @@ def test_exam_shows_pass_or_fail(app, province, mixed_bank, make_round, at_start
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_database_refuses_a_second_attempt_on_a_one_attempt_round(
-    app, province, mixed_bank, make_round, at_start, backend
+    login_as, app, province, mixed_bank, make_round, at_start, backend
 ):
     round_id = make_round("monthly")
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     view = start(client, round_id)
     client.post(f"/api/v1/attempts/{view['id']}/submit")
     with app.app_context():
@@ -612,10 +617,10 @@ def run_together(functions):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_starts_submits_and_autosaves_are_safe(
-    app, province, mixed_bank, make_round, at_start, backend
+    login_as, app, province, mixed_bank, make_round, at_start, backend
 ):
     round_id = make_round("monthly", blueprint=[{"type": "single", "count": 8}])
-    tabs = [signed_in(app, "amy") for _ in range(6)]
+    tabs = [login_as("amy") for _ in range(6)]
     started = run_together([lambda c=c: c.post(f"/api/v1/rounds/{round_id}/attempts") for c in tabs])
     assert sorted(r.status_code for r in started) == [200] * 5 + [201]
     assert len({r.get_json()["id"] for r in started}) == 1
@@ -639,10 +644,10 @@ def test_concurrent_starts_submits_and_autosaves_are_safe(
 # --- access and leaks ------------------------------------------------------------------------------------
 
 
-def test_another_users_attempt_is_not_found(app, province, mixed_bank, make_round, at_start):
+def test_another_users_attempt_is_not_found(login_as, app, province, mixed_bank, make_round, at_start):
     round_id = make_round()
-    view = start(signed_in(app, "amy"), round_id)
-    ann = signed_in(app, "ann")
+    view = start(login_as("amy"), round_id)
+    ann = login_as("ann")
     qid = view["questions"][0]["id"]
     assert ann.get(f"/api/v1/attempts/{view['id']}").status_code == 404
     assert save(ann, view["id"], qid, "A").status_code == 404
@@ -651,9 +656,11 @@ def test_another_users_attempt_is_not_found(app, province, mixed_bank, make_roun
     assert ann.get(f"/attempts/{view['id']}/result").status_code == 404
 
 
-def test_no_answer_leaves_the_server_during_an_open_round(app, province, mixed_bank, make_round, at_start):
+def test_no_answer_leaves_the_server_during_an_open_round(
+    login_as, app, province, mixed_bank, make_round, at_start
+):
     round_id = make_round("monthly")
-    client = signed_in(app, "amy")
+    client = login_as("amy")
     view = start(client, round_id)
     answer_all(app, client, view)
     responses = [
@@ -686,11 +693,11 @@ def test_no_answer_leaves_the_server_during_an_open_round(app, province, mixed_b
 # --- closing, extension ------------------------------------------------------------------------------------
 
 
-def test_close_is_idempotent_and_ties_share_a_rank(app, province, mixed_bank, make_round, at_start):
+def test_close_is_idempotent_and_ties_share_a_rank(login_as, app, province, mixed_bank, make_round, at_start):
     round_id = make_round("monthly")
     ids = {}
     for name in ("amy", "ann"):
-        client = signed_in(app, name)
+        client = login_as(name)
         view = start(client, round_id)
         ids[name] = view["id"]
         client.post(f"/api/v1/attempts/{view['id']}/submit")  # both empty, same instant, same time used
@@ -712,14 +719,14 @@ def test_close_is_idempotent_and_ties_share_a_rank(app, province, mixed_bank, ma
 
 
 def test_close_auto_submits_and_waits_for_an_extended_attempt(
-    app, province, mixed_bank, make_round, frozen_clock
+    login_as, app, province, mixed_bank, make_round, frozen_clock
 ):
     frozen_clock.set(START)
     round_id = make_round("monthly", closes=START + timedelta(minutes=10))
-    amy, ann = signed_in(app, "amy"), signed_in(app, "ann")
+    amy, ann = login_as("amy"), login_as("ann")
     amy_view, ann_view = start(amy, round_id), start(ann, round_id)
     with app.app_context():
-        rounds.extend_attempt(ann_view["id"], 15, actor_id=None, now=START + timedelta(minutes=5))
+        rounds.extend_attempt(round_id, "ann", 15, actor_id=None, now=START + timedelta(minutes=5))
         db.session.commit()
     frozen_clock.set(START + timedelta(minutes=12))
     assert (
@@ -745,8 +752,8 @@ def test_close_auto_submits_and_waits_for_an_extended_attempt(
 # --- admin and CLI ----------------------------------------------------------------------------------------
 
 
-def test_admin_creates_edits_previews_and_extends(app, province, mixed_bank, at_start):
-    admin = signed_in(app, "root")
+def test_admin_creates_edits_previews_and_extends(login_as, app, province, mixed_bank, at_start):
+    admin = login_as("root")
     page = admin.get("/admin/rounds/new?kind=weekly").get_data(as_text=True)
     assert "新建练习比赛" in page and 'value="P"' in page
     form = {
@@ -788,7 +795,7 @@ def test_admin_creates_edits_previews_and_extends(app, province, mixed_bank, at_
         "第10周（改）" in detail and "答案：" in detail and "秘密" not in detail
     )  # key shown, not explanation
 
-    amy = signed_in(app, "amy")
+    amy = login_as("amy")
     view = start(amy, round_id)
     extended = admin.post(f"/admin/rounds/{round_id}/extend", data={"username": "amy", "minutes": "10"})
     assert extended.status_code == 302
@@ -797,7 +804,7 @@ def test_admin_creates_edits_previews_and_extends(app, province, mixed_bank, at_
         f"/admin/rounds/{round_id}/extend", data={"username": "bob", "minutes": "10"}, follow_redirects=True
     )
     assert "没有正在进行的答卷" in missing.get_data(as_text=True)
-    assert signed_in(app, "amy").get("/admin/rounds").status_code == 403
+    assert login_as("amy").get("/admin/rounds").status_code == 403
 
 
 def test_round_cli(app, province, mixed_bank, runner, at_start):

@@ -25,7 +25,7 @@ from quizapp.models import Bulletin, ErrorReport, QuestionStatus, ScreenLink, Us
 from quizapp.services import questions, rounds
 
 from . import test_browser
-from .conftest import PASSWORD
+from .conftest import PASSWORD, any_answer
 from .test_cli import staff_workbook
 from .test_rounds import settings
 
@@ -63,16 +63,6 @@ def csrf_token(client) -> str:
     return re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
 
-def signed_in(app, username):
-    """A client signed in through the form, as a browser does (with the form's CSRF token)."""
-    client = app.test_client()
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf_token(client)}
-    )
-    assert response.status_code == 302, f"{username} could not sign in"
-    return client
-
-
 def bank_yaml(questions: list[dict], *, code: str = "xss_source", quote: str = "第一条 原文引用。") -> bytes:
     import yaml
 
@@ -106,7 +96,7 @@ def upload(client, url: str, name: str, data: bytes):
 
 
 @pytest.fixture
-def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock):
+def world(login_as, app, org_tree, mixed_bank, create_user, create_question, frozen_clock):
     """甲市 (C1) and 乙市 (C2) under 示范省, with: a closed exam (bulletin, item analysis), an open
     weekly round for 甲市 with 甲员工's attempt in progress, a practice item, today's daily set, an
     error report, a screen link, a question-import preview and staff-import previews."""
@@ -121,7 +111,7 @@ def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock)
         app, "exam", "已结束的考试", ["P1"], PAST - timedelta(hours=1), PAST + timedelta(hours=2)
     )
     for username in ("astaff", "bstaff"):
-        client = signed_in(app, username)
+        client = login_as(username)
         view = client.post(f"/api/v1/rounds/{ids['closed_round']}/attempts").get_json()
         assert client.post(f"/api/v1/attempts/{view['id']}/submit").status_code == 200
     frozen_clock.set(START)
@@ -130,7 +120,7 @@ def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock)
     ids["round"] = make_round(
         app, "weekly", "甲市周周练", ["C1"], START - timedelta(hours=1), START + timedelta(days=3)
     )
-    staff = signed_in(app, "astaff")
+    staff = login_as("astaff")
     view = staff.post(f"/api/v1/rounds/{ids['round']}/attempts").get_json()
     ids["attempt"], ids["question"] = view["id"], view["questions"][0]["id"]
     # A question only 甲员工 has seen (the one hard question, in practice; retired afterwards so
@@ -149,7 +139,7 @@ def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock)
         ).status_code
         == 201
     )
-    admin = signed_in(app, "root")
+    admin = login_as("root")
     assert admin.post("/admin/screens", data={"unit": "C1", "label": "甲市大厅"}).status_code == 302
     with app.app_context():
         ids["report"] = db.session.scalar(select(ErrorReport.id))
@@ -162,7 +152,7 @@ def world(app, org_tree, mixed_bank, create_user, create_question, frozen_clock)
     )
     rows = [["anew01", "甲市新人", "C1X01", "学员", None, None, None, None, None, None]]
     ids["staff_import_token"] = preview_token(
-        upload(signed_in(app, "aadmin"), "/admin/staff/import", "人员.xlsx", staff_workbook(rows)),
+        upload(login_as("aadmin"), "/admin/staff/import", "人员.xlsx", staff_workbook(rows)),
         "/admin/staff/import/",
     )
     rows = [["root01", "省新人", "C2X01", "学员", None, None, None, None, None, None]]
@@ -207,16 +197,6 @@ class Call:
         if self.json is not None:
             return {"json": self.json}
         return {}
-
-
-def any_answer(question: dict):
-    """A well-formed answer for a question as the API shows it (right or wrong does not matter)."""
-    return {
-        "single": "A",
-        "multiple": ["A", "B"],
-        "judge": "true",
-        "fill": ["答"] * question.get("blanks", 1),
-    }[question["type"]]
 
 
 def _first_daily_question(client, ids):
@@ -391,12 +371,12 @@ def routes_of(app) -> list[tuple[str, str, str]]:
     )
 
 
-def session_cookies(app) -> dict[str, str | None]:
+def session_cookies(login_as) -> dict[str, str | None]:
     """Sign each role in once and keep its session cookie: every request then gets a fresh client
     with that cookie, so a sign-out in one request does not sign the role out for the next."""
     cookies = {}
     for role, username in LOGIN_OF.items():
-        cookies[role] = signed_in(app, username).get_cookie("session").value if username else None
+        cookies[role] = login_as(username).get_cookie("session").value if username else None
     return cookies
 
 
@@ -457,8 +437,8 @@ def outcome(response):
     return response.status_code
 
 
-def test_role_route_matrix(app, world, figures):
-    cookies = session_cookies(app)
+def test_role_route_matrix(login_as, app, world, figures):
+    cookies = session_cookies(login_as)
     routes = routes_of(app)
     # Reads first, then writes (in URL order), so a write cannot change what a read finds; signing
     # out last, as it ends the session these cookies belong to on the server.
@@ -517,8 +497,8 @@ def with_token(call: Call, token: str) -> dict:
 
 
 @pytest.mark.app_config(WTF_CSRF_ENABLED=True)
-def test_every_write_needs_the_csrf_token(app, world, figures):
-    cookies = session_cookies(app)
+def test_every_write_needs_the_csrf_token(login_as, app, world, figures):
+    cookies = session_cookies(login_as)
     writes = sorted(  # signing out last: it ends the session these cookies belong to
         ((endpoint, method, rule) for endpoint, method, rule in routes_of(app) if method in UNSAFE),
         key=lambda r: (r[0] == "auth.logout", r[2], r[1]),
@@ -646,7 +626,7 @@ def get_urls(app, values: dict[str, list]) -> list[str]:
 
 
 @pytest.fixture
-def open_rounds(app, org_tree, marked_bank, frozen_clock):
+def open_rounds(login_as, app, org_tree, marked_bank, frozen_clock):
     """An open weekly round (answers after each attempt), monthly round and exam (after close), all
     for the province; 甲员工 has a weekly and an exam attempt in progress with answers saved, and
     has submitted the monthly one; 甲市's unit admin has a weekly attempt in progress."""
@@ -656,7 +636,7 @@ def open_rounds(app, org_tree, marked_bank, frozen_clock):
         kind: make_round(app, kind, f"泄露检查{kind}", ["P1"], START - timedelta(hours=1), closes)
         for kind in ("weekly", "monthly", "exam")
     }
-    staff, responses, views = signed_in(app, "astaff"), [], {}
+    staff, responses, views = login_as("astaff"), [], {}
     for kind in ("weekly", "monthly", "exam"):
         started = staff.post(f"/api/v1/rounds/{ids[kind]}/attempts")
         view = views[kind] = started.get_json()
@@ -669,7 +649,7 @@ def open_rounds(app, org_tree, marked_bank, frozen_clock):
                 )
             )
     responses.append(staff.post(f"/api/v1/attempts/{views['monthly']['id']}/submit"))
-    unit_admin = signed_in(app, "aadmin")
+    unit_admin = login_as("aadmin")
     responses.append(unit_admin.post(f"/api/v1/rounds/{ids['weekly']}/attempts"))
     return {"rounds": ids, "views": views, "responses": responses, "staff": staff, "unit_admin": unit_admin}
 
@@ -734,9 +714,11 @@ def test_monthly_results_and_answers_appear_only_after_close(app, open_rounds, f
     assert view["result"]["percent"] is not None and MARKER.search(json.dumps(view, ensure_ascii=False))
 
 
-def test_daily_shows_the_key_only_for_the_answered_question(app, org_tree, marked_bank, frozen_clock):
+def test_daily_shows_the_key_only_for_the_answered_question(
+    login_as, app, org_tree, marked_bank, frozen_clock
+):
     frozen_clock.set(START)
-    staff = signed_in(app, "astaff")
+    staff = login_as("astaff")
     for url in ("/api/v1/daily", "/daily", "/", "/mistakes", "/api/v1/mistakes", "/history"):
         assert not leaks(staff.get(url)), f"{url} shows a key before any answer"
     items = staff.get("/api/v1/daily").get_json()["items"]
@@ -806,7 +788,7 @@ def active_markup(html: str) -> list[str]:
 
 
 @pytest.fixture
-def hostile(app, create_unit, create_user, frozen_clock):
+def hostile(login_as, app, create_unit, create_user, frozen_clock):
     """Every payload as a unit name (through the unit form), a person's name (through the staff
     import wizard), a question's stem, option and explanation (through the bank import wizard),
     an error report, a round title and a big-screen label — and a closed round with a bulletin."""
@@ -817,7 +799,7 @@ def hostile(app, create_unit, create_user, frozen_clock):
     create_unit("P1", "示范省")
     create_user("root", role="admin")
     frozen_clock.set(PAST)
-    admin = signed_in(app, "root")
+    admin = login_as("root")
     for number, payload in enumerate(PAYLOADS):
         created = admin.post(
             "/admin/units/create", data={"parent": "P1", "code": f"X{number}", "name": payload}
@@ -857,7 +839,7 @@ def hostile(app, create_unit, create_user, frozen_clock):
         blueprint=blueprint,
     )
     for username in ("xss0", "xss1"):
-        taker = signed_in(app, username)
+        taker = login_as(username)
         view = taker.post(f"/api/v1/rounds/{closed}/attempts").get_json()
         assert taker.post(f"/api/v1/attempts/{view['id']}/submit").status_code == 200
     frozen_clock.set(START)
@@ -874,7 +856,7 @@ def hostile(app, create_unit, create_user, frozen_clock):
         )
         for payload in PAYLOADS
     ]
-    staff = signed_in(app, "xss0")
+    staff = login_as("xss0")
     attempt = staff.post(f"/api/v1/rounds/{opened[0]}/attempts").get_json()
     for item, payload in zip(staff.get("/api/v1/daily").get_json()["items"], PAYLOADS, strict=False):
         filed = staff.post(f"/api/v1/questions/{item['question']['id']}/reports", json={"reason": payload})
@@ -905,11 +887,11 @@ def hostile(app, create_unit, create_user, frozen_clock):
     }
 
 
-def test_payloads_are_shown_as_text_everywhere(app, hostile, figures):
+def test_payloads_are_shown_as_text_everywhere(login_as, app, hostile, figures):
     pages = [("POST import preview", response) for response in hostile["previews"]]
     urls = get_urls(app, hostile["values"]) + hostile["extra"]
     for username in ("root", "xss0"):
-        client = signed_in(app, username)
+        client = login_as(username)
         pages += [(f"GET {url} as {username}", client.get(url)) for url in urls]
     shown = set()
     rendered = 0
@@ -1009,9 +991,9 @@ def test_a_cookie_from_before_sign_in_is_worth_nothing_after_it(app, org_tree):
 
 
 @pytest.mark.parametrize("how", ["own change", "admin reset", "deactivation"])
-def test_a_stolen_cookie_dies_with_the_password(app, org_tree, how):
+def test_a_stolen_cookie_dies_with_the_password(login_as, app, org_tree, how):
     staff_id = org_tree["people"]["staff_a"].id
-    device = signed_in(app, "astaff")
+    device = login_as("astaff")
     stolen = device.get_cookie("session").value
     if how == "own change":
         changed = device.post(
@@ -1019,9 +1001,9 @@ def test_a_stolen_cookie_dies_with_the_password(app, org_tree, how):
         )
         assert changed.location == "/" and device.get("/api/v1/me").status_code == 200
     elif how == "admin reset":
-        assert signed_in(app, "aadmin").post(f"/admin/staff/{staff_id}/password").status_code == 302
+        assert login_as("aadmin").post(f"/admin/staff/{staff_id}/password").status_code == 302
     else:
-        assert signed_in(app, "aadmin").post(f"/admin/staff/{staff_id}/active").status_code == 302
+        assert login_as("aadmin").post(f"/admin/staff/{staff_id}/active").status_code == 302
     thief = app.test_client()
     thief.set_cookie("session", stolen)
     assert thief.get("/api/v1/me").status_code == 401
@@ -1128,7 +1110,9 @@ def _drain_review(client, seen: set[str]) -> None:
         _collect(client, seen, [served, answered])
 
 
-def test_an_open_contests_keys_cannot_be_collected_by_any_route(app, org_tree, marked_bank, frozen_clock):
+def test_an_open_contests_keys_cannot_be_collected_by_any_route(
+    login_as, app, org_tree, marked_bank, frozen_clock
+):
     """While a monthly round (answers after close) is open, a taker and a colleague try every route
     that ever shows a key: practice under every filter, today's set (drawn before the round opened,
     and after), mistake review, the mistake book, an error report's reply, the review of an earlier
@@ -1138,7 +1122,7 @@ def test_an_open_contests_keys_cannot_be_collected_by_any_route(app, org_tree, m
     markers = _markers_by_question(app)
     before = START - timedelta(days=2)
     frozen_clock.set(before)
-    taker, colleague, admin = signed_in(app, "astaff"), signed_in(app, "bstaff"), signed_in(app, "root")
+    taker, colleague, admin = login_as("astaff"), login_as("bstaff"), login_as("root")
     # History from before the contest: a weekly round (answers after each attempt) taken and
     # reviewed, and mistakes in the book.
     weekly = make_round(

@@ -17,7 +17,6 @@ from quizapp.models import AuditLog, User
 from quizapp.services import accounts, uploads
 from quizapp.services.errors import InvalidInput
 
-from .conftest import PASSWORD
 from .test_cli import staff_workbook
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
@@ -115,7 +114,7 @@ def test_chunked_writes_keep_every_row_and_sign_out_the_deactivated(app, org_tre
         assert db.session.scalar(logged.limit(1)) == {"created": 0, "updated": 21, "deactivated": 10}
 
 
-def test_csv_in_utf8_or_gbk_through_the_wizard(app, org_tree):
+def test_csv_in_utf8_or_gbk_through_the_wizard(login_as, app, org_tree):
     header = "登录名,姓名,单位编码,角色,手机,岗位,性别,出生年份,职级,状态\n"
     body = "csv01,陈一,C1X01,学员,13800000001,社会保险经办,男,1988,科员,\ncsv02,陈二,C1X01,,,,女,,,\n"
     with app.app_context():
@@ -128,8 +127,7 @@ def test_csv_in_utf8_or_gbk_through_the_wizard(app, org_tree):
         with pytest.raises(InvalidInput) as bad:
             accounts.check_staff_import((header + "x y,,NOPE,,,,,,,\n").encode(), file_name="bad.csv")
         assert {p.field for p in bad.value.problems} == {"登录名", "姓名", "单位编码"}
-    root = app.test_client()
-    root.post("/login", data={"username": "root", "password": PASSWORD})
+    root = login_as("root")
     preview = root.post(
         "/admin/staff/import",
         data={"file": (io.BytesIO((header + body).encode("gb18030")), "人员.csv")},

@@ -15,11 +15,10 @@ from ..extensions import db
 from ..models import Ability, AuditLog, Category, ErrorReport, QuestionStatus, QuestionVersion, Source, User
 from ..services import bank_io, error_reports, exports, grading, previews, questions, uploads
 from ..services.audit import ACTION_LABELS
-from ..services.errors import DomainError, InvalidInput
-from ..web import safe_next
+from ..web import safe_next, transaction
 from . import bp
 from .forms import QuestionEditForm, QuestionFilterForm
-from .routes import admins_only, commit_or_flash
+from .routes import admins_only
 
 OPTION_FIELDS = ["option_a", "option_b", "option_c", "option_d", "option_e", "option_f"]
 
@@ -63,8 +62,8 @@ def questions_status():
     if not ids:
         flash("请先勾选题目", "warning")
     else:
-        changed = questions.set_status(ids, status, actor_id=current_user.id)
-        db.session.commit()
+        with transaction():
+            changed = questions.set_status(ids, status, actor_id=current_user.id)
         flash(f"已{'停用' if status == QuestionStatus.RETIRED else '恢复'} {changed} 道题", "success")
     return redirect(safe_next(request.form.get("next")) or url_for("admin.questions_list"))
 
@@ -110,17 +109,9 @@ def question_detail(question_id: int):
         }
         if options:
             values["options"] = options
-        try:
+        with transaction() as done:
             saved = questions.edit(question_id, values, actor_id=current_user.id)
-        except InvalidInput as error:
-            db.session.rollback()
-            for problem in error.problems:
-                flash(f"[{problem.field}] {problem.message}", "danger")
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
+        if done.ok:
             flash(f"已保存为第 {saved.number} 版" if used else "已保存", "success")
             return redirect(url_for("admin.question_detail", question_id=question_id))
     return render_template(
@@ -184,13 +175,14 @@ def questions_import():
         flash("不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）", "danger")
         return redirect(url_for("admin.questions_import"))
     data = upload.read()
-    batch = _read_upload(upload.filename, data)
-    plan = bank_io.plan_import(batch) if not batch.problems else None
-    db.session.rollback()  # the preview reads only
-    token = None
-    if plan is not None:  # only a clean file waits for its confirmation
-        token = previews.keep("bank", current_user.id, upload.filename, data, now=clock.utcnow())
-        db.session.commit()
+    with transaction():  # only a clean file waits for its confirmation
+        batch = _read_upload(upload.filename, data)
+        plan = bank_io.plan_import(batch) if not batch.problems else None
+        token = (
+            previews.keep("bank", current_user.id, upload.filename, data, now=clock.utcnow())
+            if plan
+            else None
+        )
     return render_template(
         "admin/question_import.html",
         preview={
@@ -211,14 +203,11 @@ def questions_import_confirm(token: str):
     if preview is None:
         flash("预览已过期或不存在，请重新上传文件", "danger")
         return redirect(url_for("admin.questions_import"))
-    try:
+    with transaction() as done:
         summary = bank_io.import_batch(_read_upload(preview.name, preview.data), actor_id=current_user.id)
-    except InvalidInput as error:
-        db.session.rollback()
-        flash(f"导入失败：{error.message}", "danger")
+        previews.discard(preview)
+    if not done.ok:
         return redirect(url_for("admin.questions_import"))
-    previews.discard(preview)
-    db.session.commit()
     flash(f"已导入 {summary.added} 题，跳过重复 {summary.duplicates} 题", "success")
     return redirect(url_for("admin.questions_list"))
 
@@ -286,14 +275,12 @@ def report_queue():
 @bp.route("/reports/<int:report_id>", methods=["POST"])
 @admins_only
 def error_report_handle(report_id: int):
-    commit_or_flash(
-        lambda: error_reports.handle(
+    with transaction("已处理并回复报告人"):
+        error_reports.handle(
             report_id,
             request.form.get("action", ""),
             request.form.get("reply", ""),
             actor_id=current_user.id,
             now=clock.utcnow(),
-        ),
-        "已处理并回复报告人",
-    )
+        )
     return redirect(url_for("admin.report_queue"))

@@ -8,10 +8,11 @@ from .. import jobs
 from ..extensions import db
 from ..models import JobRun
 from ..services import audit, rounds
+from ..web import transaction
 from . import bp
 from .forms import TemplateForm
 from .round_routes import blueprint_rows, category_choices, fill_blueprint, target_codes
-from .routes import admins_only, commit_or_flash
+from .routes import admins_only
 
 
 @bp.route("/jobs")
@@ -37,10 +38,10 @@ def job_run_now(name: str):
     if name not in jobs.SWEEPS:
         abort(404)
     run = jobs.run_sweep(current_app._get_current_object(), name)
-    audit.record(
-        "job.run", "job", name, actor_id=current_user.id, after={"outcome": run.outcome, "run_id": run.id}
-    )
-    db.session.commit()
+    with transaction():
+        audit.record(
+            "job.run", "job", name, actor_id=current_user.id, after={"outcome": run.outcome, "run_id": run.id}
+        )
     flash(
         f"{jobs.SWEEPS[name].label}：{'完成' if run.outcome == 'ok' else '出错'} {run.counts or ''}",
         "success" if run.outcome == "ok" else "danger",
@@ -65,12 +66,10 @@ def schedule(kind: str):
         fill_blueprint(form, template.blueprint)
     elif form.validate_on_submit():
         values = {field: getattr(form, field).data for field in rounds.TEMPLATE_FIELDS}
-        saved = commit_or_flash(
-            lambda: rounds.save_template(
+        with transaction("已保存；定时任务将按此模板提前创建下一期") as saved:
+            rounds.save_template(
                 kind, values, target_codes(form.targets.data), blueprint_rows(form), actor_id=current_user.id
-            ),
-            "已保存；定时任务将按此模板提前创建下一期",
-        )
-        if saved:
+            )
+        if saved.ok:
             return redirect(url_for("admin.schedule", kind=kind))
     return render_template("admin/schedule.html", form=form, kind=kind)

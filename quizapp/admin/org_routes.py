@@ -11,8 +11,9 @@ from ..extensions import db
 from ..models import Role, Unit, User
 from ..services import accounts, exports, org, previews
 from ..services.errors import DomainError, InvalidInput
+from ..web import transaction
 from . import bp
-from .routes import admins_only, commit_or_flash, managers_only
+from .routes import admins_only, managers_only
 
 
 def _unit_in_scope(code: str | None) -> Unit:
@@ -49,12 +50,10 @@ def unit_create():
         _unit_in_scope(parent_code)
     elif not current_user.is_admin:
         abort(403)
-    commit_or_flash(
-        lambda: org.create_unit(
+    with transaction("已新建单位"):
+        org.create_unit(
             request.form.get("code", ""), request.form.get("name", ""), parent_code, actor_id=current_user.id
-        ),
-        "已新建单位",
-    )
+        )
     return _back(parent_code)
 
 
@@ -66,7 +65,9 @@ def unit_change(code: str):
         abort(403)  # a unit admin manages below their unit, not the unit itself
     parent_code = unit.parent.code if unit.parent else None
     action = request.form.get("action")
-    try:
+    if action not in ("rename", "move", "deactivate"):
+        abort(400)
+    with transaction("已保存"):
         if action == "rename":
             org.rename_unit(unit, request.form.get("name", ""), actor_id=current_user.id)
         elif action == "move":
@@ -76,16 +77,8 @@ def unit_change(code: str):
             if target is None:
                 raise DomainError(f"上级单位“{request.form.get('parent', '')}”不存在或不在您的管理范围内")
             org.move_unit(unit, target, actor_id=current_user.id)
-        elif action == "deactivate":
-            org.deactivate_unit(unit, actor_id=current_user.id)
         else:
-            abort(400)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("已保存", "success")
+            org.deactivate_unit(unit, actor_id=current_user.id)
     return _back(parent_code)
 
 
@@ -100,18 +93,15 @@ def staff_reset_password(user_id: int):
     if user is None:
         abort(404)
     password = accounts.random_password()
-    accounts.reset_password(
-        user,
-        password,
-        must_change=True,
-        min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-        actor_id=current_user.id,
-    )
-    db.session.commit()
-    flash(
-        f"已重置 {user.name}（{user.username}）的密码为：{password}（只显示这一次，首次登录须修改）",
-        "success",
-    )
+    notice = f"已重置 {user.name}（{user.username}）的密码为：{password}（只显示这一次，首次登录须修改）"
+    with transaction(notice):
+        accounts.reset_password(
+            user,
+            password,
+            must_change=True,
+            min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+            actor_id=current_user.id,
+        )
     return redirect(url_for("admin.staff_detail", user_id=user_id))
 
 
@@ -124,9 +114,8 @@ def staff_role(user_id: int):
     role = {"staff": Role.STAFF, "unit_admin": Role.UNIT_ADMIN}.get(request.form.get("role", "staff"))
     if role is None:
         abort(400)
-    accounts.set_role(user, role, actor_id=current_user.id)
-    db.session.commit()
-    flash(f"{user.name} 现在是{role.label}", "success")
+    with transaction(f"{user.name} 现在是{role.label}"):
+        accounts.set_role(user, role, actor_id=current_user.id)
     return redirect(url_for("admin.staff_detail", user_id=user_id))
 
 
@@ -143,8 +132,7 @@ def staff_import():
     data = upload.read()
     try:
         parsed = accounts.check_staff_import(data, file_name=upload.filename, manager=current_user)
-    except InvalidInput as error:
-        db.session.rollback()
+    except InvalidInput as error:  # the preview shows every bad row
         return render_template(
             "admin/staff_import.html", preview={"problems": error.problems, "name": upload.filename}
         )
@@ -153,9 +141,8 @@ def staff_import():
         "update": [v for v, _, s, u in parsed if u is not None and s != "停用"],
         "deactivate": [v for v, _, s, u in parsed if u is not None and s == "停用"],
     }
-    db.session.rollback()  # the preview reads only
-    token = previews.keep("staff", current_user.id, upload.filename, data, now=clock.utcnow())
-    db.session.commit()
+    with transaction():
+        token = previews.keep("staff", current_user.id, upload.filename, data, now=clock.utcnow())
     return render_template(
         "admin/staff_import.html", preview={"token": token, "name": upload.filename, **summary}
     )
@@ -168,15 +155,12 @@ def staff_import_confirm(token: str):
     if preview is None:
         flash("预览已过期或不存在，请重新上传文件", "danger")
         return redirect(url_for("admin.staff_import"))
-    try:
+    with transaction() as done:
         parsed = accounts.check_staff_import(preview.data, file_name=preview.name, manager=current_user)
         result = accounts.apply_staff_import(parsed, actor_id=current_user.id)
-    except InvalidInput as error:
-        db.session.rollback()
-        flash(f"导入失败：{error.message}", "danger")
+        previews.discard(preview)
+    if not done.ok:
         return redirect(url_for("admin.staff_import"))
-    previews.discard(preview)
-    db.session.commit()
     flash(f"新增 {result.created} 人，更新 {result.updated} 人，停用 {result.deactivated} 人", "success")
     if not result.initial_passwords:
         return redirect(url_for("admin.staff"))
@@ -206,11 +190,7 @@ def staff_active(user_id: int):
     user = db.session.scalar(org.managed_users(current_user).where(User.id == user_id))
     if user is None or user.id == current_user.id:
         abort(404)
-    if request.form.get("active") == "1":
-        accounts.reactivate(user, actor_id=current_user.id)
-        flash(f"已恢复 {user.name} 的账号", "success")
-    else:
-        accounts.deactivate(user, actor_id=current_user.id)
-        flash(f"已停用 {user.name} 的账号", "success")
-    db.session.commit()
+    restore = request.form.get("active") == "1"
+    with transaction(f"已{'恢复' if restore else '停用'} {user.name} 的账号"):
+        (accounts.reactivate if restore else accounts.deactivate)(user, actor_id=current_user.id)
     return redirect(url_for("admin.staff_detail", user_id=user_id))

@@ -1,19 +1,18 @@
 """Admin: 选拔 (the contestant list) and the big-screen links."""
 
-import secrets
 from datetime import timedelta
 from urllib.parse import quote
 
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from .. import clock
 from ..extensions import db
-from ..models import ScreenLink, Unit
-from ..services import audit, exports, selection
-from ..services.org import unit_scope
+from ..models import ScreenLink
+from ..services import dashboard, exports, selection
+from ..web import transaction
 from . import bp
 from .forms import ScreenForm, SelectionForm
 from .routes import admins_only, managers_only
@@ -93,29 +92,9 @@ def selection_page():
 def screens():
     form = ScreenForm()
     if form.validate_on_submit():
-        unit = db.session.scalar(
-            select(Unit).where(Unit.code == form.unit.data.strip(), unit_scope(current_user))
-        )
-        if unit is None:
-            flash(f"单位编码“{form.unit.data}”不存在", "danger")
-        else:
-            link = ScreenLink(
-                token=secrets.token_urlsafe(24),
-                unit_id=unit.id,
-                label=form.label.data.strip(),
-                created_by_id=current_user.id,
-            )
-            db.session.add(link)
-            db.session.flush()
-            audit.record(
-                "screen.create",
-                "screen_link",
-                link.id,
-                actor_id=current_user.id,
-                after={"unit": unit.code, "label": link.label},
-            )
-            db.session.commit()
-            flash("已生成大屏链接", "success")
+        with transaction("已生成大屏链接") as done:
+            dashboard.create_screen_link(form.unit.data, form.label.data, viewer=current_user)
+        if done.ok:
             return redirect(url_for("admin.screens"))
     links = db.session.scalars(select(ScreenLink).order_by(ScreenLink.id.desc())).all()
     return render_template("admin/screens.html", form=form, links=links)
@@ -124,14 +103,6 @@ def screens():
 @bp.route("/screens/<int:link_id>/revoke", methods=["POST"])
 @admins_only
 def screen_revoke(link_id: int):
-    link = db.session.get(ScreenLink, link_id)
-    if link is None:
-        abort(404)
-    if link.revoked_at is None:
-        link.revoked_at = clock.utcnow()
-        audit.record(
-            "screen.revoke", "screen_link", link.id, actor_id=current_user.id, after={"label": link.label}
-        )
-        db.session.commit()
-    flash("链接已停用", "success")
+    with transaction("链接已停用"):
+        dashboard.revoke_screen_link(link_id, actor_id=current_user.id, now=clock.utcnow())
     return redirect(url_for("admin.screens"))

@@ -10,12 +10,12 @@ from wtforms.fields.choices import SelectChoice
 from .. import clock
 from ..extensions import db
 from ..models import Attempt, AttemptStatus, Category, ItemStat, QuestionVersion, Round, Unit, User
-from ..services import analysis, audit
+from ..services import analysis
 from ..services import rounds as round_service
-from ..services.errors import DomainError
+from ..web import transaction
 from . import bp
 from .forms import ExtendForm, RoundForm
-from .routes import admins_only, commit_or_flash
+from .routes import admins_only
 
 
 def category_choices(form: RoundForm) -> None:
@@ -126,15 +126,11 @@ def round_new():
             ),
         )
     elif form.validate_on_submit():
-        try:
+        with transaction() as done:
             round_ = round_service.create_round(_settings(form), actor_id=current_user.id)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            notes = round_service.check_blueprint(round_.blueprint)
-            db.session.commit()
-            flash(f"已创建“{round_.title}”", "success")
+            title, notes = round_.title, round_service.check_blueprint(round_.blueprint)
+        if done.ok:
+            flash(f"已创建“{title}”", "success")
             for note in notes:
                 flash(f"注意：{note}，请补充题库或调整试卷结构", "warning")
             return redirect(url_for("admin.round_detail", round_id=round_.id))
@@ -149,10 +145,11 @@ def round_edit(round_id: int):
     category_choices(form)
     if request.method == "GET":
         _fill(form, round_service.RoundSettings.from_round(round_))
-    elif form.validate_on_submit() and commit_or_flash(
-        lambda: round_service.update_round(round_id, _settings(form), actor_id=current_user.id), "已保存"
-    ):
-        return redirect(url_for("admin.round_detail", round_id=round_id))
+    elif form.validate_on_submit():
+        with transaction("已保存") as done:
+            round_service.update_round(round_id, _settings(form), actor_id=current_user.id)
+        if done.ok:
+            return redirect(url_for("admin.round_detail", round_id=round_id))
     return render_template("admin/round_form.html", form=form, round=round_)
 
 
@@ -190,21 +187,10 @@ def round_detail(round_id: int):
 @bp.route("/rounds/<int:round_id>/paper", methods=["POST"])
 @admins_only
 def round_paper(round_id: int):
-    try:
-        round_service.draw_paper(round_id, now=clock.utcnow(), redraw=request.form.get("redraw") == "1")
-        audit.record(
-            "round.paper",
-            "round",
-            round_id,
-            actor_id=current_user.id,
-            after={"redraw": request.form.get("redraw") == "1"},
+    with transaction("试卷已抽取"):
+        round_service.draw_paper(
+            round_id, now=clock.utcnow(), redraw=request.form.get("redraw") == "1", actor_id=current_user.id
         )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash("试卷已抽取", "success")
     return redirect(url_for("admin.round_detail", round_id=round_id) + "#paper")
 
 
@@ -215,41 +201,19 @@ def round_extend(round_id: int):
     if not form.validate_on_submit():
         flash("请填写登录名和 1–240 分钟", "danger")
         return redirect(url_for("admin.round_detail", round_id=round_id))
-    attempt = db.session.scalar(
-        select(Attempt)
-        .join(User, User.id == Attempt.user_id)
-        .where(
-            Attempt.round_id == round_id,
-            User.username == form.username.data.strip(),
-            Attempt.status == AttemptStatus.IN_PROGRESS,
+    with transaction(f"已为 {form.username.data} 延长 {form.minutes.data} 分钟"):
+        round_service.extend_attempt(
+            round_id, form.username.data, form.minutes.data, actor_id=current_user.id, now=clock.utcnow()
         )
-    )
-    if attempt is None:
-        flash(f"“{form.username.data}”在本轮没有正在进行的答卷", "danger")
-        return redirect(url_for("admin.round_detail", round_id=round_id))
-    try:
-        attempt = round_service.extend_attempt(
-            attempt.id, form.minutes.data, actor_id=current_user.id, now=clock.utcnow()
-        )
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
-        flash(f"已为 {form.username.data} 延长 {form.minutes.data} 分钟", "success")
     return redirect(url_for("admin.round_detail", round_id=round_id))
 
 
 @bp.route("/rounds/<int:round_id>/close", methods=["POST"])
 @admins_only
 def round_close(round_id: int):
-    try:
+    with transaction() as done:
         outcome = round_service.close_round(round_id, now=clock.utcnow(), actor_id=current_user.id)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-    else:
-        db.session.commit()
+    if done.ok:
         flash(
             "本轮已结束：已评分排名，并生成正式排名、通报和试题分析"
             if outcome["closed"]

@@ -1,6 +1,6 @@
 from functools import wraps
 
-from flask import abort, current_app, flash, render_template, request
+from flask import abort, current_app, render_template, request
 from flask_login import current_user, login_required
 
 from .. import clock
@@ -10,7 +10,7 @@ from ..models import (
     User,
 )
 from ..services import dashboard, org
-from ..services.errors import DomainError, NotFound
+from ..services.errors import NotFound
 from ..services.org import can_manage_user, visible_users
 from . import bp
 from .forms import StaffFilterForm
@@ -29,19 +29,6 @@ def managers_only(view):
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def commit_or_flash(action, success: str) -> bool:
-    """Run a write; commit and say so, or roll back and show the rule that refused it."""
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "danger")
-        return False
-    db.session.commit()
-    flash(success, "success")
-    return True
 
 
 def admins_only(view):

@@ -14,6 +14,7 @@ from ..models._types import MAX_ID
 from ..services import daily, error_reports, leaderboards, points, rankings, rules
 from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
+from ..web import commits
 from . import bp
 
 
@@ -86,18 +87,19 @@ def session_info():
 
 @bp.get("/daily")
 @login_required
+@commits
 @writes_database  # the first request of the day draws the set
 def daily_set():
     now = clock.utcnow()
     learning = rules.current()
     todays = daily.todays_set(current_user.id, now=now, rules=learning)
     view = daily.daily_view(todays, today=todays.day, user_id=current_user.id, now=now, rules=learning)
-    db.session.commit()
     return jsonify(view)
 
 
 @bp.post("/daily/answers")
 @login_required
+@commits
 def daily_answer():
     body = _body()
     question_id = _int(body.get("question_id"), "question_id")
@@ -106,7 +108,6 @@ def daily_answer():
     outcome = daily.answer_daily(
         current_user.id, question_id, body["answer"], now=clock.utcnow(), rules=rules.current()
     )
-    db.session.commit()
     return jsonify(_answer_payload(outcome) | {"set": outcome.extra})
 
 
@@ -119,23 +120,24 @@ def mistakes():
 
 @bp.post("/mistakes/review")
 @login_required
+@commits
 def mistake_review():
     item = daily.serve_review(current_user.id, now=clock.utcnow(), rules=rules.current())
-    db.session.commit()
     return jsonify(item=item)
 
 
 @bp.post("/practice/items")
 @login_required
+@commits
 def practice_item():
     filters = practice_filters(_body() if request.get_data() else {})
     item = daily.serve_practice(current_user.id, filters, now=clock.utcnow(), rules=rules.current())
-    db.session.commit()
     return jsonify(item=item)
 
 
 @bp.post("/items/<int:item_id>/answer")
 @login_required
+@commits
 def item_answer(item_id: int):
     body = _body()
     if "answer" not in body:
@@ -143,7 +145,6 @@ def item_answer(item_id: int):
     outcome = daily.answer_item(
         current_user.id, item_id, body["answer"], now=clock.utcnow(), rules=rules.current()
     )
-    db.session.commit()
     return jsonify(_answer_payload(outcome))
 
 
@@ -184,16 +185,17 @@ def rounds_list():
 
 @bp.post("/rounds/<int:round_id>/attempts")
 @login_required
+@commits
 def start_attempt(round_id: int):
     now = clock.utcnow()
     attempt, created = round_service.start_attempt(current_user, round_id, now=now)
     view = round_service.attempt_view(attempt, now=now, fresh=created)
-    db.session.commit()
     return jsonify(view), 201 if created else 200
 
 
 @bp.get("/attempts/<int:attempt_id>")
 @login_required
+@commits
 @writes_database  # an overdue attempt is auto-submitted on sight
 def attempt_detail(attempt_id: int):
     now = clock.utcnow()
@@ -201,19 +203,18 @@ def attempt_detail(attempt_id: int):
     if round_service.finish_overdue(now=now, round_id=attempt.round_id, user_id=current_user.id):
         db.session.refresh(attempt)
     view = round_service.attempt_view(attempt, now=now)
-    db.session.commit()
     return jsonify(view)
 
 
 @bp.put("/attempts/<int:attempt_id>/answers/<int:question_id>")
 @login_required
+@commits
 def save_answer(attempt_id: int, question_id: int):
     body = _body()
     if "answer" not in body:
         raise BadRequest("缺少 answer（清空答案请传 null）")
     now = clock.utcnow()
     saved_at = round_service.save_answer(current_user, attempt_id, question_id, body["answer"], now=now)
-    db.session.commit()
     return jsonify(
         question_id=question_id, saved=saved_at is not None, saved_at=(saved_at or now).isoformat()
     )
@@ -221,13 +222,13 @@ def save_answer(attempt_id: int, question_id: int):
 
 @bp.post("/attempts/<int:attempt_id>/submit")
 @login_required
+@commits
 def submit_attempt(attempt_id: int):
     now = clock.utcnow()
     body = request.get_json(silent=True)  # optional: {"time_up": true} from the countdown
     time_up = isinstance(body, dict) and body.get("time_up") is True
     attempt = round_service.submit(current_user, attempt_id, now=now, time_up=time_up)
     view = round_service.attempt_view(attempt, now=now)
-    db.session.commit()
     return jsonify(view)
 
 
@@ -237,6 +238,7 @@ def submit_attempt(attempt_id: int):
 
 @bp.get("/rankings/units")
 @login_required
+@commits
 @writes_database
 def rankings_units():
     table = rankings.children_table(
@@ -246,7 +248,6 @@ def rankings_units():
         now=clock.utcnow(),
         tz=rules.current().tz,
     )
-    db.session.commit()
     period, snapshot = table["period"], table["snapshot"]
     return jsonify(
         period={
@@ -309,11 +310,11 @@ def rankings_users():
 
 @bp.post("/questions/<int:question_id>/reports")
 @login_required
+@commits
 def report_question(question_id: int):
     body = _body()
     reason = _str(body.get("reason", ""), "reason")
     entry = error_reports.report(current_user, question_id, reason, now=clock.utcnow())
-    db.session.commit()
     return jsonify(
         id=entry.id, status=entry.status, message="已提交，管理员处理后会在“我的纠错”中回复您"
     ), 201

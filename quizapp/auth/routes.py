@@ -1,10 +1,9 @@
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..extensions import db, limiter
+from ..extensions import limiter
 from ..services import accounts
-from ..services.errors import DomainError
-from ..web import safe_next, sign_in, sign_out
+from ..web import safe_next, sign_in, sign_out, transaction
 from . import bp
 from .forms import ChangePasswordForm, LoginForm
 
@@ -42,8 +41,8 @@ def login():
             flash("登录名或密码不正确", "danger")
             return render_template("auth/login.html", form=form), 200
         next_url = safe_next(request.args.get("next"))
-        sign_in(user)  # a fresh session (and CSRF token) at every sign-in
-        db.session.commit()
+        with transaction():
+            sign_in(user)  # a fresh session (and CSRF token) at every sign-in
         if user.must_change_password:  # the page itself says why (once)
             return redirect(url_for("auth.change_password"))
         return redirect(next_url or url_for("learn.home"))
@@ -52,8 +51,8 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    sign_out()
-    db.session.commit()
+    with transaction():
+        sign_out()
     flash("您已退出登录", "info")
     return redirect(url_for("auth.login"))
 
@@ -63,20 +62,15 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with transaction("密码已修改") as done:
             accounts.change_own_password(
                 current_user,
                 form.current.data,
                 form.new.data,
                 min_length=current_app.config["PASSWORD_MIN_LENGTH"],
             )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
             sign_in(current_user._get_current_object())  # the old session ended with the version
-            db.session.commit()
-            flash("密码已修改", "success")
+        if done.ok:
             return redirect(url_for("learn.home"))
     return render_template(
         "auth/password.html", form=form, min_length=current_app.config["PASSWORD_MIN_LENGTH"]

@@ -1,7 +1,7 @@
 import calendar
 from datetime import date, timedelta
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
@@ -10,9 +10,8 @@ from ..extensions import db
 from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType
 from ..services import daily, error_reports, points, rules, seal
 from ..services import rounds as round_service
-from ..services.errors import DomainError
 from ..services.org import unit_trail
-from ..web import safe_next
+from ..web import safe_next, transaction
 from . import bp
 
 WEEKDAYS = "一二三四五六日"
@@ -119,19 +118,13 @@ def history():
 def report_question():
     """我的纠错: the learner's reports with the admins' replies; POST files a report from a form."""
     if request.method == "POST":
-        try:
+        with transaction("已提交纠错，管理员处理后会在“我的纠错”中回复您"):
             error_reports.report(
                 current_user,
                 request.form.get("question_id", type=int) or 0,
                 request.form.get("reason", ""),
                 now=clock.utcnow(),
             )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "danger")
-        else:
-            db.session.commit()
-            flash("已提交纠错，管理员处理后会在“我的纠错”中回复您", "success")
         return redirect(safe_next(request.form.get("next")) or url_for("learn.report_question"))
     return render_template(
         "learn/reports.html",

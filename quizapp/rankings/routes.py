@@ -11,6 +11,7 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Bulletin, Role, Round, RoundStatus, ScreenLink, Unit
 from ..services import dashboard, exports, leaderboards, rankings, reports
+from ..web import transaction
 from . import bp
 
 
@@ -139,8 +140,8 @@ def units():
     period = request.args.get("period")
     if request.args.get("from") and request.args.get("to"):  # the custom range fields win
         period = f"custom:{request.args['from']}:{request.args['to']}"
-    table = unit_table(period, request.args.get("parent"), indicator)
-    db.session.commit()  # before rendering: on SQLite this view holds the write lock until it commits
+    with transaction(flash_errors=False):  # before rendering: on SQLite this view holds the write lock
+        table = unit_table(period, request.args.get("parent"), indicator)
     if request.args.get("format") == "xlsx":
         return _xlsx(
             exports.table_xlsx(f"{table['parent'].name}排名", TABLE_HEADERS, _table_rows(table)),
@@ -299,10 +300,10 @@ def honours():
     root = leaderboards.default_unit(current_user)
     if root is None:
         abort(404)
-    snapshot = rankings.ensure_snapshot(period, now=clock.utcnow(), tz=tz)
-    top_units = rankings.rank_children(snapshot, root.id, "composite")[:10]
-    stars = leaderboards.board("month", unit=root, viewer=current_user, month=month, limit=10)
-    db.session.commit()
+    with transaction(flash_errors=False):
+        snapshot = rankings.ensure_snapshot(period, now=clock.utcnow(), tz=tz)
+        top_units = rankings.rank_children(snapshot, root.id, "composite")[:10]
+        stars = leaderboards.board("month", unit=root, viewer=current_user, month=month, limit=10)
     return render_template(
         "rankings/honours.html", period=period, root=root, top_units=top_units, stars=stars
     )
@@ -324,10 +325,10 @@ def screen(token: str):
     now = clock.utcnow()
     today = _today()
     period = rankings.month_period(today)
-    snapshot = rankings.ensure_snapshot(period, now=now, tz=tz)
-    rows = rankings.rank_children(snapshot, link.unit_id, "composite")
-    figures = dashboard.screen_figures(link.unit, today=today)
-    db.session.commit()
+    with transaction(flash_errors=False):
+        snapshot = rankings.ensure_snapshot(period, now=now, tz=tz)
+        rows = rankings.rank_children(snapshot, link.unit_id, "composite")
+        figures = dashboard.screen_figures(link.unit, today=today)
     return render_template(
         "rankings/screen.html",
         unit=link.unit,

@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from .. import clock
@@ -7,6 +7,7 @@ from ..extensions import db
 from ..models import AttemptStatus
 from ..services import rounds as round_service
 from ..services.errors import Conflict
+from ..web import transaction
 from . import bp
 
 
@@ -32,13 +33,10 @@ def detail(round_id: int):
 @bp.route("/rounds/<int:round_id>/start", methods=["POST"])
 @login_required
 def start(round_id: int):
-    try:
+    with transaction(shown=(Conflict,)) as done:  # a round out of reach stays a 404
         attempt, _ = round_service.start_attempt(current_user, round_id, now=clock.utcnow())
-    except Conflict as error:
-        db.session.rollback()
-        flash(error.message, "warning")
+    if not done.ok:
         return redirect(url_for("rounds.detail", round_id=round_id))
-    db.session.commit()
     return redirect(url_for("rounds.attempt", attempt_id=attempt.id))
 
 
@@ -56,11 +54,11 @@ def attempt(attempt_id: int):
 @writes_database  # an overdue attempt is auto-submitted on sight
 def result(attempt_id: int):
     now = clock.utcnow()
-    attempt = round_service.get_attempt(current_user.id, attempt_id)
-    if round_service.finish_overdue(now=now, round_id=attempt.round_id, user_id=current_user.id):
-        db.session.refresh(attempt)
+    with transaction(flash_errors=False):
+        attempt = round_service.get_attempt(current_user.id, attempt_id)
+        if round_service.finish_overdue(now=now, round_id=attempt.round_id, user_id=current_user.id):
+            db.session.refresh(attempt)
+        view = round_service.attempt_view(attempt, now=now)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         return redirect(url_for("rounds.attempt", attempt_id=attempt_id))
-    view = round_service.attempt_view(attempt, now=now)
-    db.session.commit()
     return render_template("rounds/result.html", attempt=attempt, view=view)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, func, literal, or_, select, true
@@ -19,11 +20,14 @@ from ..models import (
     Round,
     RoundStatus,
     RoundTarget,
+    ScreenLink,
     Source,
     Unit,
     UnitDayStat,
     User,
 )
+from . import audit
+from .errors import NotFound
 from .org import active_staff, in_subtree, unit_scope
 
 
@@ -173,3 +177,32 @@ def screen_figures(unit: Unit, *, today: date) -> dict:
             .order_by(UnitDayStat.day)
         ).all(),
     }
+
+
+def create_screen_link(unit_code: str, label: str, *, viewer: User) -> ScreenLink:
+    """A revocable no-sign-in link showing a unit's big screen (the unit within the viewer's scope)."""
+    unit = db.session.scalar(select(Unit).where(Unit.code == unit_code.strip(), unit_scope(viewer)))
+    if unit is None:
+        raise NotFound(f"单位编码“{unit_code}”不存在")
+    link = ScreenLink(
+        token=secrets.token_urlsafe(24), unit_id=unit.id, label=label.strip(), created_by_id=viewer.id
+    )
+    db.session.add(link)
+    db.session.flush()
+    audit.record(
+        "screen.create",
+        "screen_link",
+        link.id,
+        actor_id=viewer.id,
+        after={"unit": unit.code, "label": link.label},
+    )
+    return link
+
+
+def revoke_screen_link(link_id: int, *, actor_id: int, now: datetime) -> None:
+    link = db.session.get(ScreenLink, link_id)
+    if link is None:
+        raise NotFound("链接不存在")
+    if link.revoked_at is None:
+        link.revoked_at = now
+        audit.record("screen.revoke", "screen_link", link.id, actor_id=actor_id, after={"label": link.label})

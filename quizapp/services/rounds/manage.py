@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Attempt, AttemptStatus, Round, RoundStatus, RoundTarget
+from ...models import Attempt, AttemptStatus, Round, RoundStatus, RoundTarget, User
 from .. import audit
 from ..errors import Conflict, DomainError, NotFound
 from .settings import RoundSettings, validate
@@ -97,15 +97,24 @@ def get_round(round_id: int) -> Round:
     return round_
 
 
-def extend_attempt(attempt_id: int, minutes: int, *, actor_id: int | None, now: datetime) -> Attempt:
-    """Give one taker more time (an admin's override), even past the round's close."""
+def extend_attempt(
+    round_id: int, username: str, minutes: int, *, actor_id: int | None, now: datetime
+) -> Attempt:
+    """Give one taker (by login name) more time on their running attempt at a round (an admin's
+    override), even past the round's close."""
     if not 1 <= minutes <= 240:
         raise DomainError("延长时间应为 1–240 分钟")
-    attempt = db.session.get(Attempt, attempt_id)
+    attempt = db.session.scalar(
+        select(Attempt)
+        .join(User, User.id == Attempt.user_id)
+        .where(
+            Attempt.round_id == round_id,
+            User.username == username.strip(),
+            Attempt.status == AttemptStatus.IN_PROGRESS,
+        )
+    )
     if attempt is None:
-        raise NotFound("答卷不存在")
-    if attempt.status != AttemptStatus.IN_PROGRESS:
-        raise Conflict("答卷已提交，不能延时")
+        raise NotFound(f"“{username}”在本轮没有正在进行的答卷")
     before = attempt.deadline_at
     attempt.deadline_at = max(attempt.deadline_at, now) + timedelta(minutes=minutes)
     db.session.flush()

@@ -20,7 +20,7 @@ from ...models import (
     Round,
     Source,
 )
-from .. import grading
+from .. import audit, grading
 from ..errors import Conflict, DomainError, NotFound
 from .settings import clean_blueprint
 
@@ -56,9 +56,12 @@ def _row_candidates(row: dict):
     return stmt
 
 
-def draw_paper(round_id: int, *, now: datetime, redraw: bool = False) -> list[PaperQuestion]:
+def draw_paper(
+    round_id: int, *, now: datetime, redraw: bool = False, actor_id: int | None = None
+) -> list[PaperQuestion]:
     """Draw the paper once from the blueprint (row by row, without repeats). Every row that the bank
-    cannot fill is reported, and nothing is written. ``redraw`` replaces a paper nobody has used."""
+    cannot fill is reported, and nothing is written. ``redraw`` replaces a paper nobody has used.
+    An admin's draw (``actor_id``) is audited; the opening sweep's is not."""
     round_ = db.session.scalar(
         select(Round).where(Round.id == round_id).with_for_update().execution_options(populate_existing=True)
     )
@@ -97,6 +100,8 @@ def draw_paper(round_id: int, *, now: datetime, redraw: bool = False) -> list[Pa
     round_.paper_drawn_at = now
     _papers().forget(lambda key: key[0] == round_id)  # a redraw within the same instant
     db.session.flush()
+    if actor_id is not None:
+        audit.record("round.paper", "round", round_id, actor_id=actor_id, after={"redraw": redraw})
     db.session.expire(round_, ["paper"])
     return list(round_.paper)
 
