@@ -20,6 +20,10 @@ ENVIRONMENT = {
 }
 
 
+# Monthly contests and exams: one attempt, results and answers only after the round closes.
+CONTEST = {"attempts_allowed": 1, "show_answers": "after_close", "pass_mark": 60, "grace_seconds": 30}
+
+
 class DefaultConfig:
     # SECRET_KEY is never defaulted: it comes from the environment, instance/config.py,
     # or the key file that create_app generates once in the instance folder.
@@ -84,6 +88,12 @@ class DefaultConfig:
     MISTAKE_CLEAR_STREAK = 2
 
     # Rounds (DESIGN §3): defaults an admin starts from when creating a round of each kind.
+    _AFTER_CLOSE_ONCE = {
+        "attempts_allowed": 1,
+        "show_answers": "after_close",
+        "pass_mark": 60,
+        "grace_seconds": 30,
+    }
     ROUND_DEFAULTS = {
         "weekly": {
             "time_limit_minutes": 20,
@@ -100,10 +110,7 @@ class DefaultConfig:
         },
         "monthly": {
             "time_limit_minutes": 40,
-            "attempts_allowed": 1,
-            "show_answers": "after_close",
-            "pass_mark": 60,
-            "grace_seconds": 30,
+            **CONTEST,
             "blueprint": [
                 {"type": "single", "count": 25},
                 {"type": "multiple", "count": 10},
@@ -113,10 +120,7 @@ class DefaultConfig:
         },
         "exam": {
             "time_limit_minutes": 60,
-            "attempts_allowed": 1,
-            "show_answers": "after_close",
-            "pass_mark": 60,
-            "grace_seconds": 30,
+            **CONTEST,
             "blueprint": [
                 {"type": "single", "count": 30},
                 {"type": "multiple", "count": 10},

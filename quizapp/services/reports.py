@@ -136,9 +136,13 @@ def build_round_bulletin(round_id: int, snapshot: RankingSnapshot, *, now: datet
         "top_staff": top_staff,
     }
     label = "缺考与不合格人员通报" if round_.kind == RoundKind.EXAM else "参与情况通报"
+    return _store(key, f"{round_.title} {label}", snapshot, content, now=now, round_id=round_id)
+
+
+def _store(key: str, title: str, snapshot, content: dict, *, now: datetime, round_id: int | None = None):
     bulletin = Bulletin(
         period_key=key,
-        title=f"{round_.title} {label}",
+        title=title,
         round_id=round_id,
         snapshot_id=snapshot.id,
         content=content,
@@ -213,16 +217,7 @@ def build_month_bulletin(month_start: date, *, now: datetime) -> Bulletin | None
             for i, row in enumerate(leaders, 1)
         ],
     }
-    bulletin = Bulletin(
-        period_key=key,
-        title=f"{period.label} 日日学、周周练、月月比情况通报",
-        snapshot_id=snapshot.id,
-        content=content,
-        created_at=now,
-    )
-    db.session.add(bulletin)
-    db.session.flush()
-    return bulletin
+    return _store(key, f"{period.label} 日日学、周周练、月月比情况通报", snapshot, content, now=now)
 
 
 def scoped(content: dict, unit_path: str | None) -> dict:

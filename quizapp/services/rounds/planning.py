@@ -17,6 +17,18 @@ from ..errors import DomainError
 from .manage import create_round
 from .settings import RoundSettings, validate
 
+# What a template shares with a round: the round's own parameters, apart from its window and title.
+TEMPLATE_VALUES = ("time_limit_minutes", "attempts_allowed", "pass_mark", "show_answers", "grace_seconds")
+TEMPLATE_FIELDS = (
+    "enabled",
+    "open_day",
+    "open_time",
+    "close_day",
+    "close_time",
+    "plan_ahead_days",
+    *TEMPLATE_VALUES,
+)
+
 
 def plan_rounds(now: datetime) -> dict:
     """Create the coming weekly and monthly rounds from the enabled templates, each period once:
@@ -53,8 +65,9 @@ def template_for(kind: str) -> RoundTemplate:
     template = db.session.scalar(select(RoundTemplate).where(RoundTemplate.kind == kind))
     if template is not None:
         return template
-    defaults = current_app.config["ROUND_DEFAULTS"][kind]
+    tz = current_app.config["TZINFO"]
     codes = list(db.session.scalars(select(Unit.code).where(Unit.parent_id.is_(None)).order_by(Unit.code)))
+    defaults = RoundSettings.from_defaults(kind, clock.business_date(clock.utcnow(), tz), tz, codes)
     weekly = kind == "weekly"
     return RoundTemplate(
         kind=kind,
@@ -64,29 +77,8 @@ def template_for(kind: str) -> RoundTemplate:
         close_day=6 if weekly else 0,
         close_time="23:59",
         plan_ahead_days=7,
-        target_codes=codes,
-        time_limit_minutes=defaults["time_limit_minutes"],
-        attempts_allowed=defaults["attempts_allowed"],
-        pass_mark=defaults["pass_mark"],
-        show_answers=defaults["show_answers"],
-        grace_seconds=defaults["grace_seconds"],
-        blueprint=[dict(row) for row in defaults["blueprint"]],
+        **{name: getattr(defaults, name) for name in (*TEMPLATE_VALUES, "target_codes", "blueprint")},
     )
-
-
-TEMPLATE_FIELDS = (
-    "enabled",
-    "open_day",
-    "open_time",
-    "close_day",
-    "close_time",
-    "plan_ahead_days",
-    "time_limit_minutes",
-    "attempts_allowed",
-    "pass_mark",
-    "show_answers",
-    "grace_seconds",
-)
 
 
 def save_template(
@@ -97,12 +89,7 @@ def save_template(
     today = clock.business_date(clock.utcnow(), tz)
     _, cleaned = validate(  # the checks a round gets, on this period's round of the template
         RoundSettings.from_defaults(kind, today, tz, target_codes).but(
-            time_limit_minutes=values["time_limit_minutes"],
-            attempts_allowed=values["attempts_allowed"],
-            pass_mark=values["pass_mark"],
-            show_answers=values["show_answers"],
-            grace_seconds=values["grace_seconds"],
-            blueprint=blueprint,
+            blueprint=blueprint, **{name: values[name] for name in TEMPLATE_VALUES}
         )
     )
     template = template_for(kind)
