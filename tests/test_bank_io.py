@@ -58,16 +58,39 @@ def question_count() -> int:
 # --- the shipped bank -------------------------------------------------------------------------
 
 
-def test_shipped_bank_meets_the_brief():
-    report = bank_io.verify_paths([BANK], BANK)
-    assert report["errors"] == []
-    assert report["questions"] >= 400
-    assert report["sources"] >= 10
-    assert set(report["by_type"]) == {"single", "multiple", "judge", "fill"}
-    assert report["by_type"]["multiple"] >= 60 and report["by_type"]["fill"] >= 40
-    assert set(report["by_category"]) == set(bank_io.DEFAULT_CATEGORIES)
-    assert set(report["by_ability"]) == set(bank_io.DEFAULT_ABILITIES)
-    assert set(report["by_difficulty"]) == {"1", "2", "3"}
+def test_shipped_bank_meets_the_brief(figures):
+    """Issue 17's limits, as `quizapp bank stats` checks them (CI runs the command too)."""
+    stats = bank_io.bank_stats([BANK], BANK)
+    assert stats.errors == [] and stats.breaches == []
+    assert set(stats.figures["by type"]) == {"single", "multiple", "judge", "fill", "calc"}
+    assert set(stats.figures["by category"]) == set(bank_io.DEFAULT_CATEGORIES)
+    assert set(stats.figures["by difficulty"]) == {"1", "2", "3"}
+    for name in ("questions", "documents", "cases", "calculations"):
+        figures.put("shipped bank", name, stats.figures[name])
+    figures.put("shipped bank", "largest category share", max(stats.figures["by category"].values()))
+
+
+def test_stats_find_what_they_look_for(tmp_path):
+    """Each quality check flags its own flaw in a small bank (and the limits break)."""
+    flawed = [
+        good_question(
+            stem="用人单位应当自成立之日起____内凭营业执照、登记证书或者单位印章",
+            type="fill",
+            options=None,
+            answer=[["三十日"]],
+        ),
+        good_question(options={"A": "十日", "B": "十五日", "C": "3", "D": "六十日"}, answer="B"),
+        good_question(stem="参加生育保险的职工多少日内登记？", explanation="另一解析"),
+    ]
+    (tmp_path / "bank.yaml").write_bytes(yaml_file(flawed)[1])
+    stats = bank_io.bank_stats([tmp_path / "bank.yaml"], BANK)
+    counts = {name: len(where) for name, where in stats.findings.items()}
+    assert counts["quote with a blank"] == 1
+    assert counts["option shorter than 2 characters"] == 1
+    assert counts["quote lacks a key's deciding words"] == 1  # 十五日 is not in the quote
+    assert counts["fill numerals without the other spelling"] == 1
+    assert counts["dated rule without a note"] == 1
+    assert any(breach.startswith("questions: 3 < 2000") for breach in stats.breaches)
 
 
 def test_every_shipped_source_file_is_a_policy_document_copy():

@@ -79,7 +79,11 @@ def _edit_form(version, category, ability, source_code) -> QuestionEditForm:
         for field, option in zip(OPTION_FIELDS, version.options, strict=False):
             getattr(form, field).data = option["text"]
         form.answer.data = grading.tabular_answer(str(version.type), version.answer)
+        if version.type == "calc":
+            form.unit.data = "|".join(version.answer["unit"])
+            form.tolerance.data = grading.plain_number(version.answer["tolerance"])
         form.explanation.data, form.source.data = version.explanation, source_code
+        form.note.data = version.note or ""
         form.locator.data, form.quote.data = version.locator, version.quote
     return form
 
@@ -106,6 +110,9 @@ def question_detail(question_id: int):
             "explanation": form.explanation.data,
             "locator": form.locator.data,
             "quote": form.quote.data,
+            "unit": form.unit.data,
+            "tolerance": form.tolerance.data,
+            "note": form.note.data,
         }
         if options:
             values["options"] = options

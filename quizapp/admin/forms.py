@@ -170,8 +170,15 @@ class QuestionEditForm(FlaskForm):
     option_d = StringField("选项D")
     option_e = StringField("选项E")
     option_f = StringField("选项F")
-    answer = StringField("答案", description="单选 B；多选 ACD；判断 正确/错误；填空 三十|30；六十|60")
+    answer = StringField(
+        "答案", description="单选 B；多选 ACD；判断 正确/错误；填空 三十|30；六十|60；计算题填数值（如 600）"
+    )
+    unit = StringField("单位（计算题）", description="如 元；多种写法用 | 分隔，如 天|日")
+    tolerance = StringField("误差（计算题）", description="允许的误差，如 0.5；天数、人数填 0")
     explanation = TextAreaField("解析", validators=[DataRequired("请填写解析")])
+    note = TextAreaField(
+        "备注", description="规则在已知日期变化时写明（如 2030 年起最低缴费年限逐步提高），学员答题后可见"
+    )
     source = SelectField("来源文件", choices=[], validate_choice=False)
     locator = StringField("条款位置", validators=[DataRequired("请填写条款位置")])
     quote = TextAreaField("原文引用", validators=[DataRequired("请填写原文引用")])

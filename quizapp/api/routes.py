@@ -11,7 +11,7 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category
 from ..models._types import MAX_ID
-from ..services import daily, error_reports, leaderboards, points, rankings, rules
+from ..services import daily, draws, error_reports, history, leaderboards, points, practice, rankings, rules
 from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
 from ..web import commits
@@ -72,8 +72,8 @@ def me():
         unit={"code": unit.code, "name": unit.name} if unit else None,
         today=today.isoformat(),
         points=points.totals(current_user.id, today),
-        streak=daily.streak(current_user.id, today),
-        stars_this_month=daily.stars_between(current_user.id, month_start, today + timedelta(days=1)),
+        streak=history.streak(current_user.id, today),
+        stars_this_month=history.stars_between(current_user.id, month_start, today + timedelta(days=1)),
     )
 
 
@@ -114,7 +114,7 @@ def daily_answer():
 @bp.get("/mistakes")
 @login_required
 def mistakes():
-    entries = daily.mistake_book(current_user.id, now=clock.utcnow())
+    entries = practice.mistake_book(current_user.id, now=clock.utcnow())
     return jsonify(entries=entries, due=sum(entry["due"] for entry in entries))
 
 
@@ -122,7 +122,7 @@ def mistakes():
 @login_required
 @commits
 def mistake_review():
-    item = daily.serve_review(current_user.id, now=clock.utcnow(), rules=rules.current())
+    item = practice.serve_review(current_user.id, now=clock.utcnow(), rules=rules.current())
     return jsonify(item=item)
 
 
@@ -131,7 +131,7 @@ def mistake_review():
 @commits
 def practice_item():
     filters = practice_filters(_body() if request.get_data() else {})
-    item = daily.serve_practice(current_user.id, filters, now=clock.utcnow(), rules=rules.current())
+    item = practice.serve_practice(current_user.id, filters, now=clock.utcnow(), rules=rules.current())
     return jsonify(item=item)
 
 
@@ -142,15 +142,15 @@ def item_answer(item_id: int):
     body = _body()
     if "answer" not in body:
         raise BadRequest("缺少 answer")
-    outcome = daily.answer_item(
+    outcome = practice.answer_item(
         current_user.id, item_id, body["answer"], now=clock.utcnow(), rules=rules.current()
     )
     return jsonify(_answer_payload(outcome))
 
 
-def practice_filters(values) -> daily.Filters:
+def practice_filters(values) -> draws.Filters:
     """Filters from names (as the practice page sends them); unknown names are a clear error."""
-    filters = daily.Filters()
+    filters = draws.Filters()
     for name in ("category", "ability", "type"):
         if values.get(name) is not None:
             _str(values[name], name)

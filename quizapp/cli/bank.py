@@ -42,6 +42,31 @@ def bank_verify(paths: tuple[Path, ...], as_json: bool) -> None:
         sys.exit(1)
 
 
+@bank.command("stats")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出")
+@click.option(
+    "--check/--no-check", default=None, help="超出题库质量上限时以非零状态退出（默认：检查随附题库时）"
+)
+@with_appcontext
+def bank_stats(paths: tuple[Path, ...], as_json: bool, check: bool | None) -> None:
+    """The bank's size and spread, and its quality checks (default: the shipped bank, held to its
+    limits: exit 1 when one breaks)."""
+    bank_path = Path(current_app.config["BANK_PATH"])
+    stats = bank_io.bank_stats(list(paths) or [bank_path], bank_path)
+    if as_json:
+        click.echo(json.dumps(stats.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        for name, value in stats.figures.items():
+            shown = "，".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else value
+            click.echo(f"{name}: {shown}")
+        for name, where in stats.findings.items():
+            click.echo(f"[{len(where):>3}] {name}" + (f"：{'；'.join(where[:3])}" if where else ""))
+        click.echo("超出上限：" + "；".join(stats.breaches) if stats.breaches else "各项均在上限之内")
+    if stats.breaches and (check if check is not None else not paths):
+        sys.exit(1)
+
+
 @bank.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @with_appcontext

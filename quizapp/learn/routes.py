@@ -8,7 +8,9 @@ from sqlalchemy import func, select
 from .. import clock
 from ..extensions import db
 from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType
-from ..services import daily, error_reports, points, rules, seal
+from ..services import draws, error_reports, points, rules, seal
+from ..services import history as learning_history
+from ..services import practice as practice_service
 from ..services import rounds as round_service
 from ..services.org import unit_trail
 from ..web import safe_next, transaction
@@ -45,7 +47,7 @@ def home():
         todays=todays,
         daily_size=rules.current().daily_size,
         points=points.totals(current_user.id, today),
-        streak=daily.streak(current_user.id, today),
+        streak=learning_history.streak(current_user.id, today),
         due_mistakes=due,
         rounds=[r for r in round_service.rounds_for_user(current_user, now=now) if r["state"] == "open"],
     )
@@ -62,7 +64,7 @@ def daily_page():
 def practice():
     categories = db.session.scalars(select(Category.name).order_by(Category.sort)).all()
     abilities = db.session.scalars(select(Ability.name).order_by(Ability.sort)).all()
-    chosen = {key: request.args.get(key, "") for key in daily.PRACTICE_FILTERS}
+    chosen = {key: request.args.get(key, "") for key in draws.PRACTICE_FILTERS}
     return render_template(
         "learn/practice.html",
         categories=categories,
@@ -75,7 +77,7 @@ def practice():
 @bp.route("/mistakes")
 @login_required
 def mistake_book():
-    entries = daily.mistake_book(current_user.id, now=clock.utcnow())
+    entries = practice_service.mistake_book(current_user.id, now=clock.utcnow())
     return render_template("learn/mistakes.html", entries=entries, due=sum(e["due"] for e in entries))
 
 
@@ -94,7 +96,7 @@ def history():
     # A month the calendar can show with its neighbours (year 1 and 9999 have none on one side).
     shown = date(year, month, 1) if 1900 <= year <= 2999 and 1 <= month <= 12 else today.replace(day=1)
     following = (shown + timedelta(days=32)).replace(day=1)
-    finished = daily.finished_days(current_user.id, shown, following)
+    finished = learning_history.finished_days(current_user.id, shown, following)
     weeks = calendar.Calendar(firstweekday=0).monthdatescalendar(shown.year, shown.month)
     previous = (shown - timedelta(days=1)).replace(day=1)
     return render_template(
@@ -103,8 +105,8 @@ def history():
         shown=shown,
         weeks=weeks,
         finished=finished,
-        streak=daily.streak(current_user.id, today),
-        accuracy=daily.accuracy(current_user.id),
+        streak=learning_history.streak(current_user.id, today),
+        accuracy=learning_history.accuracy(current_user.id),
         stars=sum(finished.values()),
         previous_url=url_for("learn.history", year=previous.year, month=previous.month),
         next_url=url_for("learn.history", year=following.year, month=following.month)

@@ -64,10 +64,13 @@ class QuestionType(enum.StrEnum):
     MULTIPLE = "multiple"
     JUDGE = "judge"
     FILL = "fill"
+    CALC = "calc"  # 计算题: a number with a unit, within a tolerance
 
     @property
     def label(self) -> str:
-        return {"single": "单选", "multiple": "多选", "judge": "判断", "fill": "填空"}[self.value]
+        return {"single": "单选", "multiple": "多选", "judge": "判断", "fill": "填空", "calc": "计算"}[
+            self.value
+        ]
 
 
 class QuestionStatus(enum.StrEnum):
@@ -107,6 +110,20 @@ class Question(db.Model):
     )
 
 
+class QuestionCase(db.Model):
+    """案例分析: a case text that 2–5 sub-questions share. It is shown once, above them; each
+    sub-question is an ordinary question (its versions carry ``case_id`` and ``case_position``),
+    graded on its own, and drawn together with its siblings as one unit."""
+
+    __tablename__ = "question_case"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class QuestionVersion(db.Model):
     """Frozen content. Attempts point here, so an edit of a used question adds a version instead."""
 
@@ -140,7 +157,8 @@ class QuestionVersion(db.Model):
     stem: Mapped[str] = mapped_column(Text)
     # [{"key": "A", "text": "…"}, …] for single/multiple; [] otherwise.
     options: Mapped[list] = mapped_column(JSON, default=list)
-    # single: "A"; multiple: ["A", "C"]; judge: true/false; fill: [["accepted", …] per blank].
+    # single: "A"; multiple: ["A", "C"]; judge: true/false; fill: [["accepted", …] per blank];
+    # calc: {"value": 600, "unit": ["元"], "tolerance": 0.5}.
     answer: Mapped[object] = mapped_column(JSON)
     explanation: Mapped[str] = mapped_column(Text)
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
@@ -150,10 +168,15 @@ class QuestionVersion(db.Model):
     locator: Mapped[str] = mapped_column(String(64))
     quote: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # A rule that changes on a known date (the 15-year minimum from 2030, …), shown with the question.
+    note: Mapped[str | None] = mapped_column(Text)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("question_case.id"), index=True)
+    case_position: Mapped[int | None] = mapped_column(Integer)  # 1, 2, … within the case
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
 
     question: Mapped[Question] = relationship(back_populates="versions")
+    case: Mapped[QuestionCase | None] = relationship(lazy="joined")  # small; read with its questions
     category: Mapped[Category] = relationship()
     ability: Mapped[Ability] = relationship()
     source: Mapped[Source] = relationship()

@@ -20,6 +20,7 @@ from sqlalchemy import String, cast, delete, func, select
 
 from ..extensions import db
 from ..models import Attempt, AttemptAnswer, ItemStat, PaperQuestion, QuestionVersion
+from . import grading
 
 TOO_EASY, TOO_HARD, NEGATIVE = 0.9, 0.2, 0.0
 FLAG_LABELS = {
@@ -121,9 +122,11 @@ def _distribution(version: QuestionVersion, responses: Counter) -> dict[str, int
         elif version.type == "multiple":
             for key in value or []:
                 counts[key] += count
+        elif version.type == "calc":
+            counts[f"{grading.plain_number(value['value'])}{value['unit']}" if value else ""] += count
         else:
             counts["；".join(value or [])] += count
-    if version.type == "fill":
+    if version.type in ("fill", "calc"):
         return dict(counts.most_common(5))
     if version.type in ("single", "multiple"):
         return {option["key"]: counts.get(option["key"], 0) for option in version.options}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from ..models import QuestionVersion
@@ -45,12 +48,37 @@ def parse_response(version: QuestionVersion, raw) -> object:
         if not set(chosen) <= keys:
             raise InvalidResponse(f"多选题的选项只能是 {'、'.join(sorted(keys))}")
         return chosen
+    if version.type == "calc":
+        return parse_number(raw, version.answer["unit"])
     blanks = len(version.answer)
     if not isinstance(raw, list) or len(raw) != blanks or not all(isinstance(item, str) for item in raw):
         raise InvalidResponse(f"填空题须填写 {blanks} 个空")
     if any(len(item) > 200 for item in raw):
         raise InvalidResponse("填空内容过长")
     return [item.strip() for item in raw]
+
+
+_NUMBER = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(.*)$")
+
+
+def parse_number(raw, units: list[str]) -> dict:
+    """A typed calculation answer: ``1,234.5``, ``1234.50元``, full-width digits, a unit or none.
+    Stored as ``{"value": 1234.5, "unit": "元" | ""}``; a unit other than the accepted ones is kept
+    as typed (it is wrong, not refused)."""
+    if isinstance(raw, bool) or not isinstance(raw, str | int | float):
+        raise InvalidResponse("计算题请填写一个数")
+    text = unicodedata.normalize("NFKC", str(raw)).replace(",", "").replace(" ", "").strip()
+    match = _NUMBER.match(text)
+    if not match or len(text) > 40:
+        raise InvalidResponse("计算题请填写一个数（可带单位，如 1234.5元）")
+    value = float(match.group(1))
+    if not math.isfinite(value):
+        raise InvalidResponse("计算题请填写一个数")
+    return {"value": value, "unit": match.group(2)}
+
+
+def _unit_matches(given: str, units: list[str]) -> bool:
+    return not given or normalise(given) in {normalise(unit) for unit in units}
 
 
 def grade(version: QuestionVersion, response, *, multiple_partial: float = 0.5) -> Grade:
@@ -61,8 +89,15 @@ def grade(version: QuestionVersion, response, *, multiple_partial: float = 0.5) 
       non-empty strict subset of the key with no wrong option (少选得一半，错选不得分); else nothing.
     - fill: every blank must match one of its accepted answers after ``normalise`` (width, spaces
       and punctuation folded); all or nothing.
+    - calc: the number within the key's tolerance, and no unit or one of the key's units (the box
+      shows the unit; a different unit is wrong); all or nothing.
     """
     key = version.answer
+    if version.type == "calc":
+        right = abs(response["value"] - key["value"]) <= key["tolerance"] + 1e-9 and _unit_matches(
+            response["unit"], key["unit"]
+        )
+        return Grade(1.0, True) if right else Grade(0.0, False)
     if version.type in ("single", "judge"):
         return Grade(1.0, True) if response == key else Grade(0.0, False)
     if version.type == "multiple":
@@ -90,14 +125,33 @@ def describe(qtype: str, options: list[dict], value) -> str:
         return "；".join(f"{key}. {texts.get(key, '')}" for key in value)
     if qtype == "judge":
         return "正确" if value in (True, "true") else "错误"
+    if qtype == "calc":
+        return _describe_number(value)
     if value and isinstance(value[0], list):  # the key: accepted spellings per blank
         return "；".join(" / ".join(alternatives) for alternatives in value)
     return "；".join(value)
 
 
+def plain_number(number: float) -> str:
+    """600.0 → "600", 1234.5 → "1234.5", 0.125 → "0.125": as a person writes it."""
+    return f"{number:.6f}".rstrip("0").rstrip(".")
+
+
+def _describe_number(value: dict) -> str:
+    """``{"value": 600.0, "unit": ["元"], "tolerance": 0.5}`` → "600 元（允许误差 ±0.5）";
+    a response ``{"value": 1234.5, "unit": "元"}`` → "1234.5 元"."""
+    number = plain_number(value["value"])
+    unit = value["unit"][0] if isinstance(value["unit"], list) else value["unit"]
+    text = f"{number} {unit}".strip()
+    if value.get("tolerance"):
+        text += f"（允许误差 ±{value['tolerance']:g}）"
+    return text
+
+
 def public_question(version: QuestionVersion, *, category: str | None = None) -> dict:
-    """What a learner may see before answering: no key, no explanation, no source quote."""
-    return {
+    """What a learner may see before answering: no key, no explanation, no source quote; a case's
+    text comes with each of its sub-questions, a calculation's unit with the question."""
+    public = {
         "id": version.question_id,
         "type": str(version.type),
         "type_label": version.type.label,
@@ -107,6 +161,16 @@ def public_question(version: QuestionVersion, *, category: str | None = None) ->
         "category": category,
         "difficulty": version.difficulty,
     }
+    if version.type == "calc":
+        public["unit"] = version.answer["unit"][0]
+    if version.case_id is not None:
+        public["case"] = {
+            "id": version.case_id,
+            "title": version.case.title,
+            "body": version.case.body,
+            "position": version.case_position,
+        }
+    return public
 
 
 def feedback(version: QuestionVersion, response, score: float, correct: bool, source_title: str) -> dict:
@@ -121,6 +185,7 @@ def feedback(version: QuestionVersion, response, score: float, correct: bool, so
         "correct_answer_text": describe(version.type, version.options, version.answer),
         "explanation": version.explanation,
         "source": {"title": source_title, "locator": version.locator, "quote": version.quote},
+        "note": version.note,
     }
 
 
@@ -132,4 +197,6 @@ def tabular_answer(qtype: str, answer) -> str:
         return "正确" if answer else "错误"
     if qtype == "fill":
         return "；".join("|".join(blank) for blank in answer)
+    if qtype == "calc":
+        return plain_number(answer["value"])
     return answer

@@ -121,7 +121,8 @@ def edit(question_id: int, values: dict, *, actor_id: int | None) -> QuestionVer
     question, versions = get(question_id)
     current = next(v for v, *_ in versions if v.is_current)
     resolver = bank_io.db_resolver(None)
-    raw = bank_io.RawRecord(file="", row="", values=values)
+    case = bank_io.CaseDraft("", current.case.title, current.case.body) if current.case_id else None
+    raw = bank_io.RawRecord(file="", row="", values=values, case=case, case_position=current.case_position)
     categories = db.session.scalars(select(Category.name)).all()
     abilities = db.session.scalars(select(Ability.name)).all()
     draft, problems, _ = bank_io.validate_record(raw, resolver, set(categories), set(abilities))
@@ -148,6 +149,9 @@ def edit(question_id: int, values: dict, *, actor_id: int | None) -> QuestionVer
         "source_id": db.session.scalar(select(Source.id).where(Source.code == draft.source)),
         "locator": draft.locator,
         "quote": draft.quote,
+        "note": draft.note,
+        "case_id": current.case_id,  # a case's sub-question stays in its case
+        "case_position": current.case_position,
         "content_hash": draft.content_hash,
     }
     before = {"version": current.number, "stem": current.stem, "answer": current.answer}

@@ -51,9 +51,11 @@ def nested_deeper_than(value, limit: int) -> bool:
     return False
 
 
-def content_hash(qtype: str, stem: str, options: list[dict]) -> str:
-    """Identity of a question's content: type, stem and options, normalised (DESIGN §3: never stem alone)."""
-    payload = json.dumps(
-        [qtype, normalise(stem), [normalise(option["text"]) for option in options]], ensure_ascii=False
-    )
+def content_hash(qtype: str, stem: str, options: list[dict], *, context: str = "") -> str:
+    """Identity of a question's content: type, stem and options, normalised (DESIGN §3: never stem
+    alone); ``context``, the case text a sub-question belongs to, when it has one."""
+    parts = [qtype, normalise(stem), [normalise(option["text"]) for option in options]]
+    if context:
+        parts.append(normalise(context))
+    payload = json.dumps(parts, ensure_ascii=False)
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

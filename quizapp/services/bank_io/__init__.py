@@ -4,7 +4,8 @@
 - ``readers``: every file format into raw records (parsed in the upload parser's child process);
 - ``validation``: the common fields, one validator per question type, the source quote;
 - ``importing``: verifying files, planning and writing an import, all or nothing;
-- ``export``: YAML and .xlsx exports and the import template.
+- ``export``: YAML and .xlsx exports and the import template;
+- ``stats``: the bank's size, spread and quality checks, with the shipped bank's limits.
 
 One bad row anywhere means nothing is imported, and every bad row is reported with its file, row and
 field. Callers use ``services.bank_io`` as one module: the names below are its public face.
@@ -20,6 +21,7 @@ from .format import (
     OPTION_KEYS,
     TYPE_ALIASES,
     Batch,
+    CaseDraft,
     Draft,
     ImportPlan,
     ImportSummary,
@@ -35,9 +37,13 @@ from .importing import (
     verify_paths,
 )
 from .readers import expand_paths, read_batch, read_paths
+from .stats import LIMITS, BankStats, bank_stats
 from .validation import TYPE_VALIDATORS, SourceResolver, validate_record
 
 __all__ = [
+    "LIMITS",
+    "BankStats",
+    "bank_stats",
     "BLANK",
     "COLUMNS",
     "DEFAULT_ABILITIES",
@@ -47,6 +53,7 @@ __all__ = [
     "TYPE_ALIASES",
     "TYPE_VALIDATORS",
     "Batch",
+    "CaseDraft",
     "Draft",
     "ImportPlan",
     "ImportSummary",

@@ -16,7 +16,8 @@ from .format import BLANK, COLUMNS, DEFAULT_ABILITIES, DEFAULT_CATEGORIES, OPTIO
 
 
 def current_versions(question_ids: list[int] | None = None) -> list[dict]:
-    """Current content of the given questions (all when None), as plain dicts, ordered by id."""
+    """Current content of the given questions (all when None), as plain dicts, ordered by id (a
+    case's sub-questions together, in their order)."""
     stmt = (
         select(QuestionVersion, Source.code, Category.name, Ability.name)
         .join(Source, Source.id == QuestionVersion.source_id)
@@ -27,7 +28,7 @@ def current_versions(question_ids: list[int] | None = None) -> list[dict]:
     )
     if question_ids is not None:
         stmt = stmt.where(QuestionVersion.question_id.in_(question_ids))
-    return [
+    rows = [
         {
             "source": code,
             "type": str(v.type),
@@ -40,33 +41,69 @@ def current_versions(question_ids: list[int] | None = None) -> list[dict]:
             "explanation": v.explanation,
             "locator": v.locator,
             "quote": v.quote,
+            "note": v.note,
+            "case": {"id": v.case_id, "title": v.case.title, "body": v.case.body} if v.case_id else None,
+            "case_position": v.case_position,
         }
         for v, code, category, ability in db.session.execute(stmt)
     ]
+    first_of_case: dict[int, int] = {}
+    for index, row in enumerate(rows):
+        if row["case"]:
+            first_of_case.setdefault(row["case"]["id"], index)
+    return sorted(
+        rows,
+        key=lambda row: (
+            (first_of_case[row["case"]["id"]], row["case_position"]) if row["case"] else (rows.index(row), 0)
+        ),
+    )
+
+
+def _question(row: dict) -> dict:
+    question = {k: row[k] for k in ("type", "category", "ability", "difficulty", "stem")}
+    if row["options"]:
+        question["options"] = {o["key"]: o["text"] for o in row["options"]}
+    question.update({k: row[k] for k in ("answer", "explanation", "locator", "quote")})
+    if row["note"]:
+        question["note"] = row["note"]
+    return question
 
 
 def export_yaml(rows: list[dict]) -> bytes:
-    """One YAML document per source (``---`` separated), each carrying its source text."""
-    by_source: dict[str, list[dict]] = {}
+    """One YAML document per source (``---`` separated), each carrying its source text. A case goes
+    with the source of its first sub-question; a sub-question that quotes another document names it,
+    and that document's text comes along too."""
+    by_source: dict[str, list] = {}
+    cases: dict[int, dict] = {}
     for row in rows:
-        by_source.setdefault(row["source"], []).append(row)
-    sources = {s.code: s for s in db.session.scalars(select(Source).where(Source.code.in_(by_source)))}
-    documents = []
-    for code, items in by_source.items():
-        questions = []
-        for row in items:
-            question = {k: row[k] for k in ("type", "category", "ability", "difficulty", "stem")}
-            if row["options"]:
-                question["options"] = {o["key"]: o["text"] for o in row["options"]}
-            question.update({k: row[k] for k in ("answer", "explanation", "locator", "quote")})
-            questions.append(question)
-        source = sources[code]
-        documents.append(
-            {
-                "source": {"id": code, "title": source.title, "text": _source_file_text(source)},
-                "questions": questions,
+        if row["case"] is None:
+            by_source.setdefault(row["source"], []).append(_question(row))
+            continue
+        case = cases.get(row["case"]["id"])
+        if case is None:
+            case = cases[row["case"]["id"]] = {
+                "type": "case",
+                "title": row["case"]["title"],
+                "case": row["case"]["body"],
+                "items": [],
+                "_source": row["source"],
             }
-        )
+            by_source.setdefault(row["source"], []).append(case)
+        sub = _question(row)
+        if row["source"] != case["_source"]:
+            sub = {"source": row["source"], **sub}
+            by_source.setdefault(row["source"], [])  # its text goes into the file
+        case["items"].append(sub)
+    for case in cases.values():
+        del case["_source"]
+    sources = {s.code: s for s in db.session.scalars(select(Source).where(Source.code.in_(by_source)))}
+    documents = [
+        {
+            "source": {"id": code, "title": sources[code].title, "text": _source_file_text(sources[code])},
+            "questions": questions,
+        }
+        for code, questions in by_source.items()
+    ]
     return yaml.safe_dump_all(documents, allow_unicode=True, sort_keys=False, width=1000).encode("utf-8")
 
 
@@ -107,6 +144,14 @@ def export_xlsx(rows: list[dict]) -> bytes:
                 row["explanation"],
                 row["locator"],
                 row["quote"],
+                "|".join(row["answer"]["unit"]) if row["type"] == "calc" else None,
+                grading.plain_number(row["answer"]["tolerance"]) if row["type"] == "calc" else None,
+                row["note"],
+                *(
+                    (row["case"]["id"], row["case"]["title"], row["case"]["body"])
+                    if row["case"]
+                    else (None, None, None)
+                ),
             ],
         )
     return exports.save(workbook)

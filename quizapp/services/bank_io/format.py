@@ -37,7 +37,15 @@ TYPE_ALIASES = {
     "fill": "fill",
     "填空": "fill",
     "填空题": "fill",
+    "calc": "calc",
+    "计算": "calc",
+    "计算题": "calc",
 }
+CASE_ALIASES = {"case", "案例", "案例分析", "案例分析题"}
+CASE_ITEMS = (2, 5)  # sub-questions a case holds
+CASE_BODY = (20, 2000)  # characters of its text
+MAX_CASE_TITLE = 100
+MAX_NOTE = 1000
 JUDGE_ALIASES = {
     "true": True,
     "t": True,
@@ -71,6 +79,13 @@ COLUMNS = [
     ("explanation", "解析"),
     ("locator", "条款位置"),
     ("quote", "原文引用"),
+    # Optional, after the original columns (older spreadsheets and templates still read):
+    ("unit", "单位"),  # 计算题
+    ("tolerance", "误差"),  # 计算题
+    ("note", "备注"),
+    ("case", "案例编号"),  # rows sharing it are one case's sub-questions
+    ("case_title", "案例标题"),
+    ("case_body", "案例材料"),
 ]
 HEADER_TO_FIELD = {header: name for name, header in COLUMNS} | {name: name for name, _ in COLUMNS}
 REQUIRED_COLUMNS = {
@@ -86,6 +101,19 @@ REQUIRED_COLUMNS = {
     "quote",
 }
 FIELD_LABELS = dict(COLUMNS) | {"options": "选项", "file": "文件"}
+
+
+@dataclass(frozen=True)
+class CaseDraft:
+    """A case's text, shared by the drafts of its sub-questions."""
+
+    key: str  # where it came from (file and row), for messages and grouping
+    title: str
+    body: str
+
+    @property
+    def content_hash(self) -> str:
+        return content_hash("case", self.title, [{"text": self.body}])
 
 
 @dataclass
@@ -105,10 +133,14 @@ class Draft:
     difficulty: int
     locator: str
     quote: str
+    note: str | None = None
+    case: CaseDraft | None = None
+    case_position: int | None = None
 
     @property
     def content_hash(self) -> str:
-        return content_hash(self.type, self.stem, self.options)
+        """The question's identity; a case's sub-question is known with its case text."""
+        return content_hash(self.type, self.stem, self.options, context=self.case.body if self.case else "")
 
 
 @dataclass
@@ -128,6 +160,8 @@ class RawRecord:
     values: dict
     source_hint: dict | None = None  # the YAML/JSON `source:` block the record sits under
     base_dir: Path | None = None
+    case: CaseDraft | None = None  # for a case's sub-question
+    case_position: int | None = None
 
 
 @dataclass

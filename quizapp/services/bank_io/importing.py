@@ -10,12 +10,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Ability, Category, Question, QuestionVersion, Source
+from ...models import Ability, Category, Question, QuestionCase, QuestionVersion, Source
 from ...models._types import utcnow
 from .. import audit
 from ..errors import InvalidInput, Problem
 from ..sources import SourceText
-from .format import DEFAULT_ABILITIES, DEFAULT_CATEGORIES, Batch, Draft, ImportPlan, ImportSummary
+from .format import DEFAULT_ABILITIES, DEFAULT_CATEGORIES, Batch, CaseDraft, Draft, ImportPlan, ImportSummary
 from .readers import read_batch, read_paths
 from .validation import SourceResolver
 
@@ -42,6 +42,7 @@ def verify_paths(paths: Iterable[Path], bank_path: Path | None) -> dict:
         "by_category": dict(sorted(Counter(d.category for d in batch.drafts).items())),
         "by_ability": dict(sorted(Counter(d.ability for d in batch.drafts).items())),
         "by_difficulty": {str(k): v for k, v in sorted(Counter(d.difficulty for d in batch.drafts).items())},
+        "cases": len({draft.case.content_hash for draft in batch.drafts if draft.case}),
         "errors": [problem.as_dict() for problem in problems],
     }
 
@@ -125,6 +126,7 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
         sources_added += 1
     category_ids = dict(db.session.execute(select(Category.name, Category.id)).all())
     ability_ids = dict(db.session.execute(select(Ability.name, Ability.id)).all())
+    case_ids = _case_ids({draft.case for draft in plan.new if draft.case is not None})
 
     questions = [Question() for _ in plan.new]
     db.session.add_all(questions)
@@ -148,6 +150,9 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
                 "locator": draft.locator,
                 "quote": draft.quote,
                 "content_hash": draft.content_hash,
+                "note": draft.note,
+                "case_id": case_ids[draft.case.content_hash] if draft.case else None,
+                "case_position": draft.case_position,
                 "created_by_id": actor_id,
                 "created_at": utcnow(),
             }
@@ -169,6 +174,31 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
             },
         )
     return summary
+
+
+def _case_ids(cases: set[CaseDraft]) -> dict[str, int]:
+    """The ids of these case texts (by content hash), adding the ones the bank does not hold yet."""
+    hashes = {case.content_hash: case for case in cases}
+    found = (
+        dict(
+            db.session.execute(
+                select(QuestionCase.content_hash, QuestionCase.id).where(
+                    QuestionCase.content_hash.in_(hashes)
+                )
+            ).all()
+        )
+        if hashes
+        else {}
+    )
+    for content_hash, case in hashes.items():
+        if content_hash not in found:
+            row = QuestionCase(
+                title=case.title, body=case.body, content_hash=content_hash, created_at=utcnow()
+            )
+            db.session.add(row)
+            db.session.flush()
+            found[content_hash] = row.id
+    return found
 
 
 def load_shipped_banks(bank_path: Path) -> ImportSummary:

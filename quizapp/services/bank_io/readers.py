@@ -9,7 +9,20 @@ from pathlib import Path
 
 from .. import uploads
 from ..errors import Problem
-from .format import FIELD_LABELS, HEADER_TO_FIELD, OPTION_KEYS, REQUIRED_COLUMNS, Batch, RawRecord
+from ..text import unstorable
+from .format import (
+    CASE_ALIASES,
+    CASE_BODY,
+    CASE_ITEMS,
+    FIELD_LABELS,
+    HEADER_TO_FIELD,
+    MAX_CASE_TITLE,
+    OPTION_KEYS,
+    REQUIRED_COLUMNS,
+    Batch,
+    CaseDraft,
+    RawRecord,
+)
 from .validation import SourceResolver, validate_record
 
 
@@ -41,7 +54,50 @@ def _records_from_documents(
             row = f"第{index}题（第{line}行）" if line else f"第{index}题"
             values = _without_lines(item)
             values.setdefault("source", source["id"])
-            yield RawRecord(name, row, values, source, base_dir)
+            if str(values.get("type", "")).strip().lower() in CASE_ALIASES:
+                yield from _case_records(name, row, values, source, base_dir, problems)
+            else:
+                yield RawRecord(name, row, values, source, base_dir)
+
+
+def _case_records(name, row, values: dict, source, base_dir, problems) -> Iterator[RawRecord]:
+    """A case item: its text, then its sub-questions, each a record of its own that takes the case's
+    category, ability, difficulty and source unless it names its own."""
+    case, sub_items = (
+        _case_draft(name, row, values.get("title"), values.get("case"), problems),
+        values.get("items"),
+    )
+    if not isinstance(sub_items, list) or not CASE_ITEMS[0] <= len(sub_items) <= CASE_ITEMS[1]:
+        problems.append(
+            Problem(name, row, "案例小题", f"案例须有 {CASE_ITEMS[0]}–{CASE_ITEMS[1]} 道小题（items）")
+        )
+        return
+    inherited = {key: values[key] for key in ("category", "ability", "difficulty", "source") if key in values}
+    for position, sub in enumerate(sub_items, 1):
+        where = f"{row} 第{position}小题"
+        if not isinstance(sub, dict):
+            problems.append(Problem(name, where, None, "小题应为键值对"))
+            continue
+        sub = inherited | _without_lines(sub)
+        if str(sub.get("type", "")).strip().lower() in CASE_ALIASES:
+            problems.append(Problem(name, where, "题型", "案例的小题不能再是案例"))
+            continue
+        if case is not None:
+            yield RawRecord(name, where, sub, source, base_dir, case=case, case_position=position)
+
+
+def _case_draft(name: str, row: str, title, body, problems) -> CaseDraft | None:
+    """The case's title and text, checked (None, with the problems noted, when they are unfit)."""
+    title = "" if title is None else str(title).strip()
+    body = "" if body is None else str(body).strip()
+    found = len(problems)
+    if not title or len(title) > MAX_CASE_TITLE:
+        problems.append(Problem(name, row, "案例标题", f"案例标题不能为空，且不超过 {MAX_CASE_TITLE} 字"))
+    if not CASE_BODY[0] <= len(body) <= CASE_BODY[1]:
+        problems.append(Problem(name, row, "案例材料", f"案例材料应为 {CASE_BODY[0]}–{CASE_BODY[1]} 字"))
+    if any(unstorable(text) for text in (title, body)):
+        problems.append(Problem(name, row, "案例材料", "含有无法保存的控制字符"))
+    return CaseDraft(f"{name} {row}", title, body) if len(problems) == found else None
 
 
 def _without_lines(value):
@@ -88,6 +144,38 @@ def _rows_to_records(name, rows: Iterator[tuple[int, list]], base_dir, problems)
         if options:
             values["options"] = options
         records.append(RawRecord(name, f"第{number}行", values, None, base_dir))
+    return _grouped_cases(name, records, problems)
+
+
+def _grouped_cases(name: str, records: list[RawRecord], problems) -> list[RawRecord]:
+    """Rows that share a 案例编号 are one case's sub-questions, in row order; its 案例标题 and
+    案例材料 are given on (at least) its first row."""
+    by_key: dict[str, list[RawRecord]] = {}
+    for record in records:
+        key = record.values.pop("case", None)
+        if key is not None:
+            by_key.setdefault(str(key).strip(), []).append(record)
+    for key, members in by_key.items():
+        first = members[0]
+        title = next((m.values["case_title"] for m in members if m.values.get("case_title")), None)
+        body = next((m.values["case_body"] for m in members if m.values.get("case_body")), None)
+        where = f"{first.row}（案例编号 {key}）"
+        case = _case_draft(name, where, title, body, problems)
+        if not CASE_ITEMS[0] <= len(members) <= CASE_ITEMS[1]:
+            problems.append(
+                Problem(
+                    name,
+                    where,
+                    "案例编号",
+                    f"案例须有 {CASE_ITEMS[0]}–{CASE_ITEMS[1]} 道小题，实为 {len(members)} 道",
+                )
+            )
+            continue
+        for position, member in enumerate(members, 1):
+            member.case, member.case_position = case, position
+    for record in records:
+        record.values.pop("case_title", None)
+        record.values.pop("case_body", None)
     return records
 
 
@@ -123,20 +211,24 @@ def read_batch(
             readable.append((name, data, base_dir, kind))
     # One child process parses them all (uploads.py); the questions sheet of a workbook is "题目".
     parsed = uploads.parse([(kind, data, {"sheet": "题目"}) for _, data, _, kind in readable])
+    records: list[RawRecord] = []
     for (name, _, base_dir, kind), value in zip(readable, parsed, strict=True):
         if isinstance(value, uploads.Refused):
             batch.problems.append(Problem(name, value.row, "file", value.message))
             continue
-        records = _records(kind, name, value, base_dir, batch.problems)
-        if not records and not any(p.file == name for p in batch.problems):
+        found = _records(kind, name, value, base_dir, batch.problems)
+        if not found and not any(p.file == name for p in batch.problems):
             batch.problems.append(Problem(name, "", "file", "文件中没有题目"))
-        for raw in records:
-            draft, problems, source = validate_record(raw, resolver, categories, abilities)
-            batch.problems.extend(problems)
-            if source is not None:
-                batch.sources[source.code] = source
-            if draft:
-                batch.drafts.append(draft)
+        records += found
+    for raw in records:  # a document's own text first: a question of another document may quote it
+        resolver.learn(raw.source_hint)
+    for raw in records:
+        draft, problems, source = validate_record(raw, resolver, categories, abilities)
+        batch.problems.extend(problems)
+        if source is not None:
+            batch.sources[source.code] = source
+        if draft:
+            batch.drafts.append(draft)
     return batch
 
 

@@ -6,6 +6,8 @@ Every problem is collected, with its file, row and field; a record with any prob
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from .format import (
     FIELD_LABELS,
     JUDGE_ALIASES,
     MAX_LOCATOR,
+    MAX_NOTE,
     MAX_OPTION,
     MAX_STEM,
     OPTION_KEYS,
@@ -38,6 +41,13 @@ class SourceResolver:
         self.bank_path = bank_path
         self.known = dict(known or {})
         self.vetted: set[str] = set()  # codes whose text was checked (once per batch is enough)
+
+    def learn(self, hint: dict | None) -> None:
+        """A file's ``source:`` block that carries its text (an export does): known from now on, also
+        to a question of another file's document that quotes it."""
+        code = str((hint or {}).get("id", "")).strip()
+        if code and hint.get("text") and code not in self.known:
+            self.resolve(code, hint, None)
 
     def resolve(self, code: str, hint: dict | None, base_dir: Path | None) -> SourceText | None:
         if code in self.known:
@@ -204,11 +214,59 @@ def validate_fill(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object
     return [], answer
 
 
+def _number(raw) -> float | None:
+    """A finite number from a YAML/JSON number or a typed one ("1,234.5", full-width digits)."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        value = float(raw)
+    else:
+        text = unicodedata.normalize("NFKC", str(raw or "")).replace(",", "").strip()
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+    return value if math.isfinite(value) else None
+
+
+def _units(raw) -> list[str]:
+    """Accepted spellings of a unit: a string, "天|日", or a list."""
+    if raw is None:
+        return []
+    parts = raw if isinstance(raw, list) else str(raw).split("|")
+    return [text for text in (unicodedata.normalize("NFKC", str(part)).strip() for part in parts) if text]
+
+
+def validate_calc(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object]:
+    """计算题: ``answer: {value, unit, tolerance}`` (YAML/JSON), or the 答案, 单位 and 误差 columns.
+    The unit may list its spellings (``[天, 日]``, "天|日"); the tolerance is at least 0."""
+    _no_options(values, bad)
+    raw = values.get("answer")
+    given = (
+        raw
+        if isinstance(raw, dict)
+        else {"value": raw, "unit": values.get("unit"), "tolerance": values.get("tolerance")}
+    )
+    value = _number(given.get("value"))
+    units = _units(given.get("unit"))
+    tolerance = _number(given.get("tolerance")) if given.get("tolerance") not in (None, "") else 0.0
+    if value is None:
+        bad("answer", f"计算题答案应为一个数，实际为“{_text(values, 'answer')}”")
+    if not units or any(len(unit) > 10 or any(ch.isdigit() for ch in unit) for unit in units):
+        bad("unit", "计算题须写明单位（如 元、天|日），单位中不能有数字")
+    if tolerance is None or tolerance < 0:
+        bad("tolerance", "误差应为不小于 0 的数（如 0.5；天数、人数写 0）")
+    if value is None or not units or tolerance is None or tolerance < 0:
+        return [], None
+    return [], {"value": value, "unit": units, "tolerance": tolerance}
+
+
 TYPE_VALIDATORS = {
     "single": validate_single,
     "multiple": validate_multiple,
     "judge": validate_judge,
     "fill": validate_fill,
+    "calc": validate_calc,
 }
 
 
@@ -265,7 +323,7 @@ def validate_record(
             bad(str(key), "含有无法保存的控制字符（如 NUL）或无效的 Unicode 字符")
     qtype = TYPE_ALIASES.get(_text(values, "type").lower())
     if qtype is None:
-        bad("type", f"题型“{_text(values, 'type')}”无效，应为 单选/多选/判断/填空")
+        bad("type", f"题型“{_text(values, 'type')}”无效，应为 单选/多选/判断/填空/计算（案例分析写作 case）")
     stem = _text(values, "stem")
     if not stem:
         bad("stem", "题干不能为空")
@@ -284,6 +342,9 @@ def validate_record(
     if not explanation:
         bad("explanation", "解析不能为空")
     options, answer = TYPE_VALIDATORS[qtype](values, stem, bad) if qtype else ([], None)
+    note = _text(values, "note") or None
+    if note and len(note) > MAX_NOTE:
+        bad("note", f"备注过长（上限 {MAX_NOTE} 字）")
     source = _check_source(values, raw, resolver, bad)
     if problems:
         return None, problems, source
@@ -301,5 +362,8 @@ def validate_record(
         difficulty=difficulty,
         locator=_text(values, "locator"),
         quote=_text(values, "quote"),
+        note=note,
+        case=raw.case,
+        case_position=raw.case_position,
     )
     return draft, [], source

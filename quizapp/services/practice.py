@@ -1,0 +1,140 @@
+"""专项练习 and the mistake book: practice by category, type, ability or difficulty (unlimited; points
+within a daily cap), the spaced review of mistakes, and the book itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, select
+
+from .. import clock
+from ..database import lock_user
+from ..extensions import db
+from ..models import (
+    Category,
+    DrawReason,
+    ItemKind,
+    LearningItem,
+    MistakeEntry,
+    QuestionVersion,
+    Source,
+)
+from . import mistakes, points, seal
+from .daily import AnswerOutcome, feedback_of, grade_once, item_rows, item_view
+from .draws import Drawn, Filters, draw, first_in_case, next_in_case
+from .errors import Conflict, NotFound
+from .rules import LearningRules
+
+ORIGIN_LABELS = {kind.value: kind.label for kind in ItemKind}
+
+
+def serve_practice(user_id: int, filters: Filters, *, now: datetime, rules: LearningRules) -> dict:
+    """The next practice question matching the filters: unseen first, then least recently seen."""
+    follow = next_in_case(user_id)
+    if follow is not None:
+        return _serve(user_id, ItemKind.PRACTICE, follow, now=now, rules=rules)
+    salt = f"practice:{now.timestamp()}"
+    drawn = draw(user_id, 1, now=now, rules=rules, filters=filters, salt=salt)
+    if not drawn:
+        raise NotFound("没有符合条件的题目，请换个筛选条件")
+    first = first_in_case(drawn[0])
+    return _serve(user_id, ItemKind.PRACTICE, first, now=now, rules=rules)
+
+
+def serve_review(user_id: int, *, now: datetime, rules: LearningRules) -> dict | None:
+    """The next due mistake-book question (an unanswered review item is served again), or None."""
+    pending = item_rows(
+        LearningItem.user_id == user_id,
+        LearningItem.kind == ItemKind.REVIEW,
+        LearningItem.answered_at.is_(None),
+    )
+    for row in pending:
+        if not row.sealed and mistakes.is_due(user_id, row[0].question_id, now):
+            return item_view(*row)
+    drawn = draw(user_id, 1, now=now, rules=rules, mistakes_first=1)
+    if not drawn or drawn[0].reason != DrawReason.MISTAKE:
+        return None
+    return _serve(user_id, ItemKind.REVIEW, drawn[0], now=now, rules=rules, reason=DrawReason.MISTAKE)
+
+
+def _serve(
+    user_id: int,
+    kind: ItemKind,
+    pick: Drawn,
+    *,
+    now: datetime,
+    rules: LearningRules,
+    reason: DrawReason | None = None,
+) -> dict:
+    item = LearningItem(
+        user_id=user_id,
+        kind=kind,
+        reason=reason or pick.reason,
+        question_id=pick.question_id,
+        question_version_id=pick.version_id,
+        day=clock.business_date(now, rules.tz),
+        served_at=now,
+    )
+    db.session.add(item)
+    db.session.flush()
+    return item_view(*item_rows(LearningItem.id == item.id)[0])
+
+
+def answer_item(user_id: int, item_id: int, raw, *, now: datetime, rules: LearningRules) -> AnswerOutcome:
+    """Answer a practice or review item. Another learner's item is "not found"."""
+    lock_user(user_id)
+    rows = item_rows(
+        LearningItem.id == item_id,
+        LearningItem.user_id == user_id,
+        LearningItem.kind.in_([ItemKind.PRACTICE, ItemKind.REVIEW]),
+    )
+    if not rows:
+        raise NotFound("题目不存在")
+    item, version, source_title, _, sealed = rows[0]
+    if sealed and item.answered_at is None:
+        raise Conflict("这道题正用于进行中的比赛，比赛结束后才能练习，请换一题")
+    first = grade_once(item, version, raw, now=now, rules=rules)
+    paid = 0
+    if first and item.correct and item.kind == ItemKind.PRACTICE:
+        paid = points.award(user_id, "practice_correct", item.id, clock.business_date(now, rules.tz), rules)
+    return AnswerOutcome(item, feedback_of(item, version, source_title, sealed), first, paid)
+
+
+def mistake_book(user_id: int, *, now: datetime) -> list[dict]:
+    """The open entries with their questions, due ones first: one query."""
+    rows = db.session.execute(
+        select(
+            MistakeEntry,
+            QuestionVersion,
+            Category.name,
+            Source.title,
+            seal.is_sealed(MistakeEntry.question_id),
+        )
+        .join(
+            QuestionVersion,
+            and_(QuestionVersion.question_id == MistakeEntry.question_id, QuestionVersion.is_current),
+        )
+        .join(Category, Category.id == QuestionVersion.category_id)
+        .join(Source, Source.id == QuestionVersion.source_id)
+        .where(MistakeEntry.user_id == user_id, MistakeEntry.cleared_at.is_(None))
+        .order_by(MistakeEntry.due_at, MistakeEntry.id)
+    ).all()
+    return [
+        {
+            "question_id": entry.question_id,
+            "stem": version.stem,
+            "type": str(version.type),
+            "type_label": version.type.label,
+            "category": category,
+            "source": source_title,
+            "origin": entry.origin,
+            "origin_label": ORIGIN_LABELS.get(entry.origin, entry.origin),
+            "wrong_count": entry.wrong_count,
+            "last_wrong_at": entry.last_wrong_at.isoformat(),
+            "right_streak": entry.right_streak,
+            "due_at": entry.due_at.isoformat(),
+            "due": entry.due_at <= now and not sealed,
+            "sealed": sealed,  # on a running contest's paper: not reviewed, no key shown, until it closes
+        }
+        for entry, version, category, source_title, sealed in rows
+    ]
