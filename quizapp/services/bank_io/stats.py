@@ -41,6 +41,12 @@ DATED_RULES = [
     ),
 ]
 CHINESE_NUMERAL = re.compile(r"[零一二三四五六七八九十百千万两]")
+# A blank that is a number written in Chinese numerals, with at most an ordinal 第 and a unit
+# (三十日, 第二级, 六十二点五天); words that merely contain a numeral (统一, 第三方, 一口清) are not numbers.
+CHINESE_NUMBER = re.compile(
+    r"^第?[零一二三四五六七八九十百千万两点]+"
+    r"(?:日|天|个?月|年|周|周岁|岁|倍|个?小时|级|档|人|名|元|万元|项|次|类|种|个工作日|个百分点|成)?$"
+)
 
 
 def _norm(text) -> str:
@@ -93,13 +99,14 @@ def _undecided_keys(draft: Draft) -> list[str]:
 
 
 def _lonely_numerals(draft: Draft) -> bool:
-    """A fill blank written in Chinese numerals with no digits spelling (or the other way round)."""
+    """A fill blank that is a number in Chinese numerals with no digits spelling, or in digits only."""
     if draft.type != "fill":
         return False
     for blank in draft.answer:
         digits = any(any(ch.isdigit() for ch in spelling) for spelling in blank)
         numerals = any(CHINESE_NUMERAL.search(spelling) for spelling in blank)
-        if digits != numerals and (digits or all(len(s) <= 4 for s in blank if CHINESE_NUMERAL.search(s))):
+        number = any(CHINESE_NUMBER.match(spelling.strip()) for spelling in blank)
+        if (digits and not numerals) or (number and not digits):
             return True
     return False
 
