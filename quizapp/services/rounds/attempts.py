@@ -130,8 +130,7 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
         round_.status = RoundStatus.OPEN
     rng = random.Random(secrets.randbits(64))
     paper = public_paper(round_)
-    order = [item.question_id for item in paper]
-    rng.shuffle(order)
+    order = shuffled_units(paper, rng)
     option_orders = {}
     for item in paper:
         keys = [option["key"] for option in item.options]
@@ -166,6 +165,22 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
     if current is None:
         raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会")
     return current, False
+
+
+def shuffled_units(paper, rng: random.Random) -> list[int]:
+    """The paper's question ids in a shuffled order, a case's sub-questions kept together and in
+    their own order (a case is one unit of the paper; the paper holds them side by side)."""
+    units: list[list[int]] = []
+    last_case = None
+    for item in paper:
+        case_id = (item.public.get("case") or {}).get("id")
+        if case_id is not None and case_id == last_case:
+            units[-1].append(item.question_id)
+        else:
+            units.append([item.question_id])
+        last_case = case_id
+    rng.shuffle(units)
+    return [question_id for unit in units for question_id in unit]
 
 
 def get_attempt(user_id: int, attempt_id: int) -> Attempt:

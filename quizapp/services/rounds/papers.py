@@ -30,9 +30,16 @@ class PaperError(DomainError):
     status = 409
 
 
+CASE_ROW = "case"  # a blueprint row of cases: ``count`` cases, each with all its sub-questions
+
+
 def describe_row(row: dict) -> str:
     parts = [
-        QuestionType(row["type"]).label if row.get("type") else "任意题型",
+        "案例分析"
+        if row.get("type") == CASE_ROW
+        else QuestionType(row["type"]).label
+        if row.get("type")
+        else "任意题型",
         row.get("category") or "任意类别",
         f"难度{row['difficulty']}" if row.get("difficulty") else "任意难度",
     ]
@@ -40,12 +47,18 @@ def describe_row(row: dict) -> str:
 
 
 def _row_candidates(row: dict):
+    """Current active versions a blueprint row may draw: standalone questions of its type, or, for a
+    case row, the first sub-question of each case (the case is then drawn whole)."""
     stmt = (
-        select(QuestionVersion.id, QuestionVersion.question_id)
+        select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.case_id)
         .join(Question, Question.id == QuestionVersion.question_id)
         .where(QuestionVersion.is_current, Question.status == QuestionStatus.ACTIVE)
     )
-    if row.get("type"):
+    if row.get("type") == CASE_ROW:
+        stmt = stmt.where(QuestionVersion.case_position == 1)
+    else:
+        stmt = stmt.where(QuestionVersion.case_id.is_(None))
+    if row.get("type") and row["type"] != CASE_ROW:
         stmt = stmt.where(QuestionVersion.type == row["type"])
     if row.get("category"):
         stmt = stmt.join(Category, Category.id == QuestionVersion.category_id).where(
@@ -88,7 +101,7 @@ def draw_paper(
             problems.append(
                 f"第{index}行（{describe_row(row)}）需要 {row['count']} 题，题库中只有 {len(rows)} 题可用"
             )
-        picked.extend((r.id, r.question_id) for r in rows)
+        picked.extend(_whole(rows))
     if problems:
         raise PaperError("题库不足以组卷：" + "；".join(problems))
     db.session.add_all(
@@ -104,6 +117,29 @@ def draw_paper(
         audit.record("round.paper", "round", round_id, actor_id=actor_id, after={"redraw": redraw})
     db.session.expire(round_, ["paper"])
     return list(round_.paper)
+
+
+def _whole(rows) -> list[tuple[int, int]]:
+    """(version, question) of the drawn rows, a case's first sub-question standing for all of them,
+    in their order."""
+    cases = [row.case_id for row in rows if row.case_id is not None]
+    members: dict[int, list] = {}
+    if cases:
+        for member in db.session.execute(
+            select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.case_id)
+            .join(Question, Question.id == QuestionVersion.question_id)
+            .where(
+                QuestionVersion.is_current,
+                Question.status == QuestionStatus.ACTIVE,
+                QuestionVersion.case_id.in_(cases),
+            )
+            .order_by(QuestionVersion.case_id, QuestionVersion.case_position)
+        ):
+            members.setdefault(member.case_id, []).append((member.id, member.question_id))
+    drawn = []
+    for row in rows:
+        drawn += members[row.case_id] if row.case_id is not None else [(row.id, row.question_id)]
+    return drawn
 
 
 def check_blueprint(blueprint: list[dict]) -> list[str]:

@@ -175,7 +175,7 @@ def clean_blueprint(rows: list[dict]) -> list[dict]:
             count = int(row.get("count") or 0)
         except (TypeError, ValueError):
             count = -1
-        if qtype is not None and qtype not in {t.value for t in QuestionType}:
+        if qtype is not None and qtype not in {t.value for t in QuestionType} | {"case"}:
             problems.append(f"第{index}行：题型“{qtype}”无效")
         if category is not None and category not in categories:
             problems.append(f"第{index}行：业务类别“{category}”不存在")
