@@ -108,3 +108,46 @@ def test_answers_are_described_for_people():
     assert describe("fill", [], [["三十", "30"]]) == "三十 / 30"
     assert describe("fill", [], ["四十"]) == "四十"
     assert describe("single", OPTIONS, None) == "未作答"
+
+
+# --- 计算题 -----------------------------------------------------------------------------------
+
+WAGE = {"value": 1234.5, "unit": ["元"], "tolerance": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1234.5", (1.0, True)),
+        ("1,234.5", (1.0, True)),
+        ("1234.50元", (1.0, True)),
+        ("１２３４．５元", (1.0, True)),  # full-width digits, point and unit
+        (" 1 234.9 元 ", (1.0, True)),  # spaces, within the ±0.5 tolerance
+        (1234.5, (1.0, True)),
+        ("1235.1", (0.0, False)),  # outside the tolerance
+        ("1234.5天", (0.0, False)),  # a wrong unit is wrong, not refused
+        ("-1234.5", (0.0, False)),
+    ],
+)
+def test_calculations_read_numbers_as_people_type_them(raw, expected):
+    assert score("calc", WAGE, raw) == expected
+
+
+def test_calculation_units_accept_every_listed_spelling_and_a_zero_tolerance_is_exact():
+    days = {"value": 261, "unit": ["天", "日"], "tolerance": 0}
+    assert score("calc", days, "261日") == (1.0, True)
+    assert score("calc", days, "261天") == (1.0, True)
+    assert score("calc", days, "261.0") == (1.0, True)
+    assert score("calc", days, "261.01") == (0.0, False)
+
+
+@pytest.mark.parametrize("raw", ["", "元", "abc", "一千二百", None, True, ["1234.5"], "1" * 41])
+def test_a_calculation_answer_that_is_not_a_number_is_refused(raw):
+    with pytest.raises(InvalidResponse, match="计算题"):
+        parse_response(version("calc", WAGE, []), raw)
+
+
+def test_calculations_are_described_with_their_unit_and_tolerance():
+    assert describe("calc", [], WAGE) == "1234.5 元（允许误差 ±0.5）"
+    assert describe("calc", [], {"value": 300.0, "unit": "元"}) == "300 元"
+    assert describe("calc", [], {"value": 0.125, "unit": ""}) == "0.125"

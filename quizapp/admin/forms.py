@@ -79,6 +79,10 @@ class RoundForm(RoundRulesForm):
     )
 
 
+class CategoryForm(FlaskForm):
+    name = StringField("类别名称", validators=[DataRequired("请填写类别名称"), Length(max=32)])
+
+
 class ExtendForm(FlaskForm):
     username = StringField("登录名", validators=[DataRequired("请填写登录名")])
     minutes = IntegerField("延长（分钟）", default=10, validators=[DataRequired(), NumberRange(1, 240)])

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from .. import clock
 from ..database import writes_database
 from ..extensions import db
-from ..models import Ability, Category
+from ..models import Ability, Category, QuestionType
 from ..models._types import MAX_ID
 from ..services import daily, draws, error_reports, history, leaderboards, points, practice, rankings, rules
 from ..services import rounds as round_service
@@ -163,8 +163,9 @@ def practice_filters(values) -> draws.Filters:
         if filters.ability_id is None:
             raise NotFound(f"能力“{ability}”不存在")
     if qtype := values.get("type"):
-        if qtype not in ("single", "multiple", "judge", "fill"):
-            raise BadRequest("题型应为 single、multiple、judge 或 fill")
+        allowed = [qtype.value for qtype in QuestionType] + [draws.CASE_FILTER]
+        if qtype not in allowed:
+            raise BadRequest(f"题型应为 {'、'.join(allowed)}")
         filters.type = qtype
     if difficulty := values.get("difficulty"):
         if str(difficulty) not in ("1", "2", "3"):

@@ -18,6 +18,7 @@ ACTION_LABELS = {
     "user.import": "批量导入人员",
     "user.reset_password": "重置密码",
     "user.deactivate": "停用账号",
+    "category.create": "新增业务类别",
     "question.edit": "修改题目",
     "question.retire": "停用题目",
     "question.restore": "恢复题目",

@@ -26,6 +26,9 @@ from .rules import LearningRules
 PRACTICE_FILTERS = ("category", "type", "ability", "difficulty")
 
 
+CASE_FILTER = "case"  # practice 案例分析: any case's sub-questions, worked through case by case
+
+
 @dataclass
 class Filters:
     """Practice filters; ``None`` means any."""
@@ -39,7 +42,9 @@ class Filters:
         conditions = []
         if self.category_id:
             conditions.append(QuestionVersion.category_id == self.category_id)
-        if self.type:
+        if self.type == CASE_FILTER:
+            conditions.append(QuestionVersion.case_id.is_not(None))
+        elif self.type:
             conditions.append(QuestionVersion.type == self.type)
         if self.ability_id:
             conditions.append(QuestionVersion.ability_id == self.ability_id)

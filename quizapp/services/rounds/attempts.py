@@ -221,6 +221,14 @@ def to_display(attempt: Attempt, version: QuestionVersion, value):
     return sorted(OPTION_LETTERS[order.index(key)] for key in value)
 
 
+def as_typed(attempt: Attempt, version: QuestionVersion, response):
+    """A saved response as the answer box shows it again on resume: a calculation as typed
+    ("1234.5元"), anything else as ``to_display`` gives it."""
+    if version.type == QuestionType.CALC and isinstance(response, dict):
+        return grading.plain_number(response["value"]) + response["unit"]
+    return to_display(attempt, version, response)
+
+
 def displayed_options(attempt: Attempt, version: QuestionVersion) -> list[dict]:
     order = attempt.option_orders.get(str(version.question_id))
     if not order:

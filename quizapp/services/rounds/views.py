@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from ...extensions import db
 from ...models import Attempt, AttemptAnswer, AttemptStatus, QuestionVersion, RoundStatus, ShowAnswers, User
 from .. import grading, seal
-from .attempts import displayed_options, grace_period, to_display
+from .attempts import as_typed, displayed_options, grace_period, to_display
 from .eligibility import visible_rounds
 from .papers import paper_rows, public_paper
 
@@ -68,7 +68,7 @@ def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dic
         "questions": questions,
         "answers": {
             str(qid): {
-                "answer": to_display(attempt, paper[qid], answer.response),
+                "answer": as_typed(attempt, paper[qid], answer.response),
                 "saved_at": answer.saved_at.isoformat(),
             }
             for qid, answer in answers.items()

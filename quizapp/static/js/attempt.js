@@ -1,6 +1,7 @@
 // The attempt page: server deadline countdown, question navigator, autosave with retry, submit.
 import { api, ApiError } from "./api.js";
 import { clear, h } from "./dom.js";
+import { casePanel, numberField } from "./quiz.js";
 
 const root = document.getElementById("attempt");
 const attemptId = root.dataset.attemptId;
@@ -94,10 +95,19 @@ function renderQuestion() {
     h("div", { class: "question-meta" },
       h("span", { class: "tag" }, question.type_label),
       h("span", { class: "muted small" }, `第 ${current + 1} / ${state.questions.length} 题`)),
+    casePanel(question),
     h("p", { class: "stem" }, question.stem),
   );
   const value = answers.get(id);
-  if (question.type === "fill") {
+  if (question.type === "calc") {
+    panel.append(numberField(question, value, (typed, ok) => {
+      if (typed !== "" && !ok) return; // not a number yet: keep the last saved answer
+      const answer = typed === "" ? null : typed;
+      answers.set(id, answer);
+      queueSave(id, answer, 700);
+      renderNavigator();
+    }));
+  } else if (question.type === "fill") {
     const values = Array.isArray(value) ? [...value] : Array(question.blanks).fill("");
     for (let i = 0; i < question.blanks; i += 1) {
       const input = h("input", { class: "input", type: "text", maxlength: "200", autocomplete: "off",

@@ -23,6 +23,43 @@ function reportBox(questionId) {
   return h("details", { class: "report-box" }, h("summary", {}, "题目有误？纠错"), text, send, status);
 }
 
+// A case's material above each of its sub-questions: open on the first, folded on the others
+// (already read, one tap away).
+export function casePanel(question) {
+  const material = question.case;
+  if (!material) return null;
+  return h("details", { class: "case-panel", open: material.position === 1 },
+    h("summary", {}, h("span", { class: "tag tag-soft" }, "案例"), ` ${material.title}`),
+    ...material.body.split(/\n+/).map((line) => h("p", {}, line)));
+}
+
+// A calculation's answer as the server reads it: a number (1,234.5 / １２３４.５), then at most a unit.
+const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)/;
+export function isNumber(text) {
+  const plain = text.normalize("NFKC").replace(/[,\s]/g, "");
+  return NUMBER.test(plain) && plain.length <= 40;
+}
+
+// The answer box of a calculation: a number with the question's unit beside it.
+export function numberField(question, value, onInput) {
+  const input = h("input", {
+    class: "input", type: "text", inputmode: "decimal", autocomplete: "off", maxlength: "40",
+    "aria-label": `计算结果（单位：${question.unit || "无"}）`, placeholder: "填写计算结果",
+  });
+  input.value = value ?? "";
+  const hint = h("p", { class: "field-hint", role: "status" });
+  input.addEventListener("input", () => {
+    const typed = input.value.trim();
+    const ok = typed === "" || isNumber(typed);
+    hint.textContent = ok ? "" : "请填写数字，如 1234.5（可用全角数字，千位可加逗号）";
+    input.setAttribute("aria-invalid", ok ? "false" : "true");
+    onInput(typed, ok && typed !== "");
+  });
+  return h("div", { class: "field" },
+    h("div", { class: "number-field" }, input, question.unit ? h("span", { class: "unit" }, question.unit) : null),
+    hint);
+}
+
 const JUDGE_CHOICES = [
   { key: "true", text: "正确" },
   { key: "false", text: "错误" },
@@ -39,11 +76,18 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
       h("span", { class: "tag" }, question.type_label),
       question.category ? h("span", { class: "tag tag-soft" }, question.category) : null,
       ...meta),
+    casePanel(question),
     h("p", { class: "stem" }, question.stem),
   );
 
   const inputs = [];
-  if (question.type === "fill") {
+  let typedNumber = "";
+  if (question.type === "calc") {
+    form.append(numberField(question, "", (typed, ok) => {
+      typedNumber = typed;
+      submit.disabled = !ok;
+    }));
+  } else if (question.type === "fill") {
     for (let i = 0; i < question.blanks; i += 1) {
       const input = h("input", {
         class: "input", type: "text", autocomplete: "off", maxlength: "200",
@@ -83,7 +127,8 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     let answer;
-    if (question.type === "fill") answer = inputs.map((input) => input.value);
+    if (question.type === "calc") answer = typedNumber;
+    else if (question.type === "fill") answer = inputs.map((input) => input.value);
     else if (question.type === "multiple") answer = [...chosen].sort();
     else answer = [...chosen][0];
     submit.disabled = true;
@@ -125,7 +170,9 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, ac
     h("dl", { class: "answer-facts" },
       h("dt", {}, "你的答案"), h("dd", {}, feedback.your_answer_text),
       h("dt", {}, "正确答案"), h("dd", { class: "key" }, feedback.correct_answer_text)),
-    h("section", { class: "explanation" }, h("h3", {}, "解析"), h("p", {}, feedback.explanation)),
+    h("section", { class: "explanation" }, h("h3", {}, "解析"),
+      ...feedback.explanation.split(/\n+/).map((line) => h("p", {}, line))),
+    feedback.note ? h("aside", { class: "note", role: "note" }, h("strong", {}, "提示 "), feedback.note) : null,
     h("section", { class: "source" },
       h("h3", {}, "出处"),
       h("p", { class: "source-title" }, `《${feedback.source.title}》${feedback.source.locator}`),
