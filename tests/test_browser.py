@@ -137,6 +137,7 @@ class Journey:
         if width < 720:  # a phone: nothing may stick out sideways
             assert page.evaluate("document.documentElement.scrollWidth") <= width, label
         assert page.problems == [], label
+        assert not re.search(r"\b(null|undefined)\b", page.locator("body").inner_text()), label
         shot(page, f"{self.name}-{self.steps:02d}-{label}")
         self.figures.count("browser journeys", "screenshots")
 
@@ -150,7 +151,9 @@ def answer_current_question(page) -> None:
     form = page.locator("form.question")
     form.wait_for()
     blanks = form.locator("input.input")
-    if blanks.count():
+    if form.locator(".number-field").count():  # 计算题: a number
+        blanks.fill("100")
+    elif blanks.count():
         for index in range(blanks.count()):
             blanks.nth(index).fill("不知道")
     else:
@@ -162,7 +165,9 @@ def answer_current_question(page) -> None:
 def answer_in_attempt(page) -> None:
     panel = page.locator("#question")
     blanks = panel.locator("input.input")
-    if blanks.count():
+    if panel.locator(".number-field").count():
+        blanks.fill("100")
+    elif blanks.count():
         for index in range(blanks.count()):
             blanks.nth(index).fill("三十")
     else:
@@ -536,3 +541,162 @@ def test_unit_admin_sees_their_city_on_a_phone(live_server, page_for):
     assert "共 21 人" in text and "绵阳" not in page.locator("h1").inner_text()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "phone-unit-admin-staff")
+
+
+def staff_with_a_case_today(app) -> str:
+    """A demo staff member whose 日日学 today holds a case (the draw is fixed per person and day)."""
+    from quizapp import clock
+    from quizapp.models import LearningItem, QuestionVersion
+    from quizapp.services import daily, rules
+
+    with app.app_context():
+        for number in range(20, 65):
+            user = db.session.scalar(select(User).where(User.username == f"staff{number:02d}"))
+            if user is None:
+                continue
+            daily_set = daily.todays_set(user.id, now=clock.utcnow(), rules=rules.current())
+            db.session.commit()
+            has_case = db.session.scalar(
+                select(QuestionVersion.id)
+                .join(LearningItem, LearningItem.question_version_id == QuestionVersion.id)
+                .where(LearningItem.daily_set_id == daily_set.id, QuestionVersion.case_id.is_not(None))
+                .limit(1)
+            )
+            if has_case:
+                return user.username
+    raise AssertionError("no demo staff member has a case in today's set")
+
+
+def open_case_round(app, title: str) -> int:
+    """A weekly round whose blueprint holds one case, two calculations and two single choices."""
+    from quizapp.services import rounds as round_service
+
+    with app.app_context():
+        now = datetime.now(UTC)
+        settings = round_service.RoundSettings.from_defaults(
+            "weekly", now.date(), app.config["TZINFO"], ["510000"]
+        ).but(
+            title=title,
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(days=1),
+            blueprint=[
+                {"type": "case", "count": 1},
+                {"type": "calc", "count": 2},
+                {"type": "single", "count": 2},
+            ],
+        )
+        round_id = round_service.create_round(settings, actor_id=None).id
+        db.session.commit()
+    return round_id
+
+
+def test_case_and_calculation_questions_on_a_phone(live_server, page_for, figures):
+    """Issue 17: a case in 日日学 (material open on the first sub-question, folded after), a
+    calculation in practice (the unit beside the box, a clear word for what is not a number), a round
+    drawn with a case row, its item analysis, and the import wizard — all on a 390-px phone."""
+    import yaml
+
+    app, base = live_server
+    page = page_for(PHONE)
+    journey = Journey(page, "cases-phone", figures)
+    sign_in(page, base, staff_with_a_case_today(app), DEMO_PASSWORD)
+    page.wait_for_url(f"{base}/")
+
+    page.goto(f"{base}/daily")
+    page.locator("form.question").wait_for()
+    while not page.locator("form.question .case-panel").count():
+        answer_current_question(page)
+        page.locator(".actions .btn-primary").click()
+        page.locator("form.question").wait_for()
+    panel = page.locator("form.question .case-panel")
+    assert panel.get_attribute("open") is not None and len(panel.inner_text()) > 40
+    journey.step("daily-case-first")
+    answer_current_question(page)
+    page.locator(".actions .btn-primary").click()
+    page.locator("form.question").wait_for()
+    assert page.locator("form.question .case-panel").count() == 1  # the second sub-question, same case
+    assert page.locator("form.question .case-panel").get_attribute("open") is None
+    journey.step("daily-case-second")
+
+    page.goto(f"{base}/practice?type=calc")
+    page.get_by_role("button", name="换一组").click()
+    form = page.locator("form.question")
+    form.wait_for()
+    assert form.locator(".question-meta .tag").first.inner_text() == "计算"
+    unit = form.locator(".number-field .unit").inner_text()
+    assert unit in ("元", "天", "日", "个月", "小时", "%")
+    box = form.locator(".number-field input")
+    box.fill("三百")
+    assert "请填写数字" in form.locator(".field-hint").inner_text()
+    assert form.get_by_role("button", name="提交答案").is_disabled()
+    journey.step("practice-calc-not-a-number")
+    box.fill("１,２００")  # full width, with a thousands comma
+    form.get_by_role("button", name="提交答案").click()
+    page.locator(".verdict").wait_for()
+    assert unit in page.locator(".answer-facts .key").inner_text()
+    assert "1200" in page.locator(".answer-facts dd").first.inner_text()
+    journey.step("practice-calc-feedback")
+
+    round_id = open_case_round(app, "周周练·案例与计算")
+    page.goto(f"{base}/rounds/{round_id}")
+    page.get_by_role("button", name="开始作答").click()
+    page.locator(".navigator button").first.wait_for()
+    assert page.locator(".navigator button").count() >= 2 + 2 + 2
+    seen_material, calc_shown = 0, False
+    for index in range(page.locator(".navigator button").count()):
+        page.locator(".navigator button").nth(index).click()
+        opened = page.locator("#question .case-panel[open]").count()
+        seen_material += opened
+        answer_in_attempt(page)
+        if opened:
+            journey.step("round-case")
+        if page.locator("#question .number-field").count() and not calc_shown:
+            assert page.locator("#question .number-field .unit").inner_text() != ""
+            journey.step("round-calc")
+            calc_shown = True
+    assert seen_material == 1  # the case's material opens once, on its first sub-question
+    page.locator("#save-state", has_text="已保存").wait_for()
+    page.get_by_role("button", name="交卷").last.click()
+    page.locator("dialog#confirm").get_by_role("button", name="确认交卷").click()
+    page.wait_for_url(re.compile(r".*/attempts/\d+/result$"))
+    assert page.locator(".review-item .case-panel[open]").count() == 1
+    journey.step("round-result")
+
+    from quizapp.models import Round
+    from quizapp.services import rounds as round_service
+
+    with app.app_context():  # the week is over
+        closes_at = db.session.get(Round, round_id).closes_at
+        assert round_service.close_round(round_id, now=closes_at + timedelta(minutes=1))["closed"]
+        db.session.commit()
+    admin = page_for(PHONE)
+    sign_in(admin, base, "admin", "Admin1234")
+    admin.goto(f"{base}/admin/rounds/{round_id}/analysis")
+    table = admin.locator("main").inner_text()
+    assert "案例“" in table and "小题" in table and "1200" not in table and "100" in table
+    journey.step("item-analysis", admin)
+
+    source, items = yaml.safe_load(
+        (ROOT / "question_bank" / "cases_social_insurance.yaml").read_text("utf-8")
+    ).values()
+    case = dict(items[0], title="本省案例：迟报工伤", case="（本省改写）" + items[0]["case"])
+    calc_source, calcs = yaml.safe_load(
+        (ROOT / "question_bank" / "calculations.yaml").read_text("utf-8")
+    ).values()
+    calc = dict(calcs[0], source=calc_source["id"], stem="（本省）" + calcs[0]["stem"])
+    upload = ROOT / "test-artifacts" / "case-upload.yaml"
+    upload.parent.mkdir(parents=True, exist_ok=True)
+    upload.write_text(
+        yaml.safe_dump({"source": source, "questions": [case, calc]}, allow_unicode=True), "utf-8"
+    )
+    admin.goto(f"{base}/admin/questions/import")
+    admin.locator("input[type=file]").set_input_files(str(upload))
+    admin.get_by_role("button", name=re.compile("上传")).click()
+    admin.get_by_text("其中案例分析").wait_for()
+    main = admin.locator("main").inner_text()
+    assert "案例分析 1 个（4 道小题），计算题 1 题" in main and "案例：本省案例：迟报工伤" in main
+    journey.step("import-preview", admin)
+    admin.get_by_role("button", name=re.compile("确认导入 5 题")).click()
+    admin.get_by_text("已导入 5 题").wait_for()
+    journey.step("import-done", admin)
+    journey.done()

@@ -20,7 +20,7 @@ from quizapp.models import Attempt, AuditLog, Question, QuestionCase, QuestionVe
 from quizapp.services import bank_io, questions, rounds
 from quizapp.services.errors import DomainError
 
-from .conftest import ROOT
+from .conftest import ROOT, any_answer
 from .test_daily import bank, get_daily, learner  # noqa: F401  (fixtures)
 from .test_rounds import START, at_start, make_round, save, start  # noqa: F401  (fixtures)
 
@@ -199,9 +199,10 @@ def test_practice_works_a_case_through_in_order_and_grades_each_sub_question(
     for _ in range(4):
         item = client.post("/api/v1/practice/items", json={"type": "case"}).get_json()["item"]
         served.append(item["question"]["id"])
-        answer = client.post(f"/api/v1/items/{item['item_id']}/answer", json={"answer": "A"})
-        if item["question"]["type"] == "single":
-            assert answer.status_code == 200 and "correct" in answer.get_json()["feedback"]
+        answer = client.post(
+            f"/api/v1/items/{item['item_id']}/answer", json={"answer": any_answer(item["question"])}
+        )
+        assert answer.status_code == 200 and "correct" in answer.get_json()["feedback"]
     assert served == case_bank["case"]
 
 
@@ -378,3 +379,23 @@ def test_an_admin_adds_a_category_from_the_console_and_it_is_usable_at_once(
     # unit admins do not curate the bank
     create_user("cityadmin", unit=create_unit("C9", "丙市", "P"), role="unit_admin")
     assert login_as("cityadmin").post("/admin/categories", data={"name": "别的"}).status_code == 403
+
+
+def test_a_type_filter_serves_standalone_questions_and_no_case(login_as, app, learner, case_bank, bank):
+    """A case's sub-questions come whole under 案例分析, not one by one under their own type."""
+    client = login_as("learner")
+    for _ in range(6):
+        item = client.post("/api/v1/practice/items", json={"type": "single"}).get_json()["item"]
+        assert item["question"]["id"] not in case_bank["case"] and "case" not in item["question"]
+        client.post(f"/api/v1/items/{item['item_id']}/answer", json={"answer": any_answer(item["question"])})
+
+
+def test_a_case_left_unanswered_or_a_type_asked_for_does_not_hold_practice_in_the_case(
+    login_as, app, learner, case_bank, bank
+):
+    client = login_as("learner")
+    item = client.post("/api/v1/practice/items", json={"type": "case"}).get_json()["item"]
+    assert item["question"]["id"] == case_bank["case"][0]
+    # not answered: the learner changes the filter and gets what they asked for
+    other = client.post("/api/v1/practice/items", json={"type": "single"}).get_json()["item"]
+    assert other["question"]["id"] not in case_bank["case"]

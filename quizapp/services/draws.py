@@ -44,8 +44,8 @@ class Filters:
             conditions.append(QuestionVersion.category_id == self.category_id)
         if self.type == CASE_FILTER:
             conditions.append(QuestionVersion.case_id.is_not(None))
-        elif self.type:
-            conditions.append(QuestionVersion.type == self.type)
+        elif self.type:  # 判断 means standalone judge questions; a case comes whole, under 案例分析
+            conditions += [QuestionVersion.type == self.type, QuestionVersion.case_id.is_(None)]
         if self.ability_id:
             conditions.append(QuestionVersion.ability_id == self.ability_id)
         if self.difficulty:
@@ -212,17 +212,19 @@ def with_whole_cases(picked: list[Drawn], need: int) -> list[Drawn]:
     return kept
 
 
-def next_in_case(user_id: int) -> Drawn | None:
+def next_in_case(user_id: int, filters: Filters) -> Drawn | None:
     """After a practice answer to a case's sub-question, its next sub-question (the case is worked
-    through in order, as one unit)."""
+    through in order, as one unit) — unless the learner has since asked for one type of question."""
+    if filters.type not in (None, CASE_FILTER):
+        return None
     last = db.session.execute(
-        select(QuestionVersion.case_id, QuestionVersion.case_position)
+        select(QuestionVersion.case_id, QuestionVersion.case_position, LearningItem.answered_at)
         .join(LearningItem, LearningItem.question_version_id == QuestionVersion.id)
         .where(LearningItem.user_id == user_id, LearningItem.kind == ItemKind.PRACTICE)
         .order_by(LearningItem.id.desc())
         .limit(1)
     ).first()
-    if last is None or last.case_id is None:
+    if last is None or last.case_id is None or last.answered_at is None:
         return None
     row = db.session.execute(
         available()

@@ -30,7 +30,7 @@ ORIGIN_LABELS = {kind.value: kind.label for kind in ItemKind}
 
 def serve_practice(user_id: int, filters: Filters, *, now: datetime, rules: LearningRules) -> dict:
     """The next practice question matching the filters: unseen first, then least recently seen."""
-    follow = next_in_case(user_id)
+    follow = next_in_case(user_id, filters)
     if follow is not None:
         return _serve(user_id, ItemKind.PRACTICE, follow, now=now, rules=rules)
     salt = f"practice:{now.timestamp()}"

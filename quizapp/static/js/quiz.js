@@ -24,10 +24,10 @@ function reportBox(questionId) {
 }
 
 // A case's material above each of its sub-questions: open on the first, folded on the others
-// (already read, one tap away).
+// (already read, one tap away). "" when there is none (Node.append would write out a null).
 export function casePanel(question) {
   const material = question.case;
-  if (!material) return null;
+  if (!material) return "";
   return h("details", { class: "case-panel", open: material.position === 1 },
     h("summary", {}, h("span", { class: "tag tag-soft" }, "案例"), ` ${material.title}`),
     ...material.body.split(/\n+/).map((line) => h("p", {}, line)));
@@ -172,7 +172,7 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, ac
       h("dt", {}, "正确答案"), h("dd", { class: "key" }, feedback.correct_answer_text)),
     h("section", { class: "explanation" }, h("h3", {}, "解析"),
       ...feedback.explanation.split(/\n+/).map((line) => h("p", {}, line))),
-    feedback.note ? h("aside", { class: "note", role: "note" }, h("strong", {}, "提示 "), feedback.note) : null,
+    feedback.note ? h("aside", { class: "note", role: "note" }, h("strong", {}, "提示 "), feedback.note) : "",
     h("section", { class: "source" },
       h("h3", {}, "出处"),
       h("p", { class: "source-title" }, `《${feedback.source.title}》${feedback.source.locator}`),
