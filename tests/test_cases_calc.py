@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from sqlalchemy import delete, select
 
 from quizapp.extensions import db
-from quizapp.models import Attempt, AuditLog, Question, QuestionCase, QuestionVersion, Source
+from quizapp.models import Attempt, AuditLog, Question, QuestionCase, QuestionVersion, Round, Source
 from quizapp.services import bank_io, questions, rounds
 from quizapp.services.errors import DomainError
 
@@ -255,9 +255,10 @@ def test_a_round_blueprint_draws_a_case_as_one_unit_and_each_taker_sees_it_toget
         assert ids[first : first + 4] == case_bank["case"] and len(ids) == 4 + 2 + 3
     short = make_round(blueprint=[{"type": "case", "count": 2}])
     with app.app_context():
+        assert db.session.get(Round, round_id).question_count == 9  # the case brought its 4 questions
         notes = rounds.check_blueprint([{"type": "case", "count": 2}])
         assert "1" in notes[0]  # one case in the bank for a row that wants two
-        with pytest.raises(DomainError, match="案例分析"):
+        with pytest.raises(DomainError, match="需要 2 个案例，题库中只有 1 个案例可用"):
             rounds.draw_paper(short, now=START)
     page = login_as("root").get(f"/admin/rounds/{round_id}").get_data(as_text=True)
     assert page.count('class="case-panel"') == 1 and "分拣员" in page

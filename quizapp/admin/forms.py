@@ -36,7 +36,9 @@ class BlueprintRowForm(Form):
 
     qtype = SelectField(
         "题型",
-        choices=[SelectChoice("", "任意题型")] + [SelectChoice(t.value, t.label) for t in QuestionType],
+        choices=[SelectChoice("", "任意题型")]
+        + [SelectChoice(t.value, t.label) for t in QuestionType]
+        + [SelectChoice("case", "案例分析（题数为案例个数，每个含全部小题）")],
         validators=[Optional()],
     )
     category = SelectField(

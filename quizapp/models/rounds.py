@@ -103,7 +103,9 @@ class Round(db.Model):
 
     @property
     def question_count(self) -> int:
-        return sum(int(row["count"]) for row in self.blueprint)
+        """Questions on the paper: a case row counts its cases' sub-questions once drawn (``items``),
+        its cases until then."""
+        return sum(int(row.get("items") or row["count"]) for row in self.blueprint)
 
     def is_open_at(self, now: datetime) -> bool:
         return self.status != RoundStatus.CLOSED and self.opens_at <= now < self.closes_at

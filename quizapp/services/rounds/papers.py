@@ -22,15 +22,12 @@ from ...models import (
 )
 from .. import audit, grading
 from ..errors import Conflict, DomainError, NotFound
-from .settings import clean_blueprint
+from .settings import CASE_ROW, clean_blueprint
 
 
 class PaperError(DomainError):
     code = "paper_unfillable"
     status = 409
-
-
-CASE_ROW = "case"  # a blueprint row of cases: ``count`` cases, each with all its sub-questions
 
 
 def describe_row(row: dict) -> str:
@@ -88,7 +85,7 @@ def draw_paper(
         db.session.execute(delete(PaperQuestion).where(PaperQuestion.round_id == round_id))
         db.session.expire(round_, ["paper"])
     picked: list[tuple[int, int]] = []
-    problems = []
+    problems, blueprint = [], []
     for index, row in enumerate(round_.blueprint, 1):
         taken = [question_id for _, question_id in picked]
         rows = db.session.execute(
@@ -98,10 +95,14 @@ def draw_paper(
             .limit(row["count"])
         ).all()
         if len(rows) < row["count"]:
+            what = "个案例" if row.get("type") == CASE_ROW else "题"
             problems.append(
-                f"第{index}行（{describe_row(row)}）需要 {row['count']} 题，题库中只有 {len(rows)} 题可用"
+                f"第{index}行（{describe_row(row)}）需要 {row['count']} {what}，题库中只有 {len(rows)} {what}可用"
             )
-        picked.extend(_whole(rows))
+        drawn = _whole(rows)
+        picked.extend(drawn)
+        # a case row records how many questions its cases brought (the round's question count)
+        blueprint.append({**row, "items": len(drawn)} if row.get("type") == CASE_ROW else row)
     if problems:
         raise PaperError("题库不足以组卷：" + "；".join(problems))
     db.session.add_all(
@@ -111,6 +112,7 @@ def draw_paper(
         for position, (version_id, question_id) in enumerate(picked, 1)
     )
     round_.paper_drawn_at = now
+    round_.blueprint = blueprint
     _papers().forget(lambda key: key[0] == round_id)  # a redraw within the same instant
     db.session.flush()
     if actor_id is not None:

@@ -19,6 +19,8 @@ from ...extensions import db
 from ...models import Category, QuestionType, Round, RoundKind, RoundTemplate, ShowAnswers, Unit
 from ..errors import DomainError, NotFound
 
+CASE_ROW = "case"  # a blueprint row of cases: ``count`` cases, each with all its sub-questions
+
 
 @dataclass(frozen=True)
 class Period:
@@ -175,7 +177,7 @@ def clean_blueprint(rows: list[dict]) -> list[dict]:
             count = int(row.get("count") or 0)
         except (TypeError, ValueError):
             count = -1
-        if qtype is not None and qtype not in {t.value for t in QuestionType} | {"case"}:
+        if qtype is not None and qtype not in {t.value for t in QuestionType} | {CASE_ROW}:
             problems.append(f"第{index}行：题型“{qtype}”无效")
         if category is not None and category not in categories:
             problems.append(f"第{index}行：业务类别“{category}”不存在")
