@@ -309,6 +309,8 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
         Call("/admin/questions/status", data={"ids": "{question}", "status": "active"}),
         ADMINS_WRITE,
     ),
+    ("admin.categories", "GET"): (Call("/admin/categories"), ADMINS),
+    ("admin.categories", "POST"): (Call("/admin/categories", data={"name": ""}), ADMINS),
     ("admin.questions_import", "GET"): (Call("/admin/questions/import"), ADMINS),
     ("admin.questions_import", "POST"): (Call("/admin/questions/import", data=_bank_upload), ADMINS),
     ("admin.questions_import_confirm", "POST"): (
