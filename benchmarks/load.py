@@ -27,13 +27,14 @@ from pathlib import Path
 
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from quizapp import clock
 from quizapp.extensions import db
 from quizapp.models import (
     Attempt,
     AttemptAnswer,
+    PaperExposure,
     PaperQuestion,
     RankingSnapshot,
     Round,
@@ -184,8 +185,9 @@ def _threads(target, clients, offsets=None) -> None:
         thread.join()
 
 
-def open_round(app, kind: str, questions: int) -> int:
-    """A round of ``kind`` open now for the whole organisation, its paper drawn."""
+def open_round(app, kind: str, questions: int, paper_mode: str = "shared") -> int:
+    """A round of ``kind`` open now for the whole organisation: one paper drawn for all, or (drawn)
+    a paper drawn for each attempt at its start."""
     with app.app_context():
         tz = app.config["TZINFO"]
         now = clock.utcnow()
@@ -197,6 +199,7 @@ def open_round(app, kind: str, questions: int) -> int:
             opens_at=now - timedelta(minutes=5),
             closes_at=now + timedelta(hours=3),
             blueprint=[{"type": None, "count": questions}],
+            paper_mode=paper_mode,
         )
         round_ = round_service.create_round(settings, actor_id=None)
         db.session.commit()
@@ -214,7 +217,7 @@ def remove_round(app, round_id: int) -> None:
         db.session.execute(delete(AttemptAnswer).where(AttemptAnswer.attempt_id.in_(attempts)))
         snapshots = select(RankingSnapshot.id).where(RankingSnapshot.round_id == round_id)
         db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id.in_(snapshots)))
-        for model in (Attempt, PaperQuestion, RoundTarget, RankingSnapshot):
+        for model in (PaperQuestion, PaperExposure, Attempt, RoundTarget, RankingSnapshot):
             db.session.execute(delete(model).where(model.round_id == round_id))
         db.session.execute(delete(Round).where(Round.id == round_id))
         db.session.commit()
@@ -306,10 +309,29 @@ def load_figures(app, results: dict, *, quick: bool, workers: int, threads: int)
         monthly = open_round(app, "monthly", 50)
         spike = spread(stack.port, spike_clients, monthly, window=10.0)
         _report(results, f"contest start: {starters} staff within 10 s", spike)
+        # 随机组卷: the same spike on a round that draws each taker's 50 questions at the start.
+        drawn_clients = mint_clients(app, staff_ids(app, starters, skip=32 + starters))
+        drawn = open_round(app, "monthly", 50, paper_mode="drawn")
+        drawn_spike = spread(stack.port, drawn_clients, drawn, window=10.0)
+        _report(results, f"contest start, paper per taker: {starters} staff within 10 s", drawn_spike)
+        results["paper per taker: max share of papers holding one question"] = exposure_share(app, drawn)
+        print(
+            f"  {'paper per taker: max question share':<44} {results['paper per taker: max share of papers holding one question']:>9.3f}"
+        )
         results["peak memory per worker MB"] = stack.worker_peak_mb()
         print(f"  {'peak memory per worker (VmHWM)':<44} {results['peak memory per worker MB']} MB")
-    for round_id in (weekly, monthly):
+    for round_id in (weekly, monthly, drawn):
         remove_round(app, round_id)
+
+
+def exposure_share(app, round_id: int) -> float:
+    """The largest share of a drawn round's papers that hold one question."""
+    with app.app_context():
+        papers = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.round_id == round_id))
+        most = db.session.scalar(
+            select(func.max(PaperExposure.papers)).where(PaperExposure.round_id == round_id)
+        )
+        return round((most or 0) / max(papers, 1), 3)
 
 
 def spread(port: int, clients: list[Client], round_id: int, window: float, threads: int = 64) -> dict:

@@ -22,6 +22,8 @@ ENVIRONMENT = {
 
 # Monthly contests and exams: one attempt, results and answers only after the round closes.
 CONTEST = {"attempts_allowed": 1, "show_answers": "after_close", "pass_mark": 60, "grace_seconds": 30}
+# 随机组卷: weekly practice and the monthly contest draw a paper per attempt (a fresh one for each
+# weekly attempt, so reading one attempt's answers does not pass the next); an exam keeps one paper.
 
 
 class DefaultConfig:
@@ -88,12 +90,6 @@ class DefaultConfig:
     MISTAKE_CLEAR_STREAK = 2
 
     # Rounds (DESIGN §3): defaults an admin starts from when creating a round of each kind.
-    _AFTER_CLOSE_ONCE = {
-        "attempts_allowed": 1,
-        "show_answers": "after_close",
-        "pass_mark": 60,
-        "grace_seconds": 30,
-    }
     ROUND_DEFAULTS = {
         "weekly": {
             "time_limit_minutes": 20,
@@ -101,6 +97,7 @@ class DefaultConfig:
             "show_answers": "after_attempt",
             "pass_mark": 60,
             "grace_seconds": 30,
+            "paper_mode": "drawn",
             "blueprint": [
                 {"type": "single", "count": 10},
                 {"type": "multiple", "count": 4},
@@ -111,6 +108,7 @@ class DefaultConfig:
         "monthly": {
             "time_limit_minutes": 40,
             **CONTEST,
+            "paper_mode": "drawn",
             "blueprint": [
                 {"type": "single", "count": 25},
                 {"type": "multiple", "count": 10},
@@ -121,6 +119,7 @@ class DefaultConfig:
         "exam": {
             "time_limit_minutes": 60,
             **CONTEST,
+            "paper_mode": "shared",
             "blueprint": [
                 {"type": "single", "count": 30},
                 {"type": "multiple", "count": 10},
@@ -128,6 +127,9 @@ class DefaultConfig:
             ],
         },
     }
+    # 随机组卷: no question on more than this share of a round's papers, while the pool allows (a
+    # blueprint row needs at least count ÷ share questions to choose from; the form refuses fewer).
+    PAPER_MAX_EXPOSURE = 0.3
     MONTHLY_OPEN_DAYS = 7  # the monthly contest runs over the last days of the month
 
     # Composite index = participation + average score (as a fraction) + points per head normalised

@@ -32,7 +32,7 @@ from . import clock
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
 from .models._types import MAX_ID
-from .services import accounts, grading
+from .services import accounts, grading, rounds
 from .services.audit import action_label
 from .services.errors import DomainError, InvalidInput
 from .services.text import nested_deeper_than, strings_in, unstorable
@@ -272,6 +272,10 @@ def init_app(app: Flask) -> None:
         moment = datetime.fromisoformat(value) if isinstance(value, str) else value
         local = moment.astimezone(app.config["TZINFO"])
         return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+    @app.template_filter("describe_row")
+    def describe_row(row: dict) -> str:
+        return rounds.describe_row(row)
 
     @app.template_filter("describe_answer")
     def describe_answer(value, version) -> str:

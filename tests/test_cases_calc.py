@@ -274,7 +274,9 @@ def test_a_calculation_in_a_round_is_saved_as_typed_resumed_and_graded_then_anal
     at_start,
 ):
     round_id = make_round(
-        kind="weekly", blueprint=[{"type": "calc", "count": 3}, {"type": "case", "count": 1}]
+        kind="weekly",
+        attempts_allowed=1,
+        blueprint=[{"type": "calc", "count": 3}, {"type": "case", "count": 1}],
     )
     with app.app_context():
         keys = {

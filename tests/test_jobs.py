@@ -514,6 +514,7 @@ def test_schedule_template_page(login_as, app, province, clock_at):
         "attempts_allowed": "2",
         "pass_mark": "60",
         "show_answers": "after_attempt",
+        "paper_mode": "shared",
         "grace_seconds": "30",
         "blueprint-0-qtype": "judge",
         "blueprint-0-count": "10",

@@ -344,7 +344,9 @@ def test_shuffles_are_stored_per_attempt_and_stable(
 def test_answers_are_given_in_displayed_letters_and_graded_against_the_key(
     login_as, app, province, mixed_bank, make_round, at_start
 ):
-    round_id = make_round(blueprint=[{"type": "single", "count": 6}, {"type": "multiple", "count": 3}])
+    round_id = make_round(
+        blueprint=[{"type": "single", "count": 6}, {"type": "multiple", "count": 3}], attempts_allowed=1
+    )
     client = login_as("amy")
     view = start(client, round_id)
     answer_all(app, client, view)
@@ -363,7 +365,7 @@ def test_lifecycle_start_save_resume_deadline_grace(
     login_as, app, province, mixed_bank, make_round, frozen_clock
 ):
     frozen_clock.set(START)
-    round_id = make_round()
+    round_id = make_round(attempts_allowed=1)
     client = login_as("amy")
     created = client.post(f"/api/v1/rounds/{round_id}/attempts")
     view = created.get_json()
@@ -481,10 +483,11 @@ def test_clearing_an_answer(login_as, app, province, mixed_bank, make_round, at_
 # --- results and review per kind ----------------------------------------------------------------------
 
 
+@pytest.mark.app_config(PAPER_MAX_EXPOSURE=1.0)  # the small test bank: any pool that can fill a row
 def test_weekly_shows_score_and_review_after_each_attempt_and_the_best_counts(
     login_as, app, province, mixed_bank, make_round, at_start
 ):
-    round_id = make_round()
+    round_id = make_round(paper_mode="drawn")
     client = login_as("amy")
     percents = []
     for right in (False, True, False):
@@ -615,11 +618,13 @@ def run_together(functions):
     return results
 
 
+@pytest.mark.app_config(PAPER_MAX_EXPOSURE=1.0)
+@pytest.mark.parametrize("paper_mode", ["shared", "drawn"])
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_concurrent_starts_submits_and_autosaves_are_safe(
-    login_as, app, province, mixed_bank, make_round, at_start, backend
+    login_as, app, province, mixed_bank, make_round, at_start, backend, paper_mode
 ):
-    round_id = make_round("monthly", blueprint=[{"type": "single", "count": 8}])
+    round_id = make_round("monthly", blueprint=[{"type": "single", "count": 8}], paper_mode=paper_mode)
     tabs = [login_as("amy") for _ in range(6)]
     started = run_together([lambda c=c: c.post(f"/api/v1/rounds/{round_id}/attempts") for c in tabs])
     assert sorted(r.status_code for r in started) == [200] * 5 + [201]
@@ -656,10 +661,12 @@ def test_another_users_attempt_is_not_found(login_as, app, province, mixed_bank,
     assert ann.get(f"/attempts/{view['id']}/result").status_code == 404
 
 
+@pytest.mark.app_config(PAPER_MAX_EXPOSURE=1.0)
+@pytest.mark.parametrize("paper_mode", ["shared", "drawn"])
 def test_no_answer_leaves_the_server_during_an_open_round(
-    login_as, app, province, mixed_bank, make_round, at_start
+    login_as, app, province, mixed_bank, make_round, at_start, paper_mode
 ):
-    round_id = make_round("monthly")
+    round_id = make_round("monthly", paper_mode=paper_mode)
     client = login_as("amy")
     view = start(client, round_id)
     answer_all(app, client, view)
@@ -766,6 +773,7 @@ def test_admin_creates_edits_previews_and_extends(login_as, app, province, mixed
         "attempts_allowed": "3",
         "pass_mark": "60",
         "show_answers": "after_attempt",
+        "paper_mode": "shared",
         "grace_seconds": "30",
         "blueprint-0-qtype": "single",
         "blueprint-0-category": "",
@@ -820,6 +828,8 @@ def test_round_cli(app, province, mixed_bank, runner, at_start):
             "2026-03-25T00:00",
             "--closes",
             "2026-03-31T23:59",
+            "--paper-mode",
+            "shared",
             "--json",
         ]
     )

@@ -629,14 +629,17 @@ def get_urls(app, values: dict[str, list]) -> list[str]:
 
 @pytest.fixture
 def open_rounds(login_as, app, org_tree, marked_bank, frozen_clock):
-    """An open weekly round (answers after each attempt), monthly round and exam (after close), all
-    for the province; 甲员工 has a weekly and an exam attempt in progress with answers saved, and
-    has submitted the monthly one; 甲市's unit admin has a weekly attempt in progress."""
+    """An open weekly round (answers after each attempt) and monthly round (after close), both with a
+    paper per taker (随机组卷), and an exam with one paper for all, all for the province; 甲员工 has a
+    weekly and an exam attempt in progress with answers saved, and has submitted the monthly one;
+    甲市's unit admin has a weekly attempt in progress."""
     frozen_clock.set(START)
     closes = START + timedelta(days=3)
     ids = {
-        kind: make_round(app, kind, f"泄露检查{kind}", ["P1"], START - timedelta(hours=1), closes)
-        for kind in ("weekly", "monthly", "exam")
+        kind: make_round(
+            app, kind, f"泄露检查{kind}", ["P1"], START - timedelta(hours=1), closes, paper_mode=mode
+        )
+        for kind, mode in (("weekly", "drawn"), ("monthly", "drawn"), ("exam", "shared"))
     }
     staff, responses, views = login_as("astaff"), [], {}
     for kind in ("weekly", "monthly", "exam"):
@@ -656,6 +659,7 @@ def open_rounds(login_as, app, org_tree, marked_bank, frozen_clock):
     return {"rounds": ids, "views": views, "responses": responses, "staff": staff, "unit_admin": unit_admin}
 
 
+@pytest.mark.app_config(PAPER_MAX_EXPOSURE=1.0)  # the small bank: per-taker papers from small pools
 def test_no_answer_reaches_a_taker_during_open_rounds(app, org_tree, open_rounds, figures):
     rounds_, views = open_rounds["rounds"], open_rounds["views"]
     values = {
@@ -703,6 +707,7 @@ def test_no_answer_reaches_a_taker_during_open_rounds(app, org_tree, open_rounds
         assert not leaks(staff.get(url)), f"{url} shows results before the monthly round closes"
 
 
+@pytest.mark.app_config(PAPER_MAX_EXPOSURE=1.0)
 def test_monthly_results_and_answers_appear_only_after_close(app, open_rounds, frozen_clock):
     staff, monthly = open_rounds["staff"], open_rounds["views"]["monthly"]["id"]
     frozen_clock.set(START + timedelta(days=3, minutes=-1))  # the last minute of the round

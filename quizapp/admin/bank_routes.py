@@ -55,12 +55,19 @@ def questions_list():
 @admins_only
 def questions_status():
     ids = [int(value) for value in request.form.getlist("ids") if value.isdigit()]
+    reserve = request.form.get("reserve")
     try:
-        status = QuestionStatus(request.form.get("status", "retired"))
+        status = None if reserve else QuestionStatus(request.form.get("status", "retired"))
     except ValueError:
+        abort(400)
+    if reserve not in (None, "1", "0"):
         abort(400)
     if not ids:
         flash("请先勾选题目", "warning")
+    elif reserve:
+        with transaction():
+            changed = questions.set_reserved(ids, reserve == "1", actor_id=current_user.id)
+        flash(f"已将 {changed} 道题{'设为' if reserve == '1' else '移出'}考试专用", "success")
     else:
         with transaction():
             changed = questions.set_status(ids, status, actor_id=current_user.id)

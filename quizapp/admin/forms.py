@@ -15,7 +15,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from ..models import QuestionType, Role, RoundKind, ShowAnswers
+from ..models import PaperMode, QuestionType, Role, RoundKind, ShowAnswers
 
 
 class StaffFilterForm(FlaskForm):
@@ -67,6 +67,12 @@ class RoundRulesForm(FlaskForm):
         "公布成绩和答案", choices=[SelectChoice(s.value, s.label) for s in ShowAnswers]
     )
     grace_seconds = IntegerField("交卷宽限（秒）", validators=[InputRequired(), NumberRange(0, 600)])
+    paper_mode = SelectField(
+        "组卷方式",
+        choices=[SelectChoice(m.value, m.label) for m in PaperMode],
+        description="随机组卷：每人每次开始作答时按试卷结构单独抽题，各行题数相同，同一题最多出现在 30% 的试卷中；"
+        "可多次作答时每次都是新题。统一试卷：所有人同一套题；可多次作答时，成绩和答案在最后一次交卷后才公布。",
+    )
     blueprint = FieldList(FormField(BlueprintRowForm), min_entries=6, max_entries=20)
 
 
@@ -159,6 +165,7 @@ class QuestionFilterForm(FlaskForm):
             SelectChoice("", "全部状态"),
             SelectChoice("active", "在用"),
             SelectChoice("retired", "已停用"),
+            SelectChoice("reserved", "考试专用"),
         ],
         validators=[Optional()],
     )

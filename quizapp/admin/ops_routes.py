@@ -60,7 +60,9 @@ def schedule(kind: str):
     if request.method == "GET":
         for field in rounds.TEMPLATE_FIELDS:
             getattr(form, field).data = (
-                str(getattr(template, field)) if field == "show_answers" else getattr(template, field)
+                str(getattr(template, field))
+                if field in ("show_answers", "paper_mode")
+                else getattr(template, field)
             )
         form.targets.data = " ".join(template.target_codes)
         fill_blueprint(form, template.blueprint)

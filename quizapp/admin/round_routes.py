@@ -9,7 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import clock
 from ..extensions import db
-from ..models import Attempt, AttemptStatus, Category, ItemStat, QuestionVersion, Round, Unit, User
+from ..models import Attempt, AttemptStatus, Category, ItemStat, PaperMode, QuestionVersion, Round, Unit, User
 from ..services import analysis
 from ..services import rounds as round_service
 from ..web import transaction
@@ -64,7 +64,7 @@ def _fill(form: RoundForm, settings: round_service.RoundSettings) -> None:
         settings.attempts_allowed,
     )
     form.pass_mark.data, form.show_answers.data = settings.pass_mark, settings.show_answers
-    form.grace_seconds.data = settings.grace_seconds
+    form.grace_seconds.data, form.paper_mode.data = settings.grace_seconds, settings.paper_mode
     fill_blueprint(form, settings.blueprint)
 
 
@@ -82,6 +82,7 @@ def _settings(form: RoundForm) -> round_service.RoundSettings:
         show_answers=form.show_answers.data,
         grace_seconds=form.grace_seconds.data,
         blueprint=blueprint_rows(form),
+        paper_mode=form.paper_mode.data,
     )
 
 
@@ -180,7 +181,12 @@ def round_detail(round_id: int):
         recent=recent,
         extend_form=ExtendForm(),
         now=clock.utcnow(),
-        notes=round_service.check_blueprint(round_.blueprint) if round_.paper_drawn_at is None else [],
+        notes=round_service.check_blueprint(round_.blueprint, round_.kind, round_.paper_mode)
+        if round_.paper_drawn_at is None
+        else [],
+        pools=round_service.pool_sizes(round_.blueprint, round_.kind)
+        if round_.paper_mode == PaperMode.DRAWN
+        else None,
     )
 
 

@@ -38,6 +38,7 @@ def _round_json(round_) -> dict:
         "grace_seconds": round_.grace_seconds,
         "questions": round_.question_count,
         "blueprint": round_.blueprint,
+        "paper_mode": str(round_.paper_mode),
         "targets": [target.unit.code for target in round_.targets],
         "paper_drawn": round_.paper_drawn_at is not None,
     }
@@ -63,10 +64,22 @@ def _parse_local(value: str | None, tz):
 @click.option("--pass-mark", type=float, help="及格线（百分制）")
 @click.option("--show-answers", type=click.Choice(["after_attempt", "after_close"]))
 @click.option("--blueprint", help='试卷结构 JSON，如 [{"type": "single", "count": 20}]')
+@click.option("--paper-mode", type=click.Choice(["shared", "drawn"]), help="统一试卷 shared，随机组卷 drawn")
 @click.option("--json", "as_json", is_flag=True)
 @with_appcontext
 def round_create(
-    kind, title, opens, closes, targets, time_limit, attempts, pass_mark, show_answers, blueprint, as_json
+    kind,
+    title,
+    opens,
+    closes,
+    targets,
+    time_limit,
+    attempts,
+    pass_mark,
+    show_answers,
+    blueprint,
+    paper_mode,
+    as_json,
 ):
     """Create a round from the kind's defaults, overriding what is given."""
     tz = current_app.config["TZINFO"]
@@ -85,12 +98,13 @@ def round_create(
         pass_mark=pass_mark,
         show_answers=show_answers,
         blueprint=rows,
+        paper_mode=paper_mode,
     )
     try:
         round_ = round_service.create_round(settings, actor_id=None)
     except DomainError as error:
         fail(error)
-    notes = round_service.check_blueprint(round_.blueprint)
+    notes = round_service.check_blueprint(round_.blueprint, round_.kind, round_.paper_mode)
     db.session.commit()
     if as_json:
         click.echo(json.dumps(_round_json(round_) | {"warnings": notes}, ensure_ascii=False, indent=2))

@@ -99,6 +99,9 @@ class Question(db.Model):
         str_enum(QuestionStatus, "question_status"), default=QuestionStatus.ACTIVE, index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 考试专用: kept for monthly contests and exams — never in 日日学, practice, the mistake book or
+    # weekly rounds (a question's identity, so it survives edits into new versions).
+    reserved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     versions: Mapped[list[QuestionVersion]] = relationship(
         back_populates="question", order_by="QuestionVersion.number"

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -41,6 +42,15 @@ class ShowAnswers(enum.StrEnum):
     @property
     def label(self) -> str:
         return {"after_attempt": "每次交卷后", "after_close": "本轮结束后"}[self.value]
+
+
+class PaperMode(enum.StrEnum):
+    SHARED = "shared"  # one paper drawn once for every taker and attempt (统一试卷)
+    DRAWN = "drawn"  # a paper drawn from the blueprint for each attempt (随机组卷、一人一卷)
+
+    @property
+    def label(self) -> str:
+        return {"shared": "统一试卷（所有人同一套题）", "drawn": "随机组卷（每人每次单独抽题）"}[self.value]
 
 
 class RoundStatus(enum.StrEnum):
@@ -86,8 +96,11 @@ class Round(db.Model):
     pass_mark: Mapped[float] = mapped_column(Float, default=60.0)  # percent of the paper's marks
     show_answers: Mapped[ShowAnswers] = mapped_column(str_enum(ShowAnswers, "show_answers"))
     grace_seconds: Mapped[int] = mapped_column(Integer, default=30)
-    # [{"type": "single"|None, "category": "社会保险"|None, "difficulty": 1-3|None, "count": n}, …]
+    # [{"type": "single"|"case"|None, "category": "社会保险"|None, "difficulty": 1-3|None, "count": n}, …]
     blueprint: Mapped[list] = mapped_column(JSON)
+    paper_mode: Mapped[PaperMode] = mapped_column(
+        str_enum(PaperMode, "paper_mode"), default=PaperMode.SHARED, server_default=PaperMode.SHARED.value
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paper_drawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -97,8 +110,10 @@ class Round(db.Model):
     plan_key: Mapped[str | None] = mapped_column(String(40), unique=True)
 
     targets: Mapped[list[RoundTarget]] = relationship(back_populates="round", cascade="all, delete-orphan")
-    paper: Mapped[list[PaperQuestion]] = relationship(
-        order_by="PaperQuestion.position", cascade="all, delete-orphan"
+    paper: Mapped[list[PaperQuestion]] = relationship(  # the shared paper (attempts' own are apart)
+        primaryjoin="and_(Round.id == PaperQuestion.round_id, PaperQuestion.attempt_id.is_(None))",
+        order_by="PaperQuestion.position",
+        viewonly=True,
     )
 
     @property
@@ -126,18 +141,51 @@ class RoundTarget(db.Model):
 
 
 class PaperQuestion(db.Model):
-    """The round's paper, drawn once from its blueprint: every taker gets the same questions."""
+    """A question of a paper. A shared round's paper is drawn once (``attempt_id`` NULL) and every
+    taker gets it; a drawn round's attempt has a paper of its own (``attempt_id`` set), drawn at its
+    start and never changed. Each paper holds a question once and a position once."""
 
     __tablename__ = "paper_question"
-    __table_args__ = (UniqueConstraint("round_id", "position"), UniqueConstraint("round_id", "question_id"))
+    __table_args__ = (
+        Index(
+            "uq_paper_question_shared_position",
+            "round_id",
+            "position",
+            unique=True,
+            sqlite_where=text("attempt_id IS NULL"),
+            postgresql_where=text("attempt_id IS NULL"),
+        ),
+        Index(
+            "uq_paper_question_shared_question",
+            "round_id",
+            "question_id",
+            unique=True,
+            sqlite_where=text("attempt_id IS NULL"),
+            postgresql_where=text("attempt_id IS NULL"),
+        ),
+        UniqueConstraint("attempt_id", "position"),
+        UniqueConstraint("attempt_id", "question_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"))
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(ForeignKey("attempt.id"))
     position: Mapped[int] = mapped_column(Integer)
     question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
     question_version_id: Mapped[int] = mapped_column(ForeignKey("question_version.id"))
 
     version: Mapped[QuestionVersion] = relationship()
+
+
+class PaperExposure(db.Model):
+    """How many papers of a drawn round hold a question: the draw takes the least-exposed questions
+    first, so no question reaches more than its share of takers while the pool allows."""
+
+    __tablename__ = "paper_exposure"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), primary_key=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), primary_key=True)
+    papers: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Attempt(db.Model):
@@ -231,3 +279,8 @@ class RoundTemplate(db.Model):
     show_answers: Mapped[ShowAnswers] = mapped_column(str_enum(ShowAnswers, "template_show_answers"))
     grace_seconds: Mapped[int] = mapped_column(Integer, default=30)
     blueprint: Mapped[list] = mapped_column(JSON)
+    paper_mode: Mapped[PaperMode] = mapped_column(
+        str_enum(PaperMode, "template_paper_mode"),
+        default=PaperMode.SHARED,
+        server_default=PaperMode.SHARED.value,
+    )

@@ -16,7 +16,7 @@ import math
 from collections import Counter
 from datetime import datetime
 
-from sqlalchemy import String, cast, delete, func, select
+from sqlalchemy import String, cast, delete, func, or_, select
 
 from ..extensions import db
 from ..models import Attempt, AttemptAnswer, ItemStat, PaperQuestion, QuestionVersion
@@ -39,17 +39,41 @@ def pearson(n: int, sx: float, sy: float, sxx: float, syy: float, sxy: float) ->
 def analyse_round(round_id: int, *, now: datetime) -> int:
     """Write (or rewrite) the round's item statistics. Returns the number of questions analysed."""
     counted = (Attempt.round_id == round_id, Attempt.counted.is_(True))
-    n, total, total_sq = db.session.execute(
+    # Per question, the counted attempts whose paper held it (every one on a shared paper; on drawn
+    # papers, those that drew it), their number and their totals: facility and discrimination are
+    # computed among them.
+    holders = {
+        question_id: (n, total, total_sq)
+        for question_id, n, total, total_sq in db.session.execute(
+            select(
+                PaperQuestion.question_id,
+                func.count(Attempt.id),
+                func.coalesce(func.sum(Attempt.score), 0.0),
+                func.coalesce(func.sum(Attempt.score * Attempt.score), 0.0),
+            )
+            .join(
+                Attempt,
+                (Attempt.round_id == PaperQuestion.round_id)
+                & or_(PaperQuestion.attempt_id.is_(None), PaperQuestion.attempt_id == Attempt.id),
+            )
+            .where(*counted)
+            .group_by(PaperQuestion.question_id)
+        )
+    }
+    first = (
         select(
-            func.count(Attempt.id),
-            func.coalesce(func.sum(Attempt.score), 0.0),
-            func.coalesce(func.sum(Attempt.score * Attempt.score), 0.0),
-        ).where(*counted)
-    ).one()
-    paper = db.session.execute(
-        select(PaperQuestion.question_id, PaperQuestion.position, QuestionVersion)
-        .join(QuestionVersion, QuestionVersion.id == PaperQuestion.question_version_id)
+            PaperQuestion.question_id,
+            func.min(PaperQuestion.position).label("position"),
+            func.max(PaperQuestion.question_version_id).label("version_id"),
+        )
         .where(PaperQuestion.round_id == round_id)
+        .group_by(PaperQuestion.question_id)
+        .subquery()
+    )
+    paper = db.session.execute(
+        select(first.c.question_id, first.c.position, QuestionVersion)
+        .join(QuestionVersion, QuestionVersion.id == first.c.version_id)
+        .order_by(first.c.position, first.c.question_id)
     ).all()
     sums = {
         row[0]: row[1:]
@@ -76,6 +100,7 @@ def analyse_round(round_id: int, *, now: datetime) -> int:
         choices.setdefault(question_id, Counter())[response] += count
     db.session.execute(delete(ItemStat).where(ItemStat.round_id == round_id))
     for question_id, position, version in paper:
+        n, total, total_sq = holders.get(question_id, (0, 0.0, 0.0))
         answered, sx, sxx, sxt = sums.get(question_id, (0, 0.0, 0.0, 0.0))
         sx, sxx, sxt = float(sx or 0), float(sxx or 0), float(sxt or 0)
         facility = sx / n if n else None

@@ -22,6 +22,8 @@ ACTION_LABELS = {
     "question.edit": "修改题目",
     "question.retire": "停用题目",
     "question.restore": "恢复题目",
+    "question.reserve": "设为考试专用",
+    "question.unreserve": "取消考试专用",
     "round.create": "新建轮次",
     "round.update": "修改轮次",
     "round.paper": "抽取试卷",

@@ -201,7 +201,7 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
         )
         skill = rng.uniform(0.45, 0.95)
         attempt, _ = rounds.start_attempt(user, past_round.id, now=start)
-        for offset, (item, version, _, _) in enumerate(rounds.paper_rows(past_round.id)):
+        for offset, (item, version, _, _) in enumerate(rounds.attempt_paper_rows(attempt)):
             moment = start + timedelta(seconds=20 + 25 * offset)
             answer = _demo_answer(version, right=rng.random() < skill, rng=rng)
             rounds.save_answer(

@@ -71,13 +71,15 @@ def _shuffle_key(seed: int):
 
 
 def available(filters: Filters | None = None):
-    """Current versions of active questions that no running contest has sealed."""
+    """Current versions of active questions that no running contest has sealed, outside the reserve
+    pool (考试专用 questions are kept for monthly contests and exams)."""
     stmt = (
         select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.category_id)
         .join(Question, Question.id == QuestionVersion.question_id)
         .where(
             QuestionVersion.is_current,
             Question.status == QuestionStatus.ACTIVE,
+            Question.reserved.is_(False),
             seal.not_sealed(QuestionVersion.question_id),
         )
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
 from ..extensions import db
 from ..models import Attempt, ErrorReport, LearningItem, PaperQuestion, QuestionVersion, User
@@ -29,7 +29,11 @@ def _version_seen(user_id: int, question_id: int) -> int | None:
         select(PaperQuestion.question_version_id)
         .where(
             PaperQuestion.question_id == question_id,
-            exists().where(Attempt.round_id == PaperQuestion.round_id, Attempt.user_id == user_id),
+            exists().where(  # on a paper the user sat: the round's shared one or their own
+                Attempt.round_id == PaperQuestion.round_id,
+                Attempt.user_id == user_id,
+                or_(PaperQuestion.attempt_id.is_(None), PaperQuestion.attempt_id == Attempt.id),
+            ),
         )
         .limit(1)
     )

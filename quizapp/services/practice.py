@@ -16,6 +16,7 @@ from ..models import (
     ItemKind,
     LearningItem,
     MistakeEntry,
+    Question,
     QuestionVersion,
     Source,
 )
@@ -116,7 +117,12 @@ def mistake_book(user_id: int, *, now: datetime) -> list[dict]:
         )
         .join(Category, Category.id == QuestionVersion.category_id)
         .join(Source, Source.id == QuestionVersion.source_id)
-        .where(MistakeEntry.user_id == user_id, MistakeEntry.cleared_at.is_(None))
+        .join(Question, Question.id == MistakeEntry.question_id)
+        .where(
+            MistakeEntry.user_id == user_id,
+            MistakeEntry.cleared_at.is_(None),
+            Question.reserved.is_(False),  # moved to the reserve pool (考试专用) since it was missed
+        )
         .order_by(MistakeEntry.due_at, MistakeEntry.id)
     ).all()
     return [

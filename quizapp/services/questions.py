@@ -39,7 +39,15 @@ def search(filters: QuestionFilters):
     """Current versions matching the filters, with source, category and ability names (one query).
     The text search looks in the stem, the options and the explanation."""
     stmt = (
-        select(QuestionVersion, Question.status, Source.code, Source.title, Category.name, Ability.name)
+        select(
+            QuestionVersion,
+            Question.status,
+            Source.code,
+            Source.title,
+            Category.name,
+            Ability.name,
+            Question.reserved,
+        )
         .join(Question, Question.id == QuestionVersion.question_id)
         .join(Source, Source.id == QuestionVersion.source_id)
         .join(Category, Category.id == QuestionVersion.category_id)
@@ -65,7 +73,9 @@ def search(filters: QuestionFilters):
         stmt = stmt.where(Ability.name == filters.ability)
     if filters.difficulty:
         stmt = stmt.where(QuestionVersion.difficulty == filters.difficulty)
-    if filters.status:
+    if filters.status == "reserved":
+        stmt = stmt.where(Question.reserved.is_(True))
+    elif filters.status:
         stmt = stmt.where(Question.status == filters.status)
     return stmt
 
@@ -191,6 +201,25 @@ def set_status(question_ids: list[int], status: QuestionStatus, *, actor_id: int
     if changed:
         audit.record(
             "question.retire" if status == QuestionStatus.RETIRED else "question.restore",
+            "question",
+            ",".join(map(str, question_ids))[:64],
+            actor_id=actor_id,
+            after={"ids": question_ids, "changed": changed},
+        )
+    return changed
+
+
+def set_reserved(question_ids: list[int], reserved: bool, *, actor_id: int | None) -> int:
+    """Move questions into the reserve pool (考试专用: monthly contests and exams only) or out of it.
+    Papers already drawn keep them; new draws follow the flag."""
+    changed = db.session.execute(
+        update(Question)
+        .where(Question.id.in_(question_ids), Question.reserved.is_not(reserved))
+        .values(reserved=reserved)
+    ).rowcount
+    if changed:
+        audit.record(
+            "question.reserve" if reserved else "question.unreserve",
             "question",
             ",".join(map(str, question_ids))[:64],
             actor_id=actor_id,

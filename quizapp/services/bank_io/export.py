@@ -9,7 +9,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Ability, Category, QuestionVersion, Source
+from ...models import Ability, Category, Question, QuestionVersion, Source
 from ...models.bank import QuestionType
 from .. import exports, grading
 from .format import BLANK, COLUMNS, DEFAULT_ABILITIES, DEFAULT_CATEGORIES, OPTION_KEYS
@@ -19,7 +19,8 @@ def current_versions(question_ids: list[int] | None = None) -> list[dict]:
     """Current content of the given questions (all when None), as plain dicts, ordered by id (a
     case's sub-questions together, in their order)."""
     stmt = (
-        select(QuestionVersion, Source.code, Category.name, Ability.name)
+        select(QuestionVersion, Source.code, Category.name, Ability.name, Question.reserved)
+        .join(Question, Question.id == QuestionVersion.question_id)
         .join(Source, Source.id == QuestionVersion.source_id)
         .join(Category, Category.id == QuestionVersion.category_id)
         .join(Ability, Ability.id == QuestionVersion.ability_id)
@@ -44,8 +45,9 @@ def current_versions(question_ids: list[int] | None = None) -> list[dict]:
             "note": v.note,
             "case": {"id": v.case_id, "title": v.case.title, "body": v.case.body} if v.case_id else None,
             "case_position": v.case_position,
+            "reserved": reserved,
         }
-        for v, code, category, ability in db.session.execute(stmt)
+        for v, code, category, ability, reserved in db.session.execute(stmt)
     ]
     first_of_case: dict[int, int] = {}
     for index, row in enumerate(rows):
@@ -66,6 +68,8 @@ def _question(row: dict) -> dict:
     question.update({k: row[k] for k in ("answer", "explanation", "locator", "quote")})
     if row["note"]:
         question["note"] = row["note"]
+    if row["reserved"]:
+        question["reserved"] = True
     return question
 
 
@@ -152,6 +156,7 @@ def export_xlsx(rows: list[dict]) -> bytes:
                     if row["case"]
                     else (None, None, None)
                 ),
+                "是" if row["reserved"] else None,
             ],
         )
     return exports.save(workbook)

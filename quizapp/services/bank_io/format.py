@@ -86,6 +86,7 @@ COLUMNS = [
     ("case", "案例编号"),  # rows sharing it are one case's sub-questions
     ("case_title", "案例标题"),
     ("case_body", "案例材料"),
+    ("reserved", "考试专用"),  # 是: kept for monthly contests and exams (the reserve pool)
 ]
 HEADER_TO_FIELD = {header: name for name, header in COLUMNS} | {name: name for name, _ in COLUMNS}
 REQUIRED_COLUMNS = {
@@ -134,6 +135,7 @@ class Draft:
     locator: str
     quote: str
     note: str | None = None
+    reserved: bool = False
     case: CaseDraft | None = None
     case_position: int | None = None
 

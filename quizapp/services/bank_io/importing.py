@@ -128,7 +128,7 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
     ability_ids = dict(db.session.execute(select(Ability.name, Ability.id)).all())
     case_ids = _case_ids({draft.case for draft in plan.new if draft.case is not None})
 
-    questions = [Question() for _ in plan.new]
+    questions = [Question(reserved=draft.reserved) for draft in plan.new]
     db.session.add_all(questions)
     db.session.flush()
     db.session.execute(

@@ -62,7 +62,7 @@ def _records_from_documents(
 
 def _case_records(name, row, values: dict, source, base_dir, problems) -> Iterator[RawRecord]:
     """A case item: its text, then its sub-questions, each a record of its own that takes the case's
-    category, ability, difficulty and source unless it names its own."""
+    category, ability, difficulty, source and reserve flag unless it names its own."""
     case, sub_items = (
         _case_draft(name, row, values.get("title"), values.get("case"), problems),
         values.get("items"),
@@ -72,7 +72,11 @@ def _case_records(name, row, values: dict, source, base_dir, problems) -> Iterat
             Problem(name, row, "案例小题", f"案例须有 {CASE_ITEMS[0]}–{CASE_ITEMS[1]} 道小题（items）")
         )
         return
-    inherited = {key: values[key] for key in ("category", "ability", "difficulty", "source") if key in values}
+    inherited = {
+        key: values[key]
+        for key in ("category", "ability", "difficulty", "source", "reserved")
+        if key in values
+    }
     for position, sub in enumerate(sub_items, 1):
         where = f"{row} 第{position}小题"
         if not isinstance(sub, dict):

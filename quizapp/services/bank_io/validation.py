@@ -345,6 +345,13 @@ def validate_record(
     note = _text(values, "note") or None
     if note and len(note) > MAX_NOTE:
         bad("note", f"备注过长（上限 {MAX_NOTE} 字）")
+    reserved = values.get("reserved")
+    if isinstance(reserved, str):
+        reserved = JUDGE_ALIASES.get(reserved.strip().lower(), reserved) if reserved.strip() else False
+    if reserved is None:
+        reserved = False
+    if not isinstance(reserved, bool):
+        bad("reserved", "考试专用应填 是 或 否（留空为否）")
     source = _check_source(values, raw, resolver, bad)
     if problems:
         return None, problems, source
@@ -363,6 +370,7 @@ def validate_record(
         locator=_text(values, "locator"),
         quote=_text(values, "quote"),
         note=note,
+        reserved=reserved,
         case=raw.case,
         case_position=raw.case_position,
     )

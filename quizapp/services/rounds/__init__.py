@@ -30,7 +30,18 @@ from .closing import close_round, repair_closed_rounds
 from .eligibility import is_eligible, visible_rounds
 from .manage import create_round, extend_attempt, get_round, update_round
 from .marking import grade_attempts, rank_round
-from .papers import PaperError, PaperItem, check_blueprint, describe_row, draw_paper, paper_rows, public_paper
+from .papers import (
+    PaperError,
+    PaperItem,
+    attempt_paper,
+    attempt_paper_rows,
+    check_blueprint,
+    describe_row,
+    draw_paper,
+    paper_rows,
+    pool_sizes,
+    public_paper,
+)
 from .planning import TEMPLATE_FIELDS, plan_rounds, save_template, template_for
 from .settings import Period, RoundSettings, clean_blueprint, template_period, validate, window_and_title
 from .views import attempt_view, result_of, results_visible, review_item, rounds_for_user
@@ -60,6 +71,9 @@ __all__ = [
     "grade_attempts",
     "is_eligible",
     "paper_rows",
+    "pool_sizes",
+    "attempt_paper",
+    "attempt_paper_rows",
     "plan_rounds",
     "public_paper",
     "rank_round",

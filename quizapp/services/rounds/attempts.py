@@ -24,6 +24,7 @@ from ...models import (
     Attempt,
     AttemptAnswer,
     AttemptStatus,
+    PaperMode,
     PaperQuestion,
     QuestionType,
     QuestionVersion,
@@ -36,7 +37,7 @@ from .. import grading
 from ..errors import Conflict, NotFound
 from .eligibility import eligible, may_take_part
 from .marking import grade_attempts
-from .papers import draw_paper, public_paper
+from .papers import draw_for_attempt, draw_paper, drawn_items, keep_attempt_paper, public_paper
 
 OPTION_LETTERS = "ABCDEF"
 # The page's countdown starts from the server's whole remaining seconds and fires when it rounds
@@ -124,12 +125,17 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
         raise Conflict("本轮尚未开始" if now < round_.opens_at else "本轮已结束")
     if used >= round_.attempts_allowed:
         raise Conflict(f"您已用完本轮的 {round_.attempts_allowed} 次作答机会")
-    if round_.paper_drawn_at is None:
+    drawn = round_.paper_mode == PaperMode.DRAWN
+    if round_.paper_drawn_at is None and not drawn:
         draw_paper(round_id, now=now)
     if round_.status == RoundStatus.SCHEDULED:
         round_.status = RoundStatus.OPEN
     rng = random.Random(secrets.randbits(64))
-    paper = public_paper(round_)
+    if drawn:  # 随机组卷: this attempt's own paper (written below once the attempt exists)
+        picked = draw_for_attempt(round_, user.id)
+        paper = drawn_items(picked)
+    else:
+        paper = public_paper(round_)
     order = shuffled_units(paper, rng)
     option_orders = {}
     for item in paper:
@@ -153,6 +159,8 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
     )
     columns = {name: getattr(attempt, name) for name in _INSERTED}
     attempt.id = db.session.scalar(_insert_attempt(), columns)
+    if attempt.id is not None and drawn:
+        keep_attempt_paper(round_id, attempt.id, picked)
     if attempt.id is not None:
         # The row as inserted: persistent in the session without reading it back.
         make_transient_to_detached(attempt)
@@ -251,6 +259,7 @@ class AlreadySubmitted(Conflict):
 # paper's version of the question.
 _ATTEMPT, _ANSWER = Attempt.__table__, AttemptAnswer.__table__
 _PAPER, _VERSION = PaperQuestion.__table__.alias("paper"), QuestionVersion.__table__.alias("version")
+_OWN = PaperQuestion.__table__.alias("own")  # a drawn round's attempt: its own paper
 _SAVE_READ = (
     select(
         _ATTEMPT.c.id,
@@ -267,9 +276,14 @@ _SAVE_READ = (
     .join(Round.__table__, Round.__table__.c.id == _ATTEMPT.c.round_id)
     .outerjoin(
         _PAPER,
-        (_PAPER.c.round_id == _ATTEMPT.c.round_id) & (_PAPER.c.question_id == bindparam("question_id")),
+        (_PAPER.c.round_id == _ATTEMPT.c.round_id)
+        & (_PAPER.c.question_id == bindparam("question_id"))
+        & _PAPER.c.attempt_id.is_(None),
     )
-    .outerjoin(_VERSION, _VERSION.c.id == _PAPER.c.question_version_id)
+    .outerjoin(_OWN, (_OWN.c.attempt_id == _ATTEMPT.c.id) & (_OWN.c.question_id == bindparam("question_id")))
+    .outerjoin(
+        _VERSION, _VERSION.c.id == func.coalesce(_PAPER.c.question_version_id, _OWN.c.question_version_id)
+    )
     .where(_ATTEMPT.c.id == bindparam("attempt_id"), _ATTEMPT.c.user_id == bindparam("user_id"))
     .with_for_update(of=_ATTEMPT)
 )

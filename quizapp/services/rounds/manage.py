@@ -10,11 +10,13 @@ from ...extensions import db
 from ...models import Attempt, AttemptStatus, Round, RoundStatus, RoundTarget, User
 from .. import audit
 from ..errors import Conflict, DomainError, NotFound
+from .papers import require_pool
 from .settings import RoundSettings, validate
 
 
 def create_round(settings: RoundSettings, *, actor_id: int | None) -> Round:
     units, blueprint = validate(settings)
+    require_pool(blueprint, settings.kind, settings.paper_mode)
     round_ = Round(
         kind=settings.kind,
         title=settings.title.strip(),
@@ -27,6 +29,7 @@ def create_round(settings: RoundSettings, *, actor_id: int | None) -> Round:
         show_answers=settings.show_answers,
         grace_seconds=settings.grace_seconds,
         blueprint=blueprint,
+        paper_mode=settings.paper_mode,
         created_by_id=actor_id,
         targets=[RoundTarget(unit_id=unit.id) for unit in units],
     )
@@ -55,6 +58,8 @@ def update_round(round_id: int, settings: RoundSettings, *, actor_id: int | None
         "opens_at": round_.opens_at.isoformat(),
         "closes_at": round_.closes_at.isoformat(),
     }
+    if (blueprint, settings.paper_mode, settings.kind) != (round_.blueprint, round_.paper_mode, round_.kind):
+        require_pool(blueprint, settings.kind, settings.paper_mode)
     if round_.paper_drawn_at and blueprint != round_.blueprint:
         raise Conflict("试卷已抽取，不能再修改试卷结构")
     if started and (
@@ -62,14 +67,15 @@ def update_round(round_id: int, settings: RoundSettings, *, actor_id: int | None
         or settings.attempts_allowed != round_.attempts_allowed
         or settings.pass_mark != round_.pass_mark
         or settings.kind != round_.kind
+        or settings.paper_mode != round_.paper_mode
     ):
-        raise Conflict("已有人开始作答，不能修改类型、时限、作答次数和及格线")
+        raise Conflict("已有人开始作答，不能修改类型、时限、作答次数、及格线和组卷方式")
     round_.kind, round_.title = settings.kind, settings.title.strip()
     round_.opens_at, round_.closes_at = settings.opens_at, settings.closes_at
     round_.time_limit_seconds = settings.time_limit_minutes * 60
     round_.attempts_allowed, round_.pass_mark = settings.attempts_allowed, settings.pass_mark
     round_.show_answers, round_.grace_seconds = settings.show_answers, settings.grace_seconds
-    round_.blueprint = blueprint
+    round_.blueprint, round_.paper_mode = blueprint, settings.paper_mode
     wanted = {unit.id for unit in units}
     round_.targets = [t for t in round_.targets if t.unit_id in wanted] + [
         RoundTarget(unit_id=unit_id) for unit_id in wanted - {t.unit_id for t in round_.targets}

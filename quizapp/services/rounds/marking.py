@@ -27,9 +27,12 @@ def grade_attempts(*conditions, now: datetime) -> int:
         .group_by(Attempt.id)
         .subquery()
     )
-    questions = (
+    questions = (  # on the attempt's paper: the round's shared one, or its own
         select(func.count(PaperQuestion.id))
-        .where(PaperQuestion.round_id == Attempt.round_id)
+        .where(
+            PaperQuestion.round_id == Attempt.round_id,
+            or_(PaperQuestion.attempt_id.is_(None), PaperQuestion.attempt_id == Attempt.id),
+        )
         .scalar_subquery()
     )
     return db.session.execute(

@@ -1,23 +1,32 @@
-"""The paper: drawn once from the blueprint, read by takers from a per-process copy."""
+"""Papers. A shared round's paper is drawn once from the blueprint and read by takers from a
+per-process copy; a drawn round (随机组卷) draws each attempt a paper of its own at its start — the
+same counts in every blueprint row, the least-exposed questions first, the taker's earlier ones last —
+kept with the attempt and never changed."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import delete, exists, func, select
 
 from ... import kept
+from ...database import dialect_insert
 from ...extensions import db
 from ...models import (
     Attempt,
     Category,
+    PaperExposure,
+    PaperMode,
     PaperQuestion,
     Question,
     QuestionStatus,
     QuestionType,
     QuestionVersion,
     Round,
+    RoundKind,
     Source,
 )
 from .. import audit, grading
@@ -43,14 +52,17 @@ def describe_row(row: dict) -> str:
     return "·".join(parts)
 
 
-def _row_candidates(row: dict):
+def _row_candidates(row: dict, kind: str):
     """Current active versions a blueprint row may draw: standalone questions of its type, or, for a
-    case row, the first sub-question of each case (the case is then drawn whole)."""
+    case row, the first sub-question of each case (the case is then drawn whole). Reserve questions
+    (考试专用) go to monthly contests and exams only."""
     stmt = (
         select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.case_id)
         .join(Question, Question.id == QuestionVersion.question_id)
         .where(QuestionVersion.is_current, Question.status == QuestionStatus.ACTIVE)
     )
+    if kind == RoundKind.WEEKLY:
+        stmt = stmt.where(Question.reserved.is_(False))
     if row.get("type") == CASE_ROW:
         stmt = stmt.where(QuestionVersion.case_position == 1)
     else:
@@ -77,6 +89,8 @@ def draw_paper(
     )
     if round_ is None:
         raise NotFound("本轮不存在")
+    if round_.paper_mode == PaperMode.DRAWN:
+        return []  # 随机组卷: no shared paper; each attempt draws its own at its start
     if round_.paper_drawn_at is not None:
         if not redraw:
             return list(round_.paper)
@@ -89,7 +103,7 @@ def draw_paper(
     for index, row in enumerate(round_.blueprint, 1):
         taken = [question_id for _, question_id in picked]
         rows = db.session.execute(
-            _row_candidates(row)
+            _row_candidates(row, round_.kind)
             .where(QuestionVersion.question_id.not_in(taken))
             .order_by(func.random())
             .limit(row["count"])
@@ -144,26 +158,120 @@ def _whole(rows) -> list[tuple[int, int]]:
     return drawn
 
 
-def check_blueprint(blueprint: list[dict]) -> list[str]:
-    """How the bank stands against a blueprint, row by row (for the admin form), without drawing."""
+def pool_sizes(blueprint: list[dict], kind: str) -> list[int]:
+    """How many questions (cases, for a case row) each blueprint row may draw from."""
+    return [
+        db.session.scalar(select(func.count()).select_from(_row_candidates(row, kind).subquery()))
+        for row in blueprint
+    ]
+
+
+def needed_pool(count: int) -> int:
+    """The pool a drawn row needs so that no question lands on more than its share of papers."""
+    return math.ceil(count / current_app.config["PAPER_MAX_EXPOSURE"])
+
+
+def check_blueprint(
+    blueprint: list[dict], kind: str = RoundKind.MONTHLY, mode: str = PaperMode.SHARED
+) -> list[str]:
+    """How the bank stands against a blueprint, row by row (for the admin form), without drawing:
+    the rows it cannot fill, and for a drawn paper the rows whose pool is too small."""
     notes = []
-    for index, row in enumerate(clean_blueprint(blueprint), 1):
-        available = db.session.scalar(select(func.count()).select_from(_row_candidates(row).subquery()))
-        if available < row["count"]:
+    rows = clean_blueprint(blueprint)
+    for index, (row, pool) in enumerate(zip(rows, pool_sizes(rows, kind), strict=True), 1):
+        what = "个案例" if row.get("type") == CASE_ROW else "题"
+        if pool < row["count"]:
             notes.append(
-                f"第{index}行（{describe_row(row)}）需要 {row['count']} 题，题库中只有 {available} 题可用"
+                f"第{index}行（{describe_row(row)}）需要 {row['count']} {what}，题库中只有 {pool} {what}可用"
+            )
+        elif mode == PaperMode.DRAWN and pool < needed_pool(row["count"]):
+            share = round(100 * current_app.config["PAPER_MAX_EXPOSURE"])
+            notes.append(
+                f"第{index}行（{describe_row(row)}）随机组卷每份 {row['count']} {what}，至少需要 "
+                f"{needed_pool(row['count'])} {what}可选（每题最多出现在 {share}% 的试卷中），题库中只有 {pool} {what}"
             )
     return notes
 
 
-def paper_rows(round_id: int) -> list[tuple[PaperQuestion, QuestionVersion, str, str]]:
-    """The paper with versions, categories and source titles: one query."""
+def require_pool(blueprint: list[dict], kind: str, mode: str) -> None:
+    """A drawn round is refused when a row's pool is too small for exposure control."""
+    if mode == PaperMode.DRAWN and (notes := check_blueprint(blueprint, kind, mode)):
+        raise PaperError("题库不足以随机组卷：" + "；".join(notes))
+
+
+def draw_for_attempt(round_: Round, user_id: int) -> list[tuple[int, int]]:
+    """(version, question) of a new attempt's own paper, row by row: the counts of the blueprint,
+    the questions fewest papers of this round hold first, the taker's earlier attempts' questions
+    last, at random among equals. Nothing is written (``keep_attempt_paper`` does, once the attempt
+    exists)."""
+    earlier = (
+        select(PaperQuestion.question_id)
+        .join(Attempt, Attempt.id == PaperQuestion.attempt_id)
+        .where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
+    )
+    exposure = func.coalesce(PaperExposure.papers, 0)
+    picked: list[tuple[int, int]] = []
+    for index, row in enumerate(round_.blueprint, 1):
+        rows = db.session.execute(
+            _row_candidates(row, round_.kind)
+            .outerjoin(
+                PaperExposure,
+                (PaperExposure.round_id == round_.id)
+                & (PaperExposure.question_id == QuestionVersion.question_id),
+            )
+            .where(QuestionVersion.question_id.not_in([question_id for _, question_id in picked]))
+            .order_by(QuestionVersion.question_id.in_(earlier), exposure, func.random())
+            .limit(row["count"])
+        ).all()
+        if len(rows) < row["count"]:
+            raise PaperError(f"题库不足以组卷：第{index}行（{describe_row(row)}）需要 {row['count']} 题")
+        picked.extend(_whole(rows))
+    return picked
+
+
+def keep_attempt_paper(round_id: int, attempt_id: int, picked: list[tuple[int, int]]) -> None:
+    """Write an attempt's own paper and count its questions' exposure (in question order, so two
+    starts at once lock the counters in the same order)."""
+    db.session.execute(
+        PaperQuestion.__table__.insert(),
+        [
+            {
+                "round_id": round_id,
+                "attempt_id": attempt_id,
+                "position": position,
+                "question_version_id": version_id,
+                "question_id": question_id,
+            }
+            for position, (version_id, question_id) in enumerate(picked, 1)
+        ],
+    )
+    upsert = dialect_insert()(PaperExposure.__table__)
+    db.session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["round_id", "question_id"], set_={"papers": PaperExposure.__table__.c.papers + 1}
+        ),
+        [
+            {"round_id": round_id, "question_id": question_id, "papers": 1}
+            for question_id in sorted(question_id for _, question_id in picked)
+        ],
+    )
+
+
+def paper_rows(
+    round_id: int, attempt_id: int | None = None
+) -> list[tuple[PaperQuestion, QuestionVersion, str, str]]:
+    """The shared paper, or an attempt's own, with versions, categories and source titles: one query."""
     return db.session.execute(
         select(PaperQuestion, QuestionVersion, Category.name, Source.title)
         .join(QuestionVersion, QuestionVersion.id == PaperQuestion.question_version_id)
         .join(Category, Category.id == QuestionVersion.category_id)
         .join(Source, Source.id == QuestionVersion.source_id)
-        .where(PaperQuestion.round_id == round_id)
+        .where(
+            PaperQuestion.round_id == round_id,
+            PaperQuestion.attempt_id.is_(None)
+            if attempt_id is None
+            else PaperQuestion.attempt_id == attempt_id,
+        )
         .order_by(PaperQuestion.position)
     ).all()
 
@@ -188,19 +296,45 @@ def public_paper(round_: Round) -> list[PaperItem]:
     (question versions are immutable; a redraw, allowed only before anyone starts, stamps a new
     ``paper_drawn_at``, which is part of the key)."""
 
-    def read() -> list[PaperItem]:
-        return [
-            PaperItem(
-                version.question_id,
-                version.type,
-                [{"key": option["key"], "text": option["text"]} for option in version.options],
-                {
-                    name: value
-                    for name, value in grading.public_question(version, category=category).items()
-                    if name != "options"
-                },
-            )
-            for _, version, category, _ in paper_rows(round_.id)
-        ]
+    return _papers().get_or_make((round_.id, round_.paper_drawn_at), lambda: _items(paper_rows(round_.id)))
 
-    return _papers().get_or_make((round_.id, round_.paper_drawn_at), read)
+
+def attempt_paper(attempt: Attempt) -> list[PaperItem]:
+    """The paper this attempt answers, as takers see it: its own in a drawn round, else the round's
+    shared one (the per-process copy)."""
+    if attempt.round.paper_mode == PaperMode.DRAWN:
+        return _items(attempt_paper_rows(attempt))
+    return public_paper(attempt.round)
+
+
+def attempt_paper_rows(attempt: Attempt) -> list[tuple[PaperQuestion, QuestionVersion, str, str]]:
+    """``paper_rows`` of the paper this attempt answers."""
+    own = attempt.id if attempt.round.paper_mode == PaperMode.DRAWN else None
+    return paper_rows(attempt.round_id, own)
+
+
+def drawn_items(picked: list[tuple[int, int]]) -> list[PaperItem]:
+    """A just-drawn paper as takers see it, in drawn order: one query."""
+    rows = db.session.execute(
+        select(QuestionVersion, Category.name)
+        .join(Category, Category.id == QuestionVersion.category_id)
+        .where(QuestionVersion.id.in_([version_id for version_id, _ in picked]))
+    ).all()
+    by_id = {version.id: (None, version, category, None) for version, category in rows}
+    return _items([by_id[version_id] for version_id, _ in picked])
+
+
+def _items(rows) -> list[PaperItem]:
+    return [
+        PaperItem(
+            version.question_id,
+            version.type,
+            [{"key": option["key"], "text": option["text"]} for option in version.options],
+            {
+                name: value
+                for name, value in grading.public_question(version, category=category).items()
+                if name != "options"
+            },
+        )
+        for _, version, category, _ in rows
+    ]

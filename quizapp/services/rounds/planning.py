@@ -15,10 +15,18 @@ from ...models import Round, RoundTemplate, Unit
 from .. import audit
 from ..errors import DomainError
 from .manage import create_round
+from .papers import require_pool
 from .settings import RoundSettings, validate
 
 # What a template shares with a round: the round's own parameters, apart from its window and title.
-TEMPLATE_VALUES = ("time_limit_minutes", "attempts_allowed", "pass_mark", "show_answers", "grace_seconds")
+TEMPLATE_VALUES = (
+    "time_limit_minutes",
+    "attempts_allowed",
+    "pass_mark",
+    "show_answers",
+    "grace_seconds",
+    "paper_mode",
+)
 TEMPLATE_FIELDS = (
     "enabled",
     "open_day",
@@ -92,6 +100,7 @@ def save_template(
             blueprint=blueprint, **{name: values[name] for name in TEMPLATE_VALUES}
         )
     )
+    require_pool(cleaned, kind, values["paper_mode"])
     template = template_for(kind)
     for field in TEMPLATE_FIELDS:
         setattr(template, field, values[field])

@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ...extensions import db
-from ...models import Category, QuestionType, Round, RoundKind, RoundTemplate, ShowAnswers, Unit
+from ...models import Category, PaperMode, QuestionType, Round, RoundKind, RoundTemplate, ShowAnswers, Unit
 from ..errors import DomainError, NotFound
 
 CASE_ROW = "case"  # a blueprint row of cases: ``count`` cases, each with all its sub-questions
@@ -94,6 +94,7 @@ class RoundSettings:
     show_answers: str
     grace_seconds: int
     blueprint: list[dict] = field(default_factory=list)
+    paper_mode: str = "shared"  # PaperMode: one paper for all, or one drawn per attempt
 
     @classmethod
     def from_defaults(cls, kind: str, day: date, tz: ZoneInfo, target_codes: list[str]) -> RoundSettings:
@@ -112,6 +113,7 @@ class RoundSettings:
             show_answers=defaults["show_answers"],
             grace_seconds=defaults["grace_seconds"],
             blueprint=[dict(row) for row in defaults["blueprint"]],
+            paper_mode=defaults["paper_mode"],
         )
 
     @classmethod
@@ -128,6 +130,7 @@ class RoundSettings:
             show_answers=str(round_.show_answers),
             grace_seconds=round_.grace_seconds,
             blueprint=[dict(row) for row in round_.blueprint],
+            paper_mode=str(round_.paper_mode),
         )
 
     @classmethod
@@ -146,6 +149,7 @@ class RoundSettings:
             show_answers=str(template.show_answers),
             grace_seconds=template.grace_seconds,
             blueprint=[dict(row) for row in template.blueprint],
+            paper_mode=str(template.paper_mode),
         )
         return settings, period
 
@@ -217,6 +221,8 @@ def _check(settings: RoundSettings) -> list[Unit]:
         raise DomainError("宽限时间应为 0–600 秒")
     if settings.show_answers not in {s.value for s in ShowAnswers}:
         raise DomainError("答案公布方式无效")
+    if settings.paper_mode not in {m.value for m in PaperMode}:
+        raise DomainError("组卷方式无效")
     if not settings.target_codes:
         raise DomainError("请至少选择一个参加单位")
     units = list(db.session.scalars(select(Unit).where(Unit.code.in_(settings.target_codes))))

@@ -8,21 +8,45 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from ...extensions import db
-from ...models import Attempt, AttemptAnswer, AttemptStatus, QuestionVersion, RoundStatus, ShowAnswers, User
+from ...models import (
+    Attempt,
+    AttemptAnswer,
+    AttemptStatus,
+    PaperMode,
+    QuestionVersion,
+    RoundStatus,
+    ShowAnswers,
+    User,
+)
 from .. import grading, seal
 from .attempts import as_typed, displayed_options, grace_period, to_display
 from .eligibility import visible_rounds
-from .papers import paper_rows, public_paper
+from .papers import attempt_paper, attempt_paper_rows
 
 
-def results_visible(attempt: Attempt) -> bool:
+def results_visible(attempt: Attempt, finished_attempts: int | None = None) -> bool:
     """DESIGN §3: weekly rounds show score and answers after each attempt; monthly rounds and exams
-    only once the round has closed."""
+    only once the round has closed. A weekly round that keeps one paper for every attempt waits for
+    the taker's last attempt (its answers would pass the next one). ``finished_attempts``: the
+    taker's finished attempts at the round, when the caller has them (else counted here)."""
     if not attempt.finished:
         return False
-    if attempt.round.show_answers == ShowAnswers.AFTER_ATTEMPT:
-        return attempt.graded_at is not None
-    return attempt.round.status == RoundStatus.CLOSED
+    round_ = attempt.round
+    if round_.status == RoundStatus.CLOSED:
+        return True
+    if round_.show_answers != ShowAnswers.AFTER_ATTEMPT or attempt.graded_at is None:
+        return False
+    if round_.paper_mode == PaperMode.DRAWN or attempt.max_attempts == 1:
+        return True
+    if finished_attempts is None:
+        finished_attempts = db.session.scalar(
+            select(func.count(Attempt.id)).where(
+                Attempt.round_id == attempt.round_id,
+                Attempt.user_id == attempt.user_id,
+                Attempt.status != AttemptStatus.IN_PROGRESS,
+            )
+        )
+    return finished_attempts >= attempt.max_attempts
 
 
 def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dict:
@@ -30,7 +54,7 @@ def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dic
     saved answers, the server's deadline — and results and the review only when the rules allow.
     ``fresh``: the attempt was just started, so it has no answers to read."""
     round_ = attempt.round
-    paper = {item.question_id: item for item in public_paper(round_)}
+    paper = {item.question_id: item for item in attempt_paper(attempt)}
     answers = (
         {}
         if fresh
@@ -78,7 +102,7 @@ def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dic
         "review": None,
     }
     if results_visible(attempt):
-        rows = {row[0].question_id: row for row in paper_rows(round_.id)}
+        rows = {row[0].question_id: row for row in attempt_paper_rows(attempt)}
         sealed = seal.sealed_among(attempt.question_order)  # by another contest still running
         view["result"] = result_of(attempt)
         view["review"] = []
@@ -181,7 +205,8 @@ def rounds_for_user(user: User, *, now: datetime) -> list[dict]:
             if now < round_.opens_at
             else "open"
         )
-        visible = [a for a in mine if results_visible(a)]
+        finished = sum(1 for a in mine if a.finished)
+        visible = [a for a in mine if results_visible(a, finished)]
         best = max((a.percent for a in visible if a.percent is not None), default=None)
         listing.append(
             {
@@ -205,7 +230,7 @@ def rounds_for_user(user: User, *, now: datetime) -> list[dict]:
                         "number": a.number,
                         "status": str(a.status),
                         "status_label": a.status.label,
-                        "percent": a.percent if results_visible(a) else None,
+                        "percent": a.percent if results_visible(a, finished) else None,
                     }
                     for a in mine
                 ],
