@@ -174,23 +174,28 @@ def answer_in_attempt(page) -> None:
         panel.locator(".choice").first.click()
 
 
-def open_monthly_contest(app, title: str) -> int:
-    """A monthly contest of 5 questions with the default 40 minutes, open until tomorrow."""
+def open_round_now(app, kind: str, title: str, blueprint: list[dict]) -> int:
+    """A round of ``kind`` for the demo province with the kind's other defaults, open until tomorrow."""
     from quizapp.services import rounds as round_service
 
     with app.app_context():
         now = datetime.now(UTC)
         settings = round_service.RoundSettings.from_defaults(
-            "monthly", now.date(), app.config["TZINFO"], ["510000"]
+            kind, now.date(), app.config["TZINFO"], ["510000"]
         ).but(
             title=title,
             opens_at=now - timedelta(minutes=1),
             closes_at=now + timedelta(days=1),
-            blueprint=[{"type": "single", "count": 5}],
+            blueprint=blueprint,
         )
         round_id = round_service.create_round(settings, actor_id=None).id
         db.session.commit()
     return round_id
+
+
+def open_monthly_contest(app, title: str) -> int:
+    """A monthly contest of 5 questions with the default 40 minutes."""
+    return open_round_now(app, "monthly", title, [{"type": "single", "count": 5}])
 
 
 def let_time_pass(monkeypatch, page, minutes: int) -> None:
@@ -569,25 +574,12 @@ def staff_with_a_case_today(app) -> str:
 
 def open_case_round(app, title: str) -> int:
     """A weekly round whose blueprint holds one case, two calculations and two single choices."""
-    from quizapp.services import rounds as round_service
-
-    with app.app_context():
-        now = datetime.now(UTC)
-        settings = round_service.RoundSettings.from_defaults(
-            "weekly", now.date(), app.config["TZINFO"], ["510000"]
-        ).but(
-            title=title,
-            opens_at=now - timedelta(minutes=1),
-            closes_at=now + timedelta(days=1),
-            blueprint=[
-                {"type": "case", "count": 1},
-                {"type": "calc", "count": 2},
-                {"type": "single", "count": 2},
-            ],
-        )
-        round_id = round_service.create_round(settings, actor_id=None).id
-        db.session.commit()
-    return round_id
+    return open_round_now(
+        app,
+        "weekly",
+        title,
+        [{"type": "case", "count": 1}, {"type": "calc", "count": 2}, {"type": "single", "count": 2}],
+    )
 
 
 def test_case_and_calculation_questions_on_a_phone(live_server, page_for, figures):

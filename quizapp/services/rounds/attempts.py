@@ -132,7 +132,7 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
         round_.status = RoundStatus.OPEN
     rng = random.Random(secrets.randbits(64))
     if drawn:  # 随机组卷: this attempt's own paper (written below once the attempt exists)
-        picked = draw_for_attempt(round_, user.id)
+        picked = draw_for_attempt(round_, user.id, earlier_attempts=used)
         paper = drawn_items(picked)
     else:
         paper = public_paper(round_)

@@ -6,14 +6,17 @@ kept with the attempt and never changed."""
 from __future__ import annotations
 
 import math
+import random
+import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, select
+from sqlalchemy import bindparam, delete, exists, func, select
 
 from ... import kept
-from ...database import dialect_insert
+from ...database import dialect_insert, per_dialect
 from ...extensions import db
 from ...models import (
     Attempt,
@@ -199,41 +202,71 @@ def require_pool(blueprint: list[dict], kind: str, mode: str) -> None:
         raise PaperError("题库不足以随机组卷：" + "；".join(notes))
 
 
-def draw_for_attempt(round_: Round, user_id: int) -> list[tuple[int, int]]:
+POOL_SECONDS = 60  # a drawn row's pool is read once a minute per process (retirements show within it)
+DRAW_SAMPLE = 200  # questions weighed per row: all of a smaller pool, else this many at random
+
+
+def _pool(round_: Round, index: int, row: dict) -> list:
+    """The questions (cases) a drawn row may take, per process, read again each minute."""
+    key = (round_.id, index, int(time.monotonic() // POOL_SECONDS))
+    return _pools().get_or_make(key, lambda: db.session.execute(_row_candidates(row, round_.kind)).all())
+
+
+def _pools() -> kept.Kept:
+    return kept.store("pools", 256)
+
+
+def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) -> list[tuple[int, int]]:
     """(version, question) of a new attempt's own paper, row by row: the counts of the blueprint,
     the questions fewest papers of this round hold first, the taker's earlier attempts' questions
-    last, at random among equals. Nothing is written (``keep_attempt_paper`` does, once the attempt
-    exists)."""
+    last, at random among equals. A pool of up to DRAW_SAMPLE is weighed whole (exact least-exposed
+    first); from a larger one DRAW_SAMPLE questions drawn at random are weighed (the power of many
+    choices: exposure stays within a paper or two of even), so a draw costs the same for a pool of
+    200 and of 20,000. ``earlier_attempts``: 0 spares the query for the taker's earlier questions.
+    One query a row, and one for the earlier questions; nothing is written (``keep_attempt_paper`` does,
+    once the attempt exists)."""
+    rng = random.Random(secrets.randbits(64))
     earlier = (
-        select(PaperQuestion.question_id)
-        .join(Attempt, Attempt.id == PaperQuestion.attempt_id)
-        .where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
+        set(
+            db.session.scalars(
+                select(PaperQuestion.question_id)
+                .join(Attempt, Attempt.id == PaperQuestion.attempt_id)
+                .where(Attempt.round_id == round_.id, Attempt.user_id == user_id)
+            )
+        )
+        if earlier_attempts
+        else set()
     )
-    exposure = func.coalesce(PaperExposure.papers, 0)
     picked: list[tuple[int, int]] = []
     for index, row in enumerate(round_.blueprint, 1):
-        rows = db.session.execute(
-            _row_candidates(row, round_.kind)
-            .outerjoin(
-                PaperExposure,
-                (PaperExposure.round_id == round_.id)
-                & (PaperExposure.question_id == QuestionVersion.question_id),
-            )
-            .where(QuestionVersion.question_id.not_in([question_id for _, question_id in picked]))
-            .order_by(QuestionVersion.question_id.in_(earlier), exposure, func.random())
-            .limit(row["count"])
-        ).all()
-        if len(rows) < row["count"]:
+        taken = {question_id for _, question_id in picked}
+        pool = _pool(round_, index, row)
+        weighed = (
+            pool if len(pool) <= DRAW_SAMPLE + len(taken) else rng.sample(pool, DRAW_SAMPLE + len(taken))
+        )
+        weighed = [one for one in weighed if one.question_id not in taken]  # a sample, not the pool
+        if len(weighed) < row["count"]:
             raise PaperError(f"题库不足以组卷：第{index}行（{describe_row(row)}）需要 {row['count']} 题")
-        picked.extend(_whole(rows))
+        exposure = dict(
+            db.session.execute(
+                select(PaperExposure.question_id, PaperExposure.papers).where(
+                    PaperExposure.round_id == round_.id,
+                    PaperExposure.question_id.in_([one.question_id for one in weighed]),
+                )
+            ).all()
+        )
+        weighed.sort(
+            key=lambda one: (one.question_id in earlier, exposure.get(one.question_id, 0), rng.random())
+        )
+        picked.extend(_whole(weighed[: row["count"]]))
     return picked
 
 
 def keep_attempt_paper(round_id: int, attempt_id: int, picked: list[tuple[int, int]]) -> None:
-    """Write an attempt's own paper and count its questions' exposure (in question order, so two
-    starts at once lock the counters in the same order)."""
+    """Write an attempt's own paper and count its questions' exposure, the counters in question
+    order (two starts at once lock them in the same order)."""
     db.session.execute(
-        PaperQuestion.__table__.insert(),
+        _PAPER_INSERT,
         [
             {
                 "round_id": round_id,
@@ -245,15 +278,26 @@ def keep_attempt_paper(round_id: int, attempt_id: int, picked: list[tuple[int, i
             for position, (version_id, question_id) in enumerate(picked, 1)
         ],
     )
-    upsert = dialect_insert()(PaperExposure.__table__)
     db.session.execute(
-        upsert.on_conflict_do_update(
-            index_elements=["round_id", "question_id"], set_={"papers": PaperExposure.__table__.c.papers + 1}
-        ),
+        _exposure_upsert(),
         [
-            {"round_id": round_id, "question_id": question_id, "papers": 1}
+            {"round_id": round_id, "question_id": question_id}
             for question_id in sorted(question_id for _, question_id in picked)
         ],
+    )
+
+
+_PAPER_INSERT = PaperQuestion.__table__.insert()
+
+
+@per_dialect
+def _exposure_upsert():
+    exposure = PaperExposure.__table__
+    insert = dialect_insert()(exposure).values(
+        round_id=bindparam("round_id"), question_id=bindparam("question_id"), papers=1
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["round_id", "question_id"], set_={"papers": exposure.c.papers + 1}
     )
 
 
@@ -314,14 +358,23 @@ def attempt_paper_rows(attempt: Attempt) -> list[tuple[PaperQuestion, QuestionVe
 
 
 def drawn_items(picked: list[tuple[int, int]]) -> list[PaperItem]:
-    """A just-drawn paper as takers see it, in drawn order: one query."""
-    rows = db.session.execute(
-        select(QuestionVersion, Category.name)
-        .join(Category, Category.id == QuestionVersion.category_id)
-        .where(QuestionVersion.id.in_([version_id for version_id, _ in picked]))
-    ).all()
-    by_id = {version.id: (None, version, category, None) for version, category in rows}
-    return _items([by_id[version_id] for version_id, _ in picked])
+    """A just-drawn paper as takers see it, in drawn order. Versions never change, so each one's
+    public form is kept per process: after the first takers, no query."""
+    items = _public_items()
+    missing = [version_id for version_id, _ in picked if items.get(version_id) is None]
+    if missing:
+        rows = db.session.execute(
+            select(QuestionVersion, Category.name)
+            .join(Category, Category.id == QuestionVersion.category_id)
+            .where(QuestionVersion.id.in_(missing))
+        ).all()
+        for (version, _), item in zip(rows, _items([(None, v, c, None) for v, c in rows]), strict=True):
+            items.put(version.id, item)
+    return [items.get(version_id) for version_id, _ in picked]
+
+
+def _public_items() -> kept.Kept:
+    return kept.store("public items", 20000)  # a province's bank, about 1 KB each
 
 
 def _items(rows) -> list[PaperItem]:
