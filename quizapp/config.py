@@ -22,8 +22,10 @@ ENVIRONMENT = {
 
 # Monthly contests and exams: one attempt, results and answers only after the round closes.
 CONTEST = {"attempts_allowed": 1, "show_answers": "after_close", "pass_mark": 60, "grace_seconds": 30}
-# 随机组卷: weekly practice and the monthly contest draw a paper per attempt (a fresh one for each
-# weekly attempt, so reading one attempt's answers does not pass the next); an exam keeps one paper.
+# 随机组卷: weekly practice draws a paper per attempt (a fresh one each time, so reading one
+# attempt's answers does not pass the next). The monthly contest and exams keep one paper for all by
+# default: 2,000 starts in 10 s with a paper each are beyond a 2-core server today (see
+# docs/scaling.md); an admin may choose a paper per taker for any round.
 
 
 class DefaultConfig:
@@ -108,7 +110,7 @@ class DefaultConfig:
         "monthly": {
             "time_limit_minutes": 40,
             **CONTEST,
-            "paper_mode": "drawn",
+            "paper_mode": "shared",
             "blueprint": [
                 {"type": "single", "count": 25},
                 {"type": "multiple", "count": 10},
