@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import UTCDateTime, utcnow
+from ._types import UTCDateTime, partial_unique, utcnow
 from .org import User
 
 
@@ -135,20 +135,8 @@ class QuestionVersion(db.Model):
         UniqueConstraint("question_id", "number"),
         CheckConstraint("difficulty BETWEEN 1 AND 3", name="difficulty_range"),
         # At most one current version per question, and no two current questions with one content.
-        Index(
-            "uq_question_version_current",
-            "question_id",
-            unique=True,
-            sqlite_where=text("is_current"),
-            postgresql_where=text("is_current"),
-        ),
-        Index(
-            "uq_question_version_current_hash",
-            "content_hash",
-            unique=True,
-            sqlite_where=text("is_current"),
-            postgresql_where=text("is_current"),
-        ),
+        partial_unique("uq_question_version_current", "question_id", where="is_current"),
+        partial_unique("uq_question_version_current_hash", "content_hash", where="is_current"),
         Index("ix_question_version_filters", "is_current", "type", "category_id", "difficulty"),
     )
 

@@ -15,12 +15,11 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
-from ._types import UTCDateTime, utcnow
+from ._types import UTCDateTime, partial_unique, utcnow
 from .bank import QuestionVersion, str_enum
 from .org import Unit, User
 
@@ -147,21 +146,11 @@ class PaperQuestion(db.Model):
 
     __tablename__ = "paper_question"
     __table_args__ = (
-        Index(
-            "uq_paper_question_shared_position",
-            "round_id",
-            "position",
-            unique=True,
-            sqlite_where=text("attempt_id IS NULL"),
-            postgresql_where=text("attempt_id IS NULL"),
+        partial_unique(
+            "uq_paper_question_shared_position", "round_id", "position", where="attempt_id IS NULL"
         ),
-        Index(
-            "uq_paper_question_shared_question",
-            "round_id",
-            "question_id",
-            unique=True,
-            sqlite_where=text("attempt_id IS NULL"),
-            postgresql_where=text("attempt_id IS NULL"),
+        partial_unique(
+            "uq_paper_question_shared_question", "round_id", "question_id", where="attempt_id IS NULL"
         ),
         UniqueConstraint("attempt_id", "position"),
         UniqueConstraint("attempt_id", "question_id"),
