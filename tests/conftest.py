@@ -8,13 +8,15 @@ where a missing service is a failure.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, make_url, select, text
 
 from quizapp import create_app
 from quizapp.extensions import db
@@ -87,8 +89,33 @@ def browser():
 def require_service(variable: str, what: str) -> str:
     value = os.environ.get(variable)
     if value:
-        return value
+        return per_worker(variable, value)
     missing_service(f"{what}: set {variable} to run this test")
+
+
+def per_worker(variable: str, url: str) -> str:
+    """Under pytest-xdist each worker has a service of its own: PostgreSQL database ``test_gw1``
+    (made on first use) and Redis database 15 − 1; the first worker, and a plain run, use the URL
+    as given. Tests drop and rebuild their database, so two workers must never share one."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+    if not worker:
+        return url
+    parts = make_url(url)
+    if variable == "QUIZAPP_TEST_REDIS_URL":
+        base = int((urlsplit(url).path or "/0").strip("/") or 0)
+        return urlunsplit(urlsplit(url)._replace(path=f"/{(base - worker) % 16}"))
+    name = f"{parts.database}_gw{worker}"
+    _create_database(parts, name)
+    return parts.set(database=name).render_as_string(hide_password=False)
+
+
+@functools.cache
+def _create_database(parts, name: str) -> None:
+    engine = create_engine(parts, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
 
 
 def missing_service(message: str):
