@@ -17,10 +17,10 @@ from ..models import (
     LearningItem,
     MistakeEntry,
     Question,
-    QuestionStatus,
     QuestionVersion,
 )
 from . import seal
+from .questions import in_use
 from .rules import LearningRules
 
 PRACTICE_FILTERS = ("category", "type", "ability", "difficulty")
@@ -73,17 +73,11 @@ def _shuffle_key(seed: int):
 def available(filters: Filters | None = None):
     """Current versions of active questions that no running contest has sealed, outside the reserve
     pool (考试专用 questions are kept for monthly contests and exams)."""
-    stmt = (
-        select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.category_id)
-        .join(Question, Question.id == QuestionVersion.question_id)
-        .where(
-            QuestionVersion.is_current,
-            Question.status == QuestionStatus.ACTIVE,
-            Question.reserved.is_(False),
-            seal.not_sealed(QuestionVersion.question_id),
-        )
+    return in_use(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.category_id).where(
+        Question.reserved.is_(False),
+        seal.not_sealed(QuestionVersion.question_id),
+        *(filters.conditions() if filters else []),
     )
-    return stmt.where(*(filters.conditions() if filters else []))
 
 
 def _seen_by(user_id: int):

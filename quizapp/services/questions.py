@@ -35,6 +35,15 @@ class QuestionFilters:
     status: str | None = None
 
 
+def in_use(*columns):
+    """``select(columns)`` over the current versions of active questions: what may be drawn."""
+    return (
+        select(*columns)
+        .join(Question, Question.id == QuestionVersion.question_id)
+        .where(QuestionVersion.is_current, Question.status == QuestionStatus.ACTIVE)
+    )
+
+
 def search(filters: QuestionFilters):
     """Current versions matching the filters, with source, category and ability names (one query).
     The text search looks in the stem, the options and the explanation."""
@@ -230,16 +239,14 @@ def set_reserved(question_ids: list[int], reserved: bool, *, actor_id: int | Non
 
 def categories() -> list[tuple[Category, int]]:
     """业务类别 in their order, each with its number of questions in use (one query)."""
-    in_use = (
-        select(QuestionVersion.category_id, func.count().label("n"))
-        .join(Question, Question.id == QuestionVersion.question_id)
-        .where(QuestionVersion.is_current, Question.status == QuestionStatus.ACTIVE)
+    counts = (
+        in_use(QuestionVersion.category_id, func.count().label("n"))
         .group_by(QuestionVersion.category_id)
         .subquery()
     )
     rows = db.session.execute(
-        select(Category, func.coalesce(in_use.c.n, 0))
-        .outerjoin(in_use, in_use.c.category_id == Category.id)
+        select(Category, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.category_id == Category.id)
         .order_by(Category.sort, Category.id)
     )
     return [(category, count) for category, count in rows]

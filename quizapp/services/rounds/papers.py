@@ -25,7 +25,6 @@ from ...models import (
     PaperMode,
     PaperQuestion,
     Question,
-    QuestionStatus,
     QuestionType,
     QuestionVersion,
     Round,
@@ -34,6 +33,7 @@ from ...models import (
 )
 from .. import audit, grading
 from ..errors import Conflict, DomainError, NotFound
+from ..questions import in_use
 from .settings import CASE_ROW, clean_blueprint
 
 
@@ -59,11 +59,7 @@ def _row_candidates(row: dict, kind: str):
     """Current active versions a blueprint row may draw: standalone questions of its type, or, for a
     case row, the first sub-question of each case (the case is then drawn whole). Reserve questions
     (考试专用) go to monthly contests and exams only."""
-    stmt = (
-        select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.case_id)
-        .join(Question, Question.id == QuestionVersion.question_id)
-        .where(QuestionVersion.is_current, Question.status == QuestionStatus.ACTIVE)
-    )
+    stmt = in_use(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.case_id)
     if kind == RoundKind.WEEKLY:
         stmt = stmt.where(Question.reserved.is_(False))
     if row.get("type") == CASE_ROW:
@@ -145,13 +141,8 @@ def _whole(rows) -> list[tuple[int, int]]:
     members: dict[int, list] = {}
     if cases:
         for member in db.session.execute(
-            select(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.case_id)
-            .join(Question, Question.id == QuestionVersion.question_id)
-            .where(
-                QuestionVersion.is_current,
-                Question.status == QuestionStatus.ACTIVE,
-                QuestionVersion.case_id.in_(cases),
-            )
+            in_use(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.case_id)
+            .where(QuestionVersion.case_id.in_(cases))
             .order_by(QuestionVersion.case_id, QuestionVersion.case_position)
         ):
             members.setdefault(member.case_id, []).append((member.id, member.question_id))
