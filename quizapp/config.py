@@ -132,6 +132,29 @@ class DefaultConfig:
     # 随机组卷: no question on more than this share of a round's papers, while the pool allows (a
     # blueprint row needs at least count ÷ share questions to choose from; the form refuses fewer).
     PAPER_MAX_EXPOSURE = 0.3
+    # Integrity signals (services/integrity.py; README "Integrity"): each signal adds its points to an
+    # attempt's or a 日日学 day's explained score; at ``hold_score`` it is held out of every official
+    # count until a reviewer clears or voids it.
+    INTEGRITY = {
+        "hold_score": 60,
+        # 秒答: an answer given faster than base + characters (stem and options) ÷ reading speed.
+        "reading_chars_per_second": 20,
+        "reading_base_seconds": 1.0,
+        "fast_share": 0.5,  # this share of the answers too fast: full points; half the share: half
+        "fast_points": 50,
+        # Intervals between answers too even to be human: coefficient of variation below this.
+        "regular_cv": 0.15,
+        "regular_min_answers": 6,
+        "regular_points": 40,
+        "sessions_points": 40,  # answers saved from two sign-in sessions of the account
+        "addresses_points": 20,  # … or from two network addresses
+        "hidden_times": 5,  # the attempt page hidden this often, or this long in all:
+        "hidden_seconds": 120,
+        "hidden_points": 30,
+        "no_report_points": 30,  # the attempt page never reported (answered without it)
+        "same_answers_min_wrong": 3,  # the same wrong answers as a colleague of the unit, this many
+        "same_answers_points": 50,
+    }
     MONTHLY_OPEN_DAYS = 7  # the monthly contest runs over the last days of the month
 
     # Composite index = participation + average score (as a fraction) + points per head normalised

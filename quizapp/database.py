@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 
 from flask import Flask, current_app, has_request_context, request
-from sqlalchemy import event, select, text
+from sqlalchemy import Integer, event, func, select, text
 from sqlalchemy.engine import Engine
 
 from .extensions import db
@@ -106,6 +106,19 @@ def bulk_insert(table, rows: list[dict], *, chunk: int = 2000) -> None:
     with connection.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
         for row in rows:
             copy.write_row([row[name] for name in names])
+
+
+def seconds_between(start, end):
+    """SQL: the seconds from ``start`` to ``end`` (timestamps), with their fraction."""
+    if db.engine.dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return func.extract("epoch", end - start)
+
+
+def whole_seconds_between(start, end):
+    if db.engine.dialect.name == "sqlite":
+        return func.cast(seconds_between(start, end) + 0.5, Integer)
+    return func.cast(seconds_between(start, end), Integer)
 
 
 def per_dialect(build):

@@ -32,7 +32,7 @@ from . import clock
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
 from .models._types import MAX_ID
-from .services import accounts, grading, rounds
+from .services import accounts, grading, integrity, rounds
 from .services.audit import action_label
 from .services.errors import DomainError, InvalidInput
 from .services.text import nested_deeper_than, strings_in, unstorable
@@ -154,6 +154,11 @@ def sign_out() -> None:
     accounts.end_session(session.get(SESSION_TOKEN), now=clock.utcnow())
     logout_user()
     session.clear()
+
+
+def client_key() -> str:
+    """This request's sign-in session and address, as the integrity signals record them."""
+    return integrity.client_key(session.get(SESSION_TOKEN), request.remote_addr)
 
 
 def safe_next(target: str | None) -> str | None:

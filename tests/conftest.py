@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, select, text
 
 from quizapp import create_app
+from quizapp.config import DefaultConfig
 from quizapp.extensions import db
 from quizapp.models import Role
 from quizapp.services import accounts, bank_io, org
@@ -133,6 +134,9 @@ def _database_url(request, tmp_path) -> str:
     return f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
+NEVER_HELD = 1000  # above any score (at most 100)
+
+
 def make_config(database_url: str, instance: Path, **overrides) -> dict:
     return {
         "TESTING": True,
@@ -144,6 +148,10 @@ def make_config(database_url: str, instance: Path, **overrides) -> dict:
         # Tests move the frozen clock by days and months with one sign-in; the 12-hour default is
         # tested on its own (test_hardening).
         "SESSION_LIFETIME_HOURS": 24 * 365 * 10,
+        # Tests answer on a frozen clock, every answer in the same instant through the API: to the
+        # integrity signals each of them is a bot. The signals are still assessed and recorded;
+        # holding is tested at the default threshold (tests/test_integrity.py sets it back).
+        "INTEGRITY": {**DefaultConfig.INTEGRITY, "hold_score": NEVER_HELD},
         **overrides,
     }
 

@@ -11,10 +11,21 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category, QuestionType
 from ..models._types import MAX_ID
-from ..services import daily, draws, error_reports, history, leaderboards, points, practice, rankings, rules
+from ..services import (
+    daily,
+    draws,
+    error_reports,
+    history,
+    integrity,
+    leaderboards,
+    points,
+    practice,
+    rankings,
+    rules,
+)
 from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
-from ..web import commits
+from ..web import client_key, commits
 from . import bp
 
 
@@ -106,7 +117,12 @@ def daily_answer():
     if "answer" not in body:
         raise BadRequest("缺少 answer")
     outcome = daily.answer_daily(
-        current_user.id, question_id, body["answer"], now=clock.utcnow(), rules=rules.current()
+        current_user.id,
+        question_id,
+        body["answer"],
+        now=clock.utcnow(),
+        rules=rules.current(),
+        client=client_key(),
     )
     return jsonify(_answer_payload(outcome) | {"set": outcome.extra})
 
@@ -215,10 +231,20 @@ def save_answer(attempt_id: int, question_id: int):
     if "answer" not in body:
         raise BadRequest("缺少 answer（清空答案请传 null）")
     now = clock.utcnow()
-    saved_at = round_service.save_answer(current_user, attempt_id, question_id, body["answer"], now=now)
+    saved_at = round_service.save_answer(
+        current_user, attempt_id, question_id, body["answer"], now=now, client=client_key()
+    )
     return jsonify(
         question_id=question_id, saved=saved_at is not None, saved_at=(saved_at or now).isoformat()
     )
+
+
+@bp.post("/attempts/<int:attempt_id>/focus")
+@login_required
+@commits
+def report_focus(attempt_id: int):
+    integrity.record_focus(current_user.id, attempt_id, _body())
+    return "", 204
 
 
 @bp.post("/attempts/<int:attempt_id>/submit")
@@ -226,9 +252,14 @@ def save_answer(attempt_id: int, question_id: int):
 @commits
 def submit_attempt(attempt_id: int):
     now = clock.utcnow()
-    body = request.get_json(silent=True)  # optional: {"time_up": true} from the countdown
-    time_up = isinstance(body, dict) and body.get("time_up") is True
-    attempt = round_service.submit(current_user, attempt_id, now=now, time_up=time_up)
+    body = request.get_json(silent=True)  # optional: {"time_up": true} from the countdown, "focus"
+    body = body if isinstance(body, dict) else {}
+    focus = body.get("focus")
+    if focus is not None and not isinstance(focus, dict):
+        raise BadRequest("focus 应为对象")
+    attempt = round_service.submit(
+        current_user, attempt_id, now=now, time_up=body.get("time_up") is True, focus=focus
+    )
     view = round_service.attempt_view(attempt, now=now)
     return jsonify(view)
 

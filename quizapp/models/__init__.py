@@ -11,6 +11,7 @@ from .bank import (
     QuestionVersion,
     Source,
 )
+from .integrity import IntegrityReview, ReviewStatus
 from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
 from .ops import AuditLog, JobRun, SchedulerLease, UploadPreview
 from .org import Role, Unit, User, UserSession
@@ -59,7 +60,9 @@ __all__ = [
     "DailySet",
     "DrawReason",
     "ErrorReport",
+    "IntegrityReview",
     "ItemKind",
+    "ReviewStatus",
     "LearningItem",
     "MistakeEntry",
     "PointsEntry",

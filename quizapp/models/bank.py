@@ -127,6 +127,16 @@ class QuestionCase(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+def reading_chars(stem: str, options: list | None) -> int:
+    """The characters a reader must take in to answer: the stem and every option's text."""
+    return len(stem or "") + sum(len(str(option.get("text", ""))) for option in options or [])
+
+
+def _reading_chars_default(context) -> int:
+    values = context.get_current_parameters()
+    return reading_chars(values.get("stem"), values.get("options"))
+
+
 class QuestionVersion(db.Model):
     """Frozen content. Attempts point here, so an edit of a used question adds a version instead."""
 
@@ -159,6 +169,8 @@ class QuestionVersion(db.Model):
     locator: Mapped[str] = mapped_column(String(64))
     quote: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    # The reading-speed floor of the integrity signals is measured against this (stem + options).
+    reading_chars: Mapped[int] = mapped_column(Integer, default=_reading_chars_default, server_default="0")
     # A rule that changes on a known date (the 15-year minimum from 2030, …), shown with the question.
     note: Mapped[str | None] = mapped_column(Text)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("question_case.id"), index=True)

@@ -16,8 +16,10 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from ..extensions import db
 from ._types import UTCDateTime, utcnow
@@ -45,6 +47,11 @@ class DailySet(db.Model):
     correct_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Integrity (services.integrity): the day's explained score, whether its participation, star
+    # and points are held out (for review, or voided), and the sessions and addresses it came from.
+    integrity_score: Mapped[int | None] = mapped_column(Integer)
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    clients: Mapped[list | None] = mapped_column(JSON)
 
     items: Mapped[list[LearningItem]] = relationship(
         back_populates="daily_set", order_by="LearningItem.position"
@@ -56,8 +63,13 @@ class DailySet(db.Model):
 
     @property
     def is_star(self) -> bool:
-        """日日学之星: finished with every answer right."""
-        return self.finished and self.correct_count == self.size
+        """日日学之星: finished with every answer right (and not held for review)."""
+        return self.finished and not self.held and self.correct_count == self.size
+
+    @classmethod
+    def counts(cls):
+        """A condition: the day counts (finished, not held for review or voided)."""
+        return and_(cls.finished_at.is_not(None), cls.held.is_(False))
 
 
 class ItemKind(enum.StrEnum):

@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.expression import false
 
 from ..extensions import db
 from ._types import UTCDateTime, partial_unique, utcnow
@@ -219,6 +220,12 @@ class Attempt(db.Model):
     counted: Mapped[bool] = mapped_column(Boolean, default=False)  # the attempt that counts for the person
     rank_in_round: Mapped[int | None] = mapped_column(Integer)
     rank_in_unit: Mapped[int | None] = mapped_column(Integer)
+    # Integrity (services.integrity): the explained score once assessed (NULL before), and whether
+    # the attempt is held out of every official count (held for review, or voided after it).
+    integrity_score: Mapped[int | None] = mapped_column(Integer)
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    clients: Mapped[list | None] = mapped_column(JSON)  # the sessions and addresses that saved answers
+    focus: Mapped[dict | None] = mapped_column(JSON)  # the page's visibility reports, per page load
 
     round: Mapped[Round] = relationship()
     user: Mapped[User] = relationship()
@@ -243,6 +250,7 @@ class AttemptAnswer(db.Model):
     score: Mapped[float] = mapped_column(Float)
     correct: Mapped[bool] = mapped_column(Boolean)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was first given
     revision: Mapped[int] = mapped_column(Integer, default=1)  # how many times it was saved
 
 

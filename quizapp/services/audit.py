@@ -30,6 +30,8 @@ ACTION_LABELS = {
     "round.close": "手动结束轮次",
     "job.run": "手动运行定时任务",
     "attempt.extend": "考生延时",
+    "integrity.clear": "成绩核查：核准计入",
+    "integrity.void": "成绩核查：作废",
     "schedule.update": "修改排期模板",
     "screen.create": "生成大屏链接",
     "screen.revoke": "停用大屏链接",

@@ -23,7 +23,7 @@ from ..models import (
     QuestionVersion,
     Source,
 )
-from . import grading, mistakes, points, seal
+from . import grading, integrity, mistakes, points, seal
 from .draws import CASE_MAX, draw, with_whole_cases
 from .errors import Conflict, NotFound
 from .history import streak
@@ -166,6 +166,7 @@ def daily_view(
         "correct": daily_set.correct_count,
         "finished": daily_set.finished,
         "star": daily_set.is_star,
+        "held": daily_set.held,
         "points_today": points.totals(user_id, today)["today"],
         "streak": streak(user_id, today),
         "items": [item_view(*row) for row in rows],
@@ -204,12 +205,13 @@ def grade_once(
 
 
 def answer_daily(
-    user_id: int, question_id: int, raw, *, now: datetime, rules: LearningRules
+    user_id: int, question_id: int, raw, *, now: datetime, rules: LearningRules, client: str | None = None
 ) -> AnswerOutcome:
     """Answer a question of today's set. A second answer returns the first result and changes nothing.
 
     Points: ``daily_correct`` for a right answer and ``daily_finish`` when the set is complete, both
-    within the day's cap for daily learning.
+    within the day's cap for daily learning — unless the day's integrity signals (its timing, the
+    sessions and addresses, ``client``, it came from) hold it for review.
     """
     lock_user(user_id)
     today = clock.business_date(now, rules.tz)
@@ -229,11 +231,15 @@ def answer_daily(
     if first:
         daily_set.answered_count += 1
         daily_set.correct_count += int(bool(item.correct))
-        if item.correct:
-            paid += points.award(user_id, "daily_correct", item.id, today, rules)
-        if daily_set.answered_count >= daily_set.size and daily_set.finished_at is None:
+        daily_set.clients = integrity.with_client(daily_set.clients, client) or daily_set.clients
+        finishing = daily_set.answered_count >= daily_set.size and daily_set.finished_at is None
+        if finishing:
             daily_set.finished_at = now
-            paid += points.award(user_id, "daily_finish", daily_set.id, today, rules)
+        if not integrity.assess_day(daily_set, now=now):
+            if item.correct:
+                paid += points.award(user_id, "daily_correct", item.id, today, rules)
+            if finishing:
+                paid += points.award(user_id, "daily_finish", daily_set.id, today, rules)
         db.session.flush()
     outcome = AnswerOutcome(item, feedback_of(item, version, source_title, sealed), first, paid)
     outcome.extra = {
@@ -242,6 +248,7 @@ def answer_daily(
         "correct": daily_set.correct_count,
         "finished": daily_set.finished,
         "star": daily_set.is_star,
+        "held": daily_set.held,
         "points_today": points.totals(user_id, today)["today"],
         "streak": streak(user_id, today),
     }

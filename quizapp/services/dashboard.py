@@ -120,7 +120,7 @@ def _participation_today(viewer: User, today: date) -> list[dict]:
         .join(User, (User.unit_id == Unit.id) & active_staff())
         .outerjoin(
             DailySet,
-            (DailySet.user_id == User.id) & (DailySet.day == today) & DailySet.finished_at.is_not(None),
+            (DailySet.user_id == User.id) & (DailySet.day == today) & DailySet.counts(),
         )
         .where(child.c.id.in_([c.id for c in children]))
         .group_by(child.c.id)
@@ -167,7 +167,7 @@ def screen_figures(unit: Unit, *, today: date) -> dict:
             select(func.count(DailySet.id))
             .join(User, User.id == DailySet.user_id)
             .join(Unit, Unit.id == User.unit_id)
-            .where(inside, DailySet.day == today, DailySet.finished_at.is_not(None))
+            .where(inside, DailySet.day == today, DailySet.counts())
         ),
         "history": db.session.execute(
             select(UnitDayStat.day, func.sum(UnitDayStat.participants), func.sum(UnitDayStat.headcount))

@@ -20,7 +20,7 @@ def streak(user_id: int, today: date) -> int:
     """连续学习: consecutive days with a finished set, up to today (or yesterday, while today is open)."""
     days = db.session.scalars(
         select(DailySet.day)
-        .where(DailySet.user_id == user_id, DailySet.finished_at.is_not(None), DailySet.day <= today)
+        .where(DailySet.user_id == user_id, DailySet.counts(), DailySet.day <= today)
         .order_by(DailySet.day.desc())
         .limit(3660)
     ).all()
@@ -40,7 +40,7 @@ def stars_between(user_id: int, start: date, end: date) -> int:
             DailySet.user_id == user_id,
             DailySet.day >= start,
             DailySet.day < end,
-            DailySet.finished_at.is_not(None),
+            DailySet.counts(),
             DailySet.correct_count == DailySet.size,
         )
     )
@@ -53,7 +53,7 @@ def finished_days(user_id: int, start: date, end: date) -> dict[date, bool]:
             DailySet.user_id == user_id,
             DailySet.day >= start,
             DailySet.day < end,
-            DailySet.finished_at.is_not(None),
+            DailySet.counts(),
         )
     ).all()
     return {day: bool(star) for day, star in rows}

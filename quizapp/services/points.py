@@ -82,18 +82,21 @@ def ledger(user_id: int) -> dict[tuple[date, str], int]:
 
 def recount(user_id: int, rules: LearningRules) -> dict[tuple[date, str], int]:
     """Recompute what the ledger should hold from the facts (answers, finished sets), replaying
-    the rules and caps in the order the events happened. Equal to ``ledger`` when all is well."""
+    the rules and caps in the order the events happened. Equal to ``ledger`` when all is well. A day
+    held for review (or voided) earns nothing."""
     events = []  # (time, order, day, rule, source)
+    held = select(DailySet.id).where(DailySet.user_id == user_id, DailySet.held.is_(True))
     for item in db.session.scalars(
         select(LearningItem).where(
             LearningItem.user_id == user_id,
             LearningItem.correct.is_(True),
             LearningItem.kind.in_(list(ITEM_RULES)),
+            LearningItem.daily_set_id.is_(None) | LearningItem.daily_set_id.not_in(held),
         )
     ):
         events.append((item.answered_at, 0, item.id, item.day, ITEM_RULES[item.kind]))
     for daily_set in db.session.scalars(
-        select(DailySet).where(DailySet.user_id == user_id, DailySet.finished_at.is_not(None))
+        select(DailySet).where(DailySet.user_id == user_id, DailySet.counts())
     ):
         events.append((daily_set.finished_at, 1, daily_set.id, daily_set.day, "daily_finish"))
     used: dict[tuple[date, str], int] = defaultdict(int)

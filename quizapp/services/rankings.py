@@ -99,7 +99,11 @@ def _own_totals(period: Period, tz) -> dict[int, dict]:
                 func.coalesce(func.sum(Attempt.percent).filter(Attempt.counted.is_(True)), 0.0),
                 func.count(Attempt.id).filter(Attempt.counted.is_(True), Attempt.percent >= round_.pass_mark),
             )
-            .where(Attempt.round_id == period.round_id, Attempt.status != AttemptStatus.IN_PROGRESS)
+            .where(
+                Attempt.round_id == period.round_id,
+                Attempt.status != AttemptStatus.IN_PROGRESS,
+                Attempt.held.is_(False),
+            )
             .group_by(Attempt.unit_id)
         ).all()
         for unit_id, counted, submitted, score_sum, passed in rows:
@@ -143,7 +147,7 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
         )
     daily = (
         select(DailySet.user_id, *daily_columns)
-        .where(DailySet.day >= first, DailySet.day < last, DailySet.finished_at.is_not(None))
+        .where(DailySet.day >= first, DailySet.day < last, DailySet.counts())
         .group_by(DailySet.user_id)
         .subquery()
     )
@@ -152,6 +156,7 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
         .where(
             Attempt.submitted_at >= min(b[0] for b in bounds),
             Attempt.submitted_at < max(b[1] for b in bounds),
+            Attempt.held.is_(False),
         )
         .group_by(Attempt.user_id)
         .subquery()
@@ -266,17 +271,23 @@ def subtree_totals(period: Period, tz) -> tuple[list[UnitRow], dict[int, dict]]:
 
 
 def write_snapshot(
-    period: Period, *, official: bool, now: datetime, tz, computed: tuple[list[UnitRow], dict] | None = None
+    period: Period,
+    *,
+    official: bool,
+    now: datetime,
+    tz,
+    computed: tuple[list[UnitRow], dict] | None = None,
+    restate: bool = False,
 ) -> RankingSnapshot:
     """Write the period's totals (``computed``: units and totals already worked out by the caller).
-    An official snapshot, once written, is returned as it is and never recomputed; the live one is
-    replaced."""
+    An official snapshot, once written, is returned as it is and never recomputed — unless a
+    reviewer's decision on a held attempt or day ``restate``s it; the live one is replaced."""
     existing = db.session.scalar(
         select(RankingSnapshot).where(
             RankingSnapshot.period_key == period.key, RankingSnapshot.official.is_(official)
         )
     )
-    if existing is not None and official:
+    if existing is not None and official and not restate:
         return existing
     units, totals = computed or subtree_totals(period, tz)
     if existing is not None:

@@ -177,7 +177,7 @@ def build_month_bulletin(month_start: date, *, now: datetime) -> Bulletin | None
             DailySet.user_id == User.id,
             DailySet.day >= period.starts_on,
             DailySet.day < period.ends_on,
-            DailySet.finished_at.is_not(None),
+            DailySet.counts(),
         ),
         exists().where(
             Attempt.user_id == User.id, Attempt.submitted_at >= start_utc, Attempt.submitted_at < end_utc

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import clock
@@ -105,12 +105,22 @@ def roll_days(now: datetime) -> dict:
     return {"rolled": len(days)}
 
 
+def reroll_day(day: date) -> None:
+    """Roll a day over again, if it was rolled (a reviewer's decision changed who took part)."""
+    if db.session.get(DayRollup, day) is None:
+        return
+    db.session.execute(delete(UnitDayStat).where(UnitDayStat.day == day))
+    db.session.execute(delete(DayRollup).where(DayRollup.day == day))
+    db.session.flush()
+    _roll_day(day)
+
+
 def _roll_day(day: date) -> None:
     db.session.add(DayRollup(day=day))
     db.session.flush()  # claims the day first: a concurrent roll of the same day fails here
     sets = (
         select(DailySet.user_id, DailySet.correct_count == DailySet.size)
-        .where(DailySet.day == day, DailySet.finished_at.is_not(None))
+        .where(DailySet.day == day, DailySet.counts())
         .subquery()
     )
     earned = points.earned_between(day, day + timedelta(days=1))

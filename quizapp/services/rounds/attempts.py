@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...database import dialect_insert, lock_user, per_dialect
+from ...database import dialect_insert, lock_user, per_dialect, whole_seconds_between
 from ...extensions import db
 from ...models import (
     Attempt,
@@ -33,7 +33,7 @@ from ...models import (
     ShowAnswers,
     User,
 )
-from .. import grading
+from .. import grading, integrity
 from ..errors import Conflict, NotFound
 from .eligibility import eligible, may_take_part
 from .marking import grade_attempts
@@ -266,6 +266,7 @@ _SAVE_READ = (
         _ATTEMPT.c.status,
         _ATTEMPT.c.deadline_at,
         _ATTEMPT.c.option_orders,
+        _ATTEMPT.c.clients,
         Round.__table__.c.grace_seconds,
         _VERSION.c.id.label("version_id"),
         _VERSION.c.question_id,
@@ -291,13 +292,20 @@ _SAVE_CLEAR = delete(_ANSWER).where(
     _ANSWER.c.attempt_id == bindparam("attempt_id"), _ANSWER.c.question_id == bindparam("question_id")
 )
 _SAVED = ("attempt_id", "question_id", "question_version_id", "response", "score", "correct", "saved_at")
+_SAVE_CLIENTS = (
+    update(_ATTEMPT).where(_ATTEMPT.c.id == bindparam("attempt_id")).values(clients=bindparam("clients"))
+)
 
 
 @per_dialect
 def _save_upsert():
     """INSERT … ON CONFLICT (attempt, question) DO UPDATE, revision + 1."""
     insert = dialect_insert()(_ANSWER).values(
-        {**{name: bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVED}, "revision": 1}
+        {
+            **{name: bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVED},
+            "first_saved_at": bindparam("saved_at", type_=_ANSWER.c.saved_at.type),
+            "revision": 1,
+        }
     )
     replaced = ("question_version_id", "response", "score", "correct", "saved_at")
     return insert.on_conflict_do_update(
@@ -306,11 +314,14 @@ def _save_upsert():
     )
 
 
-def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: datetime) -> datetime | None:
+def save_answer(
+    user: User, attempt_id: int, question_id: int, raw, *, now: datetime, client: str | None = None
+) -> datetime | None:
     """Autosave one answer (insert or replace), stamped with the server's time; returns that time,
     or None when ``raw`` is None and the answer is cleared. Refused with 409 once the attempt is
     submitted or past deadline + grace; nothing changes. Two statements: the read above and one
-    upsert (or delete)."""
+    upsert (or delete) — and a third the first time a session or address (``client``, an integrity
+    signal) saves into the attempt."""
     connection = db.session.connection()
     keys = {"attempt_id": attempt_id, "question_id": question_id}
     row = connection.execute(_SAVE_READ, {**keys, "user_id": user.id}).first()
@@ -322,6 +333,9 @@ def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: date
         raise DeadlinePassed("作答时间已到，本次保存未被接受")
     if row.version_id is None:
         raise NotFound("这道题不在本试卷中")
+    clients = integrity.with_client(row.clients, client)
+    if clients is not None:
+        connection.execute(_SAVE_CLIENTS, {"attempt_id": attempt_id, "clients": clients})
     if raw is None:
         connection.execute(_SAVE_CLEAR, keys)
         return None
@@ -341,12 +355,17 @@ def save_answer(user: User, attempt_id: int, question_id: int, raw, *, now: date
     return now
 
 
-def submit(user: User, attempt_id: int, *, now: datetime, time_up: bool = False) -> Attempt:
+def submit(
+    user: User, attempt_id: int, *, now: datetime, time_up: bool = False, focus: dict | None = None
+) -> Attempt:
     """Hand in. Idempotent: a second submit (or one from another tab) returns the same result.
     After deadline + grace the attempt counts as auto-submitted at its deadline. ``time_up`` is the
     page's countdown handing in at zero: auto-submitted too, if the server agrees that the time is
-    (within the countdown's rounding) up — the learner did not choose to hand in."""
+    (within the countdown's rounding) up — the learner did not choose to hand in. ``focus``: the
+    page's last visibility report. The attempt's integrity signals are assessed here."""
     lock_user(user.id)
+    if focus is not None:
+        integrity.record_focus(user.id, attempt_id, focus)
     attempt = get_attempt(user.id, attempt_id)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         late = now > attempt.deadline_at + grace_period(attempt.round)
@@ -357,17 +376,12 @@ def submit(user: User, attempt_id: int, *, now: datetime, time_up: bool = False)
             status=AttemptStatus.AUTO_SUBMITTED if timed_out else AttemptStatus.SUBMITTED,
             at=min(now, attempt.deadline_at) if timed_out else now,
         )
+        integrity.assess_attempts(Attempt.id == attempt.id, now=now)
         db.session.refresh(attempt)
     if attempt.round.show_answers == ShowAnswers.AFTER_ATTEMPT and attempt.graded_at is None:
         grade_attempts(Attempt.id == attempt.id, now=now)
         db.session.refresh(attempt)
     return attempt
-
-
-def _seconds_between(start, end):
-    if db.engine.dialect.name == "sqlite":
-        return func.cast((func.julianday(end) - func.julianday(start)) * 86400 + 0.5, db.Integer)
-    return func.cast(func.extract("epoch", end - start), db.Integer)
 
 
 def _finish(round_id: int | None, which, *, status: AttemptStatus, at) -> int:
@@ -379,7 +393,9 @@ def _finish(round_id: int | None, which, *, status: AttemptStatus, at) -> int:
     return db.session.execute(
         update(Attempt)
         .where(*conditions)
-        .values(status=status, submitted_at=end, time_used_seconds=_seconds_between(Attempt.started_at, end))
+        .values(
+            status=status, submitted_at=end, time_used_seconds=whole_seconds_between(Attempt.started_at, end)
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
 
@@ -392,11 +408,14 @@ def finish_overdue(*, now: datetime, round_id: int | None = None, user_id: int |
         scope.append(Attempt.round_id == round_id)
     if user_id is not None:
         scope.append(Attempt.user_id == user_id)
-    graces = db.session.scalars(
-        select(Round.grace_seconds).join(Attempt, Attempt.round_id == Round.id).where(*scope).distinct()
+    graces = db.session.execute(
+        select(Round.grace_seconds, func.min(Attempt.deadline_at))
+        .join(Attempt, Attempt.round_id == Round.id)
+        .where(*scope)
+        .group_by(Round.grace_seconds)
     ).all()
     finished = 0
-    for grace in graces:
+    for grace, _ in graces:
         # The conditions sit on the attempt rows themselves, the grace on a semi-join with the few
         # rounds: no self-join that a stale row estimate (50,000 attempts started since the last
         # ANALYZE) could turn into a nested loop over attempts × attempts.
@@ -408,5 +427,11 @@ def finish_overdue(*, now: datetime, round_id: int | None = None, user_id: int |
             at=Attempt.deadline_at,
         )
     if finished:
+        earliest = min(deadline for _, deadline in graces)
+        just_finished = (
+            Attempt.status == AttemptStatus.AUTO_SUBMITTED,
+            Attempt.deadline_at.between(earliest, now),
+        )
+        integrity.assess_attempts(*just_finished, *scope[2:], now=now)
         grade_attempts(Round.show_answers == ShowAnswers.AFTER_ATTEMPT, *scope[2:], now=now)
     return finished

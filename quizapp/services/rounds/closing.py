@@ -2,7 +2,8 @@
 ``quizapp round close``).
 
 A round is closed completely or not at all: overdue attempts finished, every attempt graded in one
-pass, the counted attempts ranked, the official ranking snapshot, the bulletin and the item analysis
+pass, integrity signals assessed (what is held for review counts for nothing), the counted attempts
+ranked, the official ranking snapshot, the bulletin and the item analysis
 written, and an audit entry — in the caller's transaction. Closing again, or from two places at once,
 changes nothing more: the round row is locked first (PostgreSQL; SQLite's writing transaction already
 runs alone), and a closed round is left as it is.
@@ -27,7 +28,7 @@ from ...models import (
     Round,
     RoundStatus,
 )
-from .. import analysis, audit, rankings, reports
+from .. import analysis, audit, integrity, rankings, reports
 from ..errors import Conflict, NotFound
 from .attempts import finish_overdue
 from .marking import grade_attempts, rank_round
@@ -55,7 +56,9 @@ def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) ->
     if running:
         return {"closed": False, "reason": f"{running} attempts still running", "auto_submitted": auto}
     graded = grade_attempts(Attempt.round_id == round_id, now=now)
-    rank_round(round_id)
+    integrity.assess_attempts(Attempt.round_id == round_id, now=now)  # any not assessed yet
+    integrity.check_same_answers(round_id, now=now)
+    rank_round(round_id)  # what is held for review counts for nothing
     round_.status = RoundStatus.CLOSED
     round_.closed_at = now
     db.session.flush()

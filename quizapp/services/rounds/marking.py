@@ -50,6 +50,7 @@ def grade_attempts(*conditions, now: datetime) -> int:
 
 def rank_round(round_id: int) -> None:
     """Mark each person's counted attempt and rank the counted ones, set-based (window functions).
+    An attempt held for review (or voided) counts for nothing: a person's best standing one counts.
 
     Order: percent desc, time used asc, submitted earlier first; equal on all three share a rank
     (1, 2, 2, 4). Two statements: clear what an earlier ranking set (nothing, at a first close),
@@ -79,7 +80,7 @@ def rank_round(round_id: int) -> None:
             .over(partition_by=Attempt.user_id, order_by=(*order, Attempt.id.asc()))
             .label("n"),
         )
-        .where(Attempt.round_id == round_id, Attempt.graded_at.is_not(None))
+        .where(Attempt.round_id == round_id, Attempt.graded_at.is_not(None), Attempt.held.is_(False))
         .subquery()
     )
     best_order = (

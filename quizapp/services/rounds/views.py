@@ -18,7 +18,7 @@ from ...models import (
     ShowAnswers,
     User,
 )
-from .. import grading, seal
+from .. import grading, integrity, seal
 from .attempts import as_typed, displayed_options, grace_period, to_display
 from .eligibility import visible_rounds
 from .papers import attempt_paper, attempt_paper_rows
@@ -98,10 +98,11 @@ def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dic
             for qid, answer in answers.items()
             if qid in paper
         },
+        "standing": integrity.standing_of(attempt),
         "result": None,
         "review": None,
     }
-    if results_visible(attempt):
+    if results_visible(attempt) and view["standing"] is None:  # held: 成绩待核, no verdict yet
         rows = {row[0].question_id: row for row in attempt_paper_rows(attempt)}
         sealed = seal.sealed_among(attempt.question_order)  # by another contest still running
         view["result"] = result_of(attempt)
@@ -206,7 +207,7 @@ def rounds_for_user(user: User, *, now: datetime) -> list[dict]:
             else "open"
         )
         finished = sum(1 for a in mine if a.finished)
-        visible = [a for a in mine if results_visible(a, finished)]
+        visible = [a for a in mine if results_visible(a, finished) and not a.held]
         best = max((a.percent for a in visible if a.percent is not None), default=None)
         listing.append(
             {
@@ -230,7 +231,8 @@ def rounds_for_user(user: User, *, now: datetime) -> list[dict]:
                         "number": a.number,
                         "status": str(a.status),
                         "status_label": a.status.label,
-                        "percent": a.percent if results_visible(a, finished) else None,
+                        "percent": a.percent if results_visible(a, finished) and not a.held else None,
+                        "held": a.held,
                     }
                     for a in mine
                 ],

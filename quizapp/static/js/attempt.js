@@ -17,6 +17,31 @@ const answers = new Map(); // question id → answer in display form
 const pending = new Map(); // question id → answer not yet acknowledged by the server
 const failed = new Set();
 
+// How often and how long this page was hidden (another app or tab in front): reported to the server
+// when the page comes back and with the hand-in; an integrity signal, counted per page load.
+const focus = { page: `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`, hidden: 0, seconds: 0 };
+let hiddenSince = null;
+
+function focusReport() {
+  const now = hiddenSince === null ? 0 : (performance.now() - hiddenSince) / 1000;
+  return { page: focus.page, hidden: focus.hidden, hidden_seconds: Math.round(focus.seconds + now) };
+}
+
+function reportFocus() {
+  api("POST", `/api/v1/attempts/${attemptId}/focus`, focusReport()).catch(() => {});
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") {
+    hiddenSince = performance.now();
+    focus.hidden += 1;
+  } else if (hiddenSince !== null) {
+    focus.seconds += (performance.now() - hiddenSince) / 1000;
+    hiddenSince = null;
+    if (!submitting) reportFocus();
+  }
+});
+
 function isAnswered(question) {
   const value = answers.get(String(question.id));
   if (value === undefined || value === null) return false;
@@ -186,7 +211,7 @@ async function submit(auto = false) {
   showSaveState(auto ? "时间到，正在自动交卷…" : "正在交卷…", "busy");
   await flushSaves();
   try {
-    await api("POST", `/api/v1/attempts/${attemptId}/submit`, { time_up: auto }, { retries: 6 });
+    await api("POST", `/api/v1/attempts/${attemptId}/submit`, { time_up: auto, focus: focusReport() }, { retries: 6 });
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 409)) {
       submitting = false;
@@ -245,6 +270,7 @@ async function start() {
   showSaveState(Object.keys(state.answers).length ? `已恢复 ${Object.keys(state.answers).length} 道已保存的答案` : "答案会自动保存", "ok");
   tick();
   setInterval(tick, 1000);
+  reportFocus();
 }
 
 window.addEventListener("beforeunload", (event) => {

@@ -26,7 +26,7 @@ function showItem(item) {
       const result = await api("POST", "/api/v1/daily/answers", { question_id: item.question.id, answer }, { onRetry });
       item.answered = true;
       item.feedback = result.feedback;
-      Object.assign(state, { finished: result.set.finished, star: result.set.star,
+      Object.assign(state, { finished: result.set.finished, star: result.set.star, held: result.set.held,
         points_today: result.set.points_today, streak: result.set.streak });
       showProgress();
       const next = nextUnanswered();
@@ -45,6 +45,9 @@ function showSummary() {
     h("div", { class: "summary" },
       h("p", { class: "summary-emoji", "aria-hidden": "true" }, state.star ? "★" : "✓"),
       h("h2", {}, state.star ? "今日全对，获得“日日学之星”！" : "今日学习已完成"),
+      state.held
+        ? h("p", { class: "notice" }, "今日成绩待核：作答记录需要单位管理员核实，核实前今日的积分、参与和“日日学之星”暂不计入。")
+        : null,
       h("div", { class: "stats stats-3" },
         h("div", { class: "stat" }, h("span", { class: "stat-value" }, `${right}/${state.size}`), h("span", { class: "stat-label" }, "答对")),
         h("div", { class: "stat" }, h("span", { class: "stat-value" }, String(state.points_today)), h("span", { class: "stat-label" }, "今日积分")),

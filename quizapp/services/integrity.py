@@ -1,0 +1,651 @@
+"""Integrity signals (DESIGN §3 Rounds; issue 16): what the server records of how an attempt or a
+日日学 day was answered, an explained score, and holding what scores too high out of every official
+count until a reviewer decides.
+
+Signals, each with its figures and points (``INTEGRITY`` in the configuration):
+
+- 秒答: answers given faster than a reading floor for their text (base + characters ÷ speed), timed
+  from the previous answer (or the start) to the answer's first save, by the server's clock;
+- intervals between answers too even to be human (coefficient of variation below a floor);
+- answers saved from two sign-in sessions, or two network addresses, of one account;
+- the attempt page hidden often or long (the page reports it), or never reporting at all;
+- the same wrong answers as a colleague of the unit in the same round (checked at close).
+
+The score is the sum of the points. Over ``hold_score`` the attempt or day is *held*: it counts in
+no official ranking, bulletin, star or points until a unit admin of its subtree (or an admin) clears
+it (it counts again, and what was published is restated) or voids it (it never counts). Timing is
+aggregated set-based in SQL, so assessing the 50,000 attempts a close auto-submits is one pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask import current_app
+from sqlalchemy import Text, and_, cast, delete, func, literal, select, update
+
+from .. import clock
+from ..database import seconds_between
+from ..extensions import db
+from ..models import (
+    Attempt,
+    AttemptAnswer,
+    AttemptStatus,
+    Bulletin,
+    DailySet,
+    IntegrityReview,
+    LearningItem,
+    PointsEntry,
+    QuestionVersion,
+    RankingSnapshot,
+    ReviewStatus,
+    Round,
+    RoundStatus,
+    Unit,
+    User,
+)
+from . import audit, points, rankings, reports
+from .errors import Conflict, DomainError, NotFound
+from .org import unit_scope
+from .periods import month_period, round_period
+
+MAX_CLIENTS = 8  # sessions × addresses kept per attempt or day: two already tell the story
+MAX_PAGES = 20  # page loads whose visibility reports are kept per attempt
+REASON_MAX = 500
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    hold_score: int
+    reading_chars_per_second: float
+    reading_base_seconds: float
+    fast_share: float
+    fast_points: int
+    regular_cv: float
+    regular_min_answers: int
+    regular_points: int
+    sessions_points: int
+    addresses_points: int
+    hidden_times: int
+    hidden_seconds: int
+    hidden_points: int
+    no_report_points: int
+    same_answers_min_wrong: int
+    same_answers_points: int
+
+
+def thresholds() -> Thresholds:
+    return Thresholds(**current_app.config["INTEGRITY"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording: where answers come from, what the page reports
+
+
+def client_key(session_token: str | None, address: str | None) -> str:
+    """Who saved an answer, without keeping the session's secret: a digest of the sign-in session's
+    token and the network address (``3f9a1c2b@10.0.0.7``)."""
+    digest = hashlib.sha256((session_token or "").encode()).hexdigest()[:8]
+    return f"{digest}@{address or '-'}"
+
+
+def with_client(known: list | None, client: str | None) -> list | None:
+    """``known`` with ``client`` added, or None when there is nothing new to write."""
+    known = known or []
+    if not client or client in known or len(known) >= MAX_CLIENTS:
+        return None
+    return [*known, client]
+
+
+def record_focus(user_id: int, attempt_id: int, report: dict) -> None:
+    """Keep the attempt page's visibility report: ``{"page": id of this page load, "hidden": times
+    hidden, "hidden_seconds": s}``, counted by the page since it loaded (so the latest report of each
+    load holds its totals; a reload starts a new load). Refused once the attempt is finished."""
+    page = report.get("page")
+    hidden, seconds = report.get("hidden"), report.get("hidden_seconds")
+    if not isinstance(page, str) or not 0 < len(page) <= 40:
+        raise DomainError("page 应为页面标识")
+    for value, name in ((hidden, "hidden"), (seconds, "hidden_seconds")):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10**6:
+            raise DomainError(f"{name} 应为非负数")
+    attempt = db.session.scalar(
+        select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id).with_for_update()
+    )
+    if attempt is None:
+        raise NotFound("答卷不存在")
+    if attempt.status != AttemptStatus.IN_PROGRESS:
+        return
+    pages = dict((attempt.focus or {}).get("pages", {}))
+    if page not in pages and len(pages) >= MAX_PAGES:
+        return
+    before = pages.get(page, [0, 0])
+    pages[page] = [max(before[0], int(hidden)), max(before[1], int(seconds))]
+    attempt.focus = {"pages": pages}
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals
+
+
+def _signal(code: str, label: str, detail: str, points: int) -> dict:
+    return {"code": code, "label": label, "detail": detail, "points": points}
+
+
+def timing_signals(row, limits: Thresholds) -> list[dict]:
+    """秒答 and too-regular intervals from a subject's timing aggregates (``_timing``)."""
+    signals = []
+    if row is None or not row.answers:
+        return signals
+    share = row.fast / row.answers
+    if share >= limits.fast_share / 2 and row.fast >= 2:
+        points = limits.fast_points if share >= limits.fast_share else limits.fast_points // 2
+        signals.append(
+            _signal(
+                "fast",
+                "秒答",
+                f"{row.answers} 题中 {row.fast} 题快于阅读下限（{limits.reading_base_seconds:g} 秒 + 题面字数 ÷ "
+                f"{limits.reading_chars_per_second:g} 字/秒），最短 {max(row.shortest or 0, 0):.1f} 秒",
+                points,
+            )
+        )
+    if row.intervals and row.intervals >= limits.regular_min_answers - 1:
+        mean = float(row.mean or 0)
+        spread = math.sqrt(max(0.0, float(row.mean_sq or 0) - mean * mean))
+        cv = spread / mean if mean > 0 else 0.0
+        if cv < limits.regular_cv:
+            signals.append(
+                _signal(
+                    "regular",
+                    "间隔过于均匀",
+                    f"{row.intervals} 个作答间隔平均 {mean:.1f} 秒、标准差 {spread:.2f} 秒"
+                    f"（变异系数 {cv:.2f}，低于 {limits.regular_cv:g}）",
+                    limits.regular_points,
+                )
+            )
+    return signals
+
+
+def client_signals(clients: list | None, limits: Thresholds) -> list[dict]:
+    clients = clients or []
+    sessions = {client.partition("@")[0] for client in clients}
+    addresses = sorted({client.partition("@")[2] for client in clients})
+    if len(sessions) > 1:
+        return [
+            _signal(
+                "sessions",
+                "多处登录作答",
+                f"同一账号在 {len(sessions)} 个登录会话中作答（地址 {'、'.join(addresses)}）",
+                limits.sessions_points,
+            )
+        ]
+    if len(addresses) > 1:
+        return [
+            _signal(
+                "addresses",
+                "多个网络地址",
+                f"作答来自 {len(addresses)} 个网络地址：{'、'.join(addresses)}",
+                limits.addresses_points,
+            )
+        ]
+    return []
+
+
+def focus_signals(focus: dict | None, limits: Thresholds) -> list[dict]:
+    pages = (focus or {}).get("pages")
+    if not pages:
+        return [
+            _signal(
+                "no_report",
+                "页面未报告",
+                "答卷页面从未报告焦点与可见性（可能不是在本系统的答题页面上作答）",
+                limits.no_report_points,
+            )
+        ]
+    times = sum(hidden for hidden, _ in pages.values())
+    seconds = sum(seconds for _, seconds in pages.values())
+    if times >= limits.hidden_times or seconds >= limits.hidden_seconds:
+        return [
+            _signal(
+                "hidden",
+                "离开答题页面",
+                f"答题页面被切走 {times} 次，共 {seconds} 秒（提示线：{limits.hidden_times} 次或 "
+                f"{limits.hidden_seconds} 秒）",
+                limits.hidden_points,
+            )
+        ]
+    return []
+
+
+def total(signals: list[dict]) -> int:
+    return min(100, sum(signal["points"] for signal in signals))
+
+
+def _timing(gaps) -> select:
+    """Per subject: answers, those under the reading floor, intervals (answers after the first),
+    their mean and mean square, and the shortest time. ``gaps``: a subquery of (subject, gap in
+    seconds, reading characters, whether an earlier answer precedes it)."""
+    limits = thresholds()
+    floor = limits.reading_base_seconds + gaps.c.chars / float(limits.reading_chars_per_second)
+    later = gaps.c.later.is_(True)
+    return select(
+        gaps.c.subject,
+        func.count().label("answers"),
+        func.count().filter(gaps.c.gap < floor).label("fast"),
+        func.count().filter(later).label("intervals"),
+        func.avg(gaps.c.gap).filter(later).label("mean"),
+        func.avg(gaps.c.gap * gaps.c.gap).filter(later).label("mean_sq"),
+        func.min(gaps.c.gap).label("shortest"),
+    ).group_by(gaps.c.subject)
+
+
+def _gaps(subject, at, start, chars, *, partition, where, joins):
+    """The time each answer took: from the answer before it (or the start) to this one."""
+    previous = func.lag(at).over(partition_by=partition, order_by=at)
+    inner = select(
+        subject.label("subject"),
+        at.label("at"),
+        previous.label("previous"),
+        start.label("start"),
+        chars.label("chars"),
+    )
+    for target, on in joins:
+        inner = inner.join(target, on)
+    inner = inner.where(*where).subquery()
+    return select(
+        inner.c.subject,
+        seconds_between(func.coalesce(inner.c.previous, inner.c.start), inner.c.at).label("gap"),
+        inner.c.chars,
+        inner.c.previous.is_not(None).label("later"),
+    ).subquery()
+
+
+# ---------------------------------------------------------------------------------------------
+# Attempts
+
+
+def assess_attempts(*conditions, now: datetime) -> int:
+    """Assess the finished, not yet assessed attempts matching ``conditions`` (on ``Attempt``):
+    set-based timing, then the score of each; those with signals get a review, those over the
+    threshold are held. Returns how many were held."""
+    limits = thresholds()
+    scope = (Attempt.status != AttemptStatus.IN_PROGRESS, Attempt.integrity_score.is_(None), *conditions)
+    gaps = _gaps(
+        AttemptAnswer.attempt_id,
+        AttemptAnswer.first_saved_at,
+        Attempt.started_at,
+        QuestionVersion.reading_chars,
+        partition=AttemptAnswer.attempt_id,
+        where=(*scope, AttemptAnswer.first_saved_at.is_not(None)),
+        joins=(
+            (Attempt, Attempt.id == AttemptAnswer.attempt_id),
+            (QuestionVersion, QuestionVersion.id == AttemptAnswer.question_version_id),
+        ),
+    )
+    timing = {row.subject: row for row in db.session.execute(_timing(gaps))}
+    attempts = db.session.execute(
+        select(Attempt.id, Attempt.user_id, Attempt.unit_id, Attempt.round_id, Attempt.clients, Attempt.focus)
+        .where(*scope)
+        .order_by(Attempt.id)
+    ).all()
+    flagged = []
+    for attempt in attempts:
+        signals = (
+            timing_signals(timing.get(attempt.id), limits)
+            + client_signals(attempt.clients, limits)
+            + focus_signals(attempt.focus, limits)
+        )
+        if signals:
+            flagged.append((attempt, signals))
+    held = 0
+    for attempt, signals in flagged:
+        held += _keep_attempt_review(attempt, signals, limits, now=now)
+    # Everything else assessed clean, in one statement.
+    db.session.execute(
+        update(Attempt).where(*scope).values(integrity_score=0).execution_options(synchronize_session=False)
+    )
+    return held
+
+
+def _keep_attempt_review(attempt, signals: list[dict], limits: Thresholds, *, now: datetime) -> bool:
+    score = total(signals)
+    hold = score >= limits.hold_score
+    db.session.add(
+        IntegrityReview(
+            attempt_id=attempt.id,
+            user_id=attempt.user_id,
+            unit_id=attempt.unit_id,
+            round_id=attempt.round_id,
+            score=score,
+            signals=signals,
+            status=ReviewStatus.HELD if hold else ReviewStatus.FLAGGED,
+            assessed_at=now,
+        )
+    )
+    db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id)
+        .values(integrity_score=score, held=hold)
+        .execution_options(synchronize_session=False)
+    )
+    return hold
+
+
+def check_same_answers(round_id: int, *, now: datetime) -> int:
+    """Takers of one unit in one round who gave the very same wrong answers (at least
+    ``same_answers_min_wrong`` of them, and no other wrong answer): a signal on each. Set-based: the
+    round's wrong answers joined on (unit, question, answer). Returns the attempts newly signalled."""
+    limits = thresholds()
+    wrong = (
+        select(
+            AttemptAnswer.attempt_id,
+            Attempt.user_id,
+            Attempt.unit_id,
+            AttemptAnswer.question_id,
+            cast(AttemptAnswer.response, Text).label("response"),
+        )
+        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+        .where(
+            Attempt.round_id == round_id,
+            Attempt.status != AttemptStatus.IN_PROGRESS,
+            AttemptAnswer.correct.is_(False),
+        )
+        .subquery()
+    )
+    counts = (
+        select(wrong.c.attempt_id, func.count().label("n"))
+        .group_by(wrong.c.attempt_id)
+        .having(func.count() >= limits.same_answers_min_wrong)
+        .subquery()
+    )
+    a, b = wrong.alias("a"), wrong.alias("b")
+    shared = (
+        select(a.c.attempt_id.label("first"), b.c.attempt_id.label("second"), func.count().label("n"))
+        .join(
+            b,
+            and_(
+                a.c.unit_id == b.c.unit_id,
+                a.c.question_id == b.c.question_id,
+                a.c.response == b.c.response,
+                a.c.attempt_id < b.c.attempt_id,
+                a.c.user_id != b.c.user_id,
+            ),
+        )
+        .group_by(a.c.attempt_id, b.c.attempt_id)
+        .subquery()
+    )
+    ca, cb = counts.alias("ca"), counts.alias("cb")
+    pairs = db.session.execute(
+        select(shared.c.first, shared.c.second, shared.c.n)
+        .join(ca, and_(ca.c.attempt_id == shared.c.first, ca.c.n == shared.c.n))
+        .join(cb, and_(cb.c.attempt_id == shared.c.second, cb.c.n == shared.c.n))
+    ).all()
+    if not pairs:
+        return 0
+    partners: dict[int, list[tuple[int, int]]] = {}
+    for first, second, n in pairs:
+        partners.setdefault(first, []).append((second, n))
+        partners.setdefault(second, []).append((first, n))
+    names = dict(
+        db.session.execute(
+            select(Attempt.id, User.name)
+            .join(User, User.id == Attempt.user_id)
+            .where(Attempt.id.in_(partners))
+        ).all()
+    )
+    signalled = 0
+    for attempt_id, others in partners.items():
+        detail = (
+            "与本单位 "
+            + "、".join(f"{names[other]}（{n} 道错题）" for other, n in others)
+            + " 的错误答案完全相同"
+        )
+        signal = _signal("same_answers", "错误答案雷同", detail, limits.same_answers_points)
+        signalled += _add_signal(attempt_id, signal, limits, now=now)
+    return signalled
+
+
+def _add_signal(attempt_id: int, signal: dict, limits: Thresholds, *, now: datetime) -> bool:
+    review = db.session.scalar(select(IntegrityReview).where(IntegrityReview.attempt_id == attempt_id))
+    attempt = db.session.get(Attempt, attempt_id)
+    if review is None:
+        _keep_attempt_review(attempt, [signal], limits, now=now)
+        return True
+    if any(s["code"] == signal["code"] for s in review.signals) or review.status in (
+        ReviewStatus.CLEARED,
+        ReviewStatus.VOIDED,
+    ):
+        return False
+    review.signals = [*review.signals, signal]
+    review.score = total(review.signals)
+    if review.score >= limits.hold_score:
+        review.status = ReviewStatus.HELD
+        attempt.held = True
+    attempt.integrity_score = review.score
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# 日日学 days
+
+
+def assess_day(daily_set: DailySet, *, now: datetime) -> bool:
+    """Assess a day's set as its answers come in (from the ``regular_min_answers``-th on). A day over
+    the threshold is held: its points leave the ledger, and it gives no participation or star,
+    until a reviewer clears it. Returns whether the day is held now. A decided day stays decided."""
+    limits = thresholds()
+    if daily_set.answered_count < min(limits.regular_min_answers, daily_set.size):
+        return daily_set.held
+    review = db.session.scalar(select(IntegrityReview).where(IntegrityReview.daily_set_id == daily_set.id))
+    if review is not None and review.status in (ReviewStatus.CLEARED, ReviewStatus.VOIDED):
+        return daily_set.held
+    gaps = _gaps(
+        LearningItem.daily_set_id,
+        LearningItem.answered_at,
+        literal(daily_set.created_at, type_=DailySet.created_at.type),
+        QuestionVersion.reading_chars,
+        partition=LearningItem.daily_set_id,
+        where=(LearningItem.daily_set_id == daily_set.id, LearningItem.answered_at.is_not(None)),
+        joins=((QuestionVersion, QuestionVersion.id == LearningItem.question_version_id),),
+    )
+    row = db.session.execute(_timing(gaps)).first()
+    signals = timing_signals(row, limits) + client_signals(daily_set.clients, limits)
+    score = total(signals)
+    daily_set.integrity_score = score
+    if not signals:
+        return daily_set.held
+    hold = score >= limits.hold_score
+    status = ReviewStatus.HELD if hold or daily_set.held else ReviewStatus.FLAGGED
+    if review is None:
+        user = db.session.get(User, daily_set.user_id)
+        review = IntegrityReview(
+            daily_set_id=daily_set.id, user_id=user.id, unit_id=user.unit_id, day=daily_set.day
+        )
+        db.session.add(review)
+    review.score, review.signals, review.status, review.assessed_at = score, signals, status, now
+    if status == ReviewStatus.HELD and not daily_set.held:
+        daily_set.held = True
+        _withdraw_day_points(daily_set)
+    db.session.flush()
+    return daily_set.held
+
+
+def _day_point_sources(daily_set: DailySet):
+    items = select(LearningItem.id).where(LearningItem.daily_set_id == daily_set.id)
+    return (
+        PointsEntry.user_id == daily_set.user_id,
+        ((PointsEntry.rule == "daily_correct") & PointsEntry.source_id.in_(items))
+        | ((PointsEntry.rule == "daily_finish") & (PointsEntry.source_id == daily_set.id)),
+    )
+
+
+def _withdraw_day_points(daily_set: DailySet) -> None:
+    db.session.execute(delete(PointsEntry).where(*_day_point_sources(daily_set)))
+
+
+def _repay_day_points(daily_set: DailySet, rules) -> None:
+    """A cleared day earns what it would have: each right answer in order, then the finish."""
+    right = db.session.scalars(
+        select(LearningItem.id)
+        .where(LearningItem.daily_set_id == daily_set.id, LearningItem.correct.is_(True))
+        .order_by(LearningItem.answered_at, LearningItem.id)
+    ).all()
+    for item_id in right:
+        points.award(daily_set.user_id, "daily_correct", item_id, daily_set.day, rules)
+    if daily_set.finished_at is not None:
+        points.award(daily_set.user_id, "daily_finish", daily_set.id, daily_set.day, rules)
+
+
+# ---------------------------------------------------------------------------------------------
+# Review
+
+
+def reviews_in_scope(viewer: User):
+    """Reviews of the units ``viewer`` manages (never their own)."""
+    return (
+        select(IntegrityReview)
+        .join(Unit, Unit.id == IntegrityReview.unit_id)
+        .where(unit_scope(viewer), IntegrityReview.user_id != viewer.id)
+    )
+
+
+def queue(viewer: User, status: ReviewStatus, *, page: int = 1, size: int = 50) -> tuple[list[dict], dict]:
+    """One page of reviews with ``status`` in the viewer's scope, the most suspicious first, and the
+    count of each status: three queries."""
+    scoped = reviews_in_scope(viewer).subquery()
+    counts = dict(db.session.execute(select(scoped.c.status, func.count()).group_by(scoped.c.status)).all())
+    rows = db.session.execute(
+        reviews_in_scope(viewer)
+        .where(IntegrityReview.status == status)
+        .add_columns(User.name, User.username, Unit.name.label("unit_name"), Round.title, Attempt.number)
+        .join(User, User.id == IntegrityReview.user_id)
+        .outerjoin(Round, Round.id == IntegrityReview.round_id)
+        .outerjoin(Attempt, Attempt.id == IntegrityReview.attempt_id)
+        .order_by(IntegrityReview.score.desc(), IntegrityReview.assessed_at.desc(), IntegrityReview.id)
+        .limit(size)
+        .offset((page - 1) * size)
+    ).all()
+    entries = [
+        {
+            "review": row[0],
+            "name": row.name,
+            "username": row.username,
+            "unit_name": row.unit_name,
+            "subject": f"{row.title} 第 {row.number} 次作答"
+            if row[0].attempt_id
+            else f"{row[0].day:%Y-%m-%d} 日日学",
+        }
+        for row in rows
+    ]
+    return entries, {ReviewStatus(key): value for key, value in counts.items()}
+
+
+DECISIONS = {"clear": ReviewStatus.CLEARED, "void": ReviewStatus.VOIDED}
+
+
+def decide(
+    viewer: User, review_id: int, decision: str, reason: str, *, now: datetime, rules
+) -> IntegrityReview:
+    """Clear (counts again) or void (never counts) a held attempt or day, with a reason, in the audit
+    log; what was published with it held out is restated (the round's official snapshot and
+    bulletin, the month's, the day's participation)."""
+    review = db.session.scalar(reviews_in_scope(viewer).where(IntegrityReview.id == review_id))
+    if review is None:
+        raise NotFound("待核记录不存在或不在您的管理范围内")
+    if decision not in DECISIONS:
+        raise DomainError("请选择“核准计入”或“作废”")
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("请填写核查结论（理由）")
+    if len(reason) > REASON_MAX:
+        raise DomainError(f"理由不能超过 {REASON_MAX} 字")
+    if review.status != ReviewStatus.HELD:
+        raise Conflict(f"该记录{review.status.label}，不能再处理")
+    before = {"status": str(review.status), "score": review.score}
+    review.status = DECISIONS[decision]
+    review.decided_at, review.decided_by_id, review.reason = now, viewer.id, reason
+    counts_again = review.status == ReviewStatus.CLEARED
+    if review.attempt_id is not None:
+        attempt = db.session.get(Attempt, review.attempt_id)
+        attempt.held = not counts_again
+        db.session.flush()
+        _restate_attempt(attempt, now=now)
+        target = ("attempt", review.attempt_id)
+    else:
+        daily_set = db.session.get(DailySet, review.daily_set_id)
+        daily_set.held = not counts_again
+        if counts_again:
+            _repay_day_points(daily_set, rules)
+        db.session.flush()
+        _restate_day(daily_set.day, now=now)
+        target = ("daily_set", review.daily_set_id)
+    audit.record(
+        f"integrity.{decision}",
+        *target,
+        actor_id=viewer.id,
+        before=before,
+        after={"status": str(review.status), "reason": reason},
+    )
+    return review
+
+
+def _restate_attempt(attempt: Attempt, *, now: datetime) -> None:
+    from .rounds.marking import rank_round  # rounds imports this module
+
+    round_ = db.session.get(Round, attempt.round_id)
+    if round_.status != RoundStatus.CLOSED:
+        return  # the close ranks what stands then
+    rank_round(round_.id)
+    tz = current_app.config["TZINFO"]
+    _restate_period(round_period(round_, tz), now=now)
+    months = {clock.business_date(round_.closes_at, tz).replace(day=1)}
+    if attempt.submitted_at is not None:
+        months.add(clock.business_date(attempt.submitted_at, tz).replace(day=1))
+    for month in months:
+        _restate_period(month_period(month), now=now)
+
+
+def _restate_day(day: date, *, now: datetime) -> None:
+    from .sweeps import reroll_day
+
+    reroll_day(day)
+    _restate_period(month_period(day.replace(day=1)), now=now)
+
+
+def _restate_period(period, *, now: datetime) -> None:
+    """Rewrite a period's official snapshot and its bulletin, if they were published."""
+    official = db.session.scalar(
+        select(RankingSnapshot.id).where(
+            RankingSnapshot.period_key == period.key, RankingSnapshot.official.is_(True)
+        )
+    )
+    if official is None:
+        return
+    tz = current_app.config["TZINFO"]
+    snapshot = rankings.write_snapshot(period, official=True, now=now, tz=tz, restate=True)
+    bulletin_key = f"round:{period.round_id}" if period.round_id is not None else period.key
+    existing = db.session.scalar(select(Bulletin).where(Bulletin.period_key == bulletin_key))
+    if existing is None:
+        return
+    db.session.delete(existing)
+    db.session.flush()
+    if period.round_id is not None:
+        reports.build_round_bulletin(period.round_id, snapshot, now=now)
+    else:
+        reports.build_month_bulletin(period.starts_on, now=now)
+
+
+def standing_of(attempt: Attempt) -> dict | None:
+    """What the taker is told about a held attempt: 成绩待核, or that it was voided."""
+    if not attempt.held:
+        return None
+    status = db.session.scalar(select(IntegrityReview.status).where(IntegrityReview.attempt_id == attempt.id))
+    if status == ReviewStatus.VOIDED:
+        return {"status": "voided", "label": "成绩无效", "message": "本次答卷经审核不计入成绩。"}
+    return {
+        "status": "held",
+        "label": "成绩待核",
+        "message": "本次答卷的作答记录需要单位管理员核实，核实前不计入排名与通报。",
+    }
