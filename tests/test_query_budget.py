@@ -316,6 +316,9 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "admin rounds": ("root", "/admin/rounds", 2),
         "admin reports": ("root", "/admin/reports", 2),
         "admin audit": ("root", "/admin/audit", 2),
+        # Every attempt of this world is answered in one frozen instant: all of them are flagged.
+        "admin integrity": ("root", "/admin/integrity?status=flagged", 3),
+        "admin integrity (unit admin)": ("padmin", "/admin/integrity?status=flagged", 4),
         "admin home": ("root", "/admin/", 14),
         "admin home (unit admin)": ("padmin", "/admin/", 7),
         "bulletins": ("root", "/bulletins", 2),

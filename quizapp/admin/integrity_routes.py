@@ -6,6 +6,7 @@ from flask_login import current_user
 from .. import clock
 from ..models import ReviewStatus
 from ..services import integrity, rules
+from ..services.errors import Conflict
 from ..web import transaction
 from . import bp
 from .routes import managers_only
@@ -35,7 +36,7 @@ def integrity_queue():
 def integrity_decide(review_id: int):
     decision = request.form.get("decision", "")
     done = "已核准，成绩计入并已更新排名与通报" if decision == "clear" else "已作废，成绩不计入"
-    with transaction(done):
+    with transaction(done, shown=(integrity.BadReport, Conflict)):  # out of scope stays a 404
         integrity.decide(
             current_user,
             review_id,

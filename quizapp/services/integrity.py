@@ -26,6 +26,7 @@ from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import Text, and_, cast, delete, func, literal, select, update
+from sqlalchemy.orm import joinedload
 
 from .. import clock
 from ..database import seconds_between
@@ -55,6 +56,10 @@ from .periods import month_period, round_period
 MAX_CLIENTS = 8  # sessions × addresses kept per attempt or day: two already tell the story
 MAX_PAGES = 20  # page loads whose visibility reports are kept per attempt
 REASON_MAX = 500
+
+
+class BadReport(DomainError):
+    """A report or a decision that cannot be taken as given (400)."""
 
 
 @dataclass(frozen=True)
@@ -107,10 +112,10 @@ def record_focus(user_id: int, attempt_id: int, report: dict) -> None:
     page = report.get("page")
     hidden, seconds = report.get("hidden"), report.get("hidden_seconds")
     if not isinstance(page, str) or not 0 < len(page) <= 40:
-        raise DomainError("page 应为页面标识")
+        raise BadReport("page 应为页面标识")
     for value, name in ((hidden, "hidden"), (seconds, "hidden_seconds")):
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 10**6:
-            raise DomainError(f"{name} 应为非负数")
+            raise BadReport(f"{name} 应为非负数")
     attempt = db.session.scalar(
         select(Attempt).where(Attempt.id == attempt_id, Attempt.user_id == user_id).with_for_update()
     )
@@ -523,6 +528,7 @@ def queue(viewer: User, status: ReviewStatus, *, page: int = 1, size: int = 50) 
         .join(User, User.id == IntegrityReview.user_id)
         .outerjoin(Round, Round.id == IntegrityReview.round_id)
         .outerjoin(Attempt, Attempt.id == IntegrityReview.attempt_id)
+        .options(joinedload(IntegrityReview.decided_by))
         .order_by(IntegrityReview.score.desc(), IntegrityReview.assessed_at.desc(), IntegrityReview.id)
         .limit(size)
         .offset((page - 1) * size)
@@ -555,12 +561,12 @@ def decide(
     if review is None:
         raise NotFound("待核记录不存在或不在您的管理范围内")
     if decision not in DECISIONS:
-        raise DomainError("请选择“核准计入”或“作废”")
+        raise BadReport("请选择“核准计入”或“作废”")
     reason = (reason or "").strip()
     if not reason:
-        raise DomainError("请填写核查结论（理由）")
+        raise BadReport("请填写核查结论（理由）")
     if len(reason) > REASON_MAX:
-        raise DomainError(f"理由不能超过 {REASON_MAX} 字")
+        raise BadReport(f"理由不能超过 {REASON_MAX} 字")
     if review.status != ReviewStatus.HELD:
         raise Conflict(f"该记录{review.status.label}，不能再处理")
     before = {"status": str(review.status), "score": review.score}
