@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from quizapp import jobs
 from quizapp.extensions import db
-from quizapp.models import Bulletin, ErrorReport, QuestionStatus, ScreenLink, User
+from quizapp.models import Bulletin, ErrorReport, IntegrityReview, QuestionStatus, ScreenLink, User
 from quizapp.services import questions, rounds
 
 from . import test_browser
@@ -146,6 +146,10 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
         link = db.session.scalar(select(ScreenLink))
         ids["screen_token"], ids["screen"] = link.token, link.id
         ids["bulletin"] = db.session.scalar(select(Bulletin.id))
+        # 甲员工's exam attempt was handed in without the page's report: a review (flagged).
+        ids["integrity_review"] = db.session.scalar(
+            select(IntegrityReview.id).where(IntegrityReview.user_id == people["staff_a"].id)
+        )
     ids["import_token"] = preview_token(
         upload(admin, "/admin/questions/import", "新题.yaml", bank_yaml([bank_question("新导入的题？")])),
         "/admin/questions/import/",
@@ -296,6 +300,11 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ),
     ("admin.screen_revoke", "POST"): (Call("/admin/screens/{screen}/revoke"), ADMINS_WRITE),
     ("admin.audit_log", "GET"): (Call("/admin/audit"), ADMINS),
+    ("admin.integrity_queue", "GET"): (Call("/admin/integrity?status=flagged"), MANAGERS),
+    ("admin.integrity_decide", "POST"): (
+        Call("/admin/integrity/{integrity_review}", data={"decision": "clear", "reason": "已核实"}),
+        (LOGIN, 403, 404, 302, 302),
+    ),
     ("admin.job_runs", "GET"): (Call("/admin/jobs"), ADMINS),
     ("admin.job_run_now", "POST"): (Call("/admin/jobs/refresh_rankings/run"), ADMINS_WRITE),
     ("admin.schedule", "GET"): (Call("/admin/schedule/weekly"), ADMINS),
@@ -353,6 +362,10 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("api.save_answer", "PUT"): (
         Call("/api/v1/attempts/{attempt}/answers/{question}", json={"answer": None}),
         (401, 200, 404, 404, 404),
+    ),
+    ("api.report_focus", "POST"): (
+        Call("/api/v1/attempts/{attempt}/focus", json={"page": "m", "hidden": 1, "hidden_seconds": 3}),
+        (401, 204, 404, 404, 404),
     ),
     ("api.submit_attempt", "POST"): (Call("/api/v1/attempts/{attempt}/submit"), (401, 200, 404, 404, 404)),
     ("api.rankings_units", "GET"): (Call("/api/v1/rankings/units?parent=C1"), API_SIGNED_IN),
