@@ -34,7 +34,6 @@ from quizapp.extensions import db
 from quizapp.models import (
     Attempt,
     AttemptAnswer,
-    PaperExposure,
     PaperQuestion,
     RankingSnapshot,
     Round,
@@ -217,7 +216,7 @@ def remove_round(app, round_id: int) -> None:
         db.session.execute(delete(AttemptAnswer).where(AttemptAnswer.attempt_id.in_(attempts)))
         snapshots = select(RankingSnapshot.id).where(RankingSnapshot.round_id == round_id)
         db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id.in_(snapshots)))
-        for model in (PaperQuestion, PaperExposure, Attempt, RoundTarget, RankingSnapshot):
+        for model in (PaperQuestion, Attempt, RoundTarget, RankingSnapshot):
             db.session.execute(delete(model).where(model.round_id == round_id))
         db.session.execute(delete(Round).where(Round.id == round_id))
         db.session.commit()
@@ -328,9 +327,13 @@ def exposure_share(app, round_id: int) -> float:
     """The largest share of a drawn round's papers that hold one question."""
     with app.app_context():
         papers = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.round_id == round_id))
-        most = db.session.scalar(
-            select(func.max(PaperExposure.papers)).where(PaperExposure.round_id == round_id)
+        holding = (
+            select(func.count().label("papers"))
+            .where(PaperQuestion.round_id == round_id, PaperQuestion.attempt_id.is_not(None))
+            .group_by(PaperQuestion.question_id)
+            .subquery()
         )
+        most = db.session.scalar(select(func.max(holding.c.papers)))
         return round((most or 0) / max(papers, 1), 3)
 
 

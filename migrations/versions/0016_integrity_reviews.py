@@ -1,6 +1,7 @@
 """integrity signals and reviews: the first save of each answer, each version's reading length, an
 attempt's and a day's integrity score, hold flag and clients, the page's focus reports, and the
-review of what scored above zero
+review of what scored above zero; exposure is counted from the papers themselves (no hot counter
+rows for a start to lock)
 
 Revision ID: 0016_integrity_reviews
 Revises: 0015_papers_per_taker_reserve
@@ -69,6 +70,8 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_integrity_review_round_id'), ['round_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_integrity_review_user_id'), ['user_id'], unique=False)
 
+    op.drop_table('paper_exposure')
+
     # Answers saved before: their first save is unknown, the last one stands in. Attempts and days
     # finished before count as assessed and clean (nothing was recorded to judge them by).
     op.execute("UPDATE attempt_answer SET first_saved_at = saved_at")
@@ -87,6 +90,19 @@ def upgrade():
 
 
 def downgrade():
+    op.create_table(
+        'paper_exposure',
+        sa.Column('round_id', sa.Integer(), nullable=False),
+        sa.Column('question_id', sa.Integer(), nullable=False),
+        sa.Column('papers', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['question_id'], ['question.id'], name=op.f('fk_paper_exposure_question_id_question')),
+        sa.ForeignKeyConstraint(['round_id'], ['round.id'], name=op.f('fk_paper_exposure_round_id_round')),
+        sa.PrimaryKeyConstraint('round_id', 'question_id', name=op.f('pk_paper_exposure')),
+    )
+    op.execute(
+        "INSERT INTO paper_exposure (round_id, question_id, papers) SELECT round_id, question_id, count(*) "
+        "FROM paper_question WHERE attempt_id IS NOT NULL GROUP BY round_id, question_id"
+    )
     with op.batch_alter_table('integrity_review', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_integrity_review_user_id'))
         batch_op.drop_index(batch_op.f('ix_integrity_review_round_id'))

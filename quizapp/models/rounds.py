@@ -167,17 +167,6 @@ class PaperQuestion(db.Model):
     version: Mapped[QuestionVersion] = relationship()
 
 
-class PaperExposure(db.Model):
-    """How many papers of a drawn round hold a question: the draw takes the least-exposed questions
-    first, so no question reaches more than its share of takers while the pool allows."""
-
-    __tablename__ = "paper_exposure"
-
-    round_id: Mapped[int] = mapped_column(ForeignKey("round.id"), primary_key=True)
-    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"), primary_key=True)
-    papers: Mapped[int] = mapped_column(Integer, default=0)
-
-
 class Attempt(db.Model):
     """One sitting of a round by one person (答卷).
 

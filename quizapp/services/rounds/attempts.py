@@ -37,7 +37,14 @@ from .. import grading, integrity
 from ..errors import Conflict, NotFound
 from .eligibility import eligible, may_take_part
 from .marking import grade_attempts
-from .papers import draw_for_attempt, draw_paper, drawn_items, keep_attempt_paper, public_paper
+from .papers import (
+    draw_for_attempt,
+    draw_paper,
+    drawn_items,
+    keep_attempt_items,
+    keep_attempt_paper,
+    public_paper,
+)
 
 OPTION_LETTERS = "ABCDEF"
 # The page's countdown starts from the server's whole remaining seconds and fires when it rounds
@@ -161,6 +168,7 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
     attempt.id = db.session.scalar(_insert_attempt(), columns)
     if attempt.id is not None and drawn:
         keep_attempt_paper(round_id, attempt.id, picked)
+        keep_attempt_items(attempt, paper)
     if attempt.id is not None:
         # The row as inserted: persistent in the session without reading it back.
         make_transient_to_detached(attempt)

@@ -13,15 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, exists, func, select
+from sqlalchemy import delete, exists, func, select, text
 
 from ... import kept
-from ...database import dialect_insert, per_dialect
 from ...extensions import db
 from ...models import (
     Attempt,
     Category,
-    PaperExposure,
     PaperMode,
     PaperQuestion,
     Question,
@@ -194,6 +192,7 @@ def require_pool(blueprint: list[dict], kind: str, mode: str) -> None:
 
 
 POOL_SECONDS = 60  # a drawn row's pool is read once a minute per process (retirements show within it)
+EXPOSURE_SECONDS = 5  # a process reads how many papers hold each question this often
 DRAW_SAMPLE = 200  # questions weighed per row: all of a smaller pool, else this many at random
 
 
@@ -207,6 +206,24 @@ def _pools() -> kept.Kept:
     return kept.store("pools", 256)
 
 
+def _exposure(round_id: int) -> dict[int, int]:
+    """How many of the round's papers hold each question: as the database had them at this process's
+    last read (every EXPOSURE_SECONDS), plus the papers this process has drawn since. A start writes
+    no shared counter (2,000 starts at once would queue on the hot counters' row locks); another
+    process's papers show here within seconds, which least-exposed-first absorbs."""
+    key = (round_id, int(time.monotonic() // EXPOSURE_SECONDS))
+    return kept.store("exposure", 64).get_or_make(
+        key,
+        lambda: dict(
+            db.session.execute(
+                select(PaperQuestion.question_id, func.count())
+                .where(PaperQuestion.round_id == round_id, PaperQuestion.attempt_id.is_not(None))
+                .group_by(PaperQuestion.question_id)
+            ).all()
+        ),
+    )
+
+
 def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) -> list[tuple[int, int]]:
     """(version, question) of a new attempt's own paper, row by row: the counts of the blueprint,
     the questions fewest papers of this round hold first, the taker's earlier attempts' questions
@@ -214,8 +231,8 @@ def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) 
     first); from a larger one DRAW_SAMPLE questions drawn at random are weighed (the power of many
     choices: exposure stays within a paper or two of even), so a draw costs the same for a pool of
     200 and of 20,000. ``earlier_attempts``: 0 spares the query for the taker's earlier questions.
-    One query a row, and one for the earlier questions; nothing is written (``keep_attempt_paper`` does,
-    once the attempt exists)."""
+    No query while the process's pools and exposure counts are fresh, one for the earlier questions;
+    nothing is written (``keep_attempt_paper`` does, once the attempt exists)."""
     rng = random.Random(secrets.randbits(64))
     earlier = (
         set(
@@ -229,6 +246,7 @@ def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) 
         else set()
     )
     picked: list[tuple[int, int]] = []
+    exposure = _exposure(round_.id)
     for index, row in enumerate(round_.blueprint, 1):
         taken = {question_id for _, question_id in picked}
         pool = _pool(round_, index, row)
@@ -238,26 +256,31 @@ def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) 
         weighed = [one for one in weighed if one.question_id not in taken]  # a sample, not the pool
         if len(weighed) < row["count"]:
             raise PaperError(f"题库不足以组卷：第{index}行（{describe_row(row)}）需要 {row['count']} 题")
-        exposure = dict(
-            db.session.execute(
-                select(PaperExposure.question_id, PaperExposure.papers).where(
-                    PaperExposure.round_id == round_.id,
-                    PaperExposure.question_id.in_([one.question_id for one in weighed]),
-                )
-            ).all()
-        )
         weighed.sort(
             key=lambda one: (one.question_id in earlier, exposure.get(one.question_id, 0), rng.random())
         )
         picked.extend(_whole(weighed[: row["count"]]))
+    for _, question_id in picked:
+        exposure[question_id] = exposure.get(question_id, 0) + 1
     return picked
 
 
 def keep_attempt_paper(round_id: int, attempt_id: int, picked: list[tuple[int, int]]) -> None:
-    """Write an attempt's own paper and count its questions' exposure, the counters in question
-    order (two starts at once lock them in the same order)."""
+    """Write an attempt's own paper: on PostgreSQL one statement with the paper as arrays (one round
+    trip for 50 rows), elsewhere one executemany."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(
+            _PAPER_FROM_ARRAYS,
+            {
+                "round_id": round_id,
+                "attempt_id": attempt_id,
+                "versions": [version_id for version_id, _ in picked],
+                "questions": [question_id for _, question_id in picked],
+            },
+        )
+        return
     db.session.execute(
-        _PAPER_INSERT,
+        PaperQuestion.__table__.insert(),
         [
             {
                 "round_id": round_id,
@@ -269,27 +292,14 @@ def keep_attempt_paper(round_id: int, attempt_id: int, picked: list[tuple[int, i
             for position, (version_id, question_id) in enumerate(picked, 1)
         ],
     )
-    db.session.execute(
-        _exposure_upsert(),
-        [
-            {"round_id": round_id, "question_id": question_id}
-            for question_id in sorted(question_id for _, question_id in picked)
-        ],
-    )
 
 
-_PAPER_INSERT = PaperQuestion.__table__.insert()
-
-
-@per_dialect
-def _exposure_upsert():
-    exposure = PaperExposure.__table__
-    insert = dialect_insert()(exposure).values(
-        round_id=bindparam("round_id"), question_id=bindparam("question_id"), papers=1
-    )
-    return insert.on_conflict_do_update(
-        index_elements=["round_id", "question_id"], set_={"papers": exposure.c.papers + 1}
-    )
+_PAPER_FROM_ARRAYS = text(
+    "INSERT INTO paper_question (round_id, attempt_id, position, question_version_id, question_id) "
+    "SELECT :round_id, :attempt_id, drawn.position, drawn.version_id, drawn.question_id "
+    "FROM unnest(CAST(:versions AS integer[]), CAST(:questions AS integer[])) "
+    "WITH ORDINALITY AS drawn(version_id, question_id, position)"
+)
 
 
 def paper_rows(
@@ -335,11 +345,23 @@ def public_paper(round_: Round) -> list[PaperItem]:
 
 
 def attempt_paper(attempt: Attempt) -> list[PaperItem]:
-    """The paper this attempt answers, as takers see it: its own in a drawn round, else the round's
-    shared one (the per-process copy)."""
+    """The paper this attempt answers, as takers see it: its own in a drawn round (kept per process
+    too: it never changes), else the round's shared one (the per-process copy)."""
     if attempt.round.paper_mode == PaperMode.DRAWN:
-        return _items(attempt_paper_rows(attempt))
+        return _attempt_papers().get_or_make(
+            (attempt.id, attempt.started_at), lambda: _items(attempt_paper_rows(attempt))
+        )
     return public_paper(attempt.round)
+
+
+def keep_attempt_items(attempt: Attempt, items: list[PaperItem]) -> None:
+    """The paper just drawn for ``attempt``, as ``attempt_paper`` gives it (the start's view needs no
+    read of what it has just written)."""
+    _attempt_papers().put((attempt.id, attempt.started_at), items)
+
+
+def _attempt_papers() -> kept.Kept:
+    return kept.store("attempt papers", 5000)  # the takers of a contest's first minutes
 
 
 def attempt_paper_rows(attempt: Attempt) -> list[tuple[PaperQuestion, QuestionVersion, str, str]]:
