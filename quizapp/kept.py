@@ -4,11 +4,13 @@ child units of one ranking snapshot. The key carries the stamp that a rewrite ch
 forgets its own process's copies, for a rewrite within the same instant.
 
 Each app has its own stores (tests build many apps in one process). Plain dict operations, atomic
-under the GIL: no lock on the read path. The oldest entries go first once a store is full.
+under the GIL: no lock on the read path (a costly make may take one, ``once``). The oldest entries go
+first once a store is full.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -19,6 +21,7 @@ class Kept:
     def __init__(self, size: int):
         self.size = size
         self.values: dict[Hashable, Any] = {}
+        self.making = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
         return self.values.get(key)
@@ -32,9 +35,17 @@ class Kept:
         self.values[key] = value
         return value
 
-    def get_or_make(self, key: Hashable, make: Callable[[], Any]) -> Any:
+    def get_or_make(self, key: Hashable, make: Callable[[], Any], *, once: bool = False) -> Any:
+        """The kept value, or ``make()``'s. ``once``: for a costly ``make``, threads that miss at the
+        same moment wait for the first one's value instead of each making it."""
         value = self.values.get(key)
-        return value if value is not None else self.put(key, make())
+        if value is not None:
+            return value
+        if not once:
+            return self.put(key, make())
+        with self.making:
+            value = self.values.get(key)
+            return value if value is not None else self.put(key, make())
 
     def forget(self, matches: Callable[[Hashable], bool]) -> None:
         for key in [key for key in list(self.values) if matches(key)]:

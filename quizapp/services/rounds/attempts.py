@@ -65,7 +65,7 @@ _START_FACTS = select(  # built once: the statement of the spike is not rebuilt 
 ).where(Round.id == bindparam("round_id"))
 
 
-_RESULTS = (  # empty at the start
+_RESULTS = (  # empty at the start (set here, so the view reads none of them back)
     "submitted_at",
     "score",
     "percent",
@@ -74,6 +74,9 @@ _RESULTS = (  # empty at the start
     "graded_at",
     "rank_in_round",
     "rank_in_unit",
+    "integrity_score",
+    "clients",
+    "focus",
 )
 _INSERTED = (
     "round_id",
@@ -162,6 +165,7 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
         question_order=order,
         option_orders=option_orders,
         counted=False,
+        held=False,
         **dict.fromkeys(_RESULTS),
     )
     columns = {name: getattr(attempt, name) for name in _INSERTED}

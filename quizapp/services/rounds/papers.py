@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import random
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -194,34 +195,58 @@ def require_pool(blueprint: list[dict], kind: str, mode: str) -> None:
 POOL_SECONDS = 60  # a drawn row's pool is read once a minute per process (retirements show within it)
 EXPOSURE_SECONDS = 5  # a process reads how many papers hold each question this often
 DRAW_SAMPLE = 200  # questions weighed per row: all of a smaller pool, else this many at random
+PUBLIC_ITEMS = 20000  # questions kept ready to show per process: a province's bank, about 1 KB each
 
 
 def _pool(round_: Round, index: int, row: dict) -> list:
-    """The questions (cases) a drawn row may take, per process, read again each minute."""
+    """The questions (cases) a drawn row may take, per process, read again each minute (by one
+    thread; the others wait for it). The pool's questions are made ready to show at the same time,
+    in one read, so the first minute's starts do not each read the versions they drew."""
+
+    def read() -> list:
+        pool = db.session.execute(_row_candidates(row, round_.kind)).all()
+        if len(pool) <= PUBLIC_ITEMS:
+            _warm_public_items([one.id for one in pool])
+        return pool
+
     key = (round_.id, index, int(time.monotonic() // POOL_SECONDS))
-    return _pools().get_or_make(key, lambda: db.session.execute(_row_candidates(row, round_.kind)).all())
+    return _pools().get_or_make(key, read, once=True)
 
 
 def _pools() -> kept.Kept:
     return kept.store("pools", 256)
 
 
+class _Exposure:
+    """How many of a round's papers hold each question: as the database had them at this process's
+    last read, plus the papers this process has drawn since. A start writes no shared counter (2,000
+    starts at once would queue on hot counter rows); another process's papers show here within
+    EXPOSURE_SECONDS, which least-exposed-first absorbs. One thread re-reads while the others go on
+    with the counts they have."""
+
+    def __init__(self) -> None:
+        self.counts: dict[int, int] = {}
+        self.read_at = -math.inf
+        self.reading = threading.Lock()
+
+    def current(self, round_id: int) -> dict[int, int]:
+        if time.monotonic() - self.read_at >= EXPOSURE_SECONDS and self.reading.acquire(blocking=False):
+            try:
+                self.counts = dict(
+                    db.session.execute(
+                        select(PaperQuestion.question_id, func.count())
+                        .where(PaperQuestion.round_id == round_id, PaperQuestion.attempt_id.is_not(None))
+                        .group_by(PaperQuestion.question_id)
+                    ).all()
+                )
+                self.read_at = time.monotonic()
+            finally:
+                self.reading.release()
+        return self.counts
+
+
 def _exposure(round_id: int) -> dict[int, int]:
-    """How many of the round's papers hold each question: as the database had them at this process's
-    last read (every EXPOSURE_SECONDS), plus the papers this process has drawn since. A start writes
-    no shared counter (2,000 starts at once would queue on the hot counters' row locks); another
-    process's papers show here within seconds, which least-exposed-first absorbs."""
-    key = (round_id, int(time.monotonic() // EXPOSURE_SECONDS))
-    return kept.store("exposure", 64).get_or_make(
-        key,
-        lambda: dict(
-            db.session.execute(
-                select(PaperQuestion.question_id, func.count())
-                .where(PaperQuestion.round_id == round_id, PaperQuestion.attempt_id.is_not(None))
-                .group_by(PaperQuestion.question_id)
-            ).all()
-        ),
-    )
+    return kept.store("exposure", 64).get_or_make(round_id, _Exposure, once=True).current(round_id)
 
 
 def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) -> list[tuple[int, int]]:
@@ -372,22 +397,27 @@ def attempt_paper_rows(attempt: Attempt) -> list[tuple[PaperQuestion, QuestionVe
 
 def drawn_items(picked: list[tuple[int, int]]) -> list[PaperItem]:
     """A just-drawn paper as takers see it, in drawn order. Versions never change, so each one's
-    public form is kept per process: after the first takers, no query."""
+    public form is kept per process (made ready with the pool): no query."""
     items = _public_items()
-    missing = [version_id for version_id, _ in picked if items.get(version_id) is None]
-    if missing:
-        rows = db.session.execute(
-            select(QuestionVersion, Category.name)
-            .join(Category, Category.id == QuestionVersion.category_id)
-            .where(QuestionVersion.id.in_(missing))
-        ).all()
-        for (version, _), item in zip(rows, _items([(None, v, c, None) for v, c in rows]), strict=True):
-            items.put(version.id, item)
+    _warm_public_items([version_id for version_id, _ in picked])  # a case's later sub-questions
     return [items.get(version_id) for version_id, _ in picked]
 
 
+def _warm_public_items(version_ids: list[int]) -> None:
+    items = _public_items()
+    missing = [version_id for version_id in version_ids if items.get(version_id) is None]
+    for start in range(0, len(missing), 2000):
+        rows = db.session.execute(
+            select(QuestionVersion, Category.name)
+            .join(Category, Category.id == QuestionVersion.category_id)
+            .where(QuestionVersion.id.in_(missing[start : start + 2000]))
+        ).all()
+        for (version, _), item in zip(rows, _items([(None, v, c, None) for v, c in rows]), strict=True):
+            items.put(version.id, item)
+
+
 def _public_items() -> kept.Kept:
-    return kept.store("public items", 20000)  # a province's bank, about 1 KB each
+    return kept.store("public items", PUBLIC_ITEMS)
 
 
 def _items(rows) -> list[PaperItem]:
