@@ -115,13 +115,16 @@ def close_figures(app, results: dict, attempts: int) -> None:
                     "question_order": order,
                     "option_orders": {},
                     "counted": False,
+                    "focus": {"pages": {"page": [1, 12]}},  # the page reported, as a browser's does
                 }
                 for n, (user_id, unit_id) in enumerate(takers)
             ],
         )
         answers = []
         for n in range(len(takers)):
+            given = now - timedelta(hours=2)
             for version_id, question_id, _ in paper:
+                given += timedelta(seconds=rng.uniform(8, 60))  # a person's pace: the integrity signals run
                 right = rng.random() < 0.7
                 answers.append(
                     {
@@ -131,7 +134,8 @@ def close_figures(app, results: dict, attempts: int) -> None:
                         "response": "A" if right else "B",
                         "score": 1.0 if right else 0.0,
                         "correct": right,
-                        "saved_at": now - timedelta(hours=1, minutes=30),
+                        "saved_at": given,
+                        "first_saved_at": given,
                         "revision": 1,
                     }
                 )

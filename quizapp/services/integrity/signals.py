@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Text, and_, cast, delete, func, literal, select, update
+from sqlalchemy import Text, and_, bindparam, cast, delete, func, literal, select, update
 
 from ...database import seconds_between
 from ...extensions import db
@@ -263,7 +263,8 @@ def _gaps(subject, at, start, chars, *, partition, where, joins):
 def assess_attempts(*conditions, now: datetime) -> int:
     """Assess the finished, not yet assessed attempts matching ``conditions`` (on ``Attempt``):
     set-based timing, then the score of each; those with signals get a review, those over the
-    threshold are held. Returns how many were held."""
+    threshold are held: the reviews and the scores written by two executemany statements, the clean
+    rest by one UPDATE. Returns how many were held."""
     limits = thresholds()
     scope = (Attempt.status != AttemptStatus.IN_PROGRESS, Attempt.integrity_score.is_(None), *conditions)
     gaps = _gaps(
@@ -293,38 +294,48 @@ def assess_attempts(*conditions, now: datetime) -> int:
         )
         if signals:
             flagged.append((attempt, signals))
-    held = 0
-    for attempt, signals in flagged:
-        held += _keep_attempt_review(attempt, signals, limits, now=now)
-    # Everything else assessed clean, in one statement.
-    db.session.execute(
+    _keep_attempt_reviews(flagged, limits, now=now)
+    db.session.execute(  # everything else assessed clean
         update(Attempt).where(*scope).values(integrity_score=0).execution_options(synchronize_session=False)
     )
-    return held
+    return sum(total(signals) >= limits.hold_score for _, signals in flagged)
 
 
-def _keep_attempt_review(attempt, signals: list[dict], limits: Thresholds, *, now: datetime) -> bool:
-    score = total(signals)
-    hold = score >= limits.hold_score
-    db.session.add(
-        IntegrityReview(
-            attempt_id=attempt.id,
-            user_id=attempt.user_id,
-            unit_id=attempt.unit_id,
-            round_id=attempt.round_id,
-            score=score,
-            signals=signals,
-            status=ReviewStatus.HELD if hold else ReviewStatus.FLAGGED,
-            assessed_at=now,
+_SCORED = (
+    update(Attempt.__table__)
+    .where(Attempt.__table__.c.id == bindparam("attempt"))
+    .values(integrity_score=bindparam("new_score"), held=bindparam("new_held"))
+)
+
+
+def _keep_attempt_reviews(flagged: list, limits: Thresholds, *, now: datetime) -> None:
+    rows = []
+    for attempt, signals in flagged:
+        score = total(signals)
+        hold = score >= limits.hold_score
+        rows.append(
+            {
+                "attempt_id": attempt.id,
+                "daily_set_id": None,
+                "user_id": attempt.user_id,
+                "unit_id": attempt.unit_id,
+                "round_id": attempt.round_id,
+                "day": None,
+                "score": score,
+                "signals": signals,
+                "status": ReviewStatus.HELD if hold else ReviewStatus.FLAGGED,
+                "assessed_at": now,
+            }
         )
-    )
-    db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id)
-        .values(integrity_score=score, held=hold)
-        .execution_options(synchronize_session=False)
-    )
-    return hold
+    if rows:
+        db.session.execute(IntegrityReview.__table__.insert(), rows)
+        db.session.execute(
+            _SCORED,
+            [
+                {"attempt": row["attempt_id"], "new_score": row["score"], "new_held": row["status"] == "held"}
+                for row in rows
+            ],
+        )
 
 
 def check_same_answers(round_id: int, *, now: datetime) -> int:
@@ -405,7 +416,7 @@ def _add_signal(attempt_id: int, signal: dict, limits: Thresholds, *, now: datet
     review = db.session.scalar(select(IntegrityReview).where(IntegrityReview.attempt_id == attempt_id))
     attempt = db.session.get(Attempt, attempt_id)
     if review is None:
-        _keep_attempt_review(attempt, [signal], limits, now=now)
+        _keep_attempt_reviews([(attempt, [signal])], limits, now=now)
         return True
     if any(s["code"] == signal["code"] for s in review.signals) or review.status in (
         ReviewStatus.CLEARED,
