@@ -45,6 +45,7 @@ from ..errors import DomainError, NotFound
 
 MAX_CLIENTS = 8  # sessions × addresses kept per attempt or day: two already tell the story
 MAX_PAGES = 20  # page loads whose visibility reports are kept per attempt
+CHUNK = 2000  # ids per IN (...) list
 
 
 class BadReport(DomainError):
@@ -340,59 +341,63 @@ def _keep_attempt_reviews(flagged: list, limits: Thresholds, *, now: datetime) -
 
 def check_same_answers(round_id: int, *, now: datetime) -> int:
     """Takers of one unit in one round who gave the very same wrong answers (at least
-    ``same_answers_min_wrong`` of them, and no other wrong answer): a signal on each. Set-based: the
-    round's wrong answers joined on (unit, question, answer). Returns the attempts newly signalled."""
+    ``same_answers_min_wrong`` of them, and no other wrong answer): a signal on each. One grouped
+    pass over the round's wrong answers gives each attempt a fingerprint (how many, the sum of their
+    questions, the sum of the answers' lengths); only attempts that share a fingerprint with a
+    colleague of their unit are compared answer by answer. Returns the attempts newly signalled."""
     limits = thresholds()
     wrong = (
-        select(
-            AttemptAnswer.attempt_id,
-            Attempt.user_id,
-            Attempt.unit_id,
-            AttemptAnswer.question_id,
-            cast(AttemptAnswer.response, Text).label("response"),
-        )
-        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
-        .where(
-            Attempt.round_id == round_id,
-            Attempt.status != AttemptStatus.IN_PROGRESS,
-            AttemptAnswer.correct.is_(False),
-        )
-        .subquery()
+        Attempt.round_id == round_id,
+        Attempt.status != AttemptStatus.IN_PROGRESS,
+        AttemptAnswer.correct.is_(False),
     )
-    counts = (
-        select(wrong.c.attempt_id, func.count().label("n"))
-        .group_by(wrong.c.attempt_id)
+    answer_text = cast(AttemptAnswer.response, Text)
+    prints = (
+        select(
+            Attempt.id,
+            Attempt.unit_id,
+            Attempt.user_id,
+            func.count().label("n"),
+            func.sum(AttemptAnswer.question_id).label("questions"),
+            func.sum(func.length(answer_text)).label("length"),
+        )
+        .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
+        .where(*wrong)
+        .group_by(Attempt.id, Attempt.unit_id, Attempt.user_id)
         .having(func.count() >= limits.same_answers_min_wrong)
         .subquery()
     )
-    a, b = wrong.alias("a"), wrong.alias("b")
+    fingerprint = (prints.c.unit_id, prints.c.n, prints.c.questions, prints.c.length)
     shared = (
-        select(a.c.attempt_id.label("first"), b.c.attempt_id.label("second"), func.count().label("n"))
-        .join(
-            b,
-            and_(
-                a.c.unit_id == b.c.unit_id,
-                a.c.question_id == b.c.question_id,
-                a.c.response == b.c.response,
-                a.c.attempt_id < b.c.attempt_id,
-                a.c.user_id != b.c.user_id,
-            ),
-        )
-        .group_by(a.c.attempt_id, b.c.attempt_id)
+        select(*fingerprint)
+        .group_by(*fingerprint)
+        .having(func.count(func.distinct(prints.c.user_id)) > 1)
         .subquery()
     )
-    ca, cb = counts.alias("ca"), counts.alias("cb")
-    pairs = db.session.execute(
-        select(shared.c.first, shared.c.second, shared.c.n)
-        .join(ca, and_(ca.c.attempt_id == shared.c.first, ca.c.n == shared.c.n))
-        .join(cb, and_(cb.c.attempt_id == shared.c.second, cb.c.n == shared.c.n))
+    candidates = db.session.scalars(
+        select(prints.c.id).join(shared, and_(*(column == shared.c[column.name] for column in fingerprint)))
     ).all()
-    if not pairs:
-        return 0
+    answers: dict[int, set] = {}
+    owners: dict[int, tuple[int, int]] = {}
+    for start in range(0, len(candidates), CHUNK):
+        for attempt_id, unit_id, user_id, question_id, text in db.session.execute(
+            select(Attempt.id, Attempt.unit_id, Attempt.user_id, AttemptAnswer.question_id, answer_text)
+            .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
+            .where(*wrong, Attempt.id.in_(candidates[start : start + CHUNK]))
+        ):
+            answers.setdefault(attempt_id, set()).add((question_id, text))
+            owners[attempt_id] = (unit_id, user_id)
+    alike: dict[tuple, list[int]] = {}
+    for attempt_id, given in answers.items():
+        alike.setdefault((owners[attempt_id][0], frozenset(given)), []).append(attempt_id)
     partners: dict[int, list[tuple[int, int]]] = {}
-    for first, second, n in pairs:
-        partners.setdefault(first, []).append((second, n))
-        partners.setdefault(second, []).append((first, n))
+    for (_, given), attempt_ids in alike.items():
+        for attempt_id in attempt_ids:
+            others = [o for o in attempt_ids if owners[o][1] != owners[attempt_id][1]]
+            if others:
+                partners[attempt_id] = [(other, len(given)) for other in others]
+    if not partners:
+        return 0
     names = dict(
         db.session.execute(
             select(Attempt.id, User.name)

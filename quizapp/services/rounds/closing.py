@@ -20,6 +20,7 @@ from ...database import bulk_work, refresh_statistics
 from ...extensions import db
 from ...models import (
     Attempt,
+    AttemptAnswer,
     AttemptStatus,
     Bulletin,
     ItemStat,
@@ -47,6 +48,7 @@ def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) ->
     if now < round_.closes_at:
         raise Conflict("本轮尚未到结束时间")
     refresh_statistics(Attempt)  # what follows reads every attempt of the round, set-based
+    refresh_statistics(AttemptAnswer)  # and every answer (integrity: timing, the same wrong answers)
     auto = finish_overdue(now=now, round_id=round_id)
     running = db.session.scalar(
         select(func.count(Attempt.id)).where(
