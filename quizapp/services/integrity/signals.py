@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Text, and_, bindparam, cast, delete, func, literal, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, literal, select, update
 
 from ...database import seconds_between
 from ...extensions import db
@@ -343,40 +343,34 @@ def check_same_answers(round_id: int, *, now: datetime) -> int:
     """Takers of one unit in one round who gave the very same wrong answers (at least
     ``same_answers_min_wrong`` of them, and no other wrong answer): a signal on each. One grouped
     pass over the round's wrong answers gives each attempt a fingerprint (how many, the sum of their
-    questions, the sum of the answers' lengths); only attempts that share a fingerprint with a
-    colleague of their unit are compared answer by answer. Returns the attempts newly signalled."""
+    questions, the sum of the answers' lengths; grouped here, so no estimate of the planner's can
+    turn it into a nested loop); only attempts that share a fingerprint with a colleague of their
+    unit are compared answer by answer. Returns the attempts newly signalled."""
     limits = thresholds()
-    wrong = (
-        Attempt.round_id == round_id,
-        Attempt.status != AttemptStatus.IN_PROGRESS,
-        AttemptAnswer.correct.is_(False),
-    )
+    wrong = (Attempt.round_id == round_id, AttemptAnswer.correct.is_(False))  # at close: all finished
     answer_text = cast(AttemptAnswer.response, Text)
-    prints = (
+    prints: dict[tuple, list[tuple[int, int]]] = {}  # fingerprint → [(attempt, user)]
+    for attempt_id, unit_id, user_id, n, questions, length in db.session.execute(
         select(
             Attempt.id,
             Attempt.unit_id,
             Attempt.user_id,
-            func.count().label("n"),
-            func.sum(AttemptAnswer.question_id).label("questions"),
-            func.sum(func.length(answer_text)).label("length"),
+            func.count(),
+            func.sum(AttemptAnswer.question_id),
+            func.sum(func.length(answer_text)),
         )
         .join(AttemptAnswer, AttemptAnswer.attempt_id == Attempt.id)
         .where(*wrong)
         .group_by(Attempt.id, Attempt.unit_id, Attempt.user_id)
         .having(func.count() >= limits.same_answers_min_wrong)
-        .subquery()
-    )
-    fingerprint = (prints.c.unit_id, prints.c.n, prints.c.questions, prints.c.length)
-    shared = (
-        select(*fingerprint)
-        .group_by(*fingerprint)
-        .having(func.count(func.distinct(prints.c.user_id)) > 1)
-        .subquery()
-    )
-    candidates = db.session.scalars(
-        select(prints.c.id).join(shared, and_(*(column == shared.c[column.name] for column in fingerprint)))
-    ).all()
+    ):
+        prints.setdefault((unit_id, n, questions, length), []).append((attempt_id, user_id))
+    candidates = [
+        attempt_id
+        for takers in prints.values()
+        if len({user_id for _, user_id in takers}) > 1
+        for attempt_id, _ in takers
+    ]
     answers: dict[int, set] = {}
     owners: dict[int, tuple[int, int]] = {}
     for start in range(0, len(candidates), CHUNK):
