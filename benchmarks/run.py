@@ -123,8 +123,9 @@ def close_figures(app, results: dict, attempts: int) -> None:
         answers = []
         for n in range(len(takers)):
             given = now - timedelta(hours=2)
-            for version_id, question_id, _ in paper:
-                given += timedelta(seconds=rng.uniform(8, 60))  # a person's pace: the integrity signals run
+            for position, (version_id, question_id, _) in enumerate(paper):
+                step = rng.uniform(8, 60)  # a person's pace: the integrity signals run on it
+                given += timedelta(seconds=step)
                 right = rng.random() < 0.7
                 answers.append(
                     {
@@ -136,6 +137,7 @@ def close_figures(app, results: dict, attempts: int) -> None:
                         "correct": right,
                         "saved_at": given,
                         "first_saved_at": given,
+                        "gap_seconds": step if position else None,
                         "revision": 1,
                     }
                 )

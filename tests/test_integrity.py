@@ -120,7 +120,7 @@ def test_a_script_replaying_answers_every_half_second_is_held(
     review = review_of(app, daily_set_id=daily_set.id)
     assert review.status == ReviewStatus.HELD and {"fast", "regular"} <= codes(review)
     fast = next(signal for signal in review.signals if signal["code"] == "fast")
-    assert "10 题中 10 题快于阅读下限" in fast["detail"] and "最短 0.5 秒" in fast["detail"]
+    assert "9 次作答中 9 次快于阅读下限" in fast["detail"] and "最短 0.5 秒" in fast["detail"]
 
     round_id = make_round("weekly", attempts_allowed=1)  # results right after the attempt
     done = run_attempt(app, client, at_start, round_id, lambda question: 0.5)

@@ -24,6 +24,7 @@ def upgrade():
         batch_op.add_column(sa.Column('reading_chars', sa.Integer(), server_default='0', nullable=False))
     with op.batch_alter_table('attempt_answer', schema=None) as batch_op:
         batch_op.add_column(sa.Column('first_saved_at', sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('gap_seconds', sa.Float(), nullable=True))
     with op.batch_alter_table('attempt', schema=None) as batch_op:
         batch_op.add_column(sa.Column('integrity_score', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('held', sa.Boolean(), server_default=sa.text('false'), nullable=False))
@@ -118,6 +119,7 @@ def downgrade():
         batch_op.drop_column('held')
         batch_op.drop_column('integrity_score')
     with op.batch_alter_table('attempt_answer', schema=None) as batch_op:
+        batch_op.drop_column('gap_seconds')
         batch_op.drop_column('first_saved_at')
     with op.batch_alter_table('question_version', schema=None) as batch_op:
         batch_op.drop_column('reading_chars')

@@ -240,6 +240,7 @@ class AttemptAnswer(db.Model):
     correct: Mapped[bool] = mapped_column(Boolean)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     first_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was first given
+    gap_seconds: Mapped[float | None] = mapped_column(Float)  # since the attempt's previous first save
     revision: Mapped[int] = mapped_column(Integer, default=1)  # how many times it was saved
 
 

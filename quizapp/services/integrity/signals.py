@@ -5,7 +5,8 @@ count until a reviewer decides.
 Signals, each with its figures and points (``INTEGRITY`` in the configuration):
 
 - 秒答: answers given faster than a reading floor for their text (base + characters ÷ speed), timed
-  from the previous answer (or the start) to the answer's first save, by the server's clock;
+  from the previous answer to the answer's first save, by the server's clock (an attempt's answer
+  keeps its time when it is first saved, so assessing needs no sort of every answer);
 - intervals between answers too even to be human (coefficient of variation below a floor);
 - answers saved from two sign-in sessions, or two network addresses, of one account;
 - the attempt page hidden often or long (the page reports it), or never reporting at all;
@@ -14,7 +15,8 @@ Signals, each with its figures and points (``INTEGRITY`` in the configuration):
 The score is the sum of the points. Over ``hold_score`` the attempt or day is *held*: it counts in
 no official ranking, bulletin, star or points until a unit admin of its subtree (or an admin) clears
 it (it counts again, and what was published is restated) or voids it (it never counts). Timing is
-aggregated set-based in SQL, so assessing the 50,000 attempts a close auto-submits is one pass.
+aggregated set-based in SQL, so assessing the 50,000 attempts a close auto-submits is one grouped
+pass.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Text, bindparam, cast, delete, func, literal, select, update
+from sqlalchemy import Text, bindparam, cast, delete, func, select, update
 
 from ...database import seconds_between
 from ...extensions import db
@@ -141,12 +143,12 @@ def timing_signals(row, limits: Thresholds) -> list[dict]:
             _signal(
                 "fast",
                 "秒答",
-                f"{row.answers} 题中 {row.fast} 题快于阅读下限（{limits.reading_base_seconds:g} 秒 + 题面字数 ÷ "
+                f"{row.answers} 次作答中 {row.fast} 次快于阅读下限（{limits.reading_base_seconds:g} 秒 + 题面字数 ÷ "
                 f"{limits.reading_chars_per_second:g} 字/秒），最短 {max(row.shortest or 0, 0):.1f} 秒",
                 points,
             )
         )
-    if row.intervals and row.intervals >= limits.regular_min_answers - 1:
+    if row.answers >= limits.regular_min_answers - 1:
         mean = float(row.mean or 0)
         spread = math.sqrt(max(0.0, float(row.mean_sq or 0) - mean * mean))
         cv = spread / mean if mean > 0 else 0.0
@@ -155,7 +157,7 @@ def timing_signals(row, limits: Thresholds) -> list[dict]:
                 _signal(
                     "regular",
                     "间隔过于均匀",
-                    f"{row.intervals} 个作答间隔平均 {mean:.1f} 秒、标准差 {spread:.2f} 秒"
+                    f"{row.answers} 个作答间隔平均 {mean:.1f} 秒、标准差 {spread:.2f} 秒"
                     f"（变异系数 {cv:.2f}，低于 {limits.regular_cv:g}）",
                     limits.regular_points,
                 )
@@ -219,42 +221,19 @@ def total(signals: list[dict]) -> int:
 
 
 def _timing(gaps) -> select:
-    """Per subject: answers, those under the reading floor, intervals (answers after the first),
-    their mean and mean square, and the shortest time. ``gaps``: a subquery of (subject, gap in
-    seconds, reading characters, whether an earlier answer precedes it)."""
+    """Per subject: the answers after its first, those under the reading floor, the mean and mean
+    square of their times, and the shortest. ``gaps``: a subquery of (subject, gap in seconds since
+    the answer before, reading characters)."""
     limits = thresholds()
     floor = limits.reading_base_seconds + gaps.c.chars / float(limits.reading_chars_per_second)
-    later = gaps.c.later.is_(True)
     return select(
         gaps.c.subject,
         func.count().label("answers"),
         func.count().filter(gaps.c.gap < floor).label("fast"),
-        func.count().filter(later).label("intervals"),
-        func.avg(gaps.c.gap).filter(later).label("mean"),
-        func.avg(gaps.c.gap * gaps.c.gap).filter(later).label("mean_sq"),
+        func.avg(gaps.c.gap).label("mean"),
+        func.avg(gaps.c.gap * gaps.c.gap).label("mean_sq"),
         func.min(gaps.c.gap).label("shortest"),
     ).group_by(gaps.c.subject)
-
-
-def _gaps(subject, at, start, chars, *, partition, where, joins):
-    """The time each answer took: from the answer before it (or the start) to this one."""
-    previous = func.lag(at).over(partition_by=partition, order_by=at)
-    inner = select(
-        subject.label("subject"),
-        at.label("at"),
-        previous.label("previous"),
-        start.label("start"),
-        chars.label("chars"),
-    )
-    for target, on in joins:
-        inner = inner.join(target, on)
-    inner = inner.where(*where).subquery()
-    return select(
-        inner.c.subject,
-        seconds_between(func.coalesce(inner.c.previous, inner.c.start), inner.c.at).label("gap"),
-        inner.c.chars,
-        inner.c.previous.is_not(None).label("later"),
-    ).subquery()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -268,17 +247,16 @@ def assess_attempts(*conditions, now: datetime) -> int:
     rest by one UPDATE. Returns how many were held."""
     limits = thresholds()
     scope = (Attempt.status != AttemptStatus.IN_PROGRESS, Attempt.integrity_score.is_(None), *conditions)
-    gaps = _gaps(
-        AttemptAnswer.attempt_id,
-        AttemptAnswer.first_saved_at,
-        Attempt.started_at,
-        QuestionVersion.reading_chars,
-        partition=AttemptAnswer.attempt_id,
-        where=(*scope, AttemptAnswer.first_saved_at.is_not(None)),
-        joins=(
-            (Attempt, Attempt.id == AttemptAnswer.attempt_id),
-            (QuestionVersion, QuestionVersion.id == AttemptAnswer.question_version_id),
-        ),
+    gaps = (
+        select(
+            AttemptAnswer.attempt_id.label("subject"),
+            AttemptAnswer.gap_seconds.label("gap"),
+            QuestionVersion.reading_chars.label("chars"),
+        )
+        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_version_id)
+        .where(*scope, AttemptAnswer.gap_seconds.is_not(None))
+        .subquery()
     )
     timing = {row.subject: row for row in db.session.execute(_timing(gaps))}
     attempts = db.session.execute(
@@ -445,14 +423,25 @@ def assess_day(daily_set: DailySet, *, now: datetime) -> bool:
     review = db.session.scalar(select(IntegrityReview).where(IntegrityReview.daily_set_id == daily_set.id))
     if review is not None and review.status in (ReviewStatus.CLEARED, ReviewStatus.VOIDED):
         return daily_set.held
-    gaps = _gaps(
-        LearningItem.daily_set_id,
-        LearningItem.answered_at,
-        literal(daily_set.created_at, type_=DailySet.created_at.type),
-        QuestionVersion.reading_chars,
-        partition=LearningItem.daily_set_id,
-        where=(LearningItem.daily_set_id == daily_set.id, LearningItem.answered_at.is_not(None)),
-        joins=((QuestionVersion, QuestionVersion.id == LearningItem.question_version_id),),
+    answered = (
+        select(
+            LearningItem.daily_set_id.label("subject"),
+            LearningItem.answered_at.label("at"),
+            func.lag(LearningItem.answered_at).over(order_by=LearningItem.answered_at).label("previous"),
+            QuestionVersion.reading_chars.label("chars"),
+        )
+        .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
+        .where(LearningItem.daily_set_id == daily_set.id, LearningItem.answered_at.is_not(None))
+        .subquery()
+    )
+    gaps = (
+        select(
+            answered.c.subject,
+            seconds_between(answered.c.previous, answered.c.at).label("gap"),
+            answered.c.chars,
+        )
+        .where(answered.c.previous.is_not(None))
+        .subquery()
     )
     row = db.session.execute(_timing(gaps)).first()
     signals = timing_signals(row, limits) + client_signals(daily_set.clients, limits)

@@ -18,7 +18,7 @@ from sqlalchemy import and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...database import dialect_insert, lock_user, per_dialect, whole_seconds_between
+from ...database import dialect_insert, lock_user, per_dialect, seconds_between, whole_seconds_between
 from ...extensions import db
 from ...models import (
     Attempt,
@@ -311,11 +311,20 @@ _SAVE_CLIENTS = (
 
 @per_dialect
 def _save_upsert():
-    """INSERT … ON CONFLICT (attempt, question) DO UPDATE, revision + 1."""
+    """INSERT … ON CONFLICT (attempt, question) DO UPDATE, revision + 1. A first save also keeps
+    its time and the seconds since the attempt's previous first save (the integrity signals' timing,
+    read from the attempt's few answers by their index, so the close needs no sort of every answer)."""
+    saved_at = bindparam("saved_at", type_=_ANSWER.c.saved_at.type)
+    previous = (
+        select(func.max(_ANSWER.c.first_saved_at))
+        .where(_ANSWER.c.attempt_id == bindparam("attempt_id"))
+        .scalar_subquery()
+    )
     insert = dialect_insert()(_ANSWER).values(
         {
             **{name: bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVED},
-            "first_saved_at": bindparam("saved_at", type_=_ANSWER.c.saved_at.type),
+            "first_saved_at": saved_at,
+            "gap_seconds": seconds_between(previous, saved_at),
             "revision": 1,
         }
     )
