@@ -18,7 +18,14 @@ from sqlalchemy import and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ...database import dialect_insert, lock_user, per_dialect, seconds_between, whole_seconds_between
+from ...database import (
+    dialect_insert,
+    lock_user,
+    per_dialect,
+    refresh_statistics,
+    seconds_between,
+    whole_seconds_between,
+)
 from ...extensions import db
 from ...models import (
     Attempt,
@@ -50,6 +57,7 @@ OPTION_LETTERS = "ABCDEF"
 # The page's countdown starts from the server's whole remaining seconds and fires when it rounds
 # to zero, so it may hand in a little before the server's deadline.
 TIME_UP_TOLERANCE = timedelta(seconds=5)
+MANY = 1000  # attempts finished at once (a close): worth analysing the table before reading them
 
 
 def grace_period(round_: Round) -> timedelta:
@@ -447,6 +455,8 @@ def finish_overdue(*, now: datetime, round_id: int | None = None, user_id: int |
             status=AttemptStatus.AUTO_SUBMITTED,
             at=Attempt.deadline_at,
         )
+    if finished > MANY:  # the statuses just changed: the planner must know before reading them
+        refresh_statistics(Attempt)
     if finished:
         earliest = min(deadline for _, deadline in graces)
         just_finished = (
