@@ -692,3 +692,52 @@ def test_case_and_calculation_questions_on_a_phone(live_server, page_for, figure
     admin.get_by_text("已导入 5 题").wait_for()
     journey.step("import-done", admin)
     journey.done()
+
+
+def test_a_held_attempt_on_a_phone_and_its_review_on_a_desktop(live_server, page_for, figures):
+    """Issue 16: a taker who clicks through a weekly round far faster than anyone can read sees
+    成绩待核 instead of a score; the province's unit admin finds the attempt in 成绩核查 with each
+    signal explained, clears it with a reason, and the taker then sees the score."""
+    app, base = live_server
+    kept = app.config["INTEGRITY"]
+    app.config["INTEGRITY"] = {**kept, "hold_score": 40}  # 秒答 alone holds
+    try:
+        round_id = open_round_now(app, "weekly", "周周练·成绩核查", [{"type": "single", "count": 6}])
+        page = page_for(PHONE)
+        journey = Journey(page, "integrity", figures)
+        sign_in(page, base, "staff07", DEMO_PASSWORD)
+        page.wait_for_url(f"{base}/")
+        page.goto(f"{base}/rounds/{round_id}")
+        page.get_by_role("button", name="开始作答").click()
+        page.locator(".navigator button").first.wait_for()
+        for index in range(page.locator(".navigator button").count()):
+            page.locator(".navigator button").nth(index).click()
+            page.locator("#question .choice").first.click()  # no time to read
+        page.locator("#save-state", has_text="已保存").wait_for()
+        page.get_by_role("button", name="交卷").last.click()
+        page.locator("dialog#confirm").get_by_role("button", name="确认交卷").click()
+        page.wait_for_url(re.compile(r".*/attempts/\d+/result$"))
+        assert "成绩待核" in page.locator("main").inner_text()
+        assert page.locator(".review-item").count() == 0  # no verdict, no review while held
+        journey.step("held-result")
+
+        desk = page_for(DESKTOP)
+        sign_in(desk, base, "province_admin", DEMO_PASSWORD)
+        desk.goto(f"{base}/admin/integrity")
+        entry = desk.locator("section.integrity-review").filter(has_text="周周练·成绩核查")
+        assert "秒答" in entry.inner_text() and "快于阅读下限" in entry.inner_text()
+        journey.step("review-queue", desk)
+        entry.get_by_role("textbox").fill("已电话核实：本人在窗口空闲时作答")
+        entry.get_by_role("button", name="核准计入").click()
+        assert "已核准" in desk.locator(".flash").first.inner_text()
+        desk.goto(f"{base}/admin/integrity?status=cleared")
+        assert "已电话核实" in desk.locator("main").inner_text()
+        journey.step("review-cleared", desk)
+
+        page.reload()
+        assert "成绩待核" not in page.locator("main").inner_text()
+        assert page.locator(".review-item").count() == 6
+        journey.step("cleared-result")
+        journey.done()
+    finally:
+        app.config["INTEGRITY"] = kept

@@ -393,3 +393,21 @@ def test_an_attempt_the_sweep_hands_in_is_assessed_too(
         attempt = db.session.get(Attempt, view["id"])
         assert attempt.status == "auto_submitted" and attempt.held and attempt.integrity_score >= 60
     assert client.get(f"/api/v1/attempts/{view['id']}").get_json()["standing"]["label"] == "成绩待核"
+
+
+def test_the_demo_s_results_are_not_held(app):
+    """`quizapp serve --demo` answers last week's round for its staff at a person's pace, through the
+    page: none of it is held (the demo's rankings would be empty)."""
+    from pathlib import Path
+
+    from quizapp import clock
+    from quizapp.services import bank_io, demo
+
+    with app.app_context():
+        bank_io.load_shipped_banks(Path(app.config["BANK_PATH"]))
+        demo.create_demo_org("Demo12345")
+        demo.create_demo_rounds(now=clock.utcnow(), tz=app.config["TZINFO"])
+        finished = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.status != "in_progress"))
+        assert finished > 20
+        assert db.session.scalar(select(func.count(Attempt.id)).where(Attempt.held.is_(True))) == 0
+        assert db.session.scalar(select(func.count(Attempt.id)).where(Attempt.integrity_score > 0)) == 0

@@ -201,13 +201,15 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
         )
         skill = rng.uniform(0.45, 0.95)
         attempt, _ = rounds.start_attempt(user, past_round.id, now=start)
-        for offset, (item, version, _, _) in enumerate(rounds.attempt_paper_rows(attempt)):
-            moment = start + timedelta(seconds=20 + 25 * offset)
+        moment = start
+        for item, version, _, _ in rounds.attempt_paper_rows(attempt):
+            moment += timedelta(seconds=rng.uniform(12, 50))  # a person reads, then answers
             answer = _demo_answer(version, right=rng.random() < skill, rng=rng)
             rounds.save_answer(
                 user, attempt.id, item.question_id, rounds.to_display(attempt, version, answer), now=moment
             )
-        rounds.submit(user, attempt.id, now=start + timedelta(minutes=rng.randint(8, 19)))
+        page = {"page": "demo", "hidden": rng.randint(0, 2), "hidden_seconds": rng.randint(0, 40)}
+        rounds.submit(user, attempt.id, now=moment + timedelta(seconds=rng.randint(20, 90)), focus=page)
     sweeps.close_due_rounds(now)  # closes last week's round: grades, ranks, snapshot, bulletin
     db.session.flush()
     return created
