@@ -37,7 +37,8 @@ class Kept:
 
     def get_or_make(self, key: Hashable, make: Callable[[], Any], *, once: bool = False) -> Any:
         """The kept value, or ``make()``'s. ``once``: for a costly ``make``, threads that miss at the
-        same moment wait for the first one's value instead of each making it."""
+        same moment wait for the first one's value instead of each making it — so such a ``make``
+        must not wait for anything those threads may hold (no writes, no flush: plain reads)."""
         value = self.values.get(key)
         if value is not None:
             return value

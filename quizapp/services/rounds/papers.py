@@ -204,9 +204,13 @@ def _pool(round_: Round, index: int, row: dict) -> list:
     in one read, so the first minute's starts do not each read the versions they drew."""
 
     def read() -> list:
-        pool = db.session.execute(_row_candidates(row, round_.kind)).all()
-        if len(pool) <= PUBLIC_ITEMS:
-            _warm_public_items([one.id for one in pool])
+        # Plain reads only, nothing of this transaction flushed: a thread holding the process's lock
+        # must never wait for a row lock another thread's transaction holds while that thread waits
+        # for this lock (the first starts of a round each mark it open).
+        with db.session.no_autoflush:
+            pool = db.session.execute(_row_candidates(row, round_.kind)).all()
+            if len(pool) <= PUBLIC_ITEMS:
+                _warm_public_items([one.id for one in pool])
         return pool
 
     key = (round_.id, index, int(time.monotonic() // POOL_SECONDS))
