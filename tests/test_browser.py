@@ -162,6 +162,14 @@ def answer_current_question(page) -> None:
     page.locator(".verdict").wait_for()
 
 
+def assert_within_reach(page, locator) -> None:
+    """On screen without scrolling, and not under the phone's bottom tab bar."""
+    box = locator.bounding_box()
+    tabs = page.locator("nav.tabs")
+    limit = tabs.bounding_box()["y"] if tabs.count() else page.viewport_size["height"]
+    assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= limit, (box, limit)
+
+
 def answer_in_attempt(page) -> None:
     panel = page.locator("#question")
     blanks = panel.locator("input.input")
@@ -265,6 +273,7 @@ def test_staff_journey_on_a_phone(live_server, page_for, figures, monkeypatch):
     for number in range(3, 11):
         answer_current_question(page)
         assert page.locator("#daily-progress").inner_text() == f"{number}/10"
+        assert_within_reach(page, page.locator(".actions .btn-primary"))  # 下一题, no scrolling
         page.locator(".actions .btn-primary").click()
     summary = page.locator(".summary")
     summary.wait_for()

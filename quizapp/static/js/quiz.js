@@ -177,7 +177,7 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, ac
       h("h3", {}, "出处"),
       h("p", { class: "source-title" }, `《${feedback.source.title}》${feedback.source.locator}`),
       h("blockquote", {}, feedback.source.quote)),
-    h("div", { class: "actions" }, ...actions),
+    h("div", { class: "actions feedback-actions" }, ...actions),
     reportBox(question.id),
   );
 }
