@@ -750,3 +750,68 @@ def test_a_held_attempt_on_a_phone_and_its_review_on_a_desktop(live_server, page
         journey.done()
     finally:
         app.config["INTEGRITY"] = kept
+
+
+def staff_with_a_multiple_today(app) -> tuple[str, list[tuple[str, object]]]:
+    """A demo staff member whose 日日学 today holds a multiple-choice question, and today's (type,
+    key) in the order the set shows them."""
+    from quizapp import clock
+    from quizapp.models import LearningItem, QuestionVersion
+    from quizapp.services import daily, rules
+
+    with app.app_context():
+        for number in range(40, 61):
+            user = db.session.scalar(select(User).where(User.username == f"staff{number:02d}"))
+            daily_set = daily.todays_set(user.id, now=clock.utcnow(), rules=rules.current())
+            db.session.commit()
+            keys = [
+                (str(qtype), answer)
+                for qtype, answer in db.session.execute(
+                    select(QuestionVersion.type, QuestionVersion.answer)
+                    .join(LearningItem, LearningItem.question_version_id == QuestionVersion.id)
+                    .where(LearningItem.daily_set_id == daily_set.id)
+                    .order_by(LearningItem.position)
+                )
+            ]
+            if any(qtype == "multiple" for qtype, _ in keys):
+                return user.username, keys
+    raise AssertionError("no demo staff has a multiple-choice question today")
+
+
+def test_a_wrong_last_answer_and_a_partly_right_one_read_as_what_they_are(live_server, page_for, figures):
+    """Issue 18: the finishing bonus is not shown as a reward for a wrong last answer, and a partly
+    right multiple-choice answer is ½ (部分正确) in the day's summary, not ✗."""
+    app, base = live_server
+    username, keys = staff_with_a_multiple_today(app)
+    page = page_for(PHONE)
+    journey = Journey(page, "daily-verdicts", figures)
+    sign_in(page, base, username, DEMO_PASSWORD)
+    page.wait_for_url(f"{base}/")
+    page.goto(f"{base}/daily")
+    for position, (qtype, key) in enumerate(keys, 1):
+        form = page.locator("form.question")
+        form.wait_for()
+        choices = form.locator(".choice")
+        if qtype == "multiple":  # one right option of several: half marks
+            choices.filter(has=page.locator(".choice-key", has_text=key[0])).click()
+        elif qtype == "single":  # a wrong option
+            choices.filter(has_not=page.locator(".choice-key", has_text=key)).first.click()
+        elif qtype == "judge":
+            choices.filter(has_text="错误" if key else "正确").click()
+        else:  # fill and calculation: a wrong value in every box
+            boxes = form.locator("input.input")
+            for index in range(boxes.count()):
+                boxes.nth(index).fill("1" if qtype == "calc" else "不知道")
+        form.get_by_role("button", name="提交答案").click()
+        page.locator(".verdict").wait_for()
+        if position < len(keys):
+            page.locator(".actions .btn-primary").click()
+    assert "积分" not in page.locator(".verdict").inner_text() or keys[-1][0] == "multiple"
+    assert page.locator(".finish-points").inner_text() == "完成今日学习 +2 积分"
+    journey.step("last-answer")
+    page.get_by_role("button", name="查看今日成绩").click()
+    summary = page.locator(".summary")
+    summary.wait_for()
+    assert summary.locator(".review-list li.partial .mark").first.inner_text() == "½"
+    journey.step("summary")
+    journey.done()

@@ -124,7 +124,7 @@ def daily_answer():
         rules=rules.current(),
         client=client_key(),
     )
-    return jsonify(_answer_payload(outcome) | {"set": outcome.extra})
+    return jsonify(_answer_payload(outcome) | {"finish_points": outcome.finish_points, "set": outcome.extra})
 
 
 @bp.get("/mistakes")

@@ -35,7 +35,8 @@ class AnswerOutcome:
     item: LearningItem
     feedback: dict
     first: bool  # False when the item had been answered already (the first answer stands)
-    points_awarded: int = 0
+    points_awarded: int = 0  # everything this answer paid, finishing the set included
+    finish_points: int = 0  # of which, for finishing the set
     extra: dict = field(default_factory=dict)
 
 
@@ -227,7 +228,7 @@ def answer_daily(
     if sealed and item.answered_at is None:
         raise Conflict("这道题正用于进行中的比赛，已从今天的题目中换下，请刷新页面")
     first = grade_once(item, version, raw, now=now, rules=rules)
-    paid = 0
+    paid = finish_paid = 0
     if first:
         daily_set.answered_count += 1
         daily_set.correct_count += int(bool(item.correct))
@@ -239,9 +240,10 @@ def answer_daily(
             if item.correct:
                 paid += points.award(user_id, "daily_correct", item.id, today, rules)
             if finishing:
-                paid += points.award(user_id, "daily_finish", daily_set.id, today, rules)
+                finish_paid = points.award(user_id, "daily_finish", daily_set.id, today, rules)
+                paid += finish_paid
         db.session.flush()
-    outcome = AnswerOutcome(item, feedback_of(item, version, source_title, sealed), first, paid)
+    outcome = AnswerOutcome(item, feedback_of(item, version, source_title, sealed), first, paid, finish_paid)
     outcome.extra = {
         "answered": daily_set.answered_count,
         "size": daily_set.size,

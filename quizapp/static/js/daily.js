@@ -32,7 +32,11 @@ function showItem(item) {
       const next = nextUnanswered();
       const button = h("button", { class: "btn btn-primary btn-block", type: "button" }, next ? "下一题" : "查看今日成绩");
       button.addEventListener("click", () => (next ? showItem(next) : showSummary()));
-      renderFeedback(root, item.question, result.feedback, { pointsAwarded: result.points_awarded, actions: [button] });
+      renderFeedback(root, item.question, result.feedback, {
+        pointsAwarded: result.points_awarded - result.finish_points, // this answer's own, not the finish's
+        finishPoints: result.finish_points,
+        actions: [button],
+      });
       button.focus();
     },
   });
@@ -55,8 +59,10 @@ function showSummary() {
       h("ol", { class: "review-list" }, ...state.items.map((item) => {
         const detail = h("div", { class: "feedback" });
         renderFeedback(detail, item.question, item.feedback);
-        return h("li", { class: item.feedback?.correct ? "ok" : "bad" },
-          h("span", { class: "mark" }, item.feedback?.correct ? "✓" : "✗"),
+        const kind = item.feedback?.correct ? "ok" : item.feedback?.partial ? "partial" : "bad";
+        return h("li", { class: kind },
+          h("span", { class: "mark", title: { ok: "正确", partial: "部分正确", bad: "错误" }[kind] },
+            { ok: "✓", partial: "½", bad: "✗" }[kind]),
           h("details", {}, h("summary", {}, item.question.stem), detail));
       })),
       h("div", { class: "actions" },

@@ -149,7 +149,7 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
   return form;
 }
 
-export function renderFeedback(root, question, feedback, { pointsAwarded = 0, actions = [] } = {}) {
+export function renderFeedback(root, question, feedback, { pointsAwarded = 0, finishPoints = 0, actions = [] } = {}) {
   clear(root);
   if (feedback.sealed) {  // the question is on the paper of a contest still running
     root.append(
@@ -166,6 +166,7 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, ac
     h("div", { class: `verdict verdict-${kind}`, role: "status" },
       h("strong", {}, verdict),
       pointsAwarded > 0 ? h("span", { class: "points-badge" }, `+${pointsAwarded} 积分`) : null),
+    finishPoints > 0 ? h("p", { class: "notice-ok finish-points" }, `完成今日学习 +${finishPoints} 积分`) : "",
     h("p", { class: "stem stem-answered" }, question.stem),
     h("dl", { class: "answer-facts" },
       h("dt", {}, "你的答案"), h("dd", {}, feedback.your_answer_text),
