@@ -72,9 +72,28 @@ def _top_units(snapshot: RankingSnapshot, parents: list[Unit]) -> list[dict]:
     return entries
 
 
+def _round_key(round_id: int) -> str:
+    return f"round:{round_id}"
+
+
+def rebuild_bulletin(period, snapshot: RankingSnapshot, *, now: datetime) -> None:
+    """Build a published bulletin of a round or a month again (its official snapshot was restated);
+    nothing when none was published."""
+    key = _round_key(period.round_id) if period.round_id is not None else period.key
+    existing = db.session.scalar(select(Bulletin).where(Bulletin.period_key == key))
+    if existing is None:
+        return
+    db.session.delete(existing)
+    db.session.flush()
+    if period.round_id is not None:
+        build_round_bulletin(period.round_id, snapshot, now=now)
+    else:
+        build_month_bulletin(period.starts_on, now=now)
+
+
 def build_round_bulletin(round_id: int, snapshot: RankingSnapshot, *, now: datetime) -> Bulletin:
     """Non-participants (absentees for an exam) by unit, failures, top units and top staff."""
-    key = f"round:{round_id}"
+    key = _round_key(round_id)
     existing = db.session.scalar(select(Bulletin).where(Bulletin.period_key == key))
     if existing is not None:
         return existing

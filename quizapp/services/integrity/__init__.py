@@ -1,9 +1,8 @@
 """Integrity signals (issue 16): recorded and scored in ``signals``, reviewed in ``review``."""
 
-from .review import DECISIONS, decide, queue, reviews_in_scope, standing_of
+from .review import decide, queue, standing_of
 from .signals import (
     BadReport,
-    Thresholds,
     assess_attempts,
     assess_day,
     check_same_answers,
@@ -12,15 +11,12 @@ from .signals import (
     focus_signals,
     record_focus,
     thresholds,
-    timing_signals,
     total,
     with_client,
 )
 
 __all__ = [
-    "DECISIONS",
     "BadReport",
-    "Thresholds",
     "assess_attempts",
     "assess_day",
     "check_same_answers",
@@ -30,10 +26,8 @@ __all__ = [
     "focus_signals",
     "queue",
     "record_focus",
-    "reviews_in_scope",
     "standing_of",
     "thresholds",
-    "timing_signals",
     "total",
     "with_client",
 ]

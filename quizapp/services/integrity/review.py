@@ -15,7 +15,6 @@ from ... import clock
 from ...extensions import db
 from ...models import (
     Attempt,
-    Bulletin,
     DailySet,
     IntegrityReview,
     LearningItem,
@@ -172,16 +171,7 @@ def _restate_period(period, *, now: datetime) -> None:
         return
     tz = current_app.config["TZINFO"]
     snapshot = rankings.write_snapshot(period, official=True, now=now, tz=tz, restate=True)
-    bulletin_key = f"round:{period.round_id}" if period.round_id is not None else period.key
-    existing = db.session.scalar(select(Bulletin).where(Bulletin.period_key == bulletin_key))
-    if existing is None:
-        return
-    db.session.delete(existing)
-    db.session.flush()
-    if period.round_id is not None:
-        reports.build_round_bulletin(period.round_id, snapshot, now=now)
-    else:
-        reports.build_month_bulletin(period.starts_on, now=now)
+    reports.rebuild_bulletin(period, snapshot, now=now)
 
 
 def standing_of(attempt: Attempt) -> dict | None:
