@@ -12,7 +12,16 @@ from .bank import (
     Source,
 )
 from .integrity import IntegrityReview, ReviewStatus
-from .learning import DailySet, DrawReason, ItemKind, LearningItem, MistakeEntry, PointsEntry
+from .learning import (
+    DailySet,
+    DrawReason,
+    ItemKind,
+    LearningItem,
+    MarkKind,
+    MistakeEntry,
+    PointsEntry,
+    QuestionMark,
+)
 from .ops import AuditLog, JobRun, SchedulerLease, UploadPreview
 from .org import Role, Unit, User, UserSession
 from .results import Bulletin, DayRollup, ItemStat, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat
@@ -56,6 +65,8 @@ __all__ = [
     "AuditLog",
     "Category",
     "DailySet",
+    "MarkKind",
+    "QuestionMark",
     "DrawReason",
     "ErrorReport",
     "IntegrityReview",

@@ -168,3 +168,25 @@ class PointsEntry(db.Model):
     source_id: Mapped[int] = mapped_column(Integer)  # the learning item or daily set it pays for
     day: Mapped[date] = mapped_column(Date)  # business date it counts for
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MarkKind(enum.StrEnum):
+    FAVOURITE = "favourite"  # 收藏: kept in the learner's favourites list
+    MASTERED = "mastered"  # 已掌握 (背题模式): left out of the learner's later practice
+
+
+class QuestionMark(db.Model):
+    """A learner's mark on a question: 收藏 or 已掌握. One row per (user, question, kind); removing
+    the mark deletes the row. Marks follow the question, not a version (an edit keeps them)."""
+
+    __tablename__ = "question_mark"
+    __table_args__ = (
+        UniqueConstraint("user_id", "kind", "question_id"),
+        Index("ix_question_mark_question", "question_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("question.id"))
+    kind: Mapped[MarkKind] = mapped_column(str_enum(MarkKind, "mark_kind"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
