@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .. import clock
 from ..extensions import db
-from ..models import Attempt, Round, RoundStatus, Unit, User
+from ..models import Attempt, Role, Round, RoundStatus, Unit, User
 from . import points
 from .errors import NotFound
 from .org import active_staff, in_subtree, visible_units, visible_users
@@ -32,7 +32,11 @@ class Criteria:
 
 def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
     """Ranked by the average score of their counted attempts in rounds closed in the period, then by
-    the points they earned in it; only people the viewer may see, matching every filter."""
+    the points they earned in it; only people the viewer may see, matching every filter.
+
+    A contestant is a staff member (学员) who took part in the period — a counted round or points
+    earned: someone who never took part has nothing to be selected on, and unit admins, who run the
+    campaign, are not its contestants."""
     start_utc, end_utc = (
         clock.day_bounds(criteria.starts_on, tz)[0],
         clock.day_bounds(criteria.ends_on, tz)[0],
@@ -62,7 +66,11 @@ def select_staff(viewer: User, criteria: Criteria, *, tz) -> list[dict]:
         )
         .outerjoin(scores, scores.c.user_id == User.id)
         .outerjoin(earned, earned.c.user_id == User.id)
-        .where(active_staff())
+        .where(
+            active_staff(),
+            User.role == Role.STAFF,
+            or_(scores.c.rounds > 0, earned.c.points > 0),
+        )
     )
     if criteria.unit_code:
         # Named like every other scoped lookup: a unit outside the viewer's subtree is "not found".
