@@ -59,13 +59,14 @@ def test_serve_initialises_a_fresh_machine_then_reuses_it(fresh, monkeypatch):
         assert [(r.kind, r.opens_at <= now < r.closes_at) for r in rounds] == [
             ("weekly", True),
             ("monthly", True),
-            ("weekly", False),
-        ]
-        past = rounds[2]
-        assert past.status == "closed" and past.closes_at < now
-        ranked = db.session.scalars(select(Attempt).where(Attempt.round_id == past.id, Attempt.counted)).all()
-        assert 30 <= len(ranked) <= 60 and sorted(a.rank_in_round for a in ranked)[0] == 1
-        assert all(a.percent is not None and a.rank_in_unit for a in ranked)
+        ] + [("weekly", False)] * 3  # the last three weeks, closed with results
+        for past in rounds[2:]:
+            assert past.status == "closed" and past.closes_at < now
+            ranked = db.session.scalars(
+                select(Attempt).where(Attempt.round_id == past.id, Attempt.counted)
+            ).all()
+            assert 30 <= len(ranked) <= 60 and sorted(a.rank_in_round for a in ranked)[0] == 1
+            assert all(a.percent is not None and a.rank_in_unit for a in ranked)
     assert questions >= 400
     assert units_by_level == {1: 1, 2: 3, 3: 6, 4: 12}
     assert len(staff) == 60 and users == 1 + 60 + 4  # admin, staff, 1 province + 3 city admins

@@ -28,22 +28,47 @@ def initialise(*, demo_org: bool, echo=click.echo) -> None:
     summary = bank_io.load_shipped_banks(bank_path)
     if summary.added:
         echo(f"已载入题库：新增 {summary.added} 题（来源文件 {summary.sources_added} 个）")
-    admin_password = accounts.ensure_admin(os.environ.get("QUIZAPP_ADMIN_PASSWORD"))
+    admin_from_environment = os.environ.get("QUIZAPP_ADMIN_PASSWORD")
+    admin_password = accounts.ensure_admin(admin_from_environment)
     if admin_password:
         echo(f"已创建管理员  登录名: admin  密码: {admin_password}  （只显示这一次，请妥善保存）")
     if demo_org:
         if demo.demo_exists():
             echo("演示单位已存在（忘记密码可用 quizapp user set-password 重置）")
+            logins, demo_password = demo.demo_logins(), None
         else:
-            password = os.environ.get("QUIZAPP_DEMO_PASSWORD") or accounts.random_password(10)
-            logins = demo.create_demo_org(password)
-            titles = demo.create_demo_rounds(now=clock.utcnow(), tz=current_app.config["TZINFO"])
-            echo(f"已创建演示单位和 {len(logins)} 个演示账号，密码均为: {password}")
+            demo_password = os.environ.get("QUIZAPP_DEMO_PASSWORD") or accounts.random_password(10)
+            logins = demo.create_demo_org(demo_password)
+            tz = current_app.config["TZINFO"]
+            titles = demo.create_demo_rounds(now=clock.utcnow(), tz=tz)
+            history = demo.create_demo_history(now=clock.utcnow(), tz=tz)
+            echo(f"已创建演示单位和 {len(logins)} 个演示账号")
             echo(f"已创建演示练习比赛：{'、'.join(titles)}")
-            for login in logins[:2] + [entry for entry in logins if entry.username == "staff01"]:
-                echo(f"  {login.username:<16} {login.role:<6} {login.name}  {login.unit}")
-            echo("  …其余账号见 quizapp user list")
+            echo(f"已生成过去 {demo.HISTORY_DAYS} 天的日日学记录（{history['sets']} 人次）和积分")
+        echo("演示登录：")
+        for line in demo.login_lines(
+            logins,
+            admin_password=_admin_password_source(admin_password, admin_from_environment),
+            demo_password=_demo_password_source(demo_password),
+        ):
+            echo(f"  {line}")
     db.session.commit()
+
+
+def _admin_password_source(generated: str | None, from_environment: str | None) -> str:
+    if generated:
+        return f"密码 {generated}（上面刚生成的，只显示这一次）"
+    if from_environment:
+        return "密码为创建时环境变量 QUIZAPP_ADMIN_PASSWORD 的值"
+    return "密码为首次启动时显示的密码（忘记可用 quizapp user set-password admin 重置）"
+
+
+def _demo_password_source(password: str | None) -> str:
+    if password is None:
+        return "密码为首次创建演示单位时显示的密码（忘记可用 quizapp user set-password 重置）"
+    if os.environ.get("QUIZAPP_DEMO_PASSWORD"):
+        return f"密码均为 {password}（环境变量 QUIZAPP_DEMO_PASSWORD 的值）"
+    return f"密码均为 {password}（随机生成，只显示这一次）"
 
 
 @click.command("init")

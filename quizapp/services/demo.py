@@ -5,17 +5,31 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from werkzeug.security import generate_password_hash
 
 from .. import clock
 from ..extensions import db
-from ..models import Role, Unit, User
-from . import rounds, sweeps
+from ..models import (
+    DailySet,
+    DrawReason,
+    ItemKind,
+    LearningItem,
+    MistakeEntry,
+    PointsEntry,
+    Question,
+    QuestionVersion,
+    Role,
+    Unit,
+    User,
+)
+from . import grading, mistakes, rounds, sweeps
+from . import rules as learning_rules
 from .accounts import create_user
 from .org import create_unit
+from .questions import in_use
 
 PROVINCE = ("510000", "四川省人力资源和社会保障厅")
 CITIES = [
@@ -77,6 +91,10 @@ GIVEN = [
 SECTIONS = ["社会保险经办", "就业创业服务", "劳动关系协调", "人才人事服务", "综合柜员"]
 LEVELS = ["办事员", "科员", "一级科员", "四级主任科员", "三级主任科员"]
 FEMALE_HINTS = set("芳娜敏静丽艳娟霞秀英桂玉兰红梅海燕雪思雨涵欣怡婷颖佳丹蕾")
+
+
+HISTORY_DAYS = 35  # five weeks of 日日学 before today
+PAST_WEEKS = 3  # closed weekly rounds with results
 
 
 @dataclass
@@ -154,8 +172,9 @@ def create_demo_org(password: str) -> list[DemoLogin]:
 
 
 def create_demo_rounds(*, now: datetime, tz) -> list[str]:
-    """A weekly and a monthly round open now, and last week's weekly round taken by most demo staff
-    and closed, so a newcomer sees results and rankings at once. Returns the titles created."""
+    """A weekly and a monthly round open now, and the last ``PAST_WEEKS`` weekly rounds taken by most
+    demo staff and closed, so a newcomer sees results and rankings at once. Returns the titles
+    created."""
     today = clock.business_date(now, tz)
     staff = list(
         db.session.scalars(
@@ -165,6 +184,7 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
             .order_by(User.username)
         )
     )
+    staff = [user for user in staff if not is_newcomer(user.username)]
     created = []
 
     # The schedule templates, so the scheduler plans the coming weeks and months by itself.
@@ -189,10 +209,21 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
         )
     created.append(rounds.create_round(monthly, actor_id=None).title)
 
-    past = rounds.RoundSettings.from_defaults("weekly", today - timedelta(days=7), tz, [PROVINCE[0]])
+    for weeks_back in range(PAST_WEEKS, 0, -1):
+        created.append(_past_weekly_round(today, tz, weeks_back, staff))
+    sweeps.close_due_rounds(now)  # closes last week's round: grades, ranks, snapshot, bulletin
+    db.session.flush()
+    return created
+
+
+def _past_weekly_round(today: date, tz, weeks_back: int, staff: list[User]) -> str:
+    """The weekly round ``weeks_back`` weeks ago, taken by about four in five of ``staff`` at a
+    person's pace through the services a taker's browser calls (so nothing of it is held)."""
+    past = rounds.RoundSettings.from_defaults(
+        "weekly", today - timedelta(days=7 * weeks_back), tz, [PROVINCE[0]]
+    )
     past_round = rounds.create_round(past, actor_id=None)
-    created.append(past_round.title)
-    rng = random.Random(7)
+    rng = random.Random(6 + weeks_back)  # last week: the seed the demo always had
     for user in staff:
         if rng.random() < 0.2:
             continue  # some staff did not take part
@@ -210,9 +241,155 @@ def create_demo_rounds(*, now: datetime, tz) -> list[str]:
             )
         page = {"page": "demo", "hidden": rng.randint(0, 2), "hidden_seconds": rng.randint(0, 40)}
         rounds.submit(user, attempt.id, now=moment + timedelta(seconds=rng.randint(20, 90)), focus=page)
-    sweeps.close_due_rounds(now)  # closes last week's round: grades, ranks, snapshot, bulletin
-    db.session.flush()
-    return created
+    return past_round.title
+
+
+def is_newcomer(username: str) -> bool:
+    """staff03, staff13, …: joined this week, so they have no history (a first day to try out)."""
+    return username.startswith("staff") and username[-1] == "3"
+
+
+def create_demo_history(*, now: datetime, tz, days: int = HISTORY_DAYS) -> dict:
+    """``days`` days of 日日学 before today for the demo staff (not the newcomers): each person takes
+    part on most days at their own habit and skill, so this month's rankings, the 光荣榜 and the
+    individual boards show what they are for. Only the past is written: today's set of every demo
+    staff member is still to be drawn and taken.
+
+    Set-based: the sets, their answered items, the points ledger and the mistake book go in as a few
+    multi-row inserts (the same rows ``daily.answer_daily`` would leave, answers a person's pace
+    apart); the day roll-up and the live rankings are then the scheduler's own sweeps.
+    """
+    rules = learning_rules.current()
+    today = clock.business_date(now, tz)
+    rng = random.Random(31)
+    staff = [
+        (user_id, username)
+        for user_id, username in db.session.execute(
+            select(User.id, User.username).where(User.role == Role.STAFF).order_by(User.username)
+        )
+        if not is_newcomer(username)
+    ]
+    pool = db.session.scalars(
+        in_use(QuestionVersion).where(
+            QuestionVersion.case_id.is_(None),
+            QuestionVersion.type.in_(["single", "multiple", "judge", "fill"]),
+            Question.reserved.is_(False),
+        )
+    ).all()
+    sets, answers = [], []  # answers: (set index, position, version, response, grade, answered_at)
+    for user_id, _ in staff:
+        habit, skill = rng.uniform(0.55, 0.98), rng.uniform(0.6, 0.97)
+        for back in range(days, 0, -1):
+            day = today - timedelta(days=back)
+            if rng.random() > habit:
+                continue
+            moment = clock.day_bounds(day, tz)[0] + timedelta(hours=rng.uniform(8, 21))
+            started = moment
+            picked = rng.sample(pool, rules.daily_size)
+            correct = 0
+            for position, version in enumerate(picked, 1):
+                moment += timedelta(seconds=rng.uniform(15, 45))
+                response = _demo_answer(version, right=rng.random() < skill, rng=rng)
+                result = grading.grade(version, response, multiple_partial=rules.multiple_partial)
+                correct += result.correct
+                answers.append((len(sets), position, version, response, result, moment))
+            sets.append(
+                {
+                    "user_id": user_id,
+                    "day": day,
+                    "size": len(picked),
+                    "answered_count": len(picked),
+                    "correct_count": correct,
+                    "created_at": started,
+                    "finished_at": moment,
+                }
+            )
+    if not sets:
+        return {"sets": 0}
+    # Core inserts without RETURNING (one executemany each); the new ids are read back in one query.
+    db.session.execute(insert(DailySet.__table__), sets)
+    set_id = {
+        (user_id, day): id_
+        for id_, user_id, day in db.session.execute(
+            select(DailySet.id, DailySet.user_id, DailySet.day).where(DailySet.day < today)
+        )
+    }
+    items = [
+        {
+            "user_id": sets[index]["user_id"],
+            "kind": ItemKind.DAILY,
+            "daily_set_id": set_id[sets[index]["user_id"], sets[index]["day"]],
+            "position": position,
+            "reason": DrawReason.NEW,
+            "question_id": version.question_id,
+            "question_version_id": version.id,
+            "day": sets[index]["day"],
+            "served_at": sets[index]["created_at"],
+            "answered_at": at,
+            "response": response,
+            "score": result.score,
+            "correct": result.correct,
+        }
+        for index, position, version, response, result, at in answers
+    ]
+    db.session.execute(insert(LearningItem.__table__), items)
+    item_id = {
+        (daily_set_id, position): id_
+        for daily_set_id, position, id_ in db.session.execute(
+            select(LearningItem.daily_set_id, LearningItem.position, LearningItem.id).where(
+                LearningItem.day < today, LearningItem.kind == ItemKind.DAILY
+            )
+        )
+    }
+    ledger = [
+        {
+            "user_id": item["user_id"],
+            "rule": "daily_correct",
+            "amount": rules.points["daily_correct"],
+            "source_id": item_id[item["daily_set_id"], item["position"]],
+            "day": item["day"],
+            "created_at": item["answered_at"],
+        }
+        for item in items
+        if item["correct"]
+    ] + [
+        {
+            "user_id": entry["user_id"],
+            "rule": "daily_finish",
+            "amount": rules.points["daily_finish"],
+            "source_id": set_id[entry["user_id"], entry["day"]],
+            "day": entry["day"],
+            "created_at": entry["finished_at"],
+        }
+        for entry in sets
+    ]
+    db.session.execute(insert(PointsEntry.__table__), ledger)
+    book: dict[tuple[int, int], dict] = {}  # each (user, question) missed, as of its last miss
+    for item in items:
+        if item["correct"]:
+            continue
+        entry = book.setdefault(
+            (item["user_id"], item["question_id"]),
+            {
+                "user_id": item["user_id"],
+                "question_id": item["question_id"],
+                "origin": "daily",
+                "wrong_count": 0,
+                "right_streak": 0,
+                "reviews_right": 0,
+                "added_at": item["answered_at"],
+            },
+        )
+        entry.update(
+            wrong_count=entry["wrong_count"] + 1,
+            last_wrong_at=item["answered_at"],
+            last_response=item["response"],
+            due_at=mistakes.due_from(item["day"], rules.review_days[0], rules),
+        )
+    if book:
+        db.session.execute(insert(MistakeEntry.__table__), list(book.values()))
+    sweeps.refresh_rankings(now)  # this week's and this month's live rankings, as the scheduler does
+    return {"sets": len(sets), "answers": len(items), "points": sum(row["amount"] for row in ledger)}
 
 
 def _demo_answer(version, *, right: bool, rng: random.Random):
@@ -225,3 +402,26 @@ def _demo_answer(version, *, right: bool, rng: random.Random):
     if version.type == "single":
         return key if right else rng.choice([k for k in keys if k != key])
     return key if right else key[:1]
+
+
+def demo_logins() -> list[DemoLogin]:
+    """The demo's accounts as ``create_demo_org`` returned them (for a second start)."""
+    rows = db.session.execute(
+        select(User.username, User.role, User.name, Unit.name)
+        .join(Unit, Unit.id == User.unit_id)
+        .where(Unit.path.startswith(select(Unit.path).where(Unit.code == PROVINCE[0]).scalar_subquery()))
+        .order_by(User.id)
+    ).all()
+    return [DemoLogin(username, Role(role).label, name, unit) for username, role, name, unit in rows]
+
+
+def login_lines(logins: list[DemoLogin], *, admin_password: str, demo_password: str) -> list[str]:
+    """What ``serve --demo`` prints: the system admin, the province's and one city's unit admins and
+    a staff member, each with where the password comes from."""
+    shown = [entry for entry in logins if entry.username in ("province_admin", "city1_admin", "staff01")]
+    lines = [f"{'admin':<16} {'系统管理员':<6} 全部单位  {admin_password}"]
+    lines += [f"{entry.username:<16} {entry.role:<6} {entry.name}  {entry.unit}" for entry in shown]
+    lines.append(
+        f"以上演示账号（admin 除外）{demo_password}；其余 {len(logins) - len(shown)} 个见 quizapp user list"
+    )
+    return lines
