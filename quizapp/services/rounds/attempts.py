@@ -50,7 +50,9 @@ from .papers import (
     drawn_items,
     keep_attempt_items,
     keep_attempt_paper,
+    paper_arrays,
     public_paper,
+    with_paper,
 )
 
 OPTION_LETTERS = "ABCDEF"
@@ -111,6 +113,11 @@ def _insert_attempt():
         .on_conflict_do_nothing()
         .returning(table.c.id)
     )
+
+
+@per_dialect
+def _insert_attempt_with_paper():
+    return with_paper(_insert_attempt())
 
 
 def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt, bool]:
@@ -177,9 +184,13 @@ def start_attempt(user: User, round_id: int, *, now: datetime) -> tuple[Attempt,
         **dict.fromkeys(_RESULTS),
     )
     columns = {name: getattr(attempt, name) for name in _INSERTED}
-    attempt.id = db.session.scalar(_insert_attempt(), columns)
+    if drawn and db.engine.dialect.name == "postgresql":  # the attempt and its paper in one statement
+        attempt.id = db.session.scalar(_insert_attempt_with_paper(), columns | paper_arrays(picked))
+    else:
+        attempt.id = db.session.scalar(_insert_attempt(), columns)
+        if attempt.id is not None and drawn:
+            keep_attempt_paper(round_id, attempt.id, picked)
     if attempt.id is not None and drawn:
-        keep_attempt_paper(round_id, attempt.id, picked)
         keep_attempt_items(attempt, paper)
     if attempt.id is not None:
         # The row as inserted: persistent in the session without reading it back.

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import delete, exists, func, select, text
+from sqlalchemy import Integer, bindparam, cast, delete, exists, func, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ... import kept
 from ...extensions import db
@@ -276,18 +277,20 @@ def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) 
     )
     picked: list[tuple[int, int]] = []
     exposure = _exposure(round_.id)
+    exposed = exposure.get
     for index, row in enumerate(round_.blueprint, 1):
         taken = {question_id for _, question_id in picked}
         pool = _pool(round_, index, row)
-        weighed = (
-            pool if len(pool) <= DRAW_SAMPLE + len(taken) else rng.sample(pool, DRAW_SAMPLE + len(taken))
-        )
-        weighed = [one for one in weighed if one.question_id not in taken]  # a sample, not the pool
+        # A random order first (a sample comes in one), so the stable sort leaves equals at random.
+        weighed = rng.sample(pool, min(len(pool), DRAW_SAMPLE + len(taken)))
+        if taken:
+            weighed = [one for one in weighed if one.question_id not in taken]  # a sample, not the pool
         if len(weighed) < row["count"]:
             raise PaperError(f"题库不足以组卷：第{index}行（{describe_row(row)}）需要 {row['count']} 题")
-        weighed.sort(
-            key=lambda one: (one.question_id in earlier, exposure.get(one.question_id, 0), rng.random())
-        )
+        if earlier:
+            weighed.sort(key=lambda one: (one.question_id in earlier, exposed(one.question_id, 0)))
+        else:
+            weighed.sort(key=lambda one: exposed(one.question_id, 0))
         picked.extend(_whole(weighed[: row["count"]]))
     for _, question_id in picked:
         exposure[question_id] = exposure.get(question_id, 0) + 1
@@ -295,19 +298,8 @@ def draw_for_attempt(round_: Round, user_id: int, *, earlier_attempts: int = 1) 
 
 
 def keep_attempt_paper(round_id: int, attempt_id: int, picked: list[tuple[int, int]]) -> None:
-    """Write an attempt's own paper: on PostgreSQL one statement with the paper as arrays (one round
-    trip for 50 rows), elsewhere one executemany."""
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(
-            _PAPER_FROM_ARRAYS,
-            {
-                "round_id": round_id,
-                "attempt_id": attempt_id,
-                "versions": [version_id for version_id, _ in picked],
-                "questions": [question_id for _, question_id in picked],
-            },
-        )
-        return
+    """Write an attempt's own paper, one executemany (on PostgreSQL the start writes it in the
+    attempt's own INSERT: ``with_paper``)."""
     db.session.execute(
         PaperQuestion.__table__.insert(),
         [
@@ -323,12 +315,31 @@ def keep_attempt_paper(round_id: int, attempt_id: int, picked: list[tuple[int, i
     )
 
 
-_PAPER_FROM_ARRAYS = text(
-    "INSERT INTO paper_question (round_id, attempt_id, position, question_version_id, question_id) "
-    "SELECT :round_id, :attempt_id, drawn.position, drawn.version_id, drawn.question_id "
-    "FROM unnest(CAST(:versions AS integer[]), CAST(:questions AS integer[])) "
-    "WITH ORDINALITY AS drawn(version_id, question_id, position)"
-)
+def with_paper(insert_attempt):
+    """PostgreSQL: ``insert_attempt`` (an INSERT … RETURNING id) and the new attempt's paper, given
+    as the arrays ``versions`` and ``questions`` (``paper_arrays``), in one statement: one round trip
+    for the attempt and its 50 questions. No paper is written when the attempt is not."""
+    new = insert_attempt.cte("new_attempt")
+    drawn = (
+        func.unnest(cast(bindparam("versions"), ARRAY(Integer)), cast(bindparam("questions"), ARRAY(Integer)))
+        .table_valued("version_id", "question_id", with_ordinality="position")
+        .render_derived()
+    )
+    table = PaperQuestion.__table__
+    paper = table.insert().from_select(
+        ["round_id", "attempt_id", "position", "question_version_id", "question_id"],
+        select(bindparam("round_id"), new.c.id, drawn.c.position, drawn.c.version_id, drawn.c.question_id)
+        .select_from(new)
+        .join(drawn, true()),
+    )
+    return select(new.c.id).add_cte(paper.cte("new_paper"))
+
+
+def paper_arrays(picked: list[tuple[int, int]]) -> dict[str, list[int]]:
+    return {
+        "versions": [version_id for version_id, _ in picked],
+        "questions": [question_id for _, question_id in picked],
+    }
 
 
 def paper_rows(
