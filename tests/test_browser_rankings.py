@@ -216,15 +216,16 @@ def test_the_chosen_indicator_is_in_view_and_the_rest_behind_a_toggle(world, ope
         fits(page)
         page.get_by_text("显示全部指标").click()
         assert extra.is_visible()
-        cue = page.locator(".rank-scroll-cue")
+        cue = page.locator(".rank-view .scroll-cue")
         assert cue.is_visible() and "滑动" in cue.inner_text()
         wrap = page.locator(".rank-table").locator("xpath=..")
         assert wrap.evaluate("e => e.scrollWidth > e.clientWidth")  # it does scroll: the cue is true
         fits(page)  # the table scrolls inside its own box, the page does not
+        page.evaluate("scrollTo(0, 0)")
         shot(page, "rankings-phone-02-all-indicators")
     else:
         assert extra.is_visible()
-        assert not page.locator(".rank-scroll-cue").is_visible()  # nothing to scroll on a laptop
+        assert not page.locator(".rank-view .scroll-cue").is_visible()  # nothing to scroll on a laptop
 
 
 # ---------------------------------------------------------------------------------------------
@@ -289,6 +290,8 @@ def test_a_window_shows_its_people_to_its_unit_admin(world, open_page, device):
     assert "未参与" in first
     wang = main.locator(".people-table tbody tr", has_text="王建华").inner_text()
     assert "30" in wang and f"{facts['last_month']:%m-}" in wang  # points and 最近参与
+    last = main.locator(".people-table th", has_text="最近参与").bounding_box()
+    assert last["x"] + last["width"] <= page.viewport_size["width"]  # the whole row on one screen
     if device is PHONE:
         fits(page)
     shot(page, f"rankings-{name}-06-window-people")

@@ -1,3 +1,4 @@
+from collections import Counter
 from datetime import date, timedelta
 from urllib.parse import quote
 
@@ -10,7 +11,7 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import Bulletin, Role, Round, RoundStatus, ScreenLink, Unit
-from ..services import dashboard, exports, leaderboards, rankings, reports
+from ..services import dashboard, exports, leaderboards, participation, rankings, reports
 from ..web import transaction
 from . import bp
 
@@ -96,40 +97,58 @@ def _table_rows(table: dict) -> list[list]:
     ]
 
 
-# The page's indicator columns after 人数: how each value is printed.
+# The page's indicator columns after 人数: header, and how each value is printed.
 PAGE_CELLS = (
-    ("participation", lambda r: f"{r['participation'] * 100:.1f}%"),
-    ("person_times", lambda r: r["person_times"]),
-    ("avg_score", lambda r: "—" if r["avg_score"] is None else f"{r['avg_score']:.1f}"),
-    ("pass_rate", lambda r: f"{r['pass_rate'] * 100:.1f}%"),
-    ("points_per_head", lambda r: f"{r['points_per_head']:.2f}"),
-    ("stars_per_head", lambda r: f"{r['stars_per_head']:.2f}"),
-    ("composite", lambda r: f"{r['composite'] * 100:.1f}"),
+    ("participation", "参与率", lambda r: f"{r['participation'] * 100:.1f}%"),
+    ("person_times", "参与人次", lambda r: r["person_times"]),
+    ("avg_score", "平均分", lambda r: "—" if r["avg_score"] is None else f"{r['avg_score']:.1f}"),
+    ("pass_rate", "及格率", lambda r: f"{r['pass_rate'] * 100:.1f}%"),
+    ("points_per_head", "人均积分", lambda r: f"{r['points_per_head']:.2f}"),
+    ("stars_per_head", "人均之星", lambda r: f"{r['stars_per_head']:.2f}"),
+    ("composite", "综合指数", lambda r: f"{r['composite'] * 100:.1f}"),
 )
 
 
 def _page_rows(table: dict) -> list[tuple]:
     """The rows as the page prints them. A province's page has 200 rows: one template expression
     per value (each escaped) took a third of the page's time, so the indicator cells, numbers that we
-    format ourselves, are joined here into one piece of markup per row."""
+    format ourselves, are joined here into one piece of markup per row. The chosen indicator's cell
+    is marked: on a phone it is the one shown beside the unit, the others wait behind a toggle."""
     indicator = table["indicator"]
+    shared = Counter(r["ranks"][indicator] for r in table["rows"])
     return [
         (
             r["unit_id"],
             r["ranks"][indicator],
+            shared[r["ranks"][indicator]] > 1,
             r["name"],
             quote(r["code"]),
             r["headcount"],
             Markup(
                 "".join(
-                    f'<td class="num">{show(r)}<span class="sub">#{r["ranks"][name]}</span></td>'
-                    for name, show in PAGE_CELLS
+                    f'<td class="num ind{" chosen" if name == indicator else ""}">{show(r)}'
+                    f'<span class="sub">#{r["ranks"][name]}</span></td>'
+                    for name, _, show in PAGE_CELLS
                 )
             ),
             r["change"],
         )
         for r in table["rows"]
     ]
+
+
+NO_DATA_YET = {"month": "本月", "week": "本周", "round": "本轮", "custom": "该时段"}
+
+
+def _window(table: dict) -> dict:
+    """Where the drill-down ends (a unit without child units): its totals for everyone, and its
+    people for whoever manages it."""
+    unit, period = table["parent"], table["period"]
+    totals = rankings.unit_totals(table["snapshot"], unit.id)
+    people = None
+    if participation.may_see_people(current_user, unit):
+        people = participation.unit_people(unit, period, tz=current_app.config["TZINFO"])
+    return {"totals": totals, "people": people}
 
 
 @bp.route("/rankings")
@@ -142,21 +161,57 @@ def units():
         period = f"custom:{request.args['from']}:{request.args['to']}"
     with transaction(flash_errors=False):  # before rendering: on SQLite this view holds the write lock
         table = unit_table(period, request.args.get("parent"), indicator)
+    tz = current_app.config["TZINFO"]
+    state = rankings.state_of(table["period"], table["snapshot"], now=clock.utcnow(), tz=tz)
+    window = None if table["rows"] else _window(table)
     if request.args.get("format") == "xlsx":
+        if window is not None and window["people"] is not None:
+            return _xlsx(
+                exports.table_xlsx(
+                    f"{table['parent'].name}人员",
+                    ["姓名", "登录名", "是否参与", "日日学天数", "参加轮次", "积分", "最近参与"],
+                    [
+                        [
+                            p["name"],
+                            p["username"],
+                            "是" if p["took_part"] else "否",
+                            p["days"],
+                            p["rounds"],
+                            p["points"],
+                            p["last"].isoformat() if p["last"] else None,
+                        ]
+                        for p in window["people"]
+                    ],
+                ),
+                f"{table['parent'].name}-{table['period'].label}-人员参与情况",
+            )
         return _xlsx(
             exports.table_xlsx(f"{table['parent'].name}排名", TABLE_HEADERS, _table_rows(table)),
             f"{table['parent'].name}-{table['period'].label}-单位排名",
         )
+    # Nothing to rank yet (the first days of a month): all zeros would draw an empty chart on a
+    # made-up axis and rank every unit first; the page says so instead.
+    no_data = bool(table["rows"]) and not any(r[table["indicator"]] for r in table["rows"])
     focus = next((r for r in table["rows"] if r["code"] == request.args.get("unit")), None) or (
         table["rows"][0] if table["rows"] else None
     )
-    trend = rankings.trend(focus["unit_id"], table["parent"].id, table["period"], indicator) if focus else []
+    trend = (
+        rankings.trend(focus["unit_id"], table["parent"].id, table["period"], indicator)
+        if focus and not no_data
+        else []
+    )
     trail = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(table["parent"].path_ids())))]
     trail.sort(key=lambda u: u.level)
     return render_template(
         "rankings/units.html",
         table=table,
         rows=_page_rows(table),
+        columns=[(name, header) for name, header, _ in PAGE_CELLS],
+        state=state,
+        window=window,
+        no_data=no_data,
+        no_data_title=(NO_DATA_YET[table["period"].kind] if state["key"] == "live" else table["period"].label)
+        + "尚无数据",
         one_day=timedelta(days=1),
         indicators=rankings.INDICATORS,
         trail=trail,
@@ -226,7 +281,7 @@ def _bulletin(bulletin_id: int) -> tuple[Bulletin, dict]:
     bulletin = db.session.get(Bulletin, bulletin_id)
     if bulletin is None:
         abort(404)
-    return bulletin, reports.scoped(bulletin.content, scope)
+    return bulletin, reports.view_for(bulletin, None if scope is None else current_user.unit)
 
 
 @bp.route("/bulletins")
@@ -304,8 +359,19 @@ def honours():
         snapshot = rankings.ensure_snapshot(period, now=clock.utcnow(), tz=tz)
         top_units = rankings.rank_children(snapshot, root.id, "composite")[:10]
         stars = leaderboards.board("month", unit=root, viewer=current_user, month=month, limit=10)
+    # An honour is for something done: a unit or a person at 0 gets no place (at the start of a
+    # month every unit is at 0 and would share first place).
+    top_units = [u for u in top_units if u["composite"] > 0]
+    star_rows = [s for s in stars["rows"] if s["value"] > 0]
     return render_template(
-        "rankings/honours.html", period=period, root=root, top_units=top_units, stars=stars
+        "rankings/honours.html",
+        period=period,
+        root=root,
+        top_units=top_units,
+        stars=star_rows,
+        unit_ties=Counter(u["ranks"]["composite"] for u in top_units),
+        star_ties=Counter(s["rank"] for s in star_rows),
+        empty_title="本月尚无数据" if month == today.replace(day=1) else f"{period.label}没有数据",
     )
 
 

@@ -469,8 +469,54 @@ def _ranked(rows: list) -> list[dict]:
 
 
 def ensure_snapshot(period: Period, *, now: datetime, tz) -> RankingSnapshot:
-    """The period's snapshot; computed now (as a live one) the first time anyone asks for it."""
-    return snapshot_for(period.key) or write_snapshot(period, official=False, now=now, tz=tz)
+    """The period's snapshot; computed now (as a live one) the first time anyone asks for it. A week
+    or month that has ended is settled on first sight: its official snapshot is written then (a
+    reconciliation, as the sweeps do), so a closed period reads as final, never as live."""
+    snapshot = snapshot_for(period.key)
+    if (snapshot is None or not snapshot.official) and settles(period, now=now, tz=tz):
+        return write_snapshot(period, official=True, now=now, tz=tz)
+    return snapshot or write_snapshot(period, official=False, now=now, tz=tz)
+
+
+def settles(period: Period, *, now: datetime, tz) -> bool:
+    """Whether a week or month is over and final: its last day has passed and every round closing
+    within it has been closed (its scores count in the period). Rounds settle when they close and
+    custom ranges never do (anyone may ask for any range)."""
+    if period.kind not in ("week", "month") or period.ends_on > clock.business_date(now, tz):
+        return False
+    start_utc, end_utc = clock.day_bounds(period.starts_on, tz)[0], clock.day_bounds(period.ends_on, tz)[0]
+    unclosed = db.session.scalar(
+        select(Round.id)
+        .where(Round.status != RoundStatus.CLOSED, Round.closes_at >= start_utc, Round.closes_at < end_utc)
+        .limit(1)
+    )
+    return unclosed is None
+
+
+def state_of(period: Period, snapshot: RankingSnapshot, *, now: datetime, tz) -> dict:
+    """How a page labels a ranking: 实时排名 while its period runs, 最终排名 once it is over and
+    its snapshot official, 已结束 for an ended range that never settles (a custom range)."""
+    if snapshot.official:
+        return {"key": "final", "label": "最终排名（已结算，不再变动）"}
+    over = (
+        period.ends_on <= clock.business_date(now, tz)
+        if period.kind != "round"
+        else db.session.scalar(select(Round.status).where(Round.id == period.round_id)) == RoundStatus.CLOSED
+    )
+    if over:
+        return {"key": "ended", "label": "已结束，统计于"}
+    return {"key": "live", "label": "实时排名，更新于"}
+
+
+def unit_totals(snapshot: RankingSnapshot, unit_id: int) -> dict | None:
+    """One unit's subtree totals in a snapshot (headcount, participants...), or None when the
+    snapshot predates the unit."""
+    row = db.session.execute(
+        select(*[column for column in SnapshotRow.__table__.columns]).where(
+            SnapshotRow.snapshot_id == snapshot.id, SnapshotRow.unit_id == unit_id
+        )
+    ).first()
+    return None if row is None else {key: getattr(row, key) for key in TOTALS}
 
 
 def previous_ranks(period: Period, parent_id: int | None, indicator: str) -> dict[int, int]:

@@ -239,6 +239,22 @@ def build_month_bulletin(month_start: date, *, now: datetime) -> Bulletin | None
     return _store(key, f"{period.label} 日日学、周周练、月月比情况通报", snapshot, content, now=now)
 
 
+def view_for(bulletin: Bulletin, unit: Unit | None) -> dict:
+    """The bulletin as its reader sees it: whole for an admin (``unit`` None); a unit admin's opens
+    on their own unit — its headcount and participants from the bulletin's snapshot, not the
+    province's — and lists only entries inside their subtree."""
+    if unit is None:
+        return {**bulletin.content, "scope_name": None}
+    content = scoped(bulletin.content, unit.path)
+    row = db.session.execute(
+        select(SnapshotRow.headcount, SnapshotRow.participants).where(
+            SnapshotRow.snapshot_id == bulletin.snapshot_id, SnapshotRow.unit_id == unit.id
+        )
+    ).first()
+    headcount, participants = row if row is not None else (None, None)
+    return {**content, "scope_name": unit.name, "headcount": headcount, "participants": participants}
+
+
 def scoped(content: dict, unit_path: str | None) -> dict:
     """The bulletin as a unit admin sees it: only entries inside their subtree."""
     if unit_path is None:

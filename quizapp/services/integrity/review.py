@@ -28,7 +28,7 @@ from ...models import (
 from .. import audit, points, rankings, reports
 from ..errors import Conflict, NotFound
 from ..org import unit_scope
-from ..periods import month_period, round_period
+from ..periods import month_period, round_period, week_period
 from .signals import BadReport
 
 REASON_MAX = 500
@@ -146,11 +146,12 @@ def _restate_attempt(attempt: Attempt, *, now: datetime) -> None:
     rank_round(round_.id)
     tz = current_app.config["TZINFO"]
     _restate_period(round_period(round_, tz), now=now)
-    months = {clock.business_date(round_.closes_at, tz).replace(day=1)}
+    days = {clock.business_date(round_.closes_at, tz)}
     if attempt.submitted_at is not None:
-        months.add(clock.business_date(attempt.submitted_at, tz).replace(day=1))
-    for month in months:
-        _restate_period(month_period(month), now=now)
+        days.add(clock.business_date(attempt.submitted_at, tz))
+    # Settled weeks too: a closed week's official snapshot is written when it is first read.
+    for period in {month_period(day.replace(day=1)) for day in days} | {week_period(day) for day in days}:
+        _restate_period(period, now=now)
 
 
 def _restate_day(day: date, *, now: datetime) -> None:
@@ -158,6 +159,7 @@ def _restate_day(day: date, *, now: datetime) -> None:
 
     reroll_day(day)
     _restate_period(month_period(day.replace(day=1)), now=now)
+    _restate_period(week_period(day), now=now)
 
 
 def _restate_period(period, *, now: datetime) -> None:

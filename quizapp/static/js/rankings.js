@@ -1,5 +1,7 @@
 // Unit rankings: a bar chart of the chosen indicator and a unit's rank over recent periods.
-const data = JSON.parse(document.getElementById("rank-data").textContent);
+// A unit without child units (its people are listed instead) has no chart data.
+const source = document.getElementById("rank-data");
+const data = source ? JSON.parse(source.textContent) : { names: [], values: [], trend: [] };
 const font = '"PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "WenQuanYi Micro Hei", sans-serif';
 // "成都市人力资源和社会保障局" → "成都市": the bureau suffix adds nothing to a chart label.
 const short = (name) => name.replace(/人力资源和社会保障(局|厅)$/, "");
