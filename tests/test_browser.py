@@ -170,6 +170,12 @@ def assert_within_reach(page, locator) -> None:
     assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= limit, (box, limit)
 
 
+def start_round(page) -> None:
+    """开始作答 on a round's page, then the confirmation (时长, 题量, 次数) that starts the clock."""
+    page.get_by_role("link", name="开始作答").click()
+    page.get_by_role("button", name=re.compile("^确认开始")).click()
+
+
 def answer_in_attempt(page) -> None:
     panel = page.locator("#question")
     blanks = panel.locator("input.input")
@@ -297,7 +303,7 @@ def test_staff_journey_on_a_phone(live_server, page_for, figures, monkeypatch):
     page.get_by_role("link", name="首页").click()
     assert page.locator(".daily-card .done").is_visible()
     page.locator(".round-card", has_text="周周练").first.click()
-    page.get_by_role("button", name="开始作答").click()
+    start_round(page)
     page.wait_for_url(re.compile(r".*/attempts/\d+$"))
     page.locator(".navigator button").first.wait_for()
     assert page.locator(".navigator button").count() == 20
@@ -331,7 +337,7 @@ def test_staff_journey_on_a_phone(live_server, page_for, figures, monkeypatch):
     page.get_by_role("link", name="比赛").click()
     page.locator(".round-card", has_text="月月比·综合赛").click()
     page.wait_for_url(f"{base}/rounds/{round_id}")
-    page.get_by_role("button", name="开始作答").click()
+    start_round(page)
     page.locator(".navigator button").first.wait_for()
     answer_in_attempt(page)
     page.locator("#save-state", has_text="已保存").wait_for()
@@ -498,7 +504,7 @@ def test_autosave_retries_when_the_network_drops(live_server, page_for):
     sign_in(page, base, "staff11", DEMO_PASSWORD)
     page.goto(f"{base}/rounds")
     page.locator(".round-card", has_text="周周练").first.click()
-    page.get_by_role("button", name="开始作答").click()
+    start_round(page)
     page.locator(".navigator button").first.wait_for()
     calls = []
 
@@ -640,7 +646,7 @@ def test_case_and_calculation_questions_on_a_phone(live_server, page_for, figure
 
     round_id = open_case_round(app, "周周练·案例与计算")
     page.goto(f"{base}/rounds/{round_id}")
-    page.get_by_role("button", name="开始作答").click()
+    start_round(page)
     page.locator(".navigator button").first.wait_for()
     assert page.locator(".navigator button").count() >= 2 + 2 + 2
     seen_material, calc_shown = 0, False
@@ -717,7 +723,7 @@ def test_a_held_attempt_on_a_phone_and_its_review_on_a_desktop(live_server, page
         sign_in(page, base, "staff07", DEMO_PASSWORD)
         page.wait_for_url(f"{base}/")
         page.goto(f"{base}/rounds/{round_id}")
-        page.get_by_role("button", name="开始作答").click()
+        start_round(page)
         page.locator(".navigator button").first.wait_for()
         for index in range(page.locator(".navigator button").count()):
             page.locator(".navigator button").nth(index).click()

@@ -299,6 +299,8 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "attempt page": ("learner", f"/attempts/{attempt_id}", 3),
         "attempt api": ("learner", f"/api/v1/attempts/{attempt_id}", 6),
         "rounds list": ("learner", "/rounds", 4),
+        # the round, whether the viewer may take it, their rounds and attempts (as the round's page)
+        "round start confirmation": ("padmin", f"/rounds/{world['weekly_id']}/start", 6),
         "mistake book": ("learner", "/mistakes", 2),
         "history": ("learner", "/history", 5),
         # The rankings page commits (a snapshot may have been computed) before it renders, to free

@@ -250,6 +250,8 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ),
     ("rounds.index", "GET"): (Call("/rounds"), SIGNED_IN),
     ("rounds.detail", "GET"): (Call("/rounds/{round}"), (LOGIN, 200, 404, 200, 404)),
+    # staff: their attempt at {round} is running, so the confirmation sends them back to it
+    ("rounds.confirm_start", "GET"): (Call("/rounds/{round}/start"), (LOGIN, 302, 404, 200, 404)),
     ("rounds.start", "POST"): (Call("/rounds/{round}/start"), (LOGIN, 302, 404, 302, 404)),
     ("rounds.attempt", "GET"): (Call("/attempts/{attempt}"), (LOGIN, 200, 404, 404, 404)),
     ("rounds.result", "GET"): (Call("/attempts/{attempt}/result"), (LOGIN, 302, 404, 404, 404)),

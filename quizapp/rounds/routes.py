@@ -1,4 +1,4 @@
-from flask import abort, redirect, render_template, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from .. import clock
@@ -28,6 +28,24 @@ def detail(round_id: int):
     listing = round_service.rounds_for_user(current_user, now=clock.utcnow())
     info = next((entry for entry in listing if entry["id"] == round_id), None)
     return render_template("rounds/detail.html", round=round_, info=info)
+
+
+@bp.route("/rounds/<int:round_id>/start")
+@login_required
+def confirm_start(round_id: int):
+    """Before the clock starts: what the attempt holds (时长, 题量, 可作答次数) and that the time runs
+    from the start. A plain page with one form, so the step needs no script."""
+    round_ = round_service.get_round(round_id)
+    if not round_service.is_eligible(current_user, round_):
+        abort(404)
+    listing = round_service.rounds_for_user(current_user, now=clock.utcnow())
+    info = next((entry for entry in listing if entry["id"] == round_id), None)
+    if info and info["in_progress_attempt_id"]:
+        return redirect(url_for("rounds.attempt", attempt_id=info["in_progress_attempt_id"]))
+    if not info or not info["can_start"]:
+        return redirect(url_for("rounds.detail", round_id=round_id))
+    minutes_left = max(1, int((round_.closes_at - clock.utcnow()).total_seconds() // 60))
+    return render_template("rounds/start.html", round=round_, info=info, minutes_left=minutes_left)
 
 
 @bp.route("/rounds/<int:round_id>/start", methods=["POST"])
@@ -61,4 +79,12 @@ def result(attempt_id: int):
         view = round_service.attempt_view(attempt, now=now)
     if attempt.status == AttemptStatus.IN_PROGRESS:
         return redirect(url_for("rounds.attempt", attempt_id=attempt_id))
-    return render_template("rounds/result.html", attempt=attempt, view=view)
+    only_wrong = request.args.get("only") == "wrong"
+    return render_template(
+        "rounds/result.html",
+        attempt=attempt,
+        view=view,
+        summary=round_service.category_summary(view),
+        wrong=round_service.wrong_numbers(view),
+        only_wrong=only_wrong,
+    )

@@ -44,7 +44,15 @@ from .papers import (
 )
 from .planning import TEMPLATE_FIELDS, plan_rounds, save_template, template_for
 from .settings import Period, RoundSettings, clean_blueprint, template_period, validate, window_and_title
-from .views import attempt_view, result_of, results_visible, review_item, rounds_for_user
+from .views import (
+    attempt_view,
+    category_summary,
+    result_of,
+    results_visible,
+    review_item,
+    rounds_for_user,
+    wrong_numbers,
+)
 
 __all__ = [
     "TEMPLATE_FIELDS",
@@ -57,6 +65,7 @@ __all__ = [
     "Period",
     "RoundSettings",
     "attempt_view",
+    "category_summary",
     "check_blueprint",
     "clean_blueprint",
     "close_round",
@@ -92,5 +101,6 @@ __all__ = [
     "update_round",
     "validate",
     "visible_rounds",
+    "wrong_numbers",
     "window_and_title",
 ]

@@ -118,6 +118,37 @@ def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dic
     return view
 
 
+def category_summary(view: dict) -> list[dict]:
+    """Per 业务类别 of a result's review: questions, right answers and marks, in the paper's order of
+    first appearance. Only what the review already tells: a question another running contest has
+    sealed counts as ``sealed``, never as right or wrong. Empty when the review is not shown."""
+    if not view.get("review"):
+        return []
+    categories = {question["id"]: question.get("category") or "其他" for question in view["questions"]}
+    summary: dict[str, dict] = {}
+    for item in view["review"]:
+        row = summary.setdefault(
+            categories.get(item["question_id"], "其他"),
+            {"total": 0, "correct": 0, "score": 0.0, "sealed": 0},
+        )
+        row["total"] += 1
+        if item.get("sealed"):
+            row["sealed"] += 1
+            continue
+        row["correct"] += 1 if item["correct"] else 0
+        row["score"] += item["score"]
+    return [{"category": name, **row} for name, row in summary.items()]
+
+
+def wrong_numbers(view: dict) -> list[int]:
+    """The numbers (1-based, in the attempt's order) of the reviewed questions not fully right."""
+    return [
+        number
+        for number, item in enumerate(view.get("review") or [], 1)
+        if not item.get("sealed") and not item["correct"]
+    ]
+
+
 def result_of(attempt: Attempt) -> dict:
     round_ = attempt.round
     result = {

@@ -11,13 +11,15 @@ export class ApiError extends Error {
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export async function api(method, url, body, { retries = 3, onRetry } = {}) {
+// keepalive: the request outlives the page (a save sent as the page is hidden or unloaded).
+export async function api(method, url, body, { retries = 3, onRetry, keepalive = false } = {}) {
   for (let attempt = 0; ; attempt += 1) {
     let response;
     try {
       response = await fetch(url, {
         method,
         credentials: "same-origin",
+        keepalive,
         headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrfToken },
         body: body === undefined ? undefined : JSON.stringify(body),
       });

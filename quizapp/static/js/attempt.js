@@ -1,4 +1,10 @@
-// The attempt page: server deadline countdown, question navigator, autosave with retry, submit.
+// The attempt page: server deadline countdown, 答题卡 with 标记, autosave with retry, submit.
+//
+// Saving: every change is written at once to a local draft (localStorage, per attempt) and sent to
+// the server (typing after a short pause); the header says 已保存 only when the server has the
+// latest value of every question. When the page is hidden or unloaded the unsent values go out as
+// keepalive requests, and a draft the server never acknowledged is sent again on the next load.
+import { answerCard, flagButton, flagStore } from "./answer_card.js";
 import { api, ApiError } from "./api.js";
 import { clear, h } from "./dom.js";
 import { casePanel, numberField } from "./quiz.js";
@@ -13,9 +19,44 @@ let state;
 let current = 0;
 let endsAt = 0; // performance.now() timestamp of the deadline (immune to the phone's clock)
 let submitting = false;
+let leaving = false; // the page is going to the result on purpose: no "leave this page?" warning
+let lastSavedAt = null;
 const answers = new Map(); // question id → answer in display form
 const pending = new Map(); // question id → answer not yet acknowledged by the server
+const inflight = new Set(); // question ids with a save on the way (one at a time, in order)
 const failed = new Set();
+const flags = flagStore(`quizapp:attempt:${attemptId}:flags`);
+const draftKey = `quizapp:attempt:${attemptId}:drafts`;
+let card;
+
+function readDrafts() {
+  try {
+    return JSON.parse(localStorage.getItem(draftKey) || "{}");
+  } catch {
+    return {};
+  }
+}
+
+function writeDrafts(drafts) {
+  try {
+    if (Object.keys(drafts).length) localStorage.setItem(draftKey, JSON.stringify(drafts));
+    else localStorage.removeItem(draftKey);
+  } catch {
+    // no local storage: the server copy is the only one
+  }
+}
+
+function keepDraft(questionId, value) {
+  writeDrafts({ ...readDrafts(), [questionId]: value });
+}
+
+function dropDraft(questionId, value) {
+  const drafts = readDrafts();
+  if (questionId in drafts && JSON.stringify(drafts[questionId]) === JSON.stringify(value)) {
+    delete drafts[questionId];
+    writeDrafts(drafts);
+  }
+}
 
 // How often and how long this page was hidden (another app or tab in front): reported to the server
 // when the page comes back and with the hand-in; an integrity signal, counted per page load.
@@ -54,21 +95,42 @@ function showSaveState(text, kind = "") {
   saveState.className = `small save-${kind || "idle"}`;
 }
 
+// The header tells the truth: 已保存 only when nothing is waiting for the server.
+function refreshSaveState() {
+  if (failed.size) {
+    showSaveState(`有 ${failed.size} 题未保存，稍后自动重试`, "warn");
+  } else if (pending.size) {
+    showSaveState("保存中…", "busy");
+  } else if (lastSavedAt) {
+    showSaveState(`已保存 ${new Date(lastSavedAt).toLocaleTimeString("zh-CN", { hour12: false })}`, "ok");
+  }
+}
+
 async function save(questionId) {
+  if (inflight.has(questionId) || !pending.has(questionId)) return; // the running save sends the rest
   const value = pending.get(questionId);
-  showSaveState("保存中…", "busy");
+  inflight.add(questionId);
+  refreshSaveState();
   try {
     const body = { answer: value === undefined ? null : value };
     const result = await api("PUT", `/api/v1/attempts/${attemptId}/answers/${questionId}`, body, {
       onRetry: (n) => showSaveState(`网络不稳定，正在重试保存（第 ${n} 次）…`, "warn"),
     });
-    if (pending.get(questionId) === value) pending.delete(questionId);
+    inflight.delete(questionId);
     failed.delete(questionId);
-    const time = new Date(result.saved_at).toLocaleTimeString("zh-CN", { hour12: false });
-    showSaveState(failed.size ? `有 ${failed.size} 题未保存，稍后自动重试` : `已保存 ${time}`, failed.size ? "warn" : "ok");
+    lastSavedAt = result.saved_at;
+    if (pending.get(questionId) === value) {
+      pending.delete(questionId);
+      dropDraft(questionId, value ?? null);
+    } else if (!timers.get(questionId)) {
+      save(questionId); // typed on while this one travelled: send the newer value now
+    }
+    refreshSaveState();
   } catch (error) {
+    inflight.delete(questionId);
     if (error instanceof ApiError && error.status === 409) {
       showSaveState(error.message, "error");
+      leaving = true;
       window.location.assign(resultUrl);
       return;
     }
@@ -81,9 +143,47 @@ async function save(questionId) {
 const timers = new Map();
 function queueSave(questionId, value, delay = 0) {
   pending.set(questionId, value);
+  keepDraft(questionId, value ?? null);
   clearTimeout(timers.get(questionId));
-  timers.set(questionId, setTimeout(() => save(questionId), delay));
+  refreshSaveState();
+  timers.set(questionId, setTimeout(() => {
+    timers.delete(questionId);
+    save(questionId);
+  }, delay));
 }
+
+// The page is being hidden (another app, a locked phone) or unloaded (reload, closed tab): what is
+// still waiting goes out now, as requests that outlive the page.
+function flushOnLeave() {
+  if (submitting) return;
+  for (const [questionId, value] of pending) {
+    clearTimeout(timers.get(questionId));
+    timers.delete(questionId);
+    if (inflight.has(questionId)) continue;
+    inflight.add(questionId);
+    api("PUT", `/api/v1/attempts/${attemptId}/answers/${questionId}`, { answer: value ?? null },
+      { retries: 0, keepalive: true })
+      .then((result) => {
+        lastSavedAt = result.saved_at;
+        if (pending.get(questionId) === value) {
+          pending.delete(questionId);
+          dropDraft(questionId, value ?? null);
+        }
+        failed.delete(questionId);
+      })
+      .catch(() => failed.add(questionId))
+      .finally(() => {
+        inflight.delete(questionId);
+        if (pending.has(questionId) && !failed.has(questionId)) save(questionId);
+        refreshSaveState();
+        renderNavigator();
+      });
+  }
+}
+window.addEventListener("pagehide", flushOnLeave);
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden") flushOnLeave();
+});
 
 // Failed saves are retried every few seconds until they succeed.
 setInterval(() => {
@@ -93,22 +193,19 @@ setInterval(() => {
 async function flushSaves() {
   for (const [questionId] of pending) {
     clearTimeout(timers.get(questionId));
+    timers.delete(questionId);
     await save(questionId);
+  }
+  // a save still on its way when the hand-in began: wait for it (and the value typed after it)
+  for (let wait = 0; (inflight.size || pending.size) && wait < 100; wait += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const [questionId] of pending) if (!inflight.has(questionId)) await save(questionId);
   }
 }
 
 function renderNavigator() {
-  const nav = document.getElementById("navigator");
-  if (!nav) return;
-  nav.querySelectorAll("button").forEach((button, index) => {
-    const question = state.questions[index];
-    button.classList.toggle("answered", isAnswered(question));
-    button.classList.toggle("unsaved", failed.has(String(question.id)) || pending.has(String(question.id)));
-    button.classList.toggle("current", index === current);
-    button.setAttribute("aria-current", index === current ? "true" : "false");
-  });
-  const done = state.questions.filter(isAnswered).length;
-  document.getElementById("answered-count").textContent = `已答 ${done}/${state.questions.length}`;
+  if (!card) return;
+  card.render();
 }
 
 function renderQuestion() {
@@ -119,7 +216,12 @@ function renderQuestion() {
   panel.append(
     h("div", { class: "question-meta" },
       h("span", { class: "tag" }, question.type_label),
-      h("span", { class: "muted small" }, `第 ${current + 1} / ${state.questions.length} 题`)),
+      h("span", { class: "muted small" }, `第 ${current + 1} / ${state.questions.length} 题`),
+      flagButton(flags.has(id), () => {
+        const on = flags.toggle(id);
+        renderNavigator();
+        return on;
+      })),
     casePanel(question),
     h("p", { class: "stem" }, question.stem),
   );
@@ -186,6 +288,7 @@ function go(index) {
   const leaving = state.questions[current] && String(state.questions[current].id);
   if (leaving && pending.has(leaving)) {
     clearTimeout(timers.get(leaving));
+    timers.delete(leaving);
     save(leaving);
   }
   current = Math.max(0, Math.min(state.questions.length - 1, index));
@@ -195,11 +298,13 @@ function go(index) {
 
 function confirmSubmit() {
   const unanswered = state.questions.map((q, i) => (isAnswered(q) ? null : i + 1)).filter(Boolean);
+  const flagged = state.questions.map((q, i) => (flags.has(q.id) ? i + 1 : null)).filter(Boolean);
   const dialog = document.getElementById("confirm");
   clear(dialog.querySelector(".dialog-body")).append(
     unanswered.length
       ? h("p", {}, `还有 ${unanswered.length} 题未作答：第 ${unanswered.join("、")} 题。`)
       : h("p", {}, "全部题目已作答。"),
+    flagged.length ? h("p", { class: "flagged-note" }, `您标记了 ${flagged.length} 题待检查：第 ${flagged.join("、")} 题。`) : "",
     h("p", { class: "muted small" }, "交卷后不能再修改答案。"),
   );
   dialog.showModal();
@@ -208,6 +313,7 @@ function confirmSubmit() {
 async function submit(auto = false) {
   if (submitting) return;
   submitting = true;
+  card?.close();
   showSaveState(auto ? "时间到，正在自动交卷…" : "正在交卷…", "busy");
   await flushSaves();
   try {
@@ -219,6 +325,9 @@ async function submit(auto = false) {
       return;
     }
   }
+  flags.clear();
+  writeDrafts({});
+  leaving = true;
   window.location.assign(resultUrl);
 }
 
@@ -232,16 +341,26 @@ function tick() {
 }
 
 function layout() {
+  card = answerCard({
+    count: () => state.questions.length,
+    stateOf: (i) => {
+      const id = String(state.questions[i].id);
+      return { answered: isAnswered(state.questions[i]), flagged: flags.has(id), current: i === current,
+        unsaved: failed.has(id) || pending.has(id) };
+    },
+    onPick: (i) => go(i),
+  });
   clear(root).append(
-    h("nav", { id: "navigator", class: "navigator", "aria-label": "题号" },
-      ...state.questions.map((q, i) => h("button", { type: "button", onclick: () => go(i), "aria-label": `第 ${i + 1} 题` }, String(i + 1)))),
-    h("p", { class: "muted small", id: "answered-count" }),
-    h("section", { class: "card", id: "question", "aria-live": "polite" }),
-    h("div", { class: "attempt-actions" },
-      h("button", { class: "btn", id: "prev", type: "button", onclick: () => go(current - 1) }, "上一题"),
-      h("button", { class: "btn btn-primary", id: "next", type: "button",
-        onclick: () => (current === state.questions.length - 1 ? confirmSubmit() : go(current + 1)) }, "下一题")),
-    h("button", { class: "btn btn-block submit-all", type: "button", onclick: confirmSubmit }, "交卷"),
+    h("div", { class: "attempt-main" },
+      h("div", { class: "card-strip" }, card.strip, card.openButton),
+      h("section", { class: "card", id: "question", "aria-live": "polite" }),
+      h("div", { class: "attempt-actions" },
+        h("button", { class: "btn", id: "prev", type: "button", onclick: () => go(current - 1) }, "上一题"),
+        h("button", { class: "btn btn-primary", id: "next", type: "button",
+          onclick: () => (current === state.questions.length - 1 ? confirmSubmit() : go(current + 1)) }, "下一题")),
+      h("button", { class: "btn btn-block submit-all", type: "button", onclick: confirmSubmit }, "交卷")),
+    card.sheet,
+    card.backdrop,
     h("dialog", { id: "confirm", class: "dialog" },
       h("h2", {}, "确认交卷？"),
       h("div", { class: "dialog-body" }),
@@ -263,20 +382,36 @@ async function start() {
     return;
   }
   for (const [questionId, saved] of Object.entries(state.answers)) answers.set(questionId, saved.answer);
+  // What this browser typed that the server never acknowledged (a reload too quick for the save):
+  // shown again and sent again.
+  const known = new Set(state.questions.map((q) => String(q.id)));
+  const unsent = [];
+  for (const [questionId, value] of Object.entries(readDrafts())) {
+    if (!known.has(questionId)) continue;
+    if (JSON.stringify(state.answers[questionId]?.answer ?? null) === JSON.stringify(value)) {
+      dropDraft(questionId, value);
+      continue;
+    }
+    answers.set(questionId, value);
+    unsent.push([questionId, value]);
+  }
   endsAt = performance.now() + state.remaining_seconds * 1000;
   layout();
   const firstOpen = state.questions.findIndex((q) => !isAnswered(q));
   go(firstOpen === -1 ? 0 : firstOpen);
-  showSaveState(Object.keys(state.answers).length ? `已恢复 ${Object.keys(state.answers).length} 道已保存的答案` : "答案会自动保存", "ok");
+  const restored = Object.keys(state.answers).length;
+  showSaveState(restored ? `已恢复 ${restored} 道已保存的答案` : "答案会自动保存", "ok");
+  for (const [questionId, value] of unsent) queueSave(questionId, value);
   tick();
   setInterval(tick, 1000);
   reportFocus();
 }
 
+// Leaving a running attempt (a link, a reload, closing the tab) asks first: the clock keeps running.
 window.addEventListener("beforeunload", (event) => {
-  if (pending.size && !submitting) {
-    event.preventDefault();
-  }
+  if (!state || state.status !== "in_progress" || submitting || leaving) return;
+  event.preventDefault();
+  event.returnValue = ""; // older browsers need a value to ask
 });
 
 start();

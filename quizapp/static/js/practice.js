@@ -1,14 +1,36 @@
-// 专项练习 and 错题复习: an endless series of questions with the same feedback as 日日学.
+// 专项练习 and 错题复习: an endless series of questions with the same feedback as 日日学, and a 答题卡
+// of this sitting's questions (answered right / wrong, 标记, the one on screen) to go back to any.
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
+import { practiceSession } from "./practice_session.js";
 import { renderFeedback, renderQuestion } from "./quiz.js";
 
 const root = document.getElementById("practice");
 const mode = root.dataset.mode; // "practice" | "review"
 const filters = JSON.parse(root.dataset.filters || "{}");
 const counter = document.getElementById("practice-count");
-let answered = 0;
-let right = 0;
+const session = practiceSession({ root, key: `${mode}:${JSON.stringify(filters)}`, show, next, counter });
+
+// One question of the sitting: the question to answer, or its feedback once answered.
+function show(item, result) {
+  const onward = session.onward(item);
+  if (result) {
+    const button = h("button", { class: "btn btn-primary btn-block", type: "button" }, onward.label);
+    button.addEventListener("click", onward.go);
+    renderFeedback(root, item.question, result.feedback, { pointsAwarded: result.points_awarded, actions: [button] });
+    session.decorate(item);
+    button.focus();
+    return;
+  }
+  renderQuestion(root, item.question, {
+    meta: [session.flag(item)],
+    onSubmit: async (answer, onRetry) => {
+      const answered = await api("POST", `/api/v1/items/${item.item_id}/answer`, { answer }, { onRetry });
+      session.answered(item, { feedback: answered.feedback, points_awarded: answered.points_awarded });
+      show(item, answered);
+    },
+  });
+}
 
 async function next() {
   clear(root).append(h("p", { class: "muted" }, "正在出题…"));
@@ -29,18 +51,8 @@ async function next() {
       h("a", { class: "btn", href: "/mistakes" }, "返回错题本")));
     return;
   }
-  renderQuestion(root, item.question, {
-    onSubmit: async (answer, onRetry) => {
-      const result = await api("POST", `/api/v1/items/${item.item_id}/answer`, { answer }, { onRetry });
-      answered += 1;
-      right += result.feedback.correct ? 1 : 0;
-      counter.textContent = `本次已答 ${answered} 题，答对 ${right} 题`;
-      const button = h("button", { class: "btn btn-primary btn-block", type: "button" }, "下一题");
-      button.addEventListener("click", next);
-      renderFeedback(root, item.question, result.feedback, { pointsAwarded: result.points_awarded, actions: [button] });
-      button.focus();
-    },
-  });
+  session.served(item);
+  show(item);
 }
 
-next();
+if (!session.resume()) next();
