@@ -310,6 +310,10 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "rankings people (month)": ("learner", "/rankings/people", 5),
         "rankings people (round)": ("root", f"/rankings/people?board=round&round={exam_id}", 5),
         "rankings people (total)": ("padmin", "/rankings/people?board=total", 4),
+        # Where the drill-down ends: a window's people (one query) for its unit admin, after the
+        # scope check; its totals (one query) for staff and admins alike.
+        "rankings of a window (unit admin)": ("padmin", "/rankings?parent=A1", 13),
+        "rankings of a window (staff)": ("learner", "/rankings?parent=A1", 11),
         "admin questions": ("root", "/admin/questions", 7),
         "admin staff": ("root", "/admin/staff", 3),
         "admin staff (unit admin)": ("padmin", "/admin/staff", 4),
