@@ -62,12 +62,14 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .learn import bp as learn_bp
     from .rankings import bp as rankings_bp
+    from .reading import bp as reading_bp
     from .rounds import bp as rounds_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(learn_bp)
     app.register_blueprint(rounds_bp)
     app.register_blueprint(rankings_bp)
+    app.register_blueprint(reading_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     return app

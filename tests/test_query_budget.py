@@ -19,9 +19,11 @@ from quizapp.models import (
     AuditLog,
     Bulletin,
     DailySet,
+    MarkKind,
     MistakeEntry,
     PointsEntry,
     Question,
+    QuestionMark,
     Role,
     Round,
     User,
@@ -164,6 +166,13 @@ def add_history(user_id: int, days: int, first_question: int) -> None:
             for n, question_id in enumerate(question_ids[:days])
         ],
     )
+    db.session.execute(  # 背题模式: questions marked 已掌握
+        insert(QuestionMark),
+        [
+            {"user_id": user_id, "question_id": question_id, "kind": MarkKind.MASTERED, "created_at": NOW}
+            for question_id in question_ids[5:45:2]
+        ],
+    )
 
 
 @pytest.fixture
@@ -303,6 +312,11 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "round start confirmation": ("padmin", f"/rounds/{world['weekly_id']}/start", 6),
         "mistake book": ("learner", "/mistakes", 2),
         "history": ("learner", "/history", 5),
+        "reading room": ("learner", "/reading", 2),  # the documents with their question counts
+        "reading search": ("learner", "/reading?q=原文", 2),
+        "reading document": ("learner", "/reading/test_source?hl=原文", 3),  # the text, counts per article
+        "recite (背题)": ("learner", "/recite", 5),  # the count, the page, the filters' choices
+        "recite (背题, filtered)": ("learner", "/recite?category=社会保险&type=single&page=2", 6),
         # The rankings page commits (a snapshot may have been computed) before it renders, to free
         # SQLite's write lock early; the commit expires the viewer and units: 2 statements reload them.
         "rankings": ("learner", "/rankings", 13),

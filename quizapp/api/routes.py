@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from .. import clock
 from ..database import writes_database
 from ..extensions import db
-from ..models import Ability, Category, QuestionType
+from ..models import Ability, Category, QuestionType, Source
 from ..models._types import MAX_ID
 from ..services import (
     daily,
@@ -213,6 +213,14 @@ def start_attempt(round_id: int):
 @bp.get("/attempts/<int:attempt_id>")
 @login_required
 @commits
+    if source := values.get("source"):  # 政策原文 练一练: one document, and maybe one article of it
+        filters.source_id = db.session.scalar(
+            db.select(Source.id).where(Source.code == _str(source, "source"))
+        )
+        if filters.source_id is None:
+            raise NotFound(f"文件“{source}”不存在")
+        if locator := values.get("locator"):
+            filters.locator = _str(locator, "locator")[:64]
 @writes_database  # an overdue attempt is auto-submitted on sight
 def attempt_detail(attempt_id: int):
     now = clock.utcnow()

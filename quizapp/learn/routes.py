@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from .. import clock
 from ..extensions import db
-from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType
+from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType, Source
 from ..services import draws, error_reports, points, rules, seal
 from ..services import history as learning_history
 from ..services import practice as practice_service
@@ -64,6 +64,10 @@ def daily_page():
 def practice():
     categories = db.session.scalars(select(Category.name).order_by(Category.sort)).all()
     abilities = db.session.scalars(select(Ability.name).order_by(Ability.sort)).all()
+        # 政策原文 练一练: the document the questions come from
+        source_title=db.session.scalar(select(Source.title).where(Source.code == chosen["source"]))
+        if chosen["source"]
+        else None,
     chosen = {key: request.args.get(key, "") for key in draws.PRACTICE_FILTERS}
     return render_template(
         "learn/practice.html",

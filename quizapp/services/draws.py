@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from .. import clock
 from ..extensions import db
@@ -15,15 +15,18 @@ from ..models import (
     DrawReason,
     ItemKind,
     LearningItem,
+    MarkKind,
     MistakeEntry,
     Question,
+    QuestionMark,
     QuestionVersion,
 )
 from . import seal
 from .questions import in_use
 from .rules import LearningRules
 
-PRACTICE_FILTERS = ("category", "type", "ability", "difficulty")
+# source (a document's code) and locator: 政策原文 练一练
+PRACTICE_FILTERS = ("category", "type", "ability", "difficulty", "source", "locator")
 
 
 CASE_FILTER = "case"  # practice 案例分析: any case's sub-questions, worked through case by case
@@ -37,6 +40,11 @@ class Filters:
     type: str | None = None
     ability_id: int | None = None
     difficulty: int | None = None
+    # 政策原文 练一练: the questions drawn from one document, and from one article of it (第十条, with
+    # its 款 第十条第二款) or one paragraph (第3段); 背题模式's 已掌握: a learner's mastered ones left out.
+    source_id: int | None = None
+    locator: str | None = None
+    without_mastered_of: int | None = None
 
     def conditions(self) -> list:
         conditions = []
@@ -78,6 +86,23 @@ def available(filters: Filters | None = None):
         seal.not_sealed(QuestionVersion.question_id),
         *(filters.conditions() if filters else []),
     )
+        if self.source_id:
+            conditions.append(QuestionVersion.source_id == self.source_id)
+        if self.locator:
+            conditions.append(
+                or_(
+                    QuestionVersion.locator == self.locator,
+                    QuestionVersion.locator.startswith(self.locator + "第", autoescape=True),
+                )
+            )
+        if self.without_mastered_of:
+            conditions.append(
+                ~exists().where(
+                    QuestionMark.user_id == self.without_mastered_of,
+                    QuestionMark.kind == MarkKind.MASTERED,
+                    QuestionMark.question_id == QuestionVersion.question_id,
+                )
+            )
 
 
 def _seen_by(user_id: int):

@@ -184,7 +184,12 @@ def feedback(version: QuestionVersion, response, score: float, correct: bool, so
         "correct_answer": version.answer,
         "correct_answer_text": describe(version.type, version.options, version.answer),
         "explanation": version.explanation,
-        "source": {"title": source_title, "locator": version.locator, "quote": version.quote},
+        "source": {
+            "title": source_title,
+            "locator": version.locator,
+            "quote": version.quote,
+            "source_id": version.source_id,  # its link to 政策原文
+        },
         "note": version.note,
     }
 

@@ -4,6 +4,7 @@ within a daily cap), the spaced review of mistakes, and the book itself."""
 from __future__ import annotations
 
 from datetime import datetime
+from dataclasses import replace
 
 from sqlalchemy import and_, select
 
@@ -30,7 +31,9 @@ ORIGIN_LABELS = {kind.value: kind.label for kind in ItemKind}
 
 
 def serve_practice(user_id: int, filters: Filters, *, now: datetime, rules: LearningRules) -> dict:
-    """The next practice question matching the filters: unseen first, then least recently seen."""
+    """The next practice question matching the filters: unseen first, then least recently seen;
+    never one the learner has marked 已掌握 in 背题模式."""
+    filters = replace(filters, without_mastered_of=user_id)
     follow = next_in_case(user_id, filters)
     if follow is not None:
         return _serve(user_id, ItemKind.PRACTICE, follow, now=now, rules=rules)

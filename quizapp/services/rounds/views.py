@@ -190,7 +190,12 @@ def review_item(
         "correct_answer": shown_key,
         "correct_answer_text": grading.describe(version.type, options, shown_key),
         "explanation": version.explanation,
-        "source": {"title": source_title, "locator": version.locator, "quote": version.quote},
+        "source": {
+            "title": source_title,
+            "locator": version.locator,
+            "quote": version.quote,
+            "source_id": version.source_id,  # its link to 政策原文
+        },
     }
 
 

@@ -150,6 +150,14 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
 }
 
 export function renderFeedback(root, question, feedback, { pointsAwarded = 0, finishPoints = 0, actions = [] } = {}) {
+// A question's 出处 as a link to its article in 政策原文, with the quote marked there.
+export function sourceLink(source) {
+  const label = `《${source.title}》${source.locator}`;
+  if (!source.source_id) return label;
+  const query = new URLSearchParams({ at: source.locator, hl: source.quote });
+  return h("a", { class: "source-link", href: `/reading/at/${source.source_id}?${query}` }, label);
+}
+
   clear(root);
   if (feedback.sealed) {  // the question is on the paper of a contest still running
     root.append(
@@ -176,7 +184,7 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, fi
     feedback.note ? h("aside", { class: "note", role: "note" }, h("strong", {}, "提示 "), feedback.note) : "",
     h("section", { class: "source" },
       h("h3", {}, "出处"),
-      h("p", { class: "source-title" }, `《${feedback.source.title}》${feedback.source.locator}`),
+      h("p", { class: "source-title" }, sourceLink(feedback.source)),
       h("blockquote", {}, feedback.source.quote)),
     h("div", { class: "actions feedback-actions" }, ...actions),
     reportBox(question.id),
