@@ -11,6 +11,15 @@ from .bank import (
     QuestionVersion,
     Source,
 )
+from .contest import (
+    Contest,
+    ContestDevice,
+    ContestEvent,
+    ContestQuestion,
+    ContestSegment,
+    ContestTeam,
+    SegmentKind,
+)
 from .integrity import IntegrityReview, ReviewStatus
 from .learning import (
     DailySet,
@@ -64,6 +73,13 @@ __all__ = [
     "ShowAnswers",
     "AuditLog",
     "Category",
+    "Contest",
+    "ContestDevice",
+    "ContestEvent",
+    "ContestQuestion",
+    "ContestSegment",
+    "ContestTeam",
+    "SegmentKind",
     "DailySet",
     "MarkKind",
     "QuestionMark",
