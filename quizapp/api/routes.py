@@ -187,6 +187,14 @@ def practice_filters(values) -> draws.Filters:
         if str(difficulty) not in ("1", "2", "3"):
             raise BadRequest("难度应为 1、2 或 3")
         filters.difficulty = int(difficulty)
+    if source := values.get("source"):  # 政策原文 练一练: one document, and maybe one article of it
+        filters.source_id = db.session.scalar(
+            db.select(Source.id).where(Source.code == _str(source, "source"))
+        )
+        if filters.source_id is None:
+            raise NotFound(f"文件“{source}”不存在")
+        if locator := values.get("locator"):
+            filters.locator = _str(locator, "locator")[:64]
     return filters
 
 
@@ -213,14 +221,6 @@ def start_attempt(round_id: int):
 @bp.get("/attempts/<int:attempt_id>")
 @login_required
 @commits
-    if source := values.get("source"):  # 政策原文 练一练: one document, and maybe one article of it
-        filters.source_id = db.session.scalar(
-            db.select(Source.id).where(Source.code == _str(source, "source"))
-        )
-        if filters.source_id is None:
-            raise NotFound(f"文件“{source}”不存在")
-        if locator := values.get("locator"):
-            filters.locator = _str(locator, "locator")[:64]
 @writes_database  # an overdue attempt is auto-submitted on sight
 def attempt_detail(attempt_id: int):
     now = clock.utcnow()

@@ -64,10 +64,6 @@ def daily_page():
 def practice():
     categories = db.session.scalars(select(Category.name).order_by(Category.sort)).all()
     abilities = db.session.scalars(select(Ability.name).order_by(Ability.sort)).all()
-        # 政策原文 练一练: the document the questions come from
-        source_title=db.session.scalar(select(Source.title).where(Source.code == chosen["source"]))
-        if chosen["source"]
-        else None,
     chosen = {key: request.args.get(key, "") for key in draws.PRACTICE_FILTERS}
     return render_template(
         "learn/practice.html",
@@ -75,6 +71,10 @@ def practice():
         abilities=abilities,
         types=list(QuestionType),
         chosen=chosen,
+        # 政策原文 练一练: the document the questions come from
+        source_title=db.session.scalar(select(Source.title).where(Source.code == chosen["source"]))
+        if chosen["source"]
+        else None,
     )
 
 

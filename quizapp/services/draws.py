@@ -58,6 +58,23 @@ class Filters:
             conditions.append(QuestionVersion.ability_id == self.ability_id)
         if self.difficulty:
             conditions.append(QuestionVersion.difficulty == self.difficulty)
+        if self.source_id:
+            conditions.append(QuestionVersion.source_id == self.source_id)
+        if self.locator:
+            conditions.append(
+                or_(
+                    QuestionVersion.locator == self.locator,
+                    QuestionVersion.locator.startswith(self.locator + "第", autoescape=True),
+                )
+            )
+        if self.without_mastered_of:
+            conditions.append(
+                ~exists().where(
+                    QuestionMark.user_id == self.without_mastered_of,
+                    QuestionMark.kind == MarkKind.MASTERED,
+                    QuestionMark.question_id == QuestionVersion.question_id,
+                )
+            )
         return conditions
 
 
@@ -86,23 +103,6 @@ def available(filters: Filters | None = None):
         seal.not_sealed(QuestionVersion.question_id),
         *(filters.conditions() if filters else []),
     )
-        if self.source_id:
-            conditions.append(QuestionVersion.source_id == self.source_id)
-        if self.locator:
-            conditions.append(
-                or_(
-                    QuestionVersion.locator == self.locator,
-                    QuestionVersion.locator.startswith(self.locator + "第", autoescape=True),
-                )
-            )
-        if self.without_mastered_of:
-            conditions.append(
-                ~exists().where(
-                    QuestionMark.user_id == self.without_mastered_of,
-                    QuestionMark.kind == MarkKind.MASTERED,
-                    QuestionMark.question_id == QuestionVersion.question_id,
-                )
-            )
 
 
 def _seen_by(user_id: int):

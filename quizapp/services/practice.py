@@ -3,8 +3,8 @@ within a daily cap), the spaced review of mistakes, and the book itself."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from dataclasses import replace
+from datetime import datetime
 
 from sqlalchemy import and_, select
 

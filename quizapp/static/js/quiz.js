@@ -149,7 +149,6 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
   return form;
 }
 
-export function renderFeedback(root, question, feedback, { pointsAwarded = 0, finishPoints = 0, actions = [] } = {}) {
 // A question's 出处 as a link to its article in 政策原文, with the quote marked there.
 export function sourceLink(source) {
   const label = `《${source.title}》${source.locator}`;
@@ -158,6 +157,7 @@ export function sourceLink(source) {
   return h("a", { class: "source-link", href: `/reading/at/${source.source_id}?${query}` }, label);
 }
 
+export function renderFeedback(root, question, feedback, { pointsAwarded = 0, finishPoints = 0, actions = [] } = {}) {
   clear(root);
   if (feedback.sealed) {  // the question is on the paper of a contest still running
     root.append(
