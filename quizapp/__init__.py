@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .contest import bp as contest_bp
     from .learn import bp as learn_bp
     from .rankings import bp as rankings_bp
     from .reading import bp as reading_bp
@@ -72,6 +73,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(reading_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(contest_bp)
     return app
 
 

@@ -36,7 +36,9 @@ def fresh(tmp_path, monkeypatch):
 def test_serve_initialises_a_fresh_machine_then_reuses_it(fresh, monkeypatch):
     instance, config = fresh
     served = []
-    monkeypatch.setattr(cli.server, "run_server", lambda app, host, port: served.append((host, port)))
+    monkeypatch.setattr(
+        cli.server, "run_server", lambda app, host, port, *threads: served.append((host, port))
+    )
     app = create_app(config)
     result = app.test_cli_runner().invoke(args=["serve", "--demo", "--port", "5099", "--no-scheduler"])
     assert result.exit_code == 0, result.output
@@ -104,7 +106,7 @@ def test_serve_runs_the_scheduler_in_process(fresh, monkeypatch):
     _, config = fresh
     seen = {}
 
-    def serve_briefly(app, host, port):
+    def serve_briefly(app, host, port, *threads):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # the sweeps run at start: wait for their log
             with app.app_context():

@@ -364,3 +364,110 @@ def test_devices_are_bound_to_their_team(app, hall):
         with pytest.raises(DomainError, match="请选择第1队的队员"):
             team = setup.team_pins(contest)[0]
             play.join(contest, team["id"], team["pin"], "外人")
+
+
+# ---------------------------------------------------------------------------------------------
+# Through HTTP: the pages, joining by code, the phone's and the host's actions, the stream
+
+
+def phone_joins(app, code: str, team_position: int, member: str):
+    """A phone's client: joins the team by its PIN through the join page."""
+    with app.app_context():
+        contest = setup.find(code)
+        team = setup.team_pins(contest)[team_position - 1]
+    client = app.test_client()
+    response = client.post(
+        f"/contest/{code}/join", data={"pick": f"{team['id']}|{member}", "pin": team["pin"]}
+    )
+    assert response.status_code == 302 and response.location.endswith(f"/contest/{code}/buzzer")
+    return client, team["id"]
+
+
+def test_pages_joining_and_actions_over_http(app, org_tree, mixed_bank, login_as, frozen_clock):
+    code = make_contest(app)
+    host = login_as("aadmin")
+    assert "全市窗口业务技能比武决赛" in host.get("/contests").get_data(as_text=True)
+    page = host.get(f"/contest/{code}/host").get_data(as_text=True)
+    assert code in page and "队伍口令" in page
+    assert login_as("badmin").get(f"/contest/{code}/host").status_code == 403
+    assert login_as("astaff").get(f"/contest/{code}/host").status_code == 403
+    anonymous = app.test_client()
+    assert anonymous.get(f"/contest/{code}/screen").status_code == 200
+    assert anonymous.get("/contest/NOPE99/screen").status_code == 404
+    wrong = anonymous.post("/contest/join", data={"code": "nope99"})
+    assert wrong.status_code == 400 and "比赛码 NOPE99 不存在" in wrong.get_data(as_text=True)
+    assert anonymous.post("/contest/join", data={"code": code.lower()}).location.endswith(
+        f"/contest/{code}/join"
+    )
+    assert anonymous.get(f"/contest/{code}/buzzer").status_code == 302  # not joined yet
+    bad_pin = anonymous.post(f"/contest/{code}/join", data={"pick": "1|队员1甲", "pin": "x"})
+    assert "队伍口令不对" in bad_pin.get_data(as_text=True)
+    first, first_id = phone_joins(app, code, 1, "队员1甲")
+    second, second_id = phone_joins(app, code, 2, "队员2乙")
+    assert "抢答" in first.get(f"/contest/{code}/buzzer").get_data(as_text=True)
+
+    assert host.post(f"/contest/{code}/host/act", json={"action": "next"}).status_code == 200
+    refused = first.post(
+        f"/contest/{code}/play", json={"action": "answer", "team_id": second_id, "answer": "A"}
+    )
+    assert refused.status_code == 403 and "不能替其他队伍" in refused.get_json()["error"]["message"]
+    before = event_count(app)
+    late = host.post(f"/contest/{code}/host/act", json={"action": "next"})
+    assert (
+        late.status_code == 400
+        and late.get_json()["error"]["message"] == "请先判定本题或公布答案，再进入下一题"
+    )
+    assert anonymous.post(f"/contest/{code}/play", json={"action": "buzz"}).status_code == 400  # not joined
+    assert event_count(app) == before
+    state = anonymous.get(f"/contest/{code}/state").get_json()
+    assert state["question"]["stem"] and state["answer"] is None
+    assert "answer" not in state["question"] and "key" not in state  # no key before judging
+    host.post(f"/contest/{code}/host/act", json={"action": "open"})
+    host.post(f"/contest/{code}/host/act", json={"action": "judge", "correct": True})
+    state = anonymous.get(f"/contest/{code}/state").get_json()
+    assert state["answer"]["text"] and {t["name"]: t["score"] for t in state["teams"]}["第1队"] == 10
+
+    sheet = host.get(f"/contest/{code}/sheet.xlsx")
+    assert sheet.status_code == 200
+    import io
+
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(sheet.data))
+    assert book.sheetnames == ["总成绩", "逐题", "事件记录"]
+    log = [row for row in book["事件记录"].iter_rows(values_only=True)]
+    assert [row[2] for row in log[1:]] == ["出题", "开始计时/开放抢答", "主持人判定"]
+    assert "队员1甲" in host.get(f"/contest/{code}/certificates").get_data(as_text=True)
+
+
+def test_the_stream_sends_the_current_state_first_then_every_change(app, org_tree, mixed_bank, login_as):
+    import json
+    import urllib.request
+
+    from .test_browser import serving
+
+    code = make_contest(app)
+    host = login_as("aadmin")
+    host.post(f"/contest/{code}/host/act", json={"action": "next"})
+    with (
+        serving(app) as base,
+        urllib.request.urlopen(f"{base}/contest/{code}/events?as=screen", timeout=10) as stream,
+    ):
+        assert stream.headers["Content-Type"].startswith("text/event-stream")
+
+        def next_state():
+            lines = []
+            while True:
+                line = stream.readline().decode()
+                if line.startswith("data: "):
+                    lines.append(line[6:])
+                if line == "\n" and lines:
+                    return json.loads("".join(lines))
+
+        first = next_state()
+        assert first["phase"] == "shown" and first["question"]["index"] == 0
+        host.post(f"/contest/{code}/host/act", json={"action": "open"})
+        assert next_state()["phase"] == "open"
+        host.post(f"/contest/{code}/host/act", json={"action": "reveal"})
+        revealed = next_state()
+        assert revealed["phase"] == "judged" and revealed["answer"]["text"]

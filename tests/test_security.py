@@ -163,6 +163,17 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
     ids["admin_staff_import_token"] = preview_token(
         upload(admin, "/admin/staff/import", "人员.xlsx", staff_workbook(rows)), "/admin/staff/import/"
     )
+    with app.app_context():  # 现场比武: 甲市's contest (its host console is 甲市's unit admin's)
+        from quizapp.services.contest import setup as contest_setup
+
+        ids["contest"] = contest_setup.create_contest(
+            db.session.get(User, people["admin"].id),
+            title="甲市现场比武",
+            unit_code="C1",
+            teams=[contest_setup.TeamSpec(f"{n}队", "甲市", ["甲一", "甲二"]) for n in "一二"],
+            segments=[contest_setup.SegmentSpec("buzz", count=2, types=["single"])],
+        ).code
+        db.session.commit()
     app.config["WTF_CSRF_ENABLED"] = csrf_enabled
     return ids
 
@@ -354,6 +365,25 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
         ADMINS_WRITE,
     ),
     ("admin.round_close", "POST"): (Call("/admin/rounds/{round}/close"), ADMINS_WRITE),
+    ("contest.index", "GET"): (Call("/contests"), MANAGERS),
+    ("contest.new", "GET"): (Call("/contests/new"), MANAGERS),
+    ("contest.new", "POST"): (Call("/contests/new", data={"title": ""}), MANAGERS),
+    ("contest.host", "GET"): (Call("/contest/{contest}/host"), (LOGIN, 403, 403, 200, 200)),
+    ("contest.host_act", "POST"): (  # refused by the rules (nothing to pause): 400, after the scope
+        Call("/contest/{contest}/host/act", json={"action": "pause"}),
+        (LOGIN, 403, 403, 400, 400),
+    ),
+    ("contest.screen", "GET"): (Call("/contest/{contest}/screen"), (200, 200, 200, 200, 200)),
+    ("contest.state", "GET"): (Call("/contest/{contest}/state"), (200, 200, 200, 200, 200)),
+    ("contest.events", "GET"): (Call("/contest/{contest}/events?as=team"), (403, 403, 403, 403, 403)),
+    ("contest.join_code", "GET"): (Call("/contest/join"), (200, 200, 200, 200, 200)),
+    ("contest.join_code", "POST"): (Call("/contest/join", data={"code": "{contest}"}), (302,) * 5),
+    ("contest.join", "GET"): (Call("/contest/{contest}/join"), (200, 200, 200, 200, 200)),
+    ("contest.join", "POST"): (Call("/contest/{contest}/join", data={"pick": "1|甲一", "pin": "x"}), (200,) * 5),
+    ("contest.buzzer", "GET"): (Call("/contest/{contest}/buzzer"), (302, 302, 302, 302, 302)),
+    ("contest.play_act", "POST"): (Call("/contest/{contest}/play", json={"action": "buzz"}), (400,) * 5),
+    ("contest.sheet", "GET"): (Call("/contest/{contest}/sheet.xlsx"), (LOGIN, 403, 403, 200, 200)),
+    ("contest.certificates", "GET"): (Call("/contest/{contest}/certificates"), (LOGIN, 403, 403, 200, 200)),
     ("api.me", "GET"): (Call("/api/v1/me"), API_SIGNED_IN),
     ("api.session_info", "GET"): (Call("/api/v1/session"), API_SIGNED_IN),
     ("api.openapi", "GET"): (Call("/api/v1/openapi.json"), (200, 200, 200, 200, 200)),

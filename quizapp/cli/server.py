@@ -80,19 +80,32 @@ def init_command(demo_org: bool) -> None:
     initialise(demo_org=demo_org)
 
 
-def run_server(app, host: str, port: int) -> None:
+# Each held event stream (a 现场比武 screen or phone) keeps one waitress thread: 8 teams × 4 phones,
+# the big screen and the host console are 34, and the hall's page loads and buzzes need the rest.
+# An idle thread costs little; a stream waiting for a change holds no database connection.
+SERVER_THREADS = 48
+
+
+def run_server(app, host: str, port: int, threads: int = SERVER_THREADS) -> None:
     from waitress import serve
 
     from ..wsgi import freeze_loaded_objects
 
     freeze_loaded_objects()
     click.echo(f"人社练兵比武平台已启动： http://{host}:{port}/  （Ctrl+C 停止）")
-    serve(app, host=host, port=port, threads=8, ident="quizapp")
+    serve(app, host=host, port=port, threads=threads, ident="quizapp")
 
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--threads",
+    default=SERVER_THREADS,
+    show_default=True,
+    type=click.IntRange(4, 500),
+    help="服务线程数（现场比武的每块屏幕、每部手机各占一个）",
+)
 @click.option("--demo", "demo_org", is_flag=True, help="同时创建演示单位和演示账号")
 @click.option(
     "--scheduler/--no-scheduler",
@@ -102,7 +115,7 @@ def run_server(app, host: str, port: int) -> None:
     help="在本进程内运行定时任务（多进程部署时改用单独的 quizapp scheduler）",
 )
 @with_appcontext
-def serve(host: str, port: int, demo_org: bool, with_scheduler: bool) -> None:
+def serve(host: str, port: int, threads: int, demo_org: bool, with_scheduler: bool) -> None:
     """Initialise (first run) and serve with waitress, the scheduler running in the same process."""
     initialise(demo_org=demo_org)
     app = current_app._get_current_object()
@@ -110,7 +123,7 @@ def serve(host: str, port: int, demo_org: bool, with_scheduler: bool) -> None:
     if scheduler is not None:
         scheduler.start()
     try:
-        run_server(app, host, port)
+        run_server(app, host, port, threads)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)  # let a running sweep finish its transaction

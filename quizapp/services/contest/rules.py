@@ -110,7 +110,7 @@ def last_host_action(events: list[dict]) -> int | None:
     return None
 
 
-def _change(state: dict, team_id: int, delta: int, reason: str, seq: int) -> None:
+def _change(state: dict, team_id: int, delta: int, reason: str, seq: int, *, adjust: bool = False) -> None:
     if not delta:
         return
     state["scores"][team_id] += delta
@@ -122,6 +122,7 @@ def _change(state: dict, team_id: int, delta: int, reason: str, seq: int) -> Non
             "reason": reason,
             "segment": state["segment"],
             "question": state["question"],
+            "adjust": adjust,
         }
     )
 
@@ -260,7 +261,7 @@ def apply(setup: dict, state: dict, event: dict) -> None:
         state["phase"] = "judged"
         state["floor"] = None
     elif kind == "adjust":
-        _change(state, payload["team_id"], payload["delta"], payload["reason"], seq)
+        _change(state, payload["team_id"], payload["delta"], payload["reason"], seq, adjust=True)
     elif kind == "pause":
         state["status"] = "paused"
         state["paused_at"] = event["at"]
