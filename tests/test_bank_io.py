@@ -175,7 +175,7 @@ def test_json_syntax_error_names_the_line(ctx):
 
 
 def test_unsupported_file_and_not_a_workbook(ctx):
-    batch = read([("bank.docx", b"PK..", BANK), ("bank.xlsx", b"not a zip file", BANK)])
+    batch = read([("bank.pdf", b"%PDF-1.4", BANK), ("bank.xlsx", b"not a zip file", BANK)])
     messages = [p.message for p in batch.problems]
     assert any("不支持的文件类型" in m for m in messages)
     assert any("无法读取 .xlsx" in m for m in messages)

@@ -346,6 +346,7 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("admin.questions_import_confirm", "POST"): (
         Call("/admin/questions/import/{import_token}", data={"name": "新题.yaml"}),
         ADMINS_WRITE,
+    ("admin.questions_template_docx", "GET"): (Call("/admin/questions/template.docx"), ADMINS),
     ),
     ("admin.report_queue", "GET"): (Call("/admin/reports"), ADMINS),
     ("admin.error_report_handle", "POST"): (

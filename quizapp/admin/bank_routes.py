@@ -8,6 +8,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms.fields.choices import SelectChoice
 
 from .. import clock
@@ -20,6 +21,12 @@ from . import bp
 from .forms import CategoryForm, QuestionEditForm, QuestionFilterForm
 from .routes import admins_only
 
+DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MOODLE_EXPORTS = {
+    "gift": (bank_io.export_gift, "题库导出.gift.txt", "text/plain; charset=utf-8"),
+    "aiken": (bank_io.export_aiken, "题库导出（单选）.aiken.txt", "text/plain; charset=utf-8"),
+    "xml": (bank_io.export_moodle_xml, "题库导出.moodle.xml", "application/xml"),
+}
 OPTION_FIELDS = ["option_a", "option_b", "option_c", "option_d", "option_e", "option_f"]
 
 
@@ -35,7 +42,11 @@ def _sources() -> list[tuple[str, str]]:
 @admins_only
 def questions_list():
     form = QuestionFilterForm(request.args)
-    form.source.choices = [SelectChoice("", "全部来源")] + [SelectChoice(c, t) for c, t in _sources()]
+    form.source.choices = [
+        SelectChoice("", "全部来源"),
+        SelectChoice(questions.UNSOURCED, "无出处"),
+        *[SelectChoice(c, t) for c, t in _sources()],
+    ]
     form.category.choices = [SelectChoice("", "全部类别")] + [SelectChoice(n, n) for n in _names(Category)]
     form.ability.choices = [SelectChoice("", "全部能力")] + [SelectChoice(n, n) for n in _names(Ability)]
     filters = _filters(form)
@@ -80,6 +91,8 @@ def _edit_form(version, category, ability, source_code) -> QuestionEditForm:
     form.category.choices = [SelectChoice(n, n) for n in _names(Category)]
     form.ability.choices = [SelectChoice(n, n) for n in _names(Ability)]
     form.source.choices = [SelectChoice(c, t) for c, t in _sources()]
+    if version.source_id is None:  # 无出处: may stay so, or get a source
+        form.source.choices.insert(0, SelectChoice("", "（无出处）"))
     if request.method == "GET":
         form.type.data, form.category.data, form.ability.data = str(version.type), category, ability
         form.difficulty.data, form.stem.data = str(version.difficulty), version.stem
@@ -89,7 +102,7 @@ def _edit_form(version, category, ability, source_code) -> QuestionEditForm:
         if version.type == "calc":
             form.unit.data = "|".join(version.answer["unit"])
             form.tolerance.data = grading.plain_number(version.answer["tolerance"])
-        form.explanation.data, form.source.data = version.explanation, source_code
+        form.explanation.data, form.source.data = version.explanation, source_code or ""
         form.note.data = version.note or ""
         form.locator.data, form.quote.data = version.locator, version.quote
     return form
@@ -171,8 +184,26 @@ def audit_log():
 # Import wizard, template, export
 
 
-def _read_upload(name: str, data: bytes):
-    return bank_io.read_for_import([(name, data, None)], Path(current_app.config["BANK_PATH"]))
+def _import_defaults(form) -> dict:
+    """类别, 能力 and 难度 for a Word or Moodle file's questions that do not name their own."""
+    return {key: (form.get(f"default_{key}") or "").strip() for key in ("category", "ability", "difficulty")}
+
+
+def _read_upload(name: str, data: bytes, defaults: dict | None = None):
+    return bank_io.read_for_import(
+        [(name, data, None)], Path(current_app.config["BANK_PATH"]), unsourced_ok=True, defaults=defaults
+    )
+
+
+def _import_page(preview=None, defaults=None):
+    return render_template(
+        "admin/question_import.html",
+        preview=preview,
+        categories=_names(Category),
+        abilities=_names(Ability),
+        defaults=defaults or {"difficulty": "2"},
+        accepted=bank_io.ACCEPTED,
+    )
 
 
 @bp.route("/questions/import", methods=["GET", "POST"])
@@ -180,33 +211,47 @@ def _read_upload(name: str, data: bytes):
 def questions_import():
     """Step 1: upload. Step 2 (this page again): the preview of what would be added, skipped, refused."""
     if request.method == "GET":
-        return render_template("admin/question_import.html", preview=None)
+        return _import_page()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择要导入的文件", "danger")
         return redirect(url_for("admin.questions_import"))
-    if Path(upload.filename).suffix.lower() not in uploads.KINDS:
-        flash("不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）", "danger")
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in uploads.KINDS and suffix not in bank_io.UNIT_FORMATS:
+        flash(f"不支持的文件类型（支持 {bank_io.ACCEPTED}）", "danger")
         return redirect(url_for("admin.questions_import"))
     data = upload.read()
+    defaults = _import_defaults(request.form)
     with transaction():  # only a clean file waits for its confirmation
-        batch = _read_upload(upload.filename, data)
+        batch = _read_upload(upload.filename, data, defaults)
         plan = bank_io.plan_import(batch) if not batch.problems else None
         token = (
             previews.keep("bank", current_user.id, upload.filename, data, now=clock.utcnow())
             if plan
             else None
         )
-    return render_template(
-        "admin/question_import.html",
-        preview={
+    return _import_page(
+        {
             "token": token,
             "name": upload.filename,
             "problems": batch.problems,
             "new": plan.new if plan else [],
             "duplicates": plan.duplicates if plan else [],
+            "skipped": batch.skipped,
+            "unsourced": sum(1 for draft in plan.new if draft.source is None) if plan else 0,
+            "lost": sum(1 for draft in plan.new if draft.lost) if plan else 0,
         },
+        defaults,
     )
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def upload_too_large(error):
+    """An upload over MAX_CONTENT_LENGTH is refused before it is read (the CSRF check reads the form
+    first): back to the page it was sent from, with the limit named."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    flash(f"文件超过 {limit / 2**20:.0f} MB 的上限，未导入任何内容；请拆分后分批导入", "danger")
+    return redirect(request.path), 302
 
 
 @bp.route("/questions/import/<token>", methods=["POST"])
@@ -218,7 +263,8 @@ def questions_import_confirm(token: str):
         flash("预览已过期或不存在，请重新上传文件", "danger")
         return redirect(url_for("admin.questions_import"))
     with transaction() as done:
-        summary = bank_io.import_batch(_read_upload(preview.name, preview.data), actor_id=current_user.id)
+        batch = _read_upload(preview.name, preview.data, _import_defaults(request.form))
+        summary = bank_io.import_batch(batch, actor_id=current_user.id)
         previews.discard(preview)
     if not done.ok:
         return redirect(url_for("admin.questions_import"))
@@ -247,6 +293,12 @@ def questions_template():
     )
 
 
+@bp.route("/questions/template.docx")
+@admins_only
+def questions_template_docx():
+    return _download(bank_io.template_docx(), "题目导入模板.docx", DOCX_MIMETYPE)
+
+
 def _filters(form: QuestionFilterForm) -> questions.QuestionFilters:
     """The bank filters a list or an export was asked for."""
     return questions.QuestionFilters(
@@ -267,8 +319,13 @@ def questions_export():
     filters = _filters(form)
     ids = [version.question_id for version, *_ in db.session.execute(questions.search(filters))]
     rows = bank_io.current_versions(ids)
-    if request.args.get("format") == "yaml":
+    chosen = request.args.get("format")
+    if chosen == "yaml":
         return _download(bank_io.export_yaml(rows), "题库导出.yaml", "application/x-yaml")
+    if chosen in MOODLE_EXPORTS:
+        write, name, mimetype = MOODLE_EXPORTS[chosen]
+        data, _left = write(rows)  # what a format cannot hold is named in the file itself (GIFT)
+        return _download(data, name, mimetype)
     return _download(bank_io.export_xlsx(rows), "题库导出.xlsx", exports.XLSX_MIMETYPE)
 
 

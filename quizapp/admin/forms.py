@@ -193,5 +193,6 @@ class QuestionEditForm(FlaskForm):
         "备注", description="规则在已知日期变化时写明（如 2030 年起最低缴费年限逐步提高），学员答题后可见"
     )
     source = SelectField("来源文件", choices=[], validate_choice=False)
-    locator = StringField("条款位置", validators=[DataRequired("请填写条款位置")])
-    quote = TextAreaField("原文引用", validators=[DataRequired("请填写原文引用")])
+    # Checked with the source (validate_record): a 无出处 question leaves all three empty.
+    locator = StringField("条款位置", validators=[Optional()])
+    quote = TextAreaField("原文引用", validators=[Optional()])

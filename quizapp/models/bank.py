@@ -165,7 +165,9 @@ class QuestionVersion(db.Model):
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
     ability_id: Mapped[int] = mapped_column(ForeignKey("ability.id"), index=True)
     difficulty: Mapped[int] = mapped_column(Integer)
-    source_id: Mapped[int] = mapped_column(ForeignKey("source.id"), index=True)
+    # None: 无出处 — a unit's own question imported from Word or Moodle without a source document
+    # (locator and quote are then ""); the shipped bank quotes a source for every question.
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("source.id"), index=True)
     locator: Mapped[str] = mapped_column(String(64))
     quote: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
@@ -182,7 +184,7 @@ class QuestionVersion(db.Model):
     case: Mapped[QuestionCase | None] = relationship(lazy="joined")  # small; read with its questions
     category: Mapped[Category] = relationship()
     ability: Mapped[Ability] = relationship()
-    source: Mapped[Source] = relationship()
+    source: Mapped[Source | None] = relationship()
     created_by: Mapped[User | None] = relationship()
 
 

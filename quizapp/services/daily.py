@@ -100,7 +100,7 @@ def item_rows(*conditions):
             seal.is_sealed(LearningItem.question_id).label("sealed"),
         )
         .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
-        .join(Source, Source.id == QuestionVersion.source_id)
+        .outerjoin(Source, Source.id == QuestionVersion.source_id)  # 无出处 questions too
         .join(Category, Category.id == QuestionVersion.category_id)
         .where(*conditions)
         .order_by(LearningItem.position, LearningItem.id)

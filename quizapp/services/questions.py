@@ -22,6 +22,7 @@ from . import audit, bank_io, text
 from .errors import Conflict, DomainError, InvalidInput, NotFound
 
 PAGE_SIZE = 30
+UNSOURCED = "-"  # the source filter's value for 无出处 (never a source code: codes start with [A-Za-z0-9_])
 
 
 @dataclass
@@ -58,7 +59,7 @@ def search(filters: QuestionFilters):
             Question.reserved,
         )
         .join(Question, Question.id == QuestionVersion.question_id)
-        .join(Source, Source.id == QuestionVersion.source_id)
+        .outerjoin(Source, Source.id == QuestionVersion.source_id)  # 无出处 questions too
         .join(Category, Category.id == QuestionVersion.category_id)
         .join(Ability, Ability.id == QuestionVersion.ability_id)
         .where(QuestionVersion.is_current)
@@ -72,7 +73,9 @@ def search(filters: QuestionFilters):
                 func.cast(QuestionVersion.options, db.String).like(pattern),
             )
         )
-    if filters.source:
+    if filters.source == UNSOURCED:
+        stmt = stmt.where(QuestionVersion.source_id.is_(None))
+    elif filters.source:
         stmt = stmt.where(Source.code == filters.source)
     if filters.category:
         stmt = stmt.where(Category.name == filters.category)
@@ -111,7 +114,7 @@ def get(question_id: int) -> tuple[Question, list[tuple]]:
         raise NotFound("题目不存在")
     versions = db.session.execute(
         select(QuestionVersion, Source.code, Source.title, Category.name, Ability.name)
-        .join(Source, Source.id == QuestionVersion.source_id)
+        .outerjoin(Source, Source.id == QuestionVersion.source_id)
         .join(Category, Category.id == QuestionVersion.category_id)
         .join(Ability, Ability.id == QuestionVersion.ability_id)
         .where(QuestionVersion.question_id == question_id)
@@ -141,7 +144,14 @@ def edit(question_id: int, values: dict, *, actor_id: int | None) -> QuestionVer
     current = next(v for v, *_ in versions if v.is_current)
     resolver = bank_io.db_resolver(None)
     case = bank_io.CaseDraft("", current.case.title, current.case.body) if current.case_id else None
-    raw = bank_io.RawRecord(file="", row="", values=values, case=case, case_position=current.case_position)
+    raw = bank_io.RawRecord(
+        file="",
+        row="",
+        values=values,
+        case=case,
+        case_position=current.case_position,
+        unsourced_ok=current.source_id is None,  # a 无出处 question may stay so until a source is added
+    )
     categories = db.session.scalars(select(Category.name)).all()
     abilities = db.session.scalars(select(Ability.name)).all()
     draft, problems, _ = bank_io.validate_record(raw, resolver, set(categories), set(abilities))
@@ -165,7 +175,9 @@ def edit(question_id: int, values: dict, *, actor_id: int | None) -> QuestionVer
         "category_id": db.session.scalar(select(Category.id).where(Category.name == draft.category)),
         "ability_id": db.session.scalar(select(Ability.id).where(Ability.name == draft.ability)),
         "difficulty": draft.difficulty,
-        "source_id": db.session.scalar(select(Source.id).where(Source.code == draft.source)),
+        "source_id": (
+            db.session.scalar(select(Source.id).where(Source.code == draft.source)) if draft.source else None
+        ),
         "locator": draft.locator,
         "quote": draft.quote,
         "note": draft.note,

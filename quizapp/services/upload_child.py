@@ -266,7 +266,201 @@ def _cell(value):
     return value
 
 
-READERS = {"yaml": read_yaml, "json": read_json, "csv": read_csv, "xlsx": read_xlsx}
+# ---------------------------------------------------------------------------------------------
+# Word (.docx), plain text (GIFT, Aiken, policy documents) and Moodle XML
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 .doc, Excel .xls
+
+
+def _package(data: bytes, limits: dict, what: str) -> zipfile.ZipFile:
+    """An Office package measured before anything in it is parsed (member count, unpacked size)."""
+    if data[:8] == OLE_MAGIC:
+        raise Refused(
+            f"这是旧版 Office 97-2003 文件（.doc/.xls），不是 {what}；请在 Office 中“另存为” {what} 后重试"
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
+        raise Refused(f"无法读取：文件损坏，或不是 {what} 文件") from None
+    if len(members) > limits["zip_members"]:
+        raise Refused(f"文件内含 {len(members):,} 个部件，超过 {limits['zip_members']} 个的上限")
+    unpacked = sum(member.file_size for member in members)
+    if unpacked > limits["uncompressed_bytes"]:
+        raise Refused(
+            f"文件解压后有 {unpacked / 2**20:,.0f} MB，超过 {limits['uncompressed_bytes'] / 2**20:,.0f} MB 的上限"
+            "（疑似压缩炸弹）；请检查文件后重试"
+        )
+    return archive
+
+
+def read_docx(data: bytes, options: dict, limits: dict) -> list[str]:
+    """The document's paragraphs in reading order, a table's cells one paragraph each (their own
+    paragraphs joined by line breaks)."""
+    archive = _package(data, limits, "Word 文档（.docx）")
+    names = set(archive.namelist())
+    if "word/document.xml" not in names:
+        if "xl/workbook.xml" in names:
+            raise Refused("这是 Excel 工作簿（.xlsx）改成了 .docx 扩展名；请把扩展名改回 .xlsx 后按表格导入")
+        if "ppt/presentation.xml" in names:
+            raise Refused("这是 PowerPoint 演示文稿，不是 Word 文档（.docx）")
+        raise Refused("不是 Word 文档（.docx）：文件中没有正文部分")
+    try:
+        archive.read("word/document.xml")  # the CRC and the declared size are checked here
+        import docx
+        from docx.table import Table
+        from docx.text.paragraph import Paragraph
+
+        document = docx.Document(io.BytesIO(data))
+        paragraphs: list[str] = []
+        for block in document.element.body.iterchildren():
+            tag = block.tag.rsplit("}", 1)[-1]
+            if tag == "p":
+                paragraphs.append(Paragraph(block, document).text)
+            elif tag == "tbl":
+                for row in Table(block, document).rows:
+                    seen = set()
+                    for cell in row.cells:
+                        if id(cell._tc) not in seen:  # a merged cell repeats across the row
+                            seen.add(id(cell._tc))
+                            paragraphs.extend(p.text for p in cell.paragraphs)
+            if len(paragraphs) > limits["sheet_rows"]:
+                raise Refused(f"文档超过 {limits['sheet_rows']:,} 段的上限")
+    except Refused:
+        raise
+    except Exception:  # noqa: BLE001 - python-docx and lxml raise many kinds for a damaged package
+        raise Refused("无法读取 Word 文档（文件损坏，或不是 Word 2007+ 的 .docx 格式）") from None
+    return paragraphs
+
+
+def read_text(data: bytes, options: dict, limits: dict) -> str:
+    """Plain text as people save it: UTF-8 (with or without BOM), else GBK/GB18030."""
+    if data[:8] == OLE_MAGIC or data[:2] == b"PK":
+        raise Refused("这不是纯文本文件（看起来是 Word/Excel 文件改了扩展名）")
+    if b"\x00" in data[:4096]:
+        raise Refused("这不是纯文本文件（含有二进制内容；UTF-16 文本请另存为 UTF-8）")
+    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise Refused("文件为空")
+    return text
+
+
+def read_moodle_xml(data: bytes, options: dict, limits: dict) -> list[dict]:
+    """Moodle XML questions as plain dicts, read by lxml with no DTD, no entities, no network: a
+    file that declares a DOCTYPE (the carrier of entity bombs and external entities) is refused."""
+    from lxml import etree
+
+    head = data[:65536].lstrip()
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise Refused("Moodle XML 不应含有 DOCTYPE 或实体声明（出于安全原因拒绝读取）")
+    if head[:2] == b"PK" or data[:8] == OLE_MAGIC:
+        raise Refused("这不是 XML 文件（看起来是 Office 文件改了扩展名）")
+    parser = etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=False
+    )
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        line = exc.lineno or (exc.position[0] if exc.position else 0)
+        raise Refused(f"XML 格式错误：{exc.msg}", f"第{line}行" if line else "") from None
+    if root.tag != "quiz":
+        raise Refused("不是 Moodle XML 题目文件（根元素应为 <quiz>）", f"第{root.sourceline}行")
+
+    def text_of(element, path: str) -> str | None:
+        found = element.find(path)
+        return None if found is None else "".join(found.itertext())
+
+    questions = []
+    for element in root.iterchildren():
+        if not isinstance(element.tag, str):
+            continue
+        if element.tag != "question":
+            raise Refused(f"<quiz> 下只能有 <question>，这里是 <{element.tag}>", f"第{element.sourceline}行")
+        meta = None
+        for child in element.iterchildren():
+            if child.tag is etree.Comment and (child.text or "").strip().startswith("quizapp "):
+                meta = child.text.strip()[len("quizapp ") :]
+        entry = {
+            "line": element.sourceline,
+            "type": element.get("type") or "",
+            "name": text_of(element, "name/text"),
+            "text": text_of(element, "questiontext/text"),
+            "format": (
+                element.find("questiontext").get("format")
+                if element.find("questiontext") is not None
+                else None
+            ),
+            "feedback": text_of(element, "generalfeedback/text"),
+            "single": text_of(element, "single"),
+            "category": text_of(element, "category/text"),
+            "tags": [("".join(t.itertext())) for t in element.findall("tags/tag/text")],
+            "answers": [
+                {
+                    "fraction": answer.get("fraction") or "0",
+                    "format": answer.get("format"),
+                    "text": text_of(answer, "text") or "",
+                    "tolerance": text_of(answer, "tolerance"),
+                    "feedback": text_of(answer, "feedback/text"),
+                }
+                for answer in element.findall("answer")
+            ],
+            "units": [text_of(unit, "unit_name") for unit in element.findall("units/unit")],
+            "meta": meta,
+            "others": sorted(
+                {child.tag for child in element.iterchildren() if isinstance(child.tag, str)}
+                - {
+                    "name",
+                    "questiontext",
+                    "generalfeedback",
+                    "single",
+                    "answer",
+                    "category",
+                    "tags",
+                    "defaultgrade",
+                    "penalty",
+                    "hidden",
+                    "idnumber",
+                    "shuffleanswers",
+                    "answernumbering",
+                    "units",
+                    "usecase",
+                    "correctfeedback",
+                    "partiallycorrectfeedback",
+                    "incorrectfeedback",
+                    "showstandardinstruction",
+                    "unitgradingtype",
+                    "unitpenalty",
+                    "showunits",
+                    "unitsleft",
+                    "responseformat",
+                    "responserequired",
+                    "responsefieldlines",
+                    "attachments",
+                    "attachmentsrequired",
+                    "graderinfo",
+                    "responsetemplate",
+                    "minwordlimit",
+                    "maxwordlimit",
+                    "maxbytes",
+                    "filetypeslist",
+                    "info",
+                    "shownumcorrect",
+                }
+            ),
+        }
+        questions.append(entry)
+    return questions
+
+
+READERS = {
+    "yaml": read_yaml,
+    "json": read_json,
+    "csv": read_csv,
+    "xlsx": read_xlsx,
+    "docx": read_docx,
+    "text": read_text,
+    "moodlexml": read_moodle_xml,
+}
 
 
 def parse_request(stream) -> bytes:
@@ -308,6 +502,12 @@ def serve() -> None:
 
     import python_calamine  # noqa: F401  (loaded once here, inherited by every child)
     import yaml  # noqa: F401
+
+    try:  # Word and Moodle XML: loaded once too
+        import docx  # noqa: F401
+        from lxml import etree  # noqa: F401
+    except ImportError:  # an install without python-docx still reads the other formats
+        pass
 
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     while True:

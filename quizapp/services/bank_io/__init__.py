@@ -13,6 +13,7 @@ field. Callers use ``services.bank_io`` as one module: the names below are its p
 
 from .export import current_versions, export_xlsx, export_yaml, template_xlsx
 from .format import (
+    ACCEPTED,
     BLANK,
     COLUMNS,
     DEFAULT_ABILITIES,
@@ -20,6 +21,7 @@ from .format import (
     FIELD_LABELS,
     OPTION_KEYS,
     TYPE_ALIASES,
+    UNIT_FORMATS,
     Batch,
     CaseDraft,
     Draft,
@@ -36,11 +38,23 @@ from .importing import (
     read_for_import,
     verify_paths,
 )
+from .moodle import Skipped, export_aiken, export_gift, export_moodle_xml, parse_aiken, parse_gift
 from .readers import expand_paths, read_batch, read_paths
 from .stats import LIMITS, BankStats, bank_stats
 from .validation import TYPE_VALIDATORS, SourceResolver, validate_record
+from .word import records_from_paragraphs, template_docx
 
 __all__ = [
+    "ACCEPTED",
+    "UNIT_FORMATS",
+    "Skipped",
+    "export_aiken",
+    "export_gift",
+    "export_moodle_xml",
+    "parse_aiken",
+    "parse_gift",
+    "records_from_paragraphs",
+    "template_docx",
     "LIMITS",
     "BankStats",
     "bank_stats",

@@ -21,7 +21,7 @@ def current_versions(question_ids: list[int] | None = None) -> list[dict]:
     stmt = (
         select(QuestionVersion, Source.code, Category.name, Ability.name, Question.reserved)
         .join(Question, Question.id == QuestionVersion.question_id)
-        .join(Source, Source.id == QuestionVersion.source_id)
+        .outerjoin(Source, Source.id == QuestionVersion.source_id)  # 无出处 questions too
         .join(Category, Category.id == QuestionVersion.category_id)
         .join(Ability, Ability.id == QuestionVersion.ability_id)
         .where(QuestionVersion.is_current)
@@ -81,7 +81,7 @@ def export_yaml(rows: list[dict]) -> bytes:
     cases: dict[int, dict] = {}
     for row in rows:
         if row["case"] is None:
-            by_source.setdefault(row["source"], []).append(_question(row))
+            by_source.setdefault(row["source"], []).append(_question(row))  # None: 无出处
             continue
         case = cases.get(row["case"]["id"])
         if case is None:
@@ -106,6 +106,8 @@ def export_yaml(rows: list[dict]) -> bytes:
             "source": {"id": code, "title": sources[code].title, "text": _source_file_text(sources[code])},
             "questions": questions,
         }
+        if code
+        else {"questions": questions}  # 无出处: a document without a source block
         for code, questions in by_source.items()
     ]
     return yaml.safe_dump_all(documents, allow_unicode=True, sort_keys=False, width=1000).encode("utf-8")

@@ -123,7 +123,7 @@ class Draft:
 
     file: str
     row: str
-    source: str
+    source: str | None  # None: 无出处 (allowed for Word and Moodle imports, never the shipped bank)
     type: str
     stem: str
     options: list[dict]
@@ -138,6 +138,7 @@ class Draft:
     reserved: bool = False
     case: CaseDraft | None = None
     case_position: int | None = None
+    lost: list[str] = field(default_factory=list)  # what the import could not carry (Moodle)
 
     @property
     def content_hash(self) -> str:
@@ -153,6 +154,21 @@ class Batch:
     problems: list[Problem] = field(default_factory=list)
     sources: dict[str, SourceText] = field(default_factory=dict)
     files: int = 0
+    skipped: list = field(default_factory=list)  # moodle.Skipped: questions of a type this bank lacks
+
+    @property
+    def unsourced(self) -> int:
+        return sum(1 for draft in self.drafts if draft.source is None)
+
+
+# Formats only the import wizard reads (a unit's own bank): suffix → (the child's reader, the format).
+UNIT_FORMATS = {
+    ".docx": ("docx", "word"),
+    ".gift": ("text", "gift"),
+    ".txt": ("text", "gift-or-aiken"),
+    ".xml": ("moodlexml", "moodlexml"),
+}
+ACCEPTED = ".xlsx .csv .yaml .yml .json .docx .gift .txt .xml"
 
 
 @dataclass
@@ -164,6 +180,9 @@ class RawRecord:
     base_dir: Path | None = None
     case: CaseDraft | None = None  # for a case's sub-question
     case_position: int | None = None
+    # A unit's own bank (Word, Moodle) may leave source, locator and quote out: imported as 无出处.
+    unsourced_ok: bool = False
+    lost: list[str] = field(default_factory=list)  # what the format had that this bank cannot carry
 
 
 @dataclass

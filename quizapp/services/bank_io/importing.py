@@ -37,7 +37,7 @@ def verify_paths(paths: Iterable[Path], bank_path: Path | None) -> dict:
     return {
         "files": batch.files,
         "questions": len(batch.drafts),
-        "sources": len({draft.source for draft in batch.drafts}),
+        "sources": len({draft.source for draft in batch.drafts if draft.source}),
         "by_type": dict(sorted(Counter(d.type for d in batch.drafts).items())),
         "by_category": dict(sorted(Counter(d.category for d in batch.drafts).items())),
         "by_ability": dict(sorted(Counter(d.ability for d in batch.drafts).items())),
@@ -71,15 +71,25 @@ def db_resolver(bank_path: Path | None) -> SourceResolver:
     return SourceResolver(bank_path, known)
 
 
-def read_for_import(files_or_paths, bank_path: Path | None) -> Batch:
-    """Read input against the database's taxonomy and sources."""
+def read_for_import(
+    files_or_paths, bank_path: Path | None, *, unsourced_ok: bool = False, defaults: dict | None = None
+) -> Batch:
+    """Read input against the database's taxonomy and sources. ``unsourced_ok``: the import wizard's
+    uploads (a unit's own bank) may hold 无出处 questions; paths (the shipped bank) never do."""
     ensure_taxonomy()
     resolver = db_resolver(bank_path)
     categories = db.session.scalars(select(Category.name)).all()
     abilities = db.session.scalars(select(Ability.name)).all()
     if isinstance(files_or_paths, list) and files_or_paths and isinstance(files_or_paths[0], Path):
         return read_paths(files_or_paths, resolver=resolver, categories=categories, abilities=abilities)
-    return read_batch(files_or_paths, resolver=resolver, categories=categories, abilities=abilities)
+    return read_batch(
+        files_or_paths,
+        resolver=resolver,
+        categories=categories,
+        abilities=abilities,
+        unsourced_ok=unsourced_ok,
+        defaults=defaults,
+    )
 
 
 def plan_import(batch: Batch) -> ImportPlan:
@@ -115,7 +125,7 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
     plan = plan_import(batch)
     source_ids = dict(db.session.execute(select(Source.code, Source.id)).all())
     sources_added = 0
-    for code in sorted({draft.source for draft in plan.new} - set(source_ids)):
+    for code in sorted({draft.source for draft in plan.new if draft.source} - set(source_ids)):
         text = batch.sources[code]
         source = Source(
             code=code, title=text.title, issuer=text.issuer, effective=text.effective, body=text.body
@@ -146,7 +156,7 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
                 "category_id": category_ids[draft.category],
                 "ability_id": ability_ids[draft.ability],
                 "difficulty": draft.difficulty,
-                "source_id": source_ids[draft.source],
+                "source_id": source_ids[draft.source] if draft.source else None,
                 "locator": draft.locator,
                 "quote": draft.quote,
                 "content_hash": draft.content_hash,

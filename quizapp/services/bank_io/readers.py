@@ -11,6 +11,7 @@ from .. import uploads
 from ..errors import Problem
 from ..text import unstorable
 from .format import (
+    ACCEPTED,
     CASE_ALIASES,
     CASE_BODY,
     CASE_ITEMS,
@@ -19,6 +20,7 @@ from .format import (
     MAX_CASE_TITLE,
     OPTION_KEYS,
     REQUIRED_COLUMNS,
+    UNIT_FORMATS,
     Batch,
     CaseDraft,
     RawRecord,
@@ -27,7 +29,7 @@ from .validation import SourceResolver, validate_record
 
 
 def _records_from_documents(
-    name: str, documents: Iterable, base_dir: Path | None, problems: list[Problem]
+    name: str, documents: Iterable, base_dir: Path | None, problems: list[Problem], unsourced_ok: bool = False
 ) -> Iterator[RawRecord]:
     for doc_index, document in enumerate(documents, 1):
         if document is None:
@@ -43,7 +45,9 @@ def _records_from_documents(
             )
             continue
         source = _without_lines(document.get("source") or {})
-        if not isinstance(source, dict) or not source.get("id"):
+        if unsourced_ok and "source" not in document:
+            pass  # a document of 无出处 questions (an export of a unit's own bank)
+        elif not isinstance(source, dict) or not source.get("id"):
             problems.append(Problem(name, f"第{doc_index}个文档", "source", "缺少 source.id（来源文件编码）"))
             continue
         for index, item in enumerate(document["questions"], 1):
@@ -53,7 +57,8 @@ def _records_from_documents(
             line = item.get("__line__")
             row = f"第{index}题（第{line}行）" if line else f"第{index}题"
             values = _without_lines(item)
-            values.setdefault("source", source["id"])
+            if source.get("id"):
+                values.setdefault("source", source["id"])
             if str(values.get("type", "")).strip().lower() in CASE_ALIASES:
                 yield from _case_records(name, row, values, source, base_dir, problems)
             else:
@@ -183,14 +188,41 @@ def _grouped_cases(name: str, records: list[RawRecord], problems) -> list[RawRec
     return records
 
 
-def _records(kind: str, name: str, value, base_dir, problems) -> list[RawRecord]:
+def _records(kind: str, name: str, value, base_dir, problems, unsourced_ok: bool = False) -> list[RawRecord]:
     """Raw records from what the parser read: YAML/JSON documents, or numbered spreadsheet rows."""
     if kind == "yaml":
-        return list(_records_from_documents(name, value, base_dir, problems))
+        return list(_records_from_documents(name, value, base_dir, problems, unsourced_ok))
     if kind == "json":
         documents = value if isinstance(value, list) else [value]
-        return list(_records_from_documents(name, documents, base_dir, problems))
+        return list(_records_from_documents(name, documents, base_dir, problems, unsourced_ok))
     return _rows_to_records(name, iter(value), base_dir, problems)
+
+
+MISSING_EXPLANATION = "（原题没有解析，待补充）"
+
+
+def _unit_records(fmt: str, name: str, value, defaults: dict, batch: Batch) -> list[RawRecord]:
+    """Records of a unit's own bank: Word paragraphs, GIFT or Aiken text, Moodle XML questions."""
+    from . import moodle, word
+
+    if fmt == "word":
+        records, problems = word.records_from_paragraphs(name, value, defaults)
+        skipped = []
+    elif fmt == "moodlexml":
+        records, problems, skipped = moodle.records_from_moodle_xml(name, value, defaults)
+    elif fmt == "gift-or-aiken" and moodle.looks_like_aiken(value):
+        records, problems, skipped = moodle.parse_aiken(name, value, defaults)
+    else:
+        records, problems, skipped = moodle.parse_gift(name, value, defaults)
+    batch.problems.extend(problems)
+    batch.skipped.extend(skipped)
+    for record in records:  # units' banks often have no 解析: a stub that says so, listed in the preview
+        if not str(record.values.get("explanation") or "").strip():
+            record.values["explanation"] = MISSING_EXPLANATION
+            record.lost = [item for item in record.lost if not item.startswith("解析")] + [
+                "解析（原文件没有，已填入待补充提示）"
+            ]
+    return records
 
 
 def read_batch(
@@ -199,29 +231,41 @@ def read_batch(
     resolver: SourceResolver,
     categories: Iterable[str],
     abilities: Iterable[str],
+    unsourced_ok: bool = False,
+    defaults: dict | None = None,
 ) -> Batch:
-    """Read and validate ``(display name, content, folder it came from)`` triples."""
+    """Read and validate ``(display name, content, folder it came from)`` triples.
+
+    ``unsourced_ok``: a unit's own bank (the import wizard), whose questions may come without
+    source, locator and quote (无出处); Word and Moodle files always may. ``defaults``: category,
+    ability and difficulty for the questions of a Word or Moodle file that do not name their own."""
     batch = Batch()
     categories, abilities = set(categories), set(abilities)
     readable = []
     for name, data, base_dir in files:
         batch.files += 1
-        kind = uploads.KINDS.get(Path(name).suffix.lower())
+        suffix = Path(name).suffix.lower()
+        kind, fmt = UNIT_FORMATS.get(suffix) or (uploads.KINDS.get(suffix), None)
         if kind is None:
-            batch.problems.append(
-                Problem(name, "", "file", "不支持的文件类型（支持 .yaml .yml .json .xlsx .csv）")
-            )
+            batch.problems.append(Problem(name, "", "file", f"不支持的文件类型（支持 {ACCEPTED}）"))
+        elif not data.strip():
+            batch.problems.append(Problem(name, "", "file", "文件为空"))
         else:
-            readable.append((name, data, base_dir, kind))
+            readable.append((name, data, base_dir, kind, fmt))
     # One child process parses them all (uploads.py); the questions sheet of a workbook is "题目".
-    parsed = uploads.parse([(kind, data, {"sheet": "题目"}) for _, data, _, kind in readable])
+    parsed = uploads.parse([(kind, data, {"sheet": "题目"}) for _, data, _, kind, _ in readable])
     records: list[RawRecord] = []
-    for (name, _, base_dir, kind), value in zip(readable, parsed, strict=True):
+    for (name, _, base_dir, kind, fmt), value in zip(readable, parsed, strict=True):
         if isinstance(value, uploads.Refused):
             batch.problems.append(Problem(name, value.row, "file", value.message))
             continue
-        found = _records(kind, name, value, base_dir, batch.problems)
-        if not found and not any(p.file == name for p in batch.problems):
+        if fmt:
+            found = _unit_records(fmt, name, value, defaults or {}, batch)
+        else:
+            found = _records(kind, name, value, base_dir, batch.problems, unsourced_ok)
+            for record in found:
+                record.unsourced_ok = unsourced_ok
+        if not found and not batch.skipped and not any(p.file == name for p in batch.problems):
             batch.problems.append(Problem(name, "", "file", "文件中没有题目"))
         records += found
     for raw in records:  # a document's own text first: a question of another document may quote it

@@ -279,6 +279,10 @@ def _check_source(values: dict, raw: RawRecord, resolver: SourceResolver, bad: B
     stands in that passage word for word."""
     code, locator, quote = _text(values, "source"), _text(values, "locator"), _text(values, "quote")
     source = None
+    if raw.unsourced_ok and not code:
+        if locator or quote:  # a quote that is given is verified: it needs its document
+            bad("source", "写了条款位置或原文引用，就须写明来源文件编码（否则三项都不写，作为“无出处”导入）")
+        return None
     if not code:
         bad("source", "来源文件编码不能为空")
     elif not SOURCE_CODE.match(code):
@@ -358,7 +362,7 @@ def validate_record(
     draft = Draft(
         file=raw.file,
         row=raw.row,
-        source=source.code,
+        source=source.code if source else None,
         type=qtype,
         stem=stem,
         options=options,
@@ -373,5 +377,6 @@ def validate_record(
         reserved=reserved,
         case=raw.case,
         case_position=raw.case_position,
+        lost=list(raw.lost),
     )
     return draft, [], source

@@ -352,7 +352,7 @@ def paper_rows(
         select(PaperQuestion, QuestionVersion, Category.name, Source.title)
         .join(QuestionVersion, QuestionVersion.id == PaperQuestion.question_version_id)
         .join(Category, Category.id == QuestionVersion.category_id)
-        .join(Source, Source.id == QuestionVersion.source_id)
+        .outerjoin(Source, Source.id == QuestionVersion.source_id)  # 无出处 questions too
         .where(
             PaperQuestion.round_id == round_id,
             PaperQuestion.attempt_id.is_(None)

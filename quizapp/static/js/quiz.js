@@ -184,8 +184,10 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, fi
     feedback.note ? h("aside", { class: "note", role: "note" }, h("strong", {}, "提示 "), feedback.note) : "",
     h("section", { class: "source" },
       h("h3", {}, "出处"),
-      h("p", { class: "source-title" }, sourceLink(feedback.source)),
-      h("blockquote", {}, feedback.source.quote)),
+      ...(feedback.source.quote  // 无出处: a unit's own question, imported without a source document
+        ? [h("p", { class: "source-title" }, sourceLink(feedback.source)), h("blockquote", {}, feedback.source.quote)]
+        : [h("p", { class: "source-title" }, h("span", { class: "tag tag-warn unsourced" }, "无出处"), " ",
+          h("span", { class: "muted small" }, "本题来自单位自有题库，尚未标注政策出处"))])),
     h("div", { class: "actions feedback-actions" }, ...actions),
     reportBox(question.id),
   );
