@@ -4,6 +4,7 @@ the service, the state as a replay of the log, simultaneous buzzes, early buzzes
 from __future__ import annotations
 
 import random
+import sys
 import threading
 
 import pytest
@@ -471,3 +472,116 @@ def test_the_stream_sends_the_current_state_first_then_every_change(app, org_tre
         host.post(f"/contest/{code}/host/act", json={"action": "reveal"})
         revealed = next_state()
         assert revealed["phase"] == "judged" and revealed["answer"]["text"]
+
+
+# ---------------------------------------------------------------------------------------------
+# kill -9 of the server mid-抢答, and a restart: the same state, from the log
+
+
+def test_a_killed_server_resumes_mid_buzz_with_identical_scores(tmp_path, monkeypatch):
+    import os
+    import re
+    import signal
+
+    from quizapp import create_app
+    from quizapp.models import Unit
+
+    from .live import Browser, Process, free_port, quizapp, wait_until_serving
+
+    env = os.environ | {"QUIZAPP_INSTANCE_PATH": str(tmp_path), "QUIZAPP_ADMIN_PASSWORD": "Admin1234"}
+    env.pop("QUIZAPP_DATABASE_URL", None)
+    quizapp("init", env=env)
+    monkeypatch.setenv("QUIZAPP_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("QUIZAPP_DATABASE_URL", raising=False)
+    app = create_app({"SECRET_KEY": "x"})
+    with app.app_context():
+        from quizapp.services import org
+
+        if db.session.scalar(select(Unit.id)) is None:
+            org.create_unit("H1", "大厅单位")
+        db.session.commit()
+        unit = db.session.scalar(select(Unit.code))
+        admin = db.session.scalar(select(User).where(User.username == "admin"))
+        code = setup.create_contest(
+            admin,
+            title="断电恢复演练",
+            unit_code=unit,
+            teams=team_specs(3),
+            segments=[
+                setup.SegmentSpec("required", count=1, types=["single"], phone_answers=False),
+                setup.SegmentSpec(
+                    "buzz", points_right=20, points_wrong=10, early_penalty=5, count=2, types=["single"]
+                ),
+            ],
+        ).code
+        pins = setup.team_pins(setup.find(code))
+        db.session.commit()
+        db.engine.dispose()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "serve.log"
+    server = Process(
+        [sys.executable, "-m", "quizapp", "serve", "--port", str(port), "--no-scheduler"], env, log
+    )
+    server.start()
+    try:
+        wait_until_serving(base, server.process, log)
+        host = Browser(base)
+        status, page = host.post_login("admin", "Admin1234")
+        assert status == 200, page[:300]
+        host.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+        phones = []
+        for team, member in ((pins[0], "队员1甲"), (pins[1], "队员2甲"), (pins[2], "队员3乙")):
+            phone = Browser(base)
+            _, page = phone.request("GET", f"/contest/{code}/join")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+            status, page = phone.request(
+                "POST",
+                f"/contest/{code}/join",
+                form={"pick": f"{team['id']}|{member}", "pin": team["pin"], "csrf_token": token},
+            )
+            assert status == 200 and "抢答" in page, page[:300]
+            phone.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+            phones.append(phone)
+
+        def host_act(action, **extra):
+            return host.json("POST", f"/contest/{code}/host/act", {"action": action, **extra})
+
+        host_act("next")  # 必答, 第1队, answered aloud
+        host_act("open")
+        host_act("judge", correct=True)
+        host_act("next")  # 抢答 1
+        assert (
+            phones[1].json("POST", f"/contest/{code}/play", {"action": "buzz"})["outcome"]["result"] == "foul"
+        )
+        host_act("open")
+        assert (
+            phones[0].json("POST", f"/contest/{code}/play", {"action": "buzz"})["outcome"]["result"]
+            == "first"
+        )
+        assert (
+            phones[2].json("POST", f"/contest/{code}/play", {"action": "buzz"})["outcome"]["result"] == "late"
+        )
+        host_act("judge", correct=False)  # 第1队 wrong: the floor passes to 第3队, mid-抢答
+        before = Browser(base).json("GET", f"/contest/{code}/state")
+        assert {t["name"]: t["score"] for t in before["teams"]} == {"第1队": 0, "第2队": -5, "第3队": 0}
+        assert before["phase"] == "open" and before["floor_name"] == "第3队"
+
+        os.kill(server.process.pid, signal.SIGKILL)
+        server.process.wait(timeout=10)
+        server = Process(server.args, env, log).start()
+        wait_until_serving(base, server.process, log)
+        after = Browser(base).json("GET", f"/contest/{code}/state")
+        for key in ("seq", "teams", "phase", "floor", "buzzes", "fouls", "judgements", "question", "segment"):
+            assert after[key] == before[key], key
+        # …and the contest goes on: the phone's session and the host's still work.
+        host_act("judge", correct=True)
+        host_act("next")
+        assert (
+            phones[1].json("POST", f"/contest/{code}/play", {"action": "buzz"})["outcome"]["result"] == "foul"
+        )
+        final = Browser(base).json("GET", f"/contest/{code}/state")
+        assert {t["name"]: t["score"] for t in final["teams"]} == {"第1队": 0, "第2队": -10, "第3队": 20}
+    finally:
+        server.stop()
