@@ -28,9 +28,9 @@ function draw(state, now) {
   el("next-label").textContent = state.next ? `下一题：${state.next.segment} 第 ${state.next.question} 题` : "已是最后一题";
   clear(el("question")).append(questionBlock(state));
   clear(el("key")).append(state.key ? h("p", {}, h("b", {}, "答案："), state.key.text, h("br"), h("span", { class: "muted" }, state.key.explanation)) : "");
-  clear(el("buzzes")).append(buzzList(state), ...verdicts(state),
+  clear(el("buzzes")).append(...[buzzList(state), ...verdicts(state),
     state.floor_name ? h("p", { class: "floor" }, `待判定：${state.floor_name}`) : null,
-    state.stake ? h("p", {}, `风险分值：${state.stake} 分`) : null);
+    state.stake ? h("p", {}, `风险分值：${state.stake} 分`) : null].filter(Boolean));
   scoreboard(el("scores"), state);
   const sheet = clear(el("run-sheet"));
   state.run_sheet.forEach((s, i) => sheet.append(h("li", { class: state.segment?.index === i ? "current" : "" }, `${s.title} · ${s.questions} 题`)));

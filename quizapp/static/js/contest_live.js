@@ -91,10 +91,11 @@ export function questionBlock(state, { large = false } = {}) {
 }
 
 export function buzzList(state) {
-  return h("ol", { class: "buzz-list" },
-    state.buzzes.map((b, i) => h("li", { class: i === 0 ? "first" : "" },
-      h("b", {}, b.name), ` ${b.member} `, i === 0 ? "抢到" : `慢 ${(b.behind_ms / 1000).toFixed(2)} 秒`)),
-    state.fouls.map((f) => h("li", { class: "foul" }, h("b", {}, f.name), ` 提前抢答犯规 −${f.penalty}`)),
+  return h("div", {},
+    h("ol", { class: "buzz-list" },
+      state.buzzes.map((b, i) => h("li", { class: i === 0 ? "first" : "" },
+        h("b", {}, b.name), ` ${b.member} `, i === 0 ? "抢到" : `慢 ${(b.behind_ms / 1000).toFixed(2)} 秒`))),
+    state.fouls.map((f) => h("p", { class: "buzz-foul" }, h("b", {}, f.name), ` 提前抢答犯规 −${f.penalty}`)),
   );
 }
 
