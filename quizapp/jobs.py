@@ -57,6 +57,41 @@ SWEEPS: dict[str, Sweep] = {
     "housekeeping": Sweep(sweeps.housekeeping, 3600, 3500, "清理过期的导入预览和登录会话"),
 }
 
+# A run's counts in words, for the admin's run log: {"closed": 0, "waiting": 0} → 关闭 0 轮，等待 0 轮.
+COUNT_WORDS = {
+    "opened": "开放 {} 轮",
+    "auto_submitted": "自动提交 {} 份答卷",
+    "closed": "关闭 {} 轮",
+    "waiting": "等待 {} 轮",
+    "snapshots": "刷新 {} 份排名",
+    "rolled": "结转 {} 天",
+    "created": "创建 {} 轮",
+    "built": "生成 {} 份月通报",
+    "previews_removed": "清理导入预览 {} 份",
+    "sessions_removed": "清理登录会话 {} 个",
+}
+OUTCOME_WORDS = {"ok": "正常", "error": "出错", "running": "运行中"}
+
+
+def job_label(name: str) -> str:
+    """The job's name in Chinese (a job since removed keeps its code name)."""
+    return SWEEPS[name].label if name in SWEEPS else name
+
+
+def describe_counts(counts: dict | None) -> str:
+    """What a run did, in words: "关闭 1 轮，等待 0 轮"; problems follow after a full stop."""
+    if not counts:
+        return ""
+    said = [
+        COUNT_WORDS[key].format(value) if key in COUNT_WORDS else f"{key} {value}"
+        for key, value in counts.items()
+        if key != "problems"
+    ]
+    text = "，".join(said)
+    if counts.get("problems"):
+        text += "。问题：" + "；".join(str(problem) for problem in counts["problems"])
+    return text
+
 
 class Leadership:
     """Whether this process is the scheduler that acts. Asked before every run."""

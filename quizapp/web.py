@@ -28,7 +28,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.routing import IntegerConverter
 
-from . import clock
+from . import clock, jobs
 from .extensions import db, login_manager
 from .models import QuestionType, Role, User
 from .models._types import MAX_ID
@@ -134,6 +134,15 @@ def commits(view):
             return view(*args, **kwargs)
 
     return committed
+
+
+# The business time zone as people say it: China's one zone is 北京时间 whatever the tz database
+# calls it; any other zone keeps its name.
+BEIJING_TIME_ZONES = {"Asia/Shanghai", "Asia/Chongqing", "Asia/Chungking", "Asia/Harbin", "PRC"}
+
+
+def local_time_name(zone: str) -> str:
+    return "北京时间" if zone in BEIJING_TIME_ZONES else f"{zone} 时间"
 
 
 def sign_in(user: User) -> None:
@@ -286,6 +295,14 @@ def init_app(app: Flask) -> None:
     def describe_answer(value, version) -> str:
         return grading.describe(version.type, version.options, value)
 
+    app.add_template_filter(jobs.job_label, "job_label")
+    app.add_template_filter(jobs.describe_counts, "job_counts")
+
     @app.context_processor
     def template_globals():
-        return {"Role": Role, "QuestionType": QuestionType, "action_label": action_label}
+        return {
+            "Role": Role,
+            "QuestionType": QuestionType,
+            "action_label": action_label,
+            "local_time_name": local_time_name(app.config["TIMEZONE"]),
+        }

@@ -90,4 +90,4 @@ def test_admin_dashboard_shows_todays_participation_open_rounds_and_job_runs(app
     client.post("/logout")
     auth.login("root")
     page = client.get("/admin/").get_data(as_text=True)
-    assert "roll_day" in page and "进行中的练习比赛" in page
+    assert "日终结转：日日学参与情况" in page and "roll_day" not in page and "进行中的练习比赛" in page

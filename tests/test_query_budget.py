@@ -334,6 +334,11 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "admin units": ("root", "/admin/units?parent=P", 4),
         "admin units (unit admin)": ("padmin", "/admin/units", 4),
         "admin rounds": ("root", "/admin/rounds", 2),
+        # The unit picker: the matches, then the names above them; the form shows its chosen units so.
+        "admin unit search": ("root", "/admin/units/search?q=A", 3),
+        "admin unit search (unit admin)": ("padmin", "/admin/units/search?q=A", 4),
+        "admin round form": ("root", "/admin/rounds/new?kind=exam", 4),
+        "admin staff by unit": ("padmin", "/admin/staff?unit=A1", 7),  # + the chosen unit, named
         "admin reports": ("root", "/admin/reports", 2),
         "admin audit": ("root", "/admin/audit", 2),
         # Every attempt of this world is answered in one frozen instant: all of them are flagged.

@@ -2,4 +2,13 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import bank_routes, integrity_routes, ops_routes, org_routes, report_routes, round_routes, routes  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    bank_routes,
+    integrity_routes,
+    ops_routes,
+    org_routes,
+    report_routes,
+    round_routes,
+    routes,
+    unit_routes,
+)

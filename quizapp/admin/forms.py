@@ -22,7 +22,7 @@ class StaffFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form
 
-    unit = StringField("单位编码", validators=[Optional()])
+    unit = StringField("单位", validators=[Optional()])
     q = StringField("姓名或登录名", validators=[Optional()])
     role = SelectField(
         "角色",
@@ -56,9 +56,9 @@ class RoundRulesForm(FlaskForm):
     """The rules a round and a schedule template share."""
 
     targets = StringField(
-        "参加单位编码",
-        validators=[DataRequired("请填写参加单位")],
-        description="多个单位用逗号或空格分隔；含下属全部单位",
+        "参加单位",
+        validators=[DataRequired("请选择参加单位")],
+        description="可选多个单位；含下属全部单位",
     )
     time_limit_minutes = IntegerField("答题时限（分钟）", validators=[DataRequired(), NumberRange(1, 600)])
     attempts_allowed = IntegerField("可作答次数", validators=[DataRequired(), NumberRange(1, 20)])
@@ -116,7 +116,7 @@ class SelectionForm(FlaskForm):
 
     starts_on = DateField("起始日期", validators=[Optional()])
     ends_on = DateField("截止日期", validators=[Optional()])
-    unit = StringField("单位编码", validators=[Optional()])
+    unit = StringField("单位（含下属）", validators=[Optional()])
     job_section = StringField("岗位", validators=[Optional()])
     age_band = SelectField(
         "年龄段", choices=[SelectChoice("", "不限年龄")], validators=[Optional()], validate_choice=False
@@ -131,7 +131,7 @@ class SelectionForm(FlaskForm):
 
 
 class ScreenForm(FlaskForm):
-    unit = StringField("单位编码", validators=[DataRequired("请填写单位编码")])
+    unit = StringField("单位", validators=[DataRequired("请选择单位")])
     label = StringField("名称（如：一楼大厅电视）", validators=[DataRequired("请填写名称"), Length(max=100)])
 
 

@@ -43,7 +43,7 @@ def job_run_now(name: str):
             "job.run", "job", name, actor_id=current_user.id, after={"outcome": run.outcome, "run_id": run.id}
         )
     flash(
-        f"{jobs.SWEEPS[name].label}：{'完成' if run.outcome == 'ok' else '出错'} {run.counts or ''}",
+        f"{jobs.SWEEPS[name].label}：{'完成' if run.outcome == 'ok' else '出错'} {jobs.describe_counts(run.counts)}",
         "success" if run.outcome == "ok" else "danger",
     )
     return redirect(url_for("admin.job_runs"))

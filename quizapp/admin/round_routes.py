@@ -9,7 +9,18 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import clock
 from ..extensions import db
-from ..models import Attempt, AttemptStatus, Category, ItemStat, PaperMode, QuestionVersion, Round, Unit, User
+from ..models import (
+    Attempt,
+    AttemptStatus,
+    Category,
+    ItemStat,
+    PaperMode,
+    QuestionVersion,
+    Round,
+    RoundStatus,
+    Unit,
+    User,
+)
 from ..services import analysis
 from ..services import rounds as round_service
 from ..web import transaction
@@ -104,7 +115,24 @@ def rounds():
         .order_by(Round.opens_at.desc())
         .limit(200)
     ).all()
-    return render_template("admin/rounds.html", rows=rows, now=clock.utcnow())
+    now = clock.utcnow()
+    groups = {state: [] for state in ROUND_STATES}
+    for row in rows:
+        groups[round_state(row[0], now)].append(row)
+    return render_template("admin/rounds.html", groups=groups, states=ROUND_STATES, now=now)
+
+
+# The admin's list in sections, running first. "Running" goes by the clock, as takers see it: a
+# round whose opening time has come is open to them even before the sweep marks it open.
+ROUND_STATES = {"open": "进行中", "ending": "待结束", "upcoming": "未开始", "closed": "已结束"}
+
+
+def round_state(round_: Round, now: datetime) -> str:
+    if round_.status == RoundStatus.CLOSED:
+        return "closed"
+    if now >= round_.closes_at:
+        return "ending"
+    return "open" if round_.opens_at <= now else "upcoming"
 
 
 @bp.route("/rounds/new", methods=["GET", "POST"])
@@ -176,6 +204,7 @@ def round_detail(round_id: int):
     return render_template(
         "admin/round_detail.html",
         round=round_,
+        state_label=ROUND_STATES[round_state(round_, clock.utcnow())],
         paper=round_service.paper_rows(round_id),
         stats=stats,
         recent=recent,

@@ -2,10 +2,19 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_login import current_user, login_required
 
 from ..extensions import limiter
+from ..models import Role
 from ..services import accounts
 from ..web import safe_next, sign_in, sign_out, transaction
 from . import bp
 from .forms import ChangePasswordForm, LoginForm
+
+
+def landing() -> str:
+    """Where a signed-in person starts: admins and unit admins on the admin home (they come to
+    manage; their own 日日学 stays one tab away, 首页), staff on the learner home."""
+    if current_user.role in (Role.ADMIN, Role.UNIT_ADMIN):
+        return url_for("admin.home")
+    return url_for("learn.home")
 
 
 def _account_key() -> str:
@@ -33,7 +42,7 @@ def _failed(response) -> bool:
 )
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("learn.home"))
+        return redirect(landing())
     form = LoginForm()
     if form.validate_on_submit():
         user = accounts.authenticate(form.username.data, form.password.data)
@@ -45,7 +54,7 @@ def login():
             sign_in(user)  # a fresh session (and CSRF token) at every sign-in
         if user.must_change_password:  # the page itself says why (once)
             return redirect(url_for("auth.change_password"))
-        return redirect(next_url or url_for("learn.home"))
+        return redirect(next_url or landing())
     return render_template("auth/login.html", form=form)
 
 
@@ -71,7 +80,7 @@ def change_password():
             )
             sign_in(current_user._get_current_object())  # the old session ended with the version
         if done.ok:
-            return redirect(url_for("learn.home"))
+            return redirect(landing())
     return render_template(
         "auth/password.html", form=form, min_length=current_app.config["PASSWORD_MIN_LENGTH"]
     )
