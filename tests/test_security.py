@@ -154,6 +154,13 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
         upload(admin, "/admin/questions/import", "新题.yaml", bank_yaml([bank_question("新导入的题？")])),
         "/admin/questions/import/",
     )
+    for name in ("drafts_token", "drafts_token_discard"):  # a policy document → drafts to review
+        generated = admin.post(
+            "/admin/questions/drafts",
+            data={"file": (io.BytesIO("第一条 用人单位应当自用工之日起三十日内办理登记。".encode()), "规程.txt")},
+            content_type="multipart/form-data",
+        )
+        ids[name] = generated.headers["Location"].rsplit("/", 1)[1]
     rows = [["anew01", "甲市新人", "C1X01", "学员", None, None, None, None, None, None]]
     ids["staff_import_token"] = preview_token(
         upload(login_as("aadmin"), "/admin/staff/import", "人员.xlsx", staff_workbook(rows)),
@@ -334,6 +341,15 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("admin.questions_list", "GET"): (Call("/admin/questions"), ADMINS),
     ("admin.questions_export", "GET"): (Call("/admin/questions/export"), ADMINS),
     ("admin.questions_template", "GET"): (Call("/admin/questions/template.xlsx"), ADMINS),
+    ("admin.questions_template_docx", "GET"): (Call("/admin/questions/template.docx"), ADMINS),
+    ("admin.question_drafts", "GET"): (Call("/admin/questions/drafts"), ADMINS),
+    ("admin.question_drafts", "POST"): (Call("/admin/questions/drafts", data={"source": ""}), ADMINS_WRITE),
+    ("admin.question_drafts_review", "GET"): (Call("/admin/questions/drafts/{drafts_token}"), ADMINS),
+    ("admin.question_drafts_review", "POST"): (Call("/admin/questions/drafts/{drafts_token}", data={}), ADMINS),
+    ("admin.question_drafts_discard", "POST"): (
+        Call("/admin/questions/drafts/{drafts_token_discard}/discard"),
+        ADMINS_WRITE,
+    ),
     ("admin.question_detail", "GET"): (Call("/admin/questions/{question}"), ADMINS),
     ("admin.question_detail", "POST"): (Call("/admin/questions/{question}", data={"stem": ""}), ADMINS),
     ("admin.questions_status", "POST"): (
@@ -347,7 +363,6 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("admin.questions_import_confirm", "POST"): (
         Call("/admin/questions/import/{import_token}", data={"name": "新题.yaml"}),
         ADMINS_WRITE,
-    ("admin.questions_template_docx", "GET"): (Call("/admin/questions/template.docx"), ADMINS),
     ),
     ("admin.report_queue", "GET"): (Call("/admin/reports"), ADMINS),
     ("admin.error_report_handle", "POST"): (

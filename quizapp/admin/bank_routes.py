@@ -368,3 +368,8 @@ def error_report_handle(report_id: int):
             now=clock.utcnow(),
         )
     return redirect(url_for("admin.report_queue"))
+
+
+# The draft review (a policy document → draft questions) is part of the import wizard: its routes are
+# registered with these.
+from . import draft_routes  # noqa: E402,F401

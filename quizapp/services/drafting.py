@@ -1,0 +1,589 @@
+"""A policy document turned into draft questions for an admin to review (nothing enters the bank
+unreviewed: drafts are proposals; ``bank_io`` validates and imports only the ones accepted).
+
+The document is split into articles (第X条, ``SourceText.articles``) or, without articles, into
+paragraphs (第N段), and each into sentences. In a sentence the generator looks for what questions are
+made of, and proposes drafts of every objective type from it:
+
+- a time limit, an amount, a percentage or a multiple (三十日, 六个月, 百分之二十, 二倍): a single
+  choice and a fill with the figure as the key, and a judge that states the sentence with another
+  figure (false); the wrong options are the document's own figures of the same unit (other time
+  limits in the same law), else neighbouring values;
+- who decides (由……人民政府确定): a single choice among the document's other bodies;
+- an obligation with 应当 / 不得 / 可以: a judge that states it as written (true) or with the modal
+  turned (false);
+- an enumeration (下列情形之一 / （一）（二）…): a multiple choice with some of its items right and
+  items of the document's other lists as the wrong ones.
+
+Every draft quotes its sentence verbatim with its locator (the import verifies it again), carries an
+explanation stub that cites the article, and says which finding it came from.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import asdict, dataclass, field
+
+from .bank_io.format import BLANK
+from .sources import ARTICLE, SourceText
+
+DIGITS = "零一二三四五六七八九"
+UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+CN_NUMBER = r"[零一二两三四五六七八九十百千万]+"
+FIGURE = re.compile(
+    rf"(?<![第\d零一二两三四五六七八九十百千万.])(?P<num>\d+(?:\.\d+)?|{CN_NUMBER})"
+    r"(?P<unit>个工作日|个月|日|天|年|周岁|倍|小时|万元|元|周)"
+    r"(?![份度末初底])"
+)
+PERCENT = re.compile(rf"百分之(?:{CN_NUMBER})(?:点[零一二三四五六七八九]+)?|\d+(?:\.\d+)?%")
+DECIDER = re.compile(
+    r"由(?P<who>[^，。；由]{2,26}?)(?P<verb>确定|规定|制定|决定|核定|审批|批准|公布|负责|认定|办理)"
+)
+DECIDER_SUFFIXES = ("人民政府", "部门", "机构", "国务院", "委员会", "工会", "人民法院")
+MODALS = ("应当", "不得", "可以")
+MODAL_TURN = {"应当": "可以", "不得": "可以", "可以": "应当"}
+ITEM = re.compile(r"^[(（][一二三四五六七八九十]+[)）]\s*")
+SENTENCE_END = "。；;！？"
+MAX_SENTENCE = 120
+MAX_DRAFTS = 600
+
+CATEGORY_WORDS = [
+    ("社会保险", ("保险", "养老", "医疗", "工伤", "失业", "生育", "社保")),
+    ("劳动关系", ("劳动合同", "劳动争议", "工资", "劳动法", "工作时间", "年休假", "劳动")),
+    ("就业创业", ("就业", "创业", "人力资源市场", "职业介绍")),
+    ("人才人事", ("公务员", "事业单位", "人事", "人才")),
+]
+
+
+def to_int(text: str) -> int | None:
+    """三十 → 30, 一百二十 → 120, 两 → 2, 15 → 15; None for what is not a whole number."""
+    if text.isdigit():
+        return int(text)
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in DIGITS or ch == "两":
+            digit = 2 if ch == "两" else DIGITS.index(ch)
+        elif ch in UNITS:
+            value = UNITS[ch]
+            if value == 10000:
+                total += (section + (digit or 0)) * value
+                section, digit = 0, None
+            else:
+                section += (1 if digit is None else digit) * value
+                digit = None
+        else:
+            return None
+    return total + section + (digit or 0)
+
+
+def to_chinese(number: int) -> str:
+    """30 → 三十, 15 → 十五, 120 → 一百二十, 105 → 一百零五 (as the laws write them, up to 9999)."""
+    if number < 10:
+        return DIGITS[number]
+    if number < 20:
+        return "十" + (DIGITS[number % 10] if number % 10 else "")
+    parts, zero = [], False
+    for value, name in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        digit = number // value % 10
+        if digit:
+            if zero:
+                parts.append("零")
+            parts.append(DIGITS[digit] + name)
+            zero = False
+        elif parts:
+            zero = True
+    return "".join(parts)
+
+
+@dataclass
+class Figure:
+    text: str  # as written: 三十日, 百分之二十
+    value: float
+    unit: str  # 日, 个月, %, 倍…
+    chinese: bool
+
+
+@dataclass
+class Draft:
+    """A proposed question; ``key`` names it within one run (for the review form)."""
+
+    key: str
+    type: str
+    stem: str
+    answer: object
+    options: dict = field(default_factory=dict)
+    explanation: str = ""
+    locator: str = ""
+    quote: str = ""
+    finding: str = ""  # what it was made from: 时限, 金额/比例, 决定主体, 义务, 列举
+    category: str = ""
+    difficulty: int = 1
+
+    def values(self, source_code: str, ability: str) -> dict:
+        """The draft as an import record's values (validated like any import row)."""
+        values = {
+            "source": source_code,
+            "type": self.type,
+            "category": self.category,
+            "ability": ability,
+            "difficulty": self.difficulty,
+            "stem": self.stem,
+            "answer": self.answer,
+            "explanation": self.explanation,
+            "locator": self.locator,
+            "quote": self.quote,
+        }
+        if self.options:
+            values["options"] = dict(self.options)
+        return values
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Passage:
+    locator: str
+    text: str  # the article (or paragraph) as the source holds it
+
+
+def passages(source: SourceText) -> list[Passage]:
+    """Articles when the document has them, else paragraphs (第N段)."""
+    if source.articles:
+        return [Passage(locator, text) for locator, text in source.articles.items()]
+    return [Passage(f"第{index}段", line) for index, line in enumerate(source.paragraphs, 1)]
+
+
+def sentences(text: str) -> list[str]:
+    """The passage's sentences and clauses, as written (without the closing mark): what a quote is."""
+    found = []
+    for line in text.split("\n"):
+        line = ARTICLE.sub("", line, count=1).strip() if ARTICLE.match(line) else line.strip()
+        line = ITEM.sub("", line)
+        start = 0
+        for index, ch in enumerate(line):
+            if ch in SENTENCE_END:
+                piece = line[start:index].strip()
+                if piece:
+                    found.append(piece)
+                start = index + 1
+        if line[start:].strip():
+            found.append(line[start:].strip().rstrip(":："))
+    return found
+
+
+def figures_in(sentence: str) -> list[tuple[int, Figure]]:
+    """(position, figure) of every time limit, amount, percentage and multiple in the sentence."""
+    found = []
+    for match in FIGURE.finditer(sentence):
+        number, unit = match.group("num"), match.group("unit")
+        value = float(number) if number[0].isdigit() else to_int(number)
+        if value is None or value == 0:
+            continue
+        if unit == "年" and value >= 1900:
+            continue  # a year, not a length of time
+        if (unit in ("年", "日") and sentence[match.end() : match.end() + 1] in "月度") or (
+            unit == "日" and sentence[max(0, match.start() - 1) : match.start()] == "月"
+        ):
+            continue  # a date
+        found.append((match.start(), Figure(match.group(0), float(value), unit, not number[0].isdigit())))
+    for match in PERCENT.finditer(sentence):
+        text = match.group(0)
+        if text.endswith("%"):
+            value, chinese = float(text[:-1]), False
+        else:
+            whole, _, decimal = text[3:].partition("点")
+            number = to_int(whole)
+            if number is None:
+                continue
+            value = (
+                float(f"{number}.{''.join(str(DIGITS.index(c)) for c in decimal)}")
+                if decimal
+                else float(number)
+            )
+            chinese = True
+        found.append((match.start(), Figure(text, value, "%", chinese)))
+    return sorted(found, key=lambda item: item[0])
+
+
+def write_figure(value: float, like: Figure) -> str:
+    """A value written as ``like`` writes its figure (三十日 → 六十日, 20% → 30%, 百分之二十 → 百分之三十)."""
+    whole = int(value) if float(value).is_integer() else None
+    if like.unit == "%":
+        if like.chinese and whole is not None:
+            return f"百分之{to_chinese(whole)}"
+        return f"{_plain(value)}%"
+    if like.chinese and whole is not None:
+        return f"{to_chinese(whole)}{like.unit}"
+    return f"{_plain(value)}{like.unit}"
+
+
+def _plain(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+NEIGHBOURS = {
+    "日": [3, 5, 7, 10, 15, 20, 30, 45, 60, 90],
+    "个工作日": [3, 5, 7, 10, 15, 20, 30],
+    "个月": [1, 2, 3, 6, 9, 12, 18, 24],
+    "年": [1, 2, 3, 5, 10, 15, 20],
+    "%": [5, 10, 15, 20, 25, 30, 50, 60, 80],
+    "倍": [1, 2, 3, 5],
+    "周岁": [14, 16, 18, 20, 22],
+    "岁": [14, 16, 18, 20, 22],
+}
+BODIES = [
+    "国务院",
+    "省、自治区、直辖市人民政府",
+    "县级以上人民政府",
+    "社会保险经办机构",
+    "人力资源社会保障行政部门",
+]
+
+
+def distractor_values(
+    figure: Figure, pool: dict[str, set[float]], count: int, rng: random.Random
+) -> list[float]:
+    """Other values of the same unit: the document's own first (nearest first), then neighbours."""
+    own = sorted(
+        (v for v in pool.get(figure.unit, set()) if v != figure.value), key=lambda v: abs(v - figure.value)
+    )
+    picked: list[float] = []
+    for value in own:
+        if len(picked) >= count:
+            break
+        if value not in picked and value > 0 and _distinct(value, figure.value):
+            picked.append(value)
+    neighbours = NEIGHBOURS.get(figure.unit) or [figure.value * f for f in (0.5, 2, 3, 1.5)]
+    for value in sorted(neighbours, key=lambda v: abs(v - figure.value)):
+        if len(picked) >= count:
+            break
+        if value not in picked and value > 0 and _distinct(value, figure.value):
+            picked.append(float(value))
+    return picked[:count]
+
+
+def _distinct(a: float, b: float) -> bool:
+    return abs(a - b) > 1e-9 and (not float(a).is_integer() or a >= 1)
+
+
+def deciders_in(sentence: str) -> list[re.Match]:
+    """由……确定/规定/负责: the body that decides, when it is one body (not 用人单位和职工, not
+    按照国家规定)."""
+    return [
+        match
+        for match in DECIDER.finditer(sentence)
+        if match.group("who").endswith(DECIDER_SUFFIXES)
+        and not any(word in match.group("who") for word in ("和", "以及", "按照", "或者", "依照"))
+    ]
+
+
+CONTEXTUAL = ("前款", "本条", "具体", "上述", "其中", "前述", "该", "此", "但是", "但", "并")
+FORMULA = re.compile(r"[÷×＝=]")
+RULE_WORDS = ("应当", "不得", "可以", "规定", "标准", "不超过", "不低于", "以上", "以下", "以内")
+
+
+def _statement(sentence: str, articles: bool) -> bool:
+    """A sentence that states a rule on its own: not a list item's fragment (……的), not a case's
+    story (某, quoted law) in a document without articles, neither very short nor very long."""
+    if not 8 <= len(sentence) <= MAX_SENTENCE or sentence.endswith("的") or sentence.startswith(CONTEXTUAL):
+        return False
+    if not articles:
+        return any(word in sentence for word in RULE_WORDS) and "某" not in sentence and "“" not in sentence
+    return True
+
+
+def _category(source: SourceText, chosen: str | None) -> str:
+    if chosen:
+        return chosen
+    title = source.title or ""
+    for category, words in CATEGORY_WORDS:
+        if any(word in title for word in words):
+            return category
+    return "综合服务与行风"
+
+
+def _cite(source: SourceText, passage: Passage) -> str:
+    return f"《{source.title}》{passage.locator}"
+
+
+def _explanation(source: SourceText, passage: Passage, sentence: str, lead: str = "") -> str:
+    return f"{lead}{_cite(source, passage)}规定：“{sentence}。”"
+
+
+def _options(right: str, wrong: list[str], rng: random.Random) -> tuple[dict, str]:
+    texts = [right, *wrong]
+    rng.shuffle(texts)
+    letters = "ABCDEF"
+    options = {letters[i]: text for i, text in enumerate(texts)}
+    return options, letters[texts.index(right)]
+
+
+def generate(
+    source: SourceText, *, category: str | None = None, seed: int = 0, limit: int = MAX_DRAFTS
+) -> list[Draft]:
+    """Draft questions for the whole document, in document order (deterministic for a seed)."""
+    rng = random.Random(seed)
+    category = _category(source, category)
+    all_passages = passages(source)
+    pool: dict[str, set[float]] = {}
+    deciders: list[str] = []
+    enumerations: list[tuple[Passage, str, list[str]]] = []
+    for passage in all_passages:
+        for sentence in sentences(passage.text):
+            for _, figure in figures_in(sentence):
+                pool.setdefault(figure.unit, set()).add(figure.value)
+            for match in deciders_in(sentence):
+                who = match.group("who")
+                if who not in deciders:
+                    deciders.append(who)
+        lines = passage.text.split("\n")
+        items = [ITEM.sub("", line).rstrip("；;。.") for line in lines[1:] if ITEM.match(line)]
+        if len(items) >= 3:
+            lead = ARTICLE.sub("", lines[0], count=1).strip()
+            if "含义" not in lead and "下列" in lead:  # definitions are no list of cases
+                enumerations.append((passage, lead, items))
+
+    drafts: list[Draft] = []
+
+    def add(**fields) -> None:
+        drafts.append(Draft(key=f"d{len(drafts) + 1}", category=category, **fields))
+
+    articles = bool(source.articles)
+    for passage in all_passages:
+        if len(drafts) >= limit:
+            break
+        seen_figures: set[str] = set()
+        obligation_done = False  # one 应当/不得/可以 judge an article: the rest would say the same kind
+        for sentence in sentences(passage.text):
+            if not _statement(sentence, articles):
+                continue
+            cite = _cite(source, passage)
+            found = figures_in(sentence)
+            in_sentence = {figure.value for _, figure in found}
+            for position, figure in found if not FORMULA.search(sentence) else []:
+                if figure.text in seen_figures:
+                    continue
+                seen_figures.add(figure.text)
+                wrong_values = [
+                    value
+                    for value in distractor_values(figure, pool, 6, rng)
+                    if value not in in_sentence  # another figure of the sentence would be right too
+                ][:3]
+                if len(wrong_values) < 3:
+                    continue
+                wrong = [write_figure(value, figure) for value in wrong_values]
+                head, tail = sentence[:position], sentence[position + len(figure.text) :]
+                finding = "金额/比例" if figure.unit in ("%", "倍", "元", "万元") else "时限"
+                options, key = _options(figure.text, wrong, rng)
+                add(
+                    type="single",
+                    stem=f"根据{cite}，{head}（ ）{tail}。",
+                    options=options,
+                    answer=key,
+                    explanation=_explanation(source, passage, sentence),
+                    locator=passage.locator,
+                    quote=sentence,
+                    finding=finding,
+                    difficulty=1,
+                )
+                alternatives = [figure.text]
+                alternate = (
+                    f"{_plain(figure.value)}{figure.unit}"
+                    if figure.unit != "%"
+                    else f"{_plain(figure.value)}%"
+                )
+                if alternate != figure.text:
+                    alternatives.append(alternate)
+                add(
+                    type="fill",
+                    stem=f"根据{cite}，{head}{BLANK}{tail}。",
+                    answer=[alternatives],
+                    explanation=_explanation(source, passage, sentence),
+                    locator=passage.locator,
+                    quote=sentence,
+                    finding=finding,
+                    difficulty=2,
+                )
+                add(
+                    type="judge",
+                    stem=f"根据{cite}，{head}{wrong[0]}{tail}。",
+                    answer=False,
+                    explanation=_explanation(source, passage, sentence, f"错误，应为{figure.text}。"),
+                    locator=passage.locator,
+                    quote=sentence,
+                    finding=finding,
+                    difficulty=2,
+                )
+            for match in deciders_in(sentence):
+                who = match.group("who")
+                others = [d for d in [*deciders, *BODIES] if d != who and d not in who and who not in d]
+                others = list(dict.fromkeys(others))[:3]  # the document's own bodies first
+                if len(others) < 3:
+                    continue
+                options, key = _options(who, others, rng)
+                start = match.start("who")
+                add(
+                    type="single",
+                    stem=f"根据{cite}，{sentence[:start]}（ ）{sentence[match.end('who') :]}。",
+                    options=options,
+                    answer=key,
+                    explanation=_explanation(source, passage, sentence),
+                    locator=passage.locator,
+                    quote=sentence,
+                    finding="决定主体",
+                    difficulty=2,
+                )
+            modals = [m for m in MODALS if m in sentence]
+            condition = sentence.find("的，")
+            if (
+                not obligation_done
+                and not found  # a sentence with a figure already has its judge
+                and len(modals) == 1
+                and sentence.count(modals[0]) == 1
+                and len(sentence) <= 100
+                and not (condition >= 0 and sentence.find(modals[0]) < condition)  # a modal inside 如果……的
+            ):
+                modal = modals[0]
+                obligation_done = True
+                truthful = rng.random() < 0.5
+                stem = sentence if truthful else sentence.replace(modal, MODAL_TURN[modal])
+                add(
+                    type="judge",
+                    stem=f"根据{cite}，{stem}。",
+                    answer=truthful,
+                    explanation=_explanation(
+                        source, passage, sentence, "正确。" if truthful else f"错误，应为“{modal}”。"
+                    ),
+                    locator=passage.locator,
+                    quote=sentence,
+                    finding="义务",
+                    difficulty=1,
+                )
+    for passage, lead, items in enumerations:
+        if len(drafts) >= limit:
+            break
+        short = [item for item in items if len(item) <= 40]
+        others = [
+            item
+            for other, _, other_items in enumerations
+            if other is not passage
+            for item in other_items
+            if len(item) <= 40 and item not in items
+        ]
+        if len(short) < 2 or len(others) < 2 or not lead:
+            continue
+        right = rng.sample(short, min(3, len(short)))
+        wrong = rng.sample(others, 5 - len(right) if len(right) == 3 else 2)
+        texts = right + wrong
+        rng.shuffle(texts)
+        letters = "ABCDEF"
+        quote = lead.rstrip(":：")
+        add(
+            type="multiple",
+            stem=f"根据{_cite(source, passage)}，“{quote}”，下列属于该条所列情形的有（ ）。",
+            options={letters[i]: text for i, text in enumerate(texts)},
+            answer=sorted(letters[i] for i, text in enumerate(texts) if text in right),
+            explanation=f"{_cite(source, passage)}所列情形为：" + "；".join(items) + "。",
+            locator=passage.locator,
+            quote=quote,
+            finding="列举",
+            difficulty=2,
+        )
+    return drafts[:limit]
+
+
+# ---------------------------------------------------------------------------------------------
+# Review: the drafts are checked against the source now, and again (with the admin's edits) when
+# the accepted ones are imported — all of them or none.
+
+
+def source_from_upload(name: str, data: bytes, title: str | None, *, today: str) -> SourceText:
+    """A policy document uploaded as .txt (UTF-8 or GBK; ``# 标题:`` header lines allowed) or .docx,
+    read in the upload parser's child process. Its code is new: ``doc_<date>_<hash>``."""
+    import hashlib
+
+    from . import uploads
+    from .errors import InvalidInput, Problem
+    from .sources import parse_source
+
+    suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    kind = {"txt": "text", "docx": "docx"}.get(suffix)
+    if kind is None:
+        raise InvalidInput([Problem(name, "", "文件", "政策文件应为 .txt 或 .docx")])
+    if not data.strip():
+        raise InvalidInput([Problem(name, "", "文件", "文件为空")])
+    (value,) = uploads.parse([(kind, data, {})])
+    if isinstance(value, uploads.Refused):
+        raise InvalidInput([Problem(name, value.row, "文件", value.message)])
+    text = value if kind == "text" else "\n".join(line.strip() for line in value if line.strip())
+    code = f"doc_{today}_{hashlib.sha256(data).hexdigest()[:8]}"
+    source = parse_source(code, text)
+    if not source.body.strip():
+        raise InvalidInput([Problem(name, "", "文件", "文件中没有正文")])
+    if title:
+        source.title = title.strip()[:200]
+    elif source.title == code:
+        source.title = (source.paragraphs[0] if source.paragraphs else name)[:60]
+    return source
+
+
+def source_dict(source: SourceText) -> dict:
+    return {
+        "code": source.code,
+        "title": source.title,
+        "body": source.body,
+        "issuer": source.issuer,
+        "effective": source.effective,
+    }
+
+
+def source_of(stored: dict) -> SourceText:
+    return SourceText(**stored)
+
+
+def check(source: SourceText, drafts: list[dict], *, ability: str, categories, abilities) -> dict[str, list]:
+    """key → the problems of each draft (empty when it would import as it stands)."""
+    from .bank_io import RawRecord, SourceResolver, validate_record
+
+    resolver = SourceResolver(None, {source.code: source})
+    found = {}
+    for draft in drafts:
+        values = Draft(**draft).values(source.code, ability)
+        _, problems, _ = validate_record(
+            RawRecord("", draft["key"], values), resolver, set(categories), set(abilities)
+        )
+        found[draft["key"]] = problems
+    return found
+
+
+def accepted_batch(
+    source: SourceText,
+    drafts: list[dict],
+    picked: list[str],
+    edits: dict[str, dict],
+    *,
+    ability: str,
+    categories,
+    abilities,
+):
+    """The accepted drafts, with the admin's edits, as an import batch (problems keyed by draft)."""
+    from .bank_io import Batch, RawRecord, SourceResolver, validate_record
+
+    resolver = SourceResolver(None, {source.code: source})
+    batch = Batch(files=1)
+    by_key = {draft["key"]: draft for draft in drafts}
+    for key in picked:
+        if key not in by_key:
+            continue
+        values = Draft(**by_key[key]).values(source.code, ability) | edits.get(key, {})
+        draft, problems, found = validate_record(
+            RawRecord("草稿", key, values), resolver, set(categories), set(abilities)
+        )
+        batch.problems.extend(problems)
+        if found is not None:
+            batch.sources[found.code] = found
+        if draft:
+            batch.drafts.append(draft)
+    return batch
