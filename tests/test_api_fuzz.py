@@ -151,6 +151,10 @@ def world(app, learners, mixed_bank):
             "submittable": submittable.id,
             "theirs": theirs.id,
             "paper": list(in_progress.question_order),
+            "paper_answers": {
+                question["id"]: any_answer(question)
+                for question in rounds.attempt_view(in_progress, now=START)["questions"]
+            },
             "daily": set_questions,
             "daily_answers": {
                 item.question_id: any_answer(grading.public_question(item.version)) for item in todays.items
@@ -191,6 +195,9 @@ def _steered(operation, world):
 def _steer_values(case, world, rng: random.Random) -> None:
     """Now and then put a real question id or unit code where the generator put a random one, or
     bury a JSON body under dozens to hundreds of levels of nesting (refused as a 400)."""
+    paper_question = (case.path_parameters or {}).get("question_id")
+    if isinstance(case.body, dict) and paper_question in world["paper_answers"] and rng.random() < 0.5:
+        case.body["answer"] = world["paper_answers"][paper_question]  # a save that gets past the checks
     if isinstance(case.body, dict) and "question_id" in case.body and rng.random() < 0.6:
         case.body["question_id"] = rng.choice(world["daily"])
         if rng.random() < 0.5:  # and a well-formed answer for it, so the operation is driven past its checks

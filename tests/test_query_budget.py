@@ -166,6 +166,13 @@ def add_history(user_id: int, days: int, first_question: int) -> None:
             for n, question_id in enumerate(question_ids[:days])
         ],
     )
+    db.session.execute(  # 收藏: fifty starred questions for 我的收藏
+        insert(QuestionMark),
+        [
+            {"user_id": user_id, "question_id": question_id, "kind": MarkKind.FAVOURITE, "created_at": NOW}
+            for question_id in question_ids[:50]
+        ],
+    )
     db.session.execute(  # 背题模式: questions marked 已掌握
         insert(QuestionMark),
         [
@@ -310,7 +317,10 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "rounds list": ("learner", "/rounds", 4),
         # the round, whether the viewer may take it, their rounds and attempts (as the round's page)
         "round start confirmation": ("padmin", f"/rounds/{world['weekly_id']}/start", 6),
-        "mistake book": ("learner", "/mistakes", 2),
+        "mistake book": ("learner", "/mistakes", 3),  # the filters' counts, then the whole questions
+        "mistake book (filtered)": ("learner", "/mistakes?category=2&source=1", 3),
+        "favourites": ("learner", "/favourites", 2),
+        "favourites api": ("learner", "/api/v1/favourites", 2),
         "history": ("learner", "/history", 5),
         "reading room": ("learner", "/reading", 2),  # the documents with their question counts
         "reading search": ("learner", "/reading?q=原文", 2),

@@ -21,7 +21,15 @@ from sqlalchemy import select
 
 from quizapp import jobs
 from quizapp.extensions import db
-from quizapp.models import Bulletin, ErrorReport, IntegrityReview, QuestionStatus, ScreenLink, User
+from quizapp.models import (
+    Bulletin,
+    ErrorReport,
+    IntegrityReview,
+    PaperQuestion,
+    QuestionStatus,
+    ScreenLink,
+    User,
+)
 from quizapp.services import questions, rounds
 
 from . import test_browser
@@ -116,6 +124,10 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
         assert client.post(f"/api/v1/attempts/{view['id']}/submit").status_code == 200
     frozen_clock.set(START)
     assert jobs.run_sweep(app, "close_rounds").outcome == "ok"
+    with app.app_context():  # 收藏: a question 甲员工 has answered (the closed exam's paper)
+        ids["answered_question"] = db.session.scalar(
+            select(PaperQuestion.question_id).where(PaperQuestion.round_id == ids["closed_round"]).limit(1)
+        )
 
     ids["round"] = make_round(
         app, "weekly", "甲市周周练", ["C1"], START - timedelta(hours=1), START + timedelta(days=3)
@@ -260,6 +272,7 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("learn.practice", "GET"): (Call("/practice"), SIGNED_IN),
     ("learn.mistake_book", "GET"): (Call("/mistakes"), SIGNED_IN),
     ("learn.mistake_review", "GET"): (Call("/mistakes/review"), SIGNED_IN),
+    ("learn.favourites_page", "GET"): (Call("/favourites"), SIGNED_IN),
     ("learn.history", "GET"): (Call("/history"), SIGNED_IN),
     ("reading.index", "GET"): (Call("/reading?q=原文"), SIGNED_IN),
     ("reading.document", "GET"): (Call("/reading/test_source?hl=原文"), SIGNED_IN),
@@ -408,6 +421,15 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("api.daily_answer", "POST"): (Call("/api/v1/daily/answers", json=_first_daily_question), API_SIGNED_IN),
     ("api.mistakes", "GET"): (Call("/api/v1/mistakes"), API_SIGNED_IN),
     ("api.mistake_review", "POST"): (Call("/api/v1/mistakes/review"), API_SIGNED_IN),
+    ("api.favourites_list", "GET"): (Call("/api/v1/favourites"), API_SIGNED_IN),
+    ("api.favourite", "PUT"): (  # only a question the person has answered
+        Call("/api/v1/questions/{answered_question}/favourite"),
+        (401, 200, 404, 404, 404),
+    ),
+    ("api.favourite", "DELETE"): (
+        Call("/api/v1/questions/{answered_question}/favourite"),
+        API_SIGNED_IN,
+    ),
     ("api.practice_item", "POST"): (Call("/api/v1/practice/items", json={}), API_SIGNED_IN),
     ("api.item_answer", "POST"): (
         Call("/api/v1/items/{item}/answer", json=lambda client, ids: {"answer": ids["item_answer"]}),

@@ -15,6 +15,7 @@ from ..services import (
     daily,
     draws,
     error_reports,
+    favourites,
     history,
     integrity,
     leaderboards,
@@ -23,6 +24,7 @@ from ..services import (
     rankings,
     rules,
 )
+from ..services import mistakes as mistake_book
 from ..services import rounds as round_service
 from ..services.errors import DomainError, NotFound
 from ..web import client_key, commits
@@ -130,8 +132,28 @@ def daily_answer():
 @bp.get("/mistakes")
 @login_required
 def mistakes():
-    entries = practice.mistake_book(current_user.id, now=clock.utcnow())
+    entries = mistake_book.book(current_user.id, now=clock.utcnow())
     return jsonify(entries=entries, due=sum(entry["due"] for entry in entries))
+
+
+@bp.get("/favourites")
+@login_required
+def favourites_list():
+    """我的收藏, each question in full where the rules allow (``hidden`` says why not)."""
+    return jsonify(questions=favourites.listing(current_user.id))
+
+
+@bp.route("/questions/<int:question_id>/favourite", methods=["PUT", "DELETE"])
+@login_required
+@commits
+def favourite(question_id: int):
+    """收藏 (PUT) a question the person has answered, or 取消收藏 (DELETE). One rule for both
+    methods: an id beyond any row's is then a 404 for both, not a 405."""
+    if request.method == "PUT":
+        favourites.star(current_user.id, question_id, now=clock.utcnow())
+    else:
+        favourites.unstar(current_user.id, question_id)
+    return jsonify(question_id=question_id, favourite=request.method == "PUT")
 
 
 @bp.post("/mistakes/review")
@@ -167,9 +189,13 @@ def item_answer(item_id: int):
 def practice_filters(values) -> draws.Filters:
     """Filters from names (as the practice page sends them); unknown names are a clear error."""
     filters = draws.Filters()
-    for name in ("category", "ability", "type"):
+    for name in ("category", "ability", "type", "from"):
         if values.get(name) is not None:
             _str(values[name], name)
+    if chosen := values.get("from"):  # 练习收藏 / 练习全部错题
+        if chosen not in ("favourites", "mistakes"):
+            raise BadRequest("from 应为 favourites 或 mistakes")
+        setattr(filters, f"{chosen}_of", current_user.id)
     if category := values.get("category"):
         filters.category_id = db.session.scalar(db.select(Category.id).where(Category.name == category))
         if filters.category_id is None:

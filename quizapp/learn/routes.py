@@ -3,14 +3,13 @@ from datetime import date, timedelta
 
 from flask import redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
-from ..models import Ability, Category, DailySet, MistakeEntry, QuestionType, Source
-from ..services import draws, error_reports, points, rules, seal
+from ..models import Ability, Category, DailySet, QuestionType, Source
+from ..services import draws, error_reports, favourites, mistakes, points, rules, seal
 from ..services import history as learning_history
-from ..services import practice as practice_service
 from ..services import rounds as round_service
 from ..services.org import unit_trail
 from ..web import safe_next, transaction
@@ -32,13 +31,7 @@ def home():
     todays = db.session.scalar(
         select(DailySet).where(DailySet.user_id == current_user.id, DailySet.day == today)
     )
-    due = db.session.scalar(
-        select(func.count(MistakeEntry.id)).where(
-            MistakeEntry.user_id == current_user.id,
-            MistakeEntry.cleared_at.is_(None),
-            MistakeEntry.due_at <= now,
-        )
-    )
+    book = mistakes.summary(current_user.id, now=now, rules=rules.current())
     return render_template(
         "learn/home.html",
         trail=trail,
@@ -48,7 +41,7 @@ def home():
         daily_size=rules.current().daily_size,
         points=points.totals(current_user.id, today),
         streak=learning_history.streak(current_user.id, today),
-        due_mistakes=due,
+        mistake_book=book,
         rounds=[r for r in round_service.rounds_for_user(current_user, now=now) if r["state"] == "open"],
     )
 
@@ -81,8 +74,27 @@ def practice():
 @bp.route("/mistakes")
 @login_required
 def mistake_book():
-    entries = practice_service.mistake_book(current_user.id, now=clock.utcnow())
-    return render_template("learn/mistakes.html", entries=entries, due=sum(e["due"] for e in entries))
+    """错题本: the whole questions, filtered by 业务类别 and by source document."""
+    now = clock.utcnow()
+    shelves = mistakes.shelves(current_user.id, now=now)
+    category = request.args.get("category", type=int)
+    source = request.args.get("source", type=int)
+    entries = mistakes.book(current_user.id, now=now, category_id=category, source_id=source)
+    return render_template(
+        "learn/mistakes.html",
+        entries=entries,
+        shelves=shelves,
+        due=shelves["due"],
+        chosen={"category": category, "source": source},
+        category_name=next((c["name"] for c in shelves["categories"] if c["id"] == category), ""),
+    )
+
+
+@bp.route("/favourites")
+@login_required
+def favourites_page():
+    """我的收藏: the starred questions in full, and practice from them."""
+    return render_template("learn/favourites.html", questions=favourites.listing(current_user.id))
 
 
 @bp.route("/mistakes/review")

@@ -5,6 +5,7 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import AttemptStatus
+from ..services import favourites
 from ..services import rounds as round_service
 from ..services.errors import Conflict
 from ..web import transaction
@@ -87,4 +88,7 @@ def result(attempt_id: int):
         summary=round_service.category_summary(view),
         wrong=round_service.wrong_numbers(view),
         only_wrong=only_wrong,
+        starred=favourites.starred_among(  # 收藏: the stars beside the answers shown
+            current_user.id, [item["question_id"] for item in view["review"] or [] if not item.get("sealed")]
+        ),
     )

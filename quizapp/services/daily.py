@@ -26,6 +26,7 @@ from ..models import (
 from . import grading, integrity, mistakes, points, seal
 from .draws import CASE_MAX, draw, with_whole_cases
 from .errors import Conflict, NotFound
+from .favourites import is_starred
 from .history import streak
 from .rules import LearningRules
 
@@ -90,7 +91,8 @@ def todays_set(user_id: int, *, now: datetime, rules: LearningRules) -> DailySet
 
 
 def item_rows(*conditions):
-    """Items with their versions, source titles, category names and sealed flags: one query."""
+    """Items with their versions, source titles, category names, sealed flags and whether the
+    learner starred the question (收藏): one query."""
     return db.session.execute(
         select(
             LearningItem,
@@ -98,6 +100,7 @@ def item_rows(*conditions):
             Source.title,
             Category.name,
             seal.is_sealed(LearningItem.question_id).label("sealed"),
+            is_starred(LearningItem.user_id, LearningItem.question_id).label("favourite"),
         )
         .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
         .outerjoin(Source, Source.id == QuestionVersion.source_id)  # 无出处 questions too
@@ -108,7 +111,12 @@ def item_rows(*conditions):
 
 
 def item_view(
-    item: LearningItem, version: QuestionVersion, source_title: str, category: str, sealed: bool
+    item: LearningItem,
+    version: QuestionVersion,
+    source_title: str,
+    category: str,
+    sealed: bool,
+    favourite: bool = False,
 ) -> dict:
     """An item as the API shows it: the feedback only once it has been answered, and never while a
     running contest has the question sealed."""
@@ -120,14 +128,18 @@ def item_view(
         "answered": item.answered_at is not None,
     }
     if item.answered_at is not None:
-        view["feedback"] = feedback_of(item, version, source_title, sealed)
+        view["feedback"] = feedback_of(item, version, source_title, sealed, favourite)
     return view
 
 
-def feedback_of(item: LearningItem, version: QuestionVersion, source_title: str, sealed: bool) -> dict:
+def feedback_of(
+    item: LearningItem, version: QuestionVersion, source_title: str, sealed: bool, favourite: bool = False
+) -> dict:
     if sealed:
-        return seal.withheldfeedback_of()
-    return grading.feedback(version, item.response, item.score, item.correct, source_title)
+        return seal.withheld_feedback()
+    return grading.feedback(version, item.response, item.score, item.correct, source_title) | {
+        "favourite": bool(favourite)  # 收藏: the feedback's star shows it
+    }
 
 
 def _swap_sealed(daily_set: DailySet, rows, *, now: datetime, rules: LearningRules) -> bool:
@@ -224,7 +236,7 @@ def answer_daily(
     )
     if not rows:
         raise Conflict("这道题不在今天的题目中（可能已过零点，题目已更新），请刷新页面")
-    item, version, source_title, _, sealed = rows[0]
+    item, version, source_title, _, sealed, favourite = rows[0]
     if sealed and item.answered_at is None:
         raise Conflict("这道题正用于进行中的比赛，已从今天的题目中换下，请刷新页面")
     first = grade_once(item, version, raw, now=now, rules=rules)
@@ -243,7 +255,9 @@ def answer_daily(
                 finish_paid = points.award(user_id, "daily_finish", daily_set.id, today, rules)
                 paid += finish_paid
         db.session.flush()
-    outcome = AnswerOutcome(item, feedback_of(item, version, source_title, sealed), first, paid, finish_paid)
+    outcome = AnswerOutcome(
+        item, feedback_of(item, version, source_title, sealed, favourite), first, paid, finish_paid
+    )
     outcome.extra = {
         "answered": daily_set.answered_count,
         "size": daily_set.size,

@@ -22,11 +22,12 @@ from ..models import (
     QuestionVersion,
 )
 from . import seal
+from .favourites import favourite_ids, on_open_paper
 from .questions import in_use
 from .rules import LearningRules
 
-# source (a document's code) and locator: 政策原文 练一练
-PRACTICE_FILTERS = ("category", "type", "ability", "difficulty", "source", "locator")
+# from: favourites | mistakes; source (a document's code) and locator: 政策原文 练一练
+PRACTICE_FILTERS = ("category", "type", "ability", "difficulty", "from", "source", "locator")
 
 
 CASE_FILTER = "case"  # practice 案例分析: any case's sub-questions, worked through case by case
@@ -40,14 +41,35 @@ class Filters:
     type: str | None = None
     ability_id: int | None = None
     difficulty: int | None = None
+    # 练习收藏 / 练习全部错题: only this learner's starred questions, or every open mistake of theirs
+    # (due or not); a chosen set is practised question by question, a case is not widened to all of it.
+    favourites_of: int | None = None
+    mistakes_of: int | None = None
     # 政策原文 练一练: the questions drawn from one document, and from one article of it (第十条, with
     # its 款 第十条第二款) or one paragraph (第3段); 背题模式's 已掌握: a learner's mastered ones left out.
     source_id: int | None = None
     locator: str | None = None
     without_mastered_of: int | None = None
 
+    @property
+    def picks_questions(self) -> bool:
+        return bool(self.favourites_of or self.mistakes_of or self.source_id)  # 练一练: the article's own
+
     def conditions(self) -> list:
         conditions = []
+        if self.favourites_of:
+            conditions += [
+                QuestionVersion.question_id.in_(favourite_ids(self.favourites_of)),
+                ~on_open_paper(self.favourites_of, QuestionVersion.question_id),
+            ]
+        if self.mistakes_of:
+            conditions.append(
+                QuestionVersion.question_id.in_(
+                    select(MistakeEntry.question_id).where(
+                        MistakeEntry.user_id == self.mistakes_of, MistakeEntry.cleared_at.is_(None)
+                    )
+                )
+            )
         if self.category_id:
             conditions.append(QuestionVersion.category_id == self.category_id)
         if self.type == CASE_FILTER:
@@ -236,7 +258,7 @@ def with_whole_cases(picked: list[Drawn], need: int) -> list[Drawn]:
 def next_in_case(user_id: int, filters: Filters) -> Drawn | None:
     """After a practice answer to a case's sub-question, its next sub-question (the case is worked
     through in order, as one unit) — unless the learner has since asked for one type of question."""
-    if filters.type not in (None, CASE_FILTER):
+    if filters.type not in (None, CASE_FILTER) or filters.picks_questions:
         return None
     last = db.session.execute(
         select(QuestionVersion.case_id, QuestionVersion.case_position, LearningItem.answered_at)

@@ -1,33 +1,21 @@
-"""专项练习 and the mistake book: practice by category, type, ability or difficulty (unlimited; points
-within a daily cap), the spaced review of mistakes, and the book itself."""
+"""专项练习 and the mistake book's review: practice by category, type, ability or difficulty, from
+the learner's favourites or all their mistakes (unlimited; points within a daily cap), and the spaced
+review of mistakes (the book itself is ``mistakes.book``)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import and_, select
-
 from .. import clock
 from ..database import lock_user
 from ..extensions import db
-from ..models import (
-    Category,
-    DrawReason,
-    ItemKind,
-    LearningItem,
-    MistakeEntry,
-    Question,
-    QuestionVersion,
-    Source,
-)
-from . import mistakes, points, seal
+from ..models import DrawReason, ItemKind, LearningItem
+from . import mistakes, points
 from .daily import AnswerOutcome, feedback_of, grade_once, item_rows, item_view
 from .draws import Drawn, Filters, draw, first_in_case, next_in_case
 from .errors import Conflict, NotFound
 from .rules import LearningRules
-
-ORIGIN_LABELS = {kind.value: kind.label for kind in ItemKind}
 
 
 def serve_practice(user_id: int, filters: Filters, *, now: datetime, rules: LearningRules) -> dict:
@@ -41,7 +29,7 @@ def serve_practice(user_id: int, filters: Filters, *, now: datetime, rules: Lear
     drawn = draw(user_id, 1, now=now, rules=rules, filters=filters, salt=salt)
     if not drawn:
         raise NotFound("没有符合条件的题目，请换个筛选条件")
-    first = first_in_case(drawn[0])
+    first = drawn[0] if filters.picks_questions else first_in_case(drawn[0])
     return _serve(user_id, ItemKind.PRACTICE, first, now=now, rules=rules)
 
 
@@ -94,56 +82,11 @@ def answer_item(user_id: int, item_id: int, raw, *, now: datetime, rules: Learni
     )
     if not rows:
         raise NotFound("题目不存在")
-    item, version, source_title, _, sealed = rows[0]
+    item, version, source_title, _, sealed, favourite = rows[0]
     if sealed and item.answered_at is None:
         raise Conflict("这道题正用于进行中的比赛，比赛结束后才能练习，请换一题")
     first = grade_once(item, version, raw, now=now, rules=rules)
     paid = 0
     if first and item.correct and item.kind == ItemKind.PRACTICE:
         paid = points.award(user_id, "practice_correct", item.id, clock.business_date(now, rules.tz), rules)
-    return AnswerOutcome(item, feedback_of(item, version, source_title, sealed), first, paid)
-
-
-def mistake_book(user_id: int, *, now: datetime) -> list[dict]:
-    """The open entries with their questions, due ones first: one query."""
-    rows = db.session.execute(
-        select(
-            MistakeEntry,
-            QuestionVersion,
-            Category.name,
-            Source.title,
-            seal.is_sealed(MistakeEntry.question_id),
-        )
-        .join(
-            QuestionVersion,
-            and_(QuestionVersion.question_id == MistakeEntry.question_id, QuestionVersion.is_current),
-        )
-        .join(Category, Category.id == QuestionVersion.category_id)
-        .join(Source, Source.id == QuestionVersion.source_id)
-        .join(Question, Question.id == MistakeEntry.question_id)
-        .where(
-            MistakeEntry.user_id == user_id,
-            MistakeEntry.cleared_at.is_(None),
-            Question.reserved.is_(False),  # moved to the reserve pool (考试专用) since it was missed
-        )
-        .order_by(MistakeEntry.due_at, MistakeEntry.id)
-    ).all()
-    return [
-        {
-            "question_id": entry.question_id,
-            "stem": version.stem,
-            "type": str(version.type),
-            "type_label": version.type.label,
-            "category": category,
-            "source": source_title,
-            "origin": entry.origin,
-            "origin_label": ORIGIN_LABELS.get(entry.origin, entry.origin),
-            "wrong_count": entry.wrong_count,
-            "last_wrong_at": entry.last_wrong_at.isoformat(),
-            "right_streak": entry.right_streak,
-            "due_at": entry.due_at.isoformat(),
-            "due": entry.due_at <= now and not sealed,
-            "sealed": sealed,  # on a running contest's paper: not reviewed, no key shown, until it closes
-        }
-        for entry, version, category, source_title, sealed in rows
-    ]
+    return AnswerOutcome(item, feedback_of(item, version, source_title, sealed, favourite), first, paid)

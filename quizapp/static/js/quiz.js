@@ -1,6 +1,7 @@
 // One question and its feedback, shared by 日日学, 专项练习 and 错题复习.
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
+import { starButton } from "./favourite.js";
 
 // 纠错: a learner reports a question they believe is wrong, right from the feedback.
 function reportBox(questionId) {
@@ -175,6 +176,7 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, fi
       h("strong", {}, verdict),
       pointsAwarded > 0 ? h("span", { class: "points-badge" }, `+${pointsAwarded} 积分`) : null),
     finishPoints > 0 ? h("p", { class: "notice-ok finish-points" }, `完成今日学习 +${finishPoints} 积分`) : "",
+    "favourite" in feedback ? h("div", { class: "feedback-tools" }, starButton(question.id, feedback.favourite, (starred) => { feedback.favourite = starred; })) : "",
     h("p", { class: "stem stem-answered" }, question.stem),
     h("dl", { class: "answer-facts" },
       h("dt", {}, "你的答案"), h("dd", {}, feedback.your_answer_text),
