@@ -466,7 +466,8 @@ def test_admin_journey_on_a_desktop(live_server, page_for, figures):
 
     # The office TV: a no-sign-in link to the rankings.
     page.goto(f"{base}/admin/screens")
-    page.get_by_label("单位编码").fill("510000")
+    page.get_by_role("combobox", name="单位").fill("四川省")  # the unit picker: by name, not code
+    page.get_by_role("option", name=re.compile("^四川省人力资源和社会保障厅")).click()
     page.get_by_label("名称").fill("大厅电视")
     page.get_by_role("button", name="生成链接").click()
     screen_url = page.locator("td.wrap a").first.get_attribute("href")
