@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from .test_bankimport import UNIT_BANK, docx_bytes
 from .test_browser import (
@@ -82,9 +83,9 @@ def test_policy_document_to_reviewed_drafts_on_a_desktop(live_server, page_for, 
     first_fill = page.locator('li.draft[data-type="fill"]').first
     first_fill.locator("summary").click()  # editing a draft picks it
     stem = first_fill.locator("textarea").first
-    assert stem.is_enabled()
+    expect(stem).to_be_enabled()  # the toggle event enables the fields (and picks the draft)
     stem.fill(stem.input_value().replace("根据", "依据"))
-    assert page.locator("[data-picked]").inner_text() == str(multiples + 1)
+    expect(page.locator("[data-picked]")).to_have_text(str(multiples + 1))
     shot(page, "bankimport-desktop-05-draft-edit")
     first_fill.screenshot(path=str(SHOTS / "bankimport-desktop-05b-draft-card.png"))
     page.screenshot(path=str(SHOTS / "bankimport-desktop-05c-draft-top.png"))

@@ -17,6 +17,9 @@ made of, and proposes drafts of every objective type from it:
 
 Every draft quotes its sentence verbatim with its locator (the import verifies it again), carries an
 explanation stub that cites the article, and says which finding it came from.
+
+The module is long because the findings, their wrong options and the review's checks share one
+reading of a document (its passages, sentences and figures); split, each part would re-read it.
 """
 
 from __future__ import annotations
@@ -155,16 +158,19 @@ def passages(source: SourceText) -> list[Passage]:
     return [Passage(f"第{index}段", line) for index, line in enumerate(source.paragraphs, 1)]
 
 
-def sentences(text: str) -> list[str]:
-    """The passage's sentences and clauses, as written (without the closing mark): what a quote is."""
+def sentences(text: str, *, items: bool = True) -> list[str]:
+    """The passage's sentences and clauses, as written (without the closing mark): what a quote is.
+    ``items=False`` leaves out a list's items (（一）……的；), which are no statements on their own."""
     found = []
     for line in text.split("\n"):
         line = ARTICLE.sub("", line, count=1).strip() if ARTICLE.match(line) else line.strip()
+        if not items and ITEM.match(line):
+            continue
         line = ITEM.sub("", line)
         start = 0
         for index, ch in enumerate(line):
             if ch in SENTENCE_END:
-                piece = line[start:index].strip()
+                piece = ITEM.sub("", line[start:index].strip())
                 if piece:
                     found.append(piece)
                 start = index + 1
@@ -183,7 +189,8 @@ def figures_in(sentence: str) -> list[tuple[int, Figure]]:
             continue
         if unit == "年" and value >= 1900:
             continue  # a year, not a length of time
-        if (unit in ("年", "日") and sentence[match.end() : match.end() + 1] in "月度") or (
+        following = sentence[match.end() : match.end() + 1]
+        if (unit in ("年", "日") and following and following in "月度") or (
             unit == "日" and sentence[max(0, match.start() - 1) : match.start()] == "月"
         ):
             continue  # a date
@@ -245,21 +252,23 @@ BODIES = [
 def distractor_values(
     figure: Figure, pool: dict[str, set[float]], count: int, rng: random.Random
 ) -> list[float]:
-    """Other values of the same unit: the document's own first (nearest first), then neighbours."""
+    """Other values of the same unit: the document's own within a factor of three first (nearest
+    first), then the usual neighbours, then the document's other values."""
     own = sorted(
         (v for v in pool.get(figure.unit, set()) if v != figure.value), key=lambda v: abs(v - figure.value)
     )
+    near = [v for v in own if figure.value / 3 <= v <= figure.value * 3]  # not 百分之一百 beside 10%
+    neighbours = sorted(
+        NEIGHBOURS.get(figure.unit) or [figure.value * f for f in (0.5, 2, 3, 1.5)],
+        key=lambda v: abs(v - figure.value),
+    )
+    if figure.unit == "%" and figure.value < 100:
+        neighbours = [v for v in neighbours if v < 100]
     picked: list[float] = []
-    for value in own:
+    for value in [*near, *neighbours, *own]:
         if len(picked) >= count:
             break
-        if value not in picked and value > 0 and _distinct(value, figure.value):
-            picked.append(value)
-    neighbours = NEIGHBOURS.get(figure.unit) or [figure.value * f for f in (0.5, 2, 3, 1.5)]
-    for value in sorted(neighbours, key=lambda v: abs(v - figure.value)):
-        if len(picked) >= count:
-            break
-        if value not in picked and value > 0 and _distinct(value, figure.value):
+        if float(value) not in picked and value > 0 and _distinct(value, figure.value):
             picked.append(float(value))
     return picked[:count]
 
@@ -279,7 +288,22 @@ def deciders_in(sentence: str) -> list[re.Match]:
     ]
 
 
-CONTEXTUAL = ("前款", "本条", "具体", "上述", "其中", "前述", "该", "此", "但是", "但", "并")
+CONTEXTUAL = (
+    "前款",
+    "本条",
+    "具体",
+    "上述",
+    "其中",
+    "前述",
+    "该",
+    "此",
+    "但是",
+    "但",
+    "并",
+    "标准",
+    "认为",
+    "对",
+)
 FORMULA = re.compile(r"[÷×＝=]")
 RULE_WORDS = ("应当", "不得", "可以", "规定", "标准", "不超过", "不低于", "以上", "以下", "以内")
 
@@ -356,25 +380,30 @@ def generate(
             break
         seen_figures: set[str] = set()
         obligation_done = False  # one 应当/不得/可以 judge an article: the rest would say the same kind
-        for sentence in sentences(passage.text):
+        for sentence in sentences(passage.text, items=False):
             if not _statement(sentence, articles):
                 continue
             cite = _cite(source, passage)
             found = figures_in(sentence)
             in_sentence = {figure.value for _, figure in found}
             for position, figure in found if not FORMULA.search(sentence) else []:
-                if figure.text in seen_figures:
-                    continue
+                if figure.text in seen_figures or sentence.count(figure.text) > 1:
+                    continue  # (the same figure twice in a sentence gives the key away)
                 seen_figures.add(figure.text)
                 wrong_values = [
                     value
                     for value in distractor_values(figure, pool, 6, rng)
                     if value not in in_sentence  # another figure of the sentence would be right too
                 ][:3]
-                if len(wrong_values) < 3:
-                    continue
+                if len(wrong_values) < 3 or (
+                    not float(figure.value).is_integer()
+                    and not all(value in pool.get(figure.unit, ()) for value in wrong_values)
+                ):
+                    continue  # a constant such as 21.75 天 has no made-up neighbours
                 wrong = [write_figure(value, figure) for value in wrong_values]
                 head, tail = sentence[:position], sentence[position + len(figure.text) :]
+                if head.endswith(("（", "(")) and tail.startswith(("）", ")")):
+                    head, tail = head[:-1], tail[1:]  # 月计薪天数（21.75天） → 月计薪天数（ ）
                 finding = "金额/比例" if figure.unit in ("%", "倍", "元", "万元") else "时限"
                 options, key = _options(figure.text, wrong, rng)
                 add(
@@ -443,6 +472,7 @@ def generate(
                 and len(modals) == 1
                 and sentence.count(modals[0]) == 1
                 and len(sentence) <= 100
+                and "下列" not in sentence  # "有下列情形之一，应当……" says nothing without its list
                 and not (condition >= 0 and sentence.find(modals[0]) < condition)  # a modal inside 如果……的
             ):
                 modal = modals[0]
