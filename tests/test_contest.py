@@ -585,3 +585,60 @@ def test_a_killed_server_resumes_mid_buzz_with_identical_scores(tmp_path, monkey
         assert {t["name"]: t["score"] for t in final["teams"]} == {"第1队": 0, "第2队": -10, "第3队": 20}
     finally:
         server.stop()
+
+
+def test_a_teams_double_taps_over_http_are_one_buzz_answered_from_the_published_state(
+    app, org_tree, mixed_bank, login_as, frozen_clock
+):
+    from quizapp.services.contest.hub import hub
+
+    code = make_contest(app, segments=[setup.SegmentSpec("buzz", early_penalty=5, count=2, types=["single"])])
+    host = login_as("aadmin")
+    first, team_id = phone_joins(app, code, 1, "队员1甲")
+    mate, _ = phone_joins(app, code, 1, "队员1乙")
+    other, _ = phone_joins(app, code, 2, "队员2甲")
+    with first.session_transaction() as kept:
+        token = kept["contest_devices"][code]
+    host.post(f"/contest/{code}/host/act", json={"action": "next"})
+    early = first.post(f"/contest/{code}/play", json={"action": "buzz"}).get_json()
+    assert early["recorded"] and early["outcome"]["result"] == "foul"
+    again = mate.post(f"/contest/{code}/play", json={"action": "buzz"}).get_json()
+    assert not again["recorded"] and again["outcome"] == {"result": "foul", "penalty": 5}
+    host.post(f"/contest/{code}/host/act", json={"action": "reveal"})
+    host.post(f"/contest/{code}/host/act", json={"action": "next"})
+    host.post(f"/contest/{code}/host/act", json={"action": "open"})
+    assert play.known_double_tap(code, token) is None  # not buzzed yet: the whole way
+    before = event_count(app)
+    won = first.post(f"/contest/{code}/play", json={"action": "buzz"}).get_json()
+    assert won["recorded"] and won["outcome"]["result"] == "first"
+    assert play.known_double_tap(code, token)["outcome"]["result"] == "first"  # memory answers now
+    for phone in (first, mate, first):
+        tap = phone.post(f"/contest/{code}/play", json={"action": "buzz"}).get_json()
+        assert not tap["recorded"] and tap["outcome"]["result"] == "first" and tap["seq"] == won["seq"]
+    late = other.post(f"/contest/{code}/play", json={"action": "buzz"}).get_json()
+    assert late["recorded"] and late["outcome"]["result"] == "late"
+    assert event_count(app) == before + 2
+    state = app.test_client().get(f"/contest/{code}/state").get_json()
+    assert [b["team_id"] for b in state["buzzes"]][0] == team_id and len(state["buzzes"]) == 2
+    assert hub.latest(code)[0] == state["seq"]
+
+
+def test_the_host_stream_counts_phones_as_they_join(app, org_tree, mixed_bank, login_as, frozen_clock):
+    import json
+
+    code = make_contest(app)
+    host = login_as("aadmin")
+    response = host.get(f"/contest/{code}/events?as=host", buffered=False)
+    chunks = iter(response.response)
+
+    def next_state() -> dict:
+        text = next(chunks)
+        text = text.decode() if isinstance(text, bytes) else text
+        return json.loads(text.split("data: ", 1)[1])
+
+    assert next_state()["devices"] == {}
+    _, team_id = phone_joins(app, code, 1, "队员1甲")
+    assert next_state()["devices"] == {str(team_id): 1}
+    phone_joins(app, code, 1, "队员1乙")
+    assert next_state()["devices"] == {str(team_id): 2}
+    response.close()

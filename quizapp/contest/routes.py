@@ -190,6 +190,9 @@ def _act(code: str, kind: str, *, actor_id=None, payload=None, device_token=None
     received = time.monotonic_ns()
     try:
         with play.arbiter(code) as received_ns:
+            tapped = play.known_double_tap(code, device_token) if kind == "buzz" else None
+            if tapped is not None:
+                return jsonify(ok=True, seq=tapped["seq"], outcome=tapped["outcome"], recorded=False)
             with transaction(flash_errors=False):
                 contest = setup.find(code)
                 if host_view:
@@ -276,6 +279,7 @@ def join(code: str):
             token = device.token
         if outcome.ok:
             session[DEVICES] = {**session.get(DEVICES, {}), contest.code: token}
+            hub.publish_devices(contest.code, play.devices_per_team(contest))  # the host sees it join
             return redirect(url_for("contest.buzzer", code=contest.code))
     return render_template(
         "contest/join.html",
@@ -294,6 +298,7 @@ def buzzer(code: str):
     return render_template(
         "contest/buzzer.html",
         contest=contest,
+        member=device.member,
         initial=json.dumps(views.team(setup_, state_, device.team_id, device.member), ensure_ascii=False),
     )
 
@@ -321,41 +326,52 @@ def events(code: str):
     """text/event-stream: the state for this screen now (so a reconnecting client starts from the
     current state), then every change, and a comment every 15 s (which also frees the thread of a
     client that has gone). The stream reads only the in-process hub: it holds no database
-    connection while it waits."""
+    connection while it waits. A phone's stream carries its team's view (the same for the team's
+    phones: rendered once per change, see services.contest.hub); the host's also carries the phones
+    joined per team as they join."""
     contest = _found(code)
     audience = request.args.get("as", "screen")
-    team_id, member = None, ""
+    if audience not in ("host", "team"):
+        audience = "screen"
+    team_id = None
     if audience == "host":
         _managed(code)
+        hub.publish_devices(contest.code, play.devices_per_team(contest))
     elif audience == "team":
         device = play.device_for(contest, session.get(DEVICES, {}).get(contest.code))
         if device is None:
             abort(403)
-        team_id, member = device.team_id, device.member
-    setup_, state_ = play.current(contest)
+        team_id = device.team_id
+    play.current(contest)  # the hub holds the log's latest state from here on
     code = contest.code
+    first = hub.snapshot(code)
     db.session.remove()  # give the connection back before the stream is held open
 
-    def render(setup_data: dict, state_data: dict) -> str:
+    def build(snap) -> str:
         if audience == "host":
-            view = views.host(setup_data, state_data)
+            view = views.host(snap.setup, snap.state, snap.devices)
         elif audience == "team":
-            view = views.team(setup_data, state_data, team_id, member)
+            view = views.team(snap.setup, snap.state, team_id, None)  # the page knows its member
         else:
-            view = views.public(setup_data, state_data)
+            view = views.public(snap.setup, snap.state)
         view["now"] = clock.utcnow().isoformat()
         return f"id: {view['seq']}\nevent: state\ndata: {json.dumps(view, ensure_ascii=False)}\n\n"
 
+    def render(snap) -> str:
+        return hub.render(code, snap.version, (audience, team_id), lambda: build(snap))
+
     def stream():
-        seq = state_["seq"]
-        yield "retry: 1000\n" + render(setup_, state_)
+        snap = first
+        yield "retry: 1000\n" + render(snap)
         while True:
-            held = hub.wait(code, seq, HEARTBEAT_SECONDS)
-            if held is None:
+            changed = hub.wait(code, snap.version, HEARTBEAT_SECONDS)
+            if changed is None:
                 yield ": ping\n\n"
                 continue
-            seq, setup_data, state_data = held
-            yield render(setup_data, state_data)
+            seen, snap = snap, changed
+            if audience != "host" and snap.seq == seen.seq:
+                continue  # only phones joined: the host console alone shows them
+            yield render(snap)
 
     return Response(
         stream(),

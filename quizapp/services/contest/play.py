@@ -32,6 +32,7 @@ BOOT = secrets.token_hex(8)  # this process: monotonic readings compare only wit
 _locks: dict[str, threading.Lock] = {}
 _locks_guard = threading.Lock()
 _setups: dict[str, dict] = {}  # by join code: a contest's set-up never changes once written
+_devices: dict[str, tuple[int, SimpleNamespace]] = {}  # by token: (contest id, the joined phone)
 
 
 @contextmanager
@@ -76,16 +77,27 @@ def as_dict(row: ContestEvent) -> dict:
     }
 
 
+def _latest_seq(contest: Contest) -> int:
+    return db.session.scalar(
+        select(func.coalesce(func.max(ContestEvent.seq), 0)).where(ContestEvent.contest_id == contest.id)
+    )
+
+
+def _held_state(contest: Contest, setup: dict, latest_seq: int) -> dict | None:
+    """The published state when it is the log's latest (and this contest's: codes are unique)."""
+    held = hub.latest(contest.code)
+    if held is not None and held[0] == latest_seq and held[1]["id"] == contest.id:
+        return held[2]
+    return None
+
+
 def current(contest: Contest) -> tuple[dict, dict]:
     """(setup, state) now: the published state when it is the log's latest (one indexed max()),
     else a replay of the log, which is then published."""
     setup = setup_of(contest)
-    latest_seq = db.session.scalar(
-        select(func.coalesce(func.max(ContestEvent.seq), 0)).where(ContestEvent.contest_id == contest.id)
-    )
-    held = hub.latest(contest.code)
-    if held is not None and held[0] == latest_seq:
-        return setup, held[2]
+    state = _held_state(contest, setup, _latest_seq(contest))
+    if state is not None:
+        return setup, state
     state = rules.replay(setup, events_of(contest.id))
     hub.publish(contest.code, setup, state)
     return setup, state
@@ -98,7 +110,7 @@ def record(
     received_ns: int,
     now: datetime,
     team_id: int | None = None,
-    device: ContestDevice | None = None,
+    device: SimpleNamespace | None = None,
     actor_id: int | None = None,
     payload: dict | None = None,
 ) -> dict:
@@ -109,8 +121,15 @@ def record(
     state after the commit (``publish``)."""
     payload = dict(payload or {})
     setup = setup_of(contest)
-    events = events_of(contest.id)
-    state = rules.replay(setup, events)
+    latest_seq = _latest_seq(contest)
+    # The published state is the log's replay (read-only here: streams are rendering it); only an
+    # undo, or a state this process has not published, needs the log itself. Replaying the whole
+    # log on every buzz made each one slower as the contest went on, all under the contest's lock.
+    events = events_of(contest.id) if kind == "undo" else None
+    state = _held_state(contest, setup, latest_seq) if events is None else None
+    if state is None:
+        events = events if events is not None else events_of(contest.id)
+        state = rules.replay(setup, events)
     if device is not None:
         if team_id is not None and team_id != device.team_id:
             raise PermissionDenied("只能为本队操作，不能替其他队伍抢答或作答")
@@ -139,7 +158,7 @@ def record(
         checked["paused_seconds"] = (now - datetime.fromisoformat(state["paused_at"])).total_seconds()
     row = ContestEvent(
         contest_id=contest.id,
-        seq=(events[-1]["seq"] if events else 0) + 1,
+        seq=latest_seq + 1,
         kind=kind,
         team_id=team_id if kind in ("buzz", "answer", "stake") else None,
         device_id=device.id if device is not None else None,
@@ -157,10 +176,34 @@ def record(
     if kind == "undo":
         state = rules.replay(setup, [*events, event])
     else:
+        state = rules.snapshot(state)
         rules.apply(setup, state, event)
         state["seq"] = event["seq"]
     outcome = _buzz_outcome(state, team_id) if kind == "buzz" else None
     return {"state": state, "event": event, "outcome": outcome}
+
+
+def known_double_tap(code: str, token: str | None) -> dict | None:
+    """A phone's buzz that the published state already answers: its team has buzzed (or fouled)
+    on this question, so this is the same buzz again and records nothing. Call it inside
+    ``arbiter``: there the published state is the log's latest (every write of this process
+    publishes before it lets the lock go), so no database is read. In a hall four phones a team all
+    press at once; without this each tap held the contest's lock for a transaction and two queries.
+
+    Returns {"seq", "outcome"}, or None when the request must go the whole way (``record``)."""
+    known = _devices.get(token or "")
+    held = hub.latest(code.strip().upper())
+    if known is None or held is None or held[1]["id"] != known[0]:
+        return None
+    seq, setup, state = held
+    team_id = known[1].team_id
+    try:
+        checked = rules.check(setup, state, "buzz", team_id, {})
+    except DomainError:
+        return None  # refused: the whole way says why, as ever
+    if not checked.get("duplicate"):
+        return None
+    return {"seq": seq, "outcome": _buzz_outcome(state, team_id)}
 
 
 def publish(contest: Contest, state: dict) -> None:
@@ -211,12 +254,21 @@ def join(contest: Contest, team_id: int, pin: str, member: str) -> ContestDevice
     return device
 
 
-def device_for(contest: Contest, token: str | None) -> ContestDevice | None:
+def device_for(contest: Contest, token: str | None) -> SimpleNamespace | None:
+    """The phone with this token in this contest: its id, team_id and member (a joined phone's row
+    never changes, so a buzz after the first reads no database for it)."""
     if not token:
         return None
-    return db.session.scalar(
-        select(ContestDevice).where(ContestDevice.token == token, ContestDevice.contest_id == contest.id)
-    )
+    known = _devices.get(token)
+    if known is None:
+        row = db.session.scalar(select(ContestDevice).where(ContestDevice.token == token))
+        if row is None:
+            return None
+        known = _devices[token] = (
+            row.contest_id,
+            SimpleNamespace(id=row.id, team_id=row.team_id, member=row.member),
+        )
+    return known[1] if known[0] == contest.id else None
 
 
 def devices_per_team(contest: Contest) -> dict[int, int]:

@@ -97,7 +97,8 @@ def public(setup: dict, state: dict) -> dict:
     return view
 
 
-def team(setup: dict, state: dict, team_id: int, member: str) -> dict:
+def team(setup: dict, state: dict, team_id: int, member: str | None) -> dict:
+    """A phone's view (``member`` None: the same for every phone of the team; the page knows its own)."""
     view = public(setup, state)
     segment, question = rules.current_segment(setup, state), rules.current_question(setup, state)
     mine = next(t for t in setup["teams"] if t["id"] == team_id)

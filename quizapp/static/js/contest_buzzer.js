@@ -38,7 +38,7 @@ function draw(state, now) {
   clock = now;
   if (questionChanged) chosen = new Set();
   const me = state.me;
-  el("team").textContent = `${me.team_name} · ${me.member}`;
+  el("team").textContent = `${me.team_name} · ${me.member ?? root.dataset.member}`;
   el("score").textContent = `${me.score} 分`;
   el("phase").textContent = state.segment ? `${state.segment.title} · ${phaseLabel(state)}` : phaseLabel(state);
   const buzzable = state.segment && (state.segment.kind === "buzz" || state.segment.kind === "tiebreak");

@@ -54,6 +54,10 @@ function draw(state, now) {
   for (const [name, enabled] of Object.entries(buttons)) root.querySelector(`[data-act="${name}"]`).disabled = !enabled;
   root.querySelector('[data-act="open"]').textContent =
     state.segment && (state.segment.kind === "buzz" || state.segment.kind === "tiebreak") ? "开放抢答" : "开始计时";
+  // Phones joined per team: the stream carries them as they join.
+  for (const cell of root.querySelectorAll("[data-devices]")) {
+    if (state.devices) cell.textContent = state.devices[cell.dataset.devices] ?? 0;
+  }
   const select = el("adjust-team");
   if (!select.options.length) state.team_order.forEach((id) => {
     const team = state.teams.find((t) => t.team_id === id);
