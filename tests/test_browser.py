@@ -432,7 +432,7 @@ def test_admin_journey_on_a_desktop(live_server, page_for, figures):
     periods = page.get_by_label("统计周期")
     periods.select_option(index=periods.locator("option").count() - 1)
     page.get_by_role("button", name="查看").click()
-    assert "正式排名" in page.locator("main").inner_text()
+    assert "最终排名" in page.locator("main").inner_text()
     page.locator("table.rank-table tbody tr a").first.click()  # drill down into a city
     page.locator("#chart-units[data-ready]").wait_for()
     assert (
