@@ -17,6 +17,7 @@ ENVIRONMENT = {
     "QUIZAPP_SECURE_COOKIES": "SECURE_COOKIES",
     "QUIZAPP_BANK_PATH": "BANK_PATH",
     "QUIZAPP_TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "QUIZAPP_PUBLIC_URL": "PUBLIC_URL",
 }
 
 
@@ -52,6 +53,10 @@ class DefaultConfig:
     # client address, and so the sign-in limit per address, is read past that many hops. 0: the
     # header is ignored (anyone could write it), the connection's own address counts.
     TRUSTED_PROXIES = 0
+
+    # The address phones in a hall use to reach this server (e.g. http://192.168.1.20:5000): the
+    # 现场比武 join link and QR code use it. None: the address the host console was opened at.
+    PUBLIC_URL: str | None = None
 
     # Sign-in throttling (Flask-Limiter syntax): per submitted account name and per client address.
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"

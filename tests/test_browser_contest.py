@@ -204,3 +204,39 @@ def test_a_full_contest_with_a_host_a_screen_and_six_phones(hall_server, page_fo
         if page.viewport_size["width"] < 720:
             assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     assert re.search(r"\d{4}", host.locator("table").inner_text())  # the teams' PINs on the console
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_the_join_qr_code_and_phones_joining_live_on_the_host_console(hall_server, page_for, viewport):  # noqa: F811
+    app, base = hall_server
+    code, pins, _ = make_contest(app)
+    size = "phone" if viewport is PHONE else "desktop"
+    host = page_for(viewport)
+    sign_in(host, base, "admin", "Admin1234")
+    host.goto(f"{base}/contest/{code}/host")
+    expect(host.locator('[data-role="connection"]')).to_have_text("已连接")
+    qr = host.locator(".contest-host-head svg.join-qr")
+    expect(qr).to_be_visible()
+    box = qr.bounding_box()
+    assert box["width"] >= 120 and box["x"] + box["width"] <= viewport["viewport"]["width"]
+    expect(host.locator(".contest-host-head code")).to_have_text(f"{base}/contest/{code}/join")
+    counts = host.locator(f'[data-devices="{pins[0]["id"]}"]')
+    expect(counts).to_have_text("0")
+    shot(host, f"contest-{size}-01-host-qr")
+
+    phone = page_for(PHONE)
+    phone.goto(f"{base}/contest/{code}/join")
+    phone.get_by_label("张敏").check()
+    phone.get_by_label("队伍口令").fill(pins[0]["pin"])
+    phone.get_by_role("button", name="加入").click()
+    expect(phone.locator('[data-role="team"]')).to_have_text("锦江队 · 张敏")
+    expect(counts).to_have_text("1")  # no reload: the host's stream said so
+    host.locator(".contest-host-grid").scroll_into_view_if_needed()
+    shot(host, f"contest-{size}-02-host-phone-joined")
+
+    screen = page_for(viewport)
+    screen.goto(f"{base}/contest/{code}/screen")
+    expect(screen.locator('[data-role="connection"]')).to_have_text("已连接")
+    expect(screen.locator(".contest-screen-head svg.join-qr")).to_be_visible()
+    shot(screen, f"contest-{size}-03-screen-qr")
+    assert not host.problems and not screen.problems, host.problems + screen.problems  # e.g. a CSP refusal

@@ -642,3 +642,31 @@ def test_the_host_stream_counts_phones_as_they_join(app, org_tree, mixed_bank, l
     phone_joins(app, code, 1, "队员1乙")
     assert next_state()["devices"] == {str(team_id): 2}
     response.close()
+
+
+def test_the_join_qr_code_encodes_the_address_phones_use(app, org_tree, mixed_bank, login_as):
+    import re
+
+    import segno
+
+    code = make_contest(app)
+    host = login_as("aadmin")
+
+    def qr_of(url: str) -> str:
+        return segno.make(url, error="m", micro=False).svg_inline(
+            dark="#000", light="#fff", border=2, omitsize=True, svgclass="join-qr", title="扫码加入比赛"
+        )
+
+    for page in (host.get(f"/contest/{code}/host"), app.test_client().get(f"/contest/{code}/screen")):
+        text = page.get_data(as_text=True)
+        assert qr_of(f"http://localhost/contest/{code}/join") in text
+        svg = re.search(r"<svg.*?</svg>", text, re.S).group(0)
+        assert "style" not in svg and "script" not in svg  # inline under style-src 'self'
+    assert "手机无法访问" in host.get(f"/contest/{code}/host").get_data(as_text=True)  # localhost
+
+    app.config["PUBLIC_URL"] = "http://192.168.1.20:5000/"
+    text = host.get(f"/contest/{code}/host").get_data(as_text=True)
+    assert f"http://192.168.1.20:5000/contest/{code}/join" in text and "手机无法访问" not in text
+    assert qr_of(f"http://192.168.1.20:5000/contest/{code}/join") in text
+    screen = app.test_client().get(f"/contest/{code}/screen").get_data(as_text=True)
+    assert qr_of(f"http://192.168.1.20:5000/contest/{code}/join") in screen

@@ -28,7 +28,7 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import SegmentKind
 from ..services import selection
-from ..services.contest import play, record, setup, views
+from ..services.contest import play, qr, record, setup, views
 from ..services.contest.hub import hub
 from ..services.errors import DomainError, NotFound
 from ..web import transaction
@@ -163,9 +163,27 @@ def host(code: str):
         pins=setup.team_pins(contest),
         devices=devices,
         initial=json.dumps(initial, ensure_ascii=False),
-        join_url=url_for("contest.join", code=contest.code, _external=True),
+        **_join_links(contest.code),
         screen_url=url_for("contest.screen", code=contest.code, _external=True),
     )
+
+
+LOOPBACK = ("localhost", "127.", "[::1]", "::1")
+
+
+def _join_links(code: str) -> dict:
+    """The address phones join at (QUIZAPP_PUBLIC_URL, else the address this page was opened at),
+    its QR code, and whether that address is this computer's own (which no phone can reach)."""
+    public = current_app.config.get("PUBLIC_URL")
+    if public:
+        url = public.rstrip("/") + url_for("contest.join", code=code)
+    else:
+        url = url_for("contest.join", code=code, _external=True)
+    return {
+        "join_url": url,
+        "join_qr": qr.join_qr(url),
+        "join_loopback": not public and request.host.startswith(LOOPBACK),
+    }
 
 
 @bp.route("/contest/<code>/host/act", methods=["POST"])
@@ -233,7 +251,7 @@ def screen(code: str):
         "contest/screen.html",
         contest=contest,
         initial=json.dumps(views.public(setup_, state), ensure_ascii=False),
-        join_url=url_for("contest.join", code=contest.code, _external=True),
+        **_join_links(contest.code),
     )
 
 
