@@ -670,3 +670,13 @@ def test_the_join_qr_code_encodes_the_address_phones_use(app, org_tree, mixed_ba
     assert qr_of(f"http://192.168.1.20:5000/contest/{code}/join") in text
     screen = app.test_client().get(f"/contest/{code}/screen").get_data(as_text=True)
     assert qr_of(f"http://192.168.1.20:5000/contest/{code}/join") in screen
+
+
+def test_the_admin_nav_leads_admins_and_unit_admins_to_the_contests(app, org_tree, login_as):
+    for username in ("root", "aadmin"):
+        manager = login_as(username)
+        home = manager.get("/admin/").get_data(as_text=True)
+        assert 'href="/contests"' in home and "现场比武" in home
+        listing = manager.get("/contests").get_data(as_text=True)
+        assert 'class="active">现场比武</a>' in listing
+    assert 'href="/contests"' not in login_as("astaff").get("/").get_data(as_text=True)
