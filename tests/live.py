@@ -81,7 +81,7 @@ class Browser:
 
     def sign_in(self, username: str, password: str) -> None:
         status, page = self.post_login(username, password)
-        assert status == 200 and "您好" in page, (status, page[:300])
+        assert status == 200 and 'name="password"' not in page, (status, page[:300])  # a home, not the form
         self.token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
 
 

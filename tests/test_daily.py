@@ -193,7 +193,9 @@ def test_answer_returns_feedback_and_a_second_answer_changes_nothing(
         "title": "测试文件",
         "locator": "第一条",
         "quote": body["feedback"]["source"]["quote"],
+        "source_id": body["feedback"]["source"]["source_id"],  # its link to 政策原文
     }
+    assert client.get(f"/reading/at/{body['feedback']['source']['source_id']}").status_code == 302
     assert body["set"]["answered"] == 1
     again = answer(client, qid, "A").get_json()
     assert again["first"] is False and again["feedback"] == body["feedback"] and again["points_awarded"] == 0

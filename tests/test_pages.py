@@ -18,7 +18,7 @@ def test_staff_home_shows_name_unit_path_and_honest_empty_states(client, auth, o
     assert "甲员工，您好" in page
     assert page.index("示范省") < page.index("甲市") < page.index("甲市一区窗口")
     assert "开始今日学习" in page and "暂无进行中的练习或比赛" in page
-    assert "暂无待复习的错题" in page
+    assert "暂无错题，答错的题会收在这里" in page
     assert 'href="/admin/"' not in page  # staff get no admin link
     assert "font-family" not in page  # styles come from the stylesheet (CSP), not inline
 

@@ -28,6 +28,7 @@ from quizapp.models import (
     PaperQuestion,
     QuestionStatus,
     ScreenLink,
+    Source,
     User,
 )
 from quizapp.services import questions, rounds
@@ -169,7 +170,9 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
     for name in ("drafts_token", "drafts_token_discard"):  # a policy document → drafts to review
         generated = admin.post(
             "/admin/questions/drafts",
-            data={"file": (io.BytesIO("第一条 用人单位应当自用工之日起三十日内办理登记。".encode()), "规程.txt")},
+            data={
+                "file": (io.BytesIO("第一条 用人单位应当自用工之日起三十日内办理登记。".encode()), "规程.txt")
+            },
             content_type="multipart/form-data",
         )
         ids[name] = generated.headers["Location"].rsplit("/", 1)[1]
@@ -358,7 +361,10 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("admin.question_drafts", "GET"): (Call("/admin/questions/drafts"), ADMINS),
     ("admin.question_drafts", "POST"): (Call("/admin/questions/drafts", data={"source": ""}), ADMINS_WRITE),
     ("admin.question_drafts_review", "GET"): (Call("/admin/questions/drafts/{drafts_token}"), ADMINS),
-    ("admin.question_drafts_review", "POST"): (Call("/admin/questions/drafts/{drafts_token}", data={}), ADMINS),
+    ("admin.question_drafts_review", "POST"): (
+        Call("/admin/questions/drafts/{drafts_token}", data={}),
+        ADMINS,
+    ),
     ("admin.question_drafts_discard", "POST"): (
         Call("/admin/questions/drafts/{drafts_token_discard}/discard"),
         ADMINS_WRITE,
@@ -409,7 +415,10 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("contest.join_code", "GET"): (Call("/contest/join"), (200, 200, 200, 200, 200)),
     ("contest.join_code", "POST"): (Call("/contest/join", data={"code": "{contest}"}), (302,) * 5),
     ("contest.join", "GET"): (Call("/contest/{contest}/join"), (200, 200, 200, 200, 200)),
-    ("contest.join", "POST"): (Call("/contest/{contest}/join", data={"pick": "1|甲一", "pin": "x"}), (200,) * 5),
+    ("contest.join", "POST"): (
+        Call("/contest/{contest}/join", data={"pick": "1|甲一", "pin": "x"}),
+        (200,) * 5,
+    ),
     ("contest.buzzer", "GET"): (Call("/contest/{contest}/buzzer"), (302, 302, 302, 302, 302)),
     ("contest.play_act", "POST"): (Call("/contest/{contest}/play", json={"action": "buzz"}), (400,) * 5),
     ("contest.sheet", "GET"): (Call("/contest/{contest}/sheet.xlsx"), (LOGIN, 403, 403, 200, 200)),
@@ -992,15 +1001,22 @@ def hostile(login_as, app, create_unit, create_user, frozen_clock):
     ]
     staff = login_as("xss0")
     attempt = staff.post(f"/api/v1/rounds/{opened[0]}/attempts").get_json()
-    for item, payload in zip(staff.get("/api/v1/daily").get_json()["items"], PAYLOADS, strict=False):
+    daily = staff.get("/api/v1/daily").get_json()["items"]
+    for item, payload in zip(daily, PAYLOADS, strict=False):
         filed = staff.post(f"/api/v1/questions/{item['question']['id']}/reports", json={"reason": payload})
         assert filed.status_code == 201
+    for item in daily:  # a finished day: the month's rankings have a chart (its tooltip is HTML)
+        answered = staff.post(
+            "/api/v1/daily/answers", json={"question_id": item["question"]["id"], "answer": "A"}
+        )
+        assert answered.status_code == 200
     assert admin.post("/admin/screens", data={"unit": "X0", "label": PAYLOADS[1]}).status_code == 302
     with app.app_context():
         ids = {
             "user_id": list(db.session.scalars(select(User.id).where(User.username.like("xss%")))),
             "question_id": [q["id"] for q in attempt["questions"]],
             "bulletin_id": list(db.session.scalars(select(Bulletin.id))),
+            "source_id": list(db.session.scalars(select(Source.id))),
             "link": db.session.scalar(select(ScreenLink.token)),
         }
     assert ids["bulletin_id"], "the closed round built no bulletin"
@@ -1016,6 +1032,8 @@ def hostile(login_as, app, create_unit, create_user, frozen_clock):
             "kind": ["weekly"],
             "token": [ids["link"]],
             "filename": ["css/app.css"],
+            "code": ["test_source"],
+            "source_id": ids["source_id"],
         },
         "extra": ["/rankings?parent=P1", "/admin/units?parent=P1", "/admin/staff?unit=X0", "/reports"],
     }
@@ -1058,7 +1076,15 @@ def test_payload_pages_run_nothing_in_chromium(app, hostile, browser):
         )
         page = context.new_page()
         dialogs = []
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        def leave(dialog):  # the attempt page asks before a running attempt is left: that is its own
+            dialog.accept()
+
+        def alert(dialog):  # any other dialog is a payload that ran
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", lambda dialog: leave(dialog) if dialog.type == "beforeunload" else alert(dialog))
         visited = 0
         for username, urls in (
             (
