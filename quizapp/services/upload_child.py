@@ -222,19 +222,7 @@ def read_xlsx(data: bytes, options: dict, limits: dict):
     the first: cell values as openpyxl's ``values_only`` gives them (None for empty, whole numbers
     as int)."""
     unreadable = "无法读取 .xlsx 文件（文件损坏或不是 Excel 2007+ 格式）"
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise Refused(unreadable) from None
-    if len(members) > limits["zip_members"]:
-        raise Refused(f"文件内含 {len(members):,} 个部件，超过 {limits['zip_members']} 个的上限")
-    unpacked = sum(member.file_size for member in members)
-    if unpacked > limits["uncompressed_bytes"]:
-        raise Refused(
-            f"文件解压后有 {unpacked / 2**20:,.0f} MB，超过 {limits['uncompressed_bytes'] / 2**20:,.0f} MB 的上限"
-            "（疑似压缩炸弹，或表格过大：请拆分后分批导入）"
-        )
+    archive = _measured(data, limits, unreadable, "（疑似压缩炸弹，或表格过大：请拆分后分批导入）")
     try:
         parts = _sheet_parts(archive)
         if not parts:
@@ -278,18 +266,26 @@ def _package(data: bytes, limits: dict, what: str) -> zipfile.ZipFile:
         raise Refused(
             f"这是旧版 Office 97-2003 文件（.doc/.xls），不是 {what}；请在 Office 中“另存为” {what} 后重试"
         )
+    return _measured(
+        data, limits, f"无法读取：文件损坏，或不是 {what} 文件", "（疑似压缩炸弹）；请检查文件后重试"
+    )
+
+
+def _measured(data: bytes, limits: dict, unreadable: str, too_big: str) -> zipfile.ZipFile:
+    """A zip package whose member count and unpacked size are within the limits (read from its
+    directory: nothing is unpacked)."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError):
-        raise Refused(f"无法读取：文件损坏，或不是 {what} 文件") from None
+        raise Refused(unreadable) from None
     if len(members) > limits["zip_members"]:
         raise Refused(f"文件内含 {len(members):,} 个部件，超过 {limits['zip_members']} 个的上限")
     unpacked = sum(member.file_size for member in members)
     if unpacked > limits["uncompressed_bytes"]:
         raise Refused(
             f"文件解压后有 {unpacked / 2**20:,.0f} MB，超过 {limits['uncompressed_bytes'] / 2**20:,.0f} MB 的上限"
-            "（疑似压缩炸弹）；请检查文件后重试"
+            + too_big
         )
     return archive
 
