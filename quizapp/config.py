@@ -79,6 +79,7 @@ class DefaultConfig:
         "sheet_cells": 5_000_000,
         "uncompressed_bytes": 256 * 2**20,  # a 100,000-row staff sheet unpacks to about 56 MB
         "zip_members": 500,
+        "pdf_pages": 2000,  # a policy document as PDF: a province's code book runs to a few hundred
         "memory_bytes": 2 * 2**30,  # the child's address space (100,000 rows peak near 400 MB)
         "seconds": 120,  # wall clock (and CPU) per parse
     }

@@ -779,15 +779,15 @@ def source_from_upload(name: str, data: bytes, title: str | None, *, today: str)
     from .sources import parse_source
 
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
-    kind = {"txt": "text", "docx": "docx"}.get(suffix)
+    kind = {"txt": "text", "docx": "docx", "pdf": "pdf"}.get(suffix)
     if kind is None:
-        raise InvalidInput([Problem(name, "", "文件", "政策文件应为 .txt 或 .docx")])
+        raise InvalidInput([Problem(name, "", "文件", "政策文件应为 .txt、.docx 或文字版 .pdf")])
     if not data.strip():
         raise InvalidInput([Problem(name, "", "文件", "文件为空")])
     (value,) = uploads.parse([(kind, data, {})])
     if isinstance(value, uploads.Refused):
         raise InvalidInput([Problem(name, value.row, "文件", value.message)])
-    text = value if kind == "text" else "\n".join(line.strip() for line in value if line.strip())
+    text = value if isinstance(value, str) else "\n".join(line.strip() for line in value if line.strip())
     code = f"doc_{today}_{hashlib.sha256(data).hexdigest()[:8]}"
     source = parse_source(code, text)
     if not source.body.strip():

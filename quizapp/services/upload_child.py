@@ -341,6 +341,35 @@ def read_text(data: bytes, options: dict, limits: dict) -> str:
     return text
 
 
+def read_pdf(data: bytes, options: dict, limits: dict) -> str:
+    """The text of a PDF's pages (a scanned PDF has none: said so). pypdf caps what one stream may
+    inflate to; the page count and the text are capped here, the memory and time by the child."""
+    if not data.startswith(b"%PDF-"):
+        raise Refused("不是 PDF 文件（文件开头没有 %PDF 标记）")
+    try:
+        from pypdf import PdfReader
+
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise Refused("PDF 已加密，无法读取正文；请先去除密码保护")
+        if len(reader.pages) > limits["pdf_pages"]:
+            raise Refused(f"PDF 有 {len(reader.pages):,} 页，超过 {limits['pdf_pages']:,} 页的上限")
+        pages, size = [], 0
+        for page in reader.pages:
+            pages.append(page.extract_text() or "")
+            size += len(pages[-1])
+            if size > limits["uncompressed_bytes"] // 4:
+                raise Refused("PDF 的正文过长，超过上限")
+    except Refused:
+        raise
+    except Exception:  # noqa: BLE001 - pypdf raises many kinds for a damaged file
+        raise Refused("无法读取 PDF 文件（文件损坏或格式不受支持）") from None
+    text = "\n".join(pages)
+    if not text.strip():
+        raise Refused("PDF 中没有可提取的文字（可能是扫描件）；请上传文字版 PDF、Word 或文本文件")
+    return text
+
+
 def read_moodle_xml(data: bytes, options: dict, limits: dict) -> list[dict]:
     """Moodle XML questions as plain dicts, read by lxml with no DTD, no entities, no network: a
     file that declares a DOCTYPE (the carrier of entity bombs and external entities) is refused."""
@@ -455,6 +484,7 @@ READERS = {
     "xlsx": read_xlsx,
     "docx": read_docx,
     "text": read_text,
+    "pdf": read_pdf,
     "moodlexml": read_moodle_xml,
 }
 
