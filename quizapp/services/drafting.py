@@ -400,8 +400,10 @@ HORTATORY = (
     "倡导",
     "统筹",
     "纳入",
+    "相协调",
+    "相适应",
 )
-GOVERNMENT = re.compile(r"^(?:国家|国务院|各级人民政府|地方各级人民政府|县级以上(?:地方)?(?:各级)?人民政府)")
+GOVERNMENT = re.compile(r"^(?:国家|国务院|[^，。；]{0,14}人民政府)")
 # Medical and maternity insurance moved to the 医疗保障 bureaus in 2018 (policy_docs README): such
 # drafts are labelled and kept few; the bureaus' own business (定点医药机构, 药品) is left out.
 MEDICAL = re.compile(r"医疗|医药|医保|生育|药品|诊疗")
@@ -695,7 +697,8 @@ def generate(
             ):
                 modal = modals[0]
                 obligation_done = True
-                truthful = rng.random() < 0.5
+                # a prohibition turned (用人单位可以克扣劳动者工资) is a rule nobody holds: stated as written
+                truthful = modal == "不得" or rng.random() < 0.5
                 stem = sentence if truthful else sentence.replace(modal, MODAL_TURN[modal])
                 add(
                     type="judge",
@@ -770,7 +773,7 @@ def generate(
 
 
 def source_from_upload(name: str, data: bytes, title: str | None, *, today: str) -> SourceText:
-    """A policy document uploaded as .txt (UTF-8 or GBK; ``# 标题:`` header lines allowed) or .docx,
+    """A policy document uploaded as .txt (UTF-8 or GBK; ``# 标题:`` header lines allowed), .docx or .pdf,
     read in the upload parser's child process. Its code is new: ``doc_<date>_<hash>``."""
     import hashlib
 
