@@ -339,6 +339,7 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "rankings of a window (unit admin)": ("padmin", "/rankings?parent=A1", 13),
         "rankings of a window (staff)": ("learner", "/rankings?parent=A1", 11),
         "admin questions": ("root", "/admin/questions", 7),
+        "admin question drafts": ("root", "/admin/questions/drafts", 4),  # stored documents, the choices
         "admin staff": ("root", "/admin/staff", 3),
         "admin staff (unit admin)": ("padmin", "/admin/staff", 4),
         "admin units": ("root", "/admin/units?parent=P", 4),
