@@ -267,6 +267,7 @@ REVIEWED = """# 标题: 审核样例条例
 第十六条 公务员的工资水平应当与国民经济发展相协调、与社会进步相适应。
 第十七条 省、自治区、直辖市人民政府根据本行政区域失业人员数量，可以适当调整失业保险费的费率。
 第十八条 用人单位不得克扣劳动者工资。
+第十九条 女职工生育享受98天产假，其中产前可以休假15天。
 """
 
 
@@ -341,6 +342,8 @@ def test_medical_insurance_is_labelled_and_its_bureaus_business_left_out():
     medical = [d for d in drafts if "医疗" in d.quote]
     assert medical and all("医疗保障" in d.note and "医疗保障" in d.finding for d in medical)
     assert not [d for d in drafts if d.locator == "第十条"]  # 定点医药机构: the 医保 bureaus' business
+    leave = [d for d in drafts if d.locator == "第十九条"]  # 产假 is labour law, not 医疗保障
+    assert leave and not [d for d in leave if d.note or "医疗保障" in d.finding]
     values = medical[0].values("reviewed", "政策理解")
     assert "医疗保障" in values["note"]
 

@@ -406,7 +406,9 @@ HORTATORY = (
 GOVERNMENT = re.compile(r"^(?:国家|国务院|[^，。；]{0,14}人民政府)")
 # Medical and maternity insurance moved to the 医疗保障 bureaus in 2018 (policy_docs README): such
 # drafts are labelled and kept few; the bureaus' own business (定点医药机构, 药品) is left out.
-MEDICAL = re.compile(r"医疗|医药|医保|生育|药品|诊疗")
+MEDICAL = re.compile(
+    r"医疗保险|医疗保障|医疗费用|医保|医药|生育保险|生育津贴|药品|诊疗"
+)  # not 产假: labour law
 MEDICAL_BUSINESS = re.compile(r"定点医药机构|医药机构|药品|诊疗|医疗机构|医师|医疗服务")
 MEDICAL_NOTE = (
     "医疗保障：医疗保险、生育保险自2018年起由医疗保障部门主管，本题仅供了解，以医保部门现行规定为准。"
