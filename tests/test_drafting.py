@@ -195,7 +195,8 @@ def test_a_stored_source_and_bad_documents(app, admin):
     for name, data, words in (
         ("空.txt", b"", "文件为空"),
         ("表.docx", _xlsx(), "Excel 工作簿"),
-        ("文件.pdf", b"%PDF-1.4", "政策文件应为 .txt 或 .docx"),
+        ("文件.pdf", b"%PDF-1.4", "无法读取 PDF 文件"),
+        ("文件.doc", b"\xd0\xcf\x11\xe0", "政策文件应为 .txt、.docx 或文字版 .pdf"),
     ):
         refused = admin.post(
             "/admin/questions/drafts",
