@@ -69,7 +69,7 @@ def test_policy_document_to_reviewed_drafts_on_a_desktop(live_server, page_for, 
     page.goto(f"{base}/admin/questions/import")
     page.get_by_role("link", name="从政策文件生成草稿").click()
     (tmp_path / "规程.txt").write_bytes(PROVINCE.encode("gbk"))
-    page.get_by_label("上传政策文件（.txt 或 .docx）").set_input_files(str(tmp_path / "规程.txt"))
+    page.get_by_label("上传政策文件（.txt、.docx 或文字版 .pdf）").set_input_files(str(tmp_path / "规程.txt"))
     page.get_by_role("button", name="生成草稿").click()
     page.wait_for_url(re.compile(r".*/admin/questions/drafts/\w+$"))
     drafts = page.locator("li.draft")
