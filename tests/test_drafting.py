@@ -356,3 +356,19 @@ def test_a_fill_accepts_both_numerals_and_a_figure_judge_can_be_true():
     source = read_source_file(LAW)
     judges = [d for d in drafting.generate(source) if d.type == "judge" and d.finding == "时限"]
     assert {d.answer for d in judges} == {True, False}
+
+
+def test_a_duty_or_a_prohibition_is_never_turned_into_a_permission_for_a_false_judge():
+    """An independent review rejected every “应当 → 可以” false judge (用人单位可以遵守劳动保障法律 reads
+    as true or absurd): only a permission is turned, into a false duty."""
+    turned = []
+    for path in DOCS:
+        for draft in drafting.generate(read_source_file(Path(path))):
+            if (
+                draft.type == "judge"
+                and draft.answer is False
+                and draft.explanation.startswith("错误，应为“")
+            ):
+                turned.append(draft.explanation[: len("错误，应为“可以”")])
+    assert turned, "no modal judges at all: the test would prove nothing"
+    assert set(turned) == {"错误，应为“可以”"}, sorted(set(turned))

@@ -699,8 +699,10 @@ def generate(
             ):
                 modal = modals[0]
                 obligation_done = True
-                # a prohibition turned (用人单位可以克扣劳动者工资) is a rule nobody holds: stated as written
-                truthful = modal == "不得" or rng.random() < 0.5
+                # Only a permission turns into a false duty (劳动者应当解除劳动合同): a duty or a
+                # prohibition turned into a permission (用人单位可以遵守……, 可以克扣工资) reads as
+                # arguably true or absurd (an independent review rejected every one): stated as written.
+                truthful = modal != "可以" or rng.random() < 0.5
                 stem = sentence if truthful else sentence.replace(modal, MODAL_TURN[modal])
                 add(
                     type="judge",
