@@ -680,3 +680,21 @@ def test_the_admin_nav_leads_admins_and_unit_admins_to_the_contests(app, org_tre
         listing = manager.get("/contests").get_data(as_text=True)
         assert 'class="active">现场比武</a>' in listing
     assert 'href="/contests"' not in login_as("astaff").get("/").get_data(as_text=True)
+
+
+def test_a_finished_contest_is_on_the_honour_roll_and_an_undone_finish_takes_it_back(app, hall, login_as):
+    code, _ = hall
+    with app.app_context():
+        teams = [team["id"] for team in setup.load_setup(setup.find(code))["teams"]]
+    act(app, code, "next")
+    for team_id, delta in zip(teams, (30, 50, 10), strict=True):
+        act(app, code, "adjust", team_id=team_id, delta=delta, reason="现场加分")
+    act(app, code, "finish")
+    province_admin = login_as("root")
+    page = province_admin.get("/honours").get_data(as_text=True)
+    assert "现场比武" in page and "全市窗口业务技能比武决赛" in page
+    placed = page[page.index("全市窗口业务技能比武决赛") :]
+    assert placed.index("第2队") < placed.index("第1队") < placed.index("第3队")  # 50, 30, 10
+    assert "单位2 · 50 分" in placed
+    act(app, code, "undo")  # the host took the finish back: the contest runs on, no record yet
+    assert "全市窗口业务技能比武决赛" not in province_admin.get("/honours").get_data(as_text=True)

@@ -24,6 +24,7 @@ def upgrade():
         sa.Column('created_by_id', sa.Integer(), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('podium', sa.JSON(), nullable=True),
         sa.ForeignKeyConstraint(['created_by_id'], ['user.id'], name=op.f('fk_contest_created_by_id_user')),
         sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], name=op.f('fk_contest_unit_id_unit')),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_contest')),

@@ -36,6 +36,7 @@ class Contest(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set by the finish event
+    podium: Mapped[list | None] = mapped_column(JSON)  # the final standings, for the 光荣榜
 
     unit = relationship("Unit")
     teams: Mapped[list[ContestTeam]] = relationship(order_by="ContestTeam.position")

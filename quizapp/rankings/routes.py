@@ -11,7 +11,7 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import Bulletin, Role, Round, RoundStatus, ScreenLink, Unit
-from ..services import dashboard, exports, leaderboards, participation, rankings, reports
+from ..services import contest, dashboard, exports, leaderboards, participation, rankings, reports
 from ..web import transaction
 from . import bp
 
@@ -359,6 +359,7 @@ def honours():
         snapshot = rankings.ensure_snapshot(period, now=clock.utcnow(), tz=tz)
         top_units = rankings.rank_children(snapshot, root.id, "composite")[:10]
         stars = leaderboards.board("month", unit=root, viewer=current_user, month=month, limit=10)
+        contests = contest.record.podiums(root, period, tz=tz)
     # An honour is for something done: a unit or a person at 0 gets no place (at the start of a
     # month every unit is at 0 and would share first place).
     top_units = [u for u in top_units if u["composite"] > 0]
@@ -371,6 +372,7 @@ def honours():
         stars=star_rows,
         unit_ties=Counter(u["ranks"]["composite"] for u in top_units),
         star_ties=Counter(s["rank"] for s in star_rows),
+        contests=contests,
         empty_title="本月尚无数据" if month == today.replace(day=1) else f"{period.label}没有数据",
     )
 

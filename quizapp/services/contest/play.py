@@ -169,8 +169,6 @@ def record(
         boot=BOOT,
     )
     db.session.add(row)
-    if kind == "finish":
-        contest.finished_at = now
     db.session.flush()
     event = as_dict(row)
     if kind == "undo":
@@ -179,6 +177,10 @@ def record(
         state = rules.snapshot(state)
         rules.apply(setup, state, event)
         state["seq"] = event["seq"]
+    if kind in ("finish", "undo"):  # the record on the 光荣榜 follows the log: an undone finish takes it back
+        finished = state["status"] == "finished"
+        contest.finished_at = (contest.finished_at or now) if finished else None
+        contest.podium = rules.standings(setup, state) if finished else None
     outcome = _buzz_outcome(state, team_id) if kind == "buzz" else None
     return {"state": state, "event": event, "outcome": outcome}
 

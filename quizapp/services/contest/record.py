@@ -8,8 +8,13 @@ from datetime import datetime
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from sqlalchemy import select
 
-from ...models import Contest
+from ... import clock
+from ...extensions import db
+from ...models import Contest, Unit
+from ..org import in_subtree
+from ..periods import Period
 from . import play, rules
 
 KIND_LABELS = {
@@ -28,6 +33,27 @@ KIND_LABELS = {
     "undo": "撤销",
 }
 AWARDS = {1: "一等奖", 2: "二等奖", 3: "三等奖"}
+
+
+def podiums(root: Unit, period: Period, *, tz) -> list[dict]:
+    """The 光荣榜's record of the contests of ``root``'s subtree finished in ``period``: title, day
+    and the teams placed 1–3 (ties share a place), newest first — one query."""
+    starts, _ = clock.day_bounds(period.starts_on, tz)
+    ends, _ = clock.day_bounds(period.ends_on, tz)
+    rows = db.session.execute(
+        select(Contest.title, Contest.finished_at, Contest.podium)
+        .join(Unit, Unit.id == Contest.unit_id)
+        .where(in_subtree(root), Contest.finished_at >= starts, Contest.finished_at < ends)
+        .order_by(Contest.finished_at.desc())
+    ).all()
+    return [
+        {
+            "title": title,
+            "day": clock.business_date(finished_at, tz),
+            "placed": [team for team in podium or [] if team["rank"] <= 3],
+        }
+        for title, finished_at, podium in rows
+    ]
 
 
 def _local(iso: str, tz) -> str:
