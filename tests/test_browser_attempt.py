@@ -282,8 +282,11 @@ def test_the_result_page_passes_or_fails_and_filters_the_wrong_ones(live_server,
     assert "及格线 60 分" in verdict.inner_text()
     rows = page.locator(".category-summary tbody tr")
     assert rows.count() >= 1
-    totals = [re.search(r"(\d+)/(\d+)", rows.nth(i).inner_text()).groups() for i in range(rows.count())]
-    assert sum(int(total) for _, total in totals) == 8
+    texts = [rows.nth(i).inner_text() for i in range(rows.count())]
+    totals = [re.search(r"(\d+)/(\d+)", text).groups() for text in texts]
+    # A question another open round of this server holds on its paper is sealed (另 N 题待公布).
+    sealed = sum(int(found.group(1)) for text in texts if (found := re.search(r"另 (\d+) 题待公布", text)))
+    assert sum(int(total) for _, total in totals) + sealed == 8
     assert sum(int(right) for right, _ in totals) == page.locator(".review-item.ok").count()
     wrong = page.locator(".review-item.bad, .review-item.partial").count()
     fits(page)
