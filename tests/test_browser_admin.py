@@ -172,6 +172,8 @@ def test_the_round_form_picks_units_by_name(live_server, page_for):  # noqa: F81
     assert "武侯区人力资源和社会保障局" in targets and "江油市政务服务中心人社综合窗口" in targets
     assert "四川省" not in targets
     page.get_by_role("link", name="修改").click()  # the form shows the names it holds, not codes
+    page.wait_for_url(re.compile(r".*/admin/rounds/\d+/edit"))
+    page.locator(".unit-chip").nth(1).wait_for()  # the picker draws its chips once the page has loaded
     chips = page.locator(".unit-chip").all_inner_texts()
     assert [chip.split("\n")[0] for chip in chips] == [
         "武侯区人力资源和社会保障局",
