@@ -217,7 +217,8 @@ def test_the_chosen_indicator_is_in_view_and_the_rest_behind_a_toggle(world, ope
         page.get_by_text("显示全部指标").click()
         assert extra.is_visible()
         cue = page.locator(".rank-view .scroll-cue")
-        assert cue.is_visible() and "滑动" in cue.inner_text()
+        cue.wait_for(state="visible", timeout=5000)  # the resize observer shows it on the next frame
+        assert "滑动" in cue.inner_text()
         wrap = page.locator(".rank-table").locator("xpath=..")
         assert wrap.evaluate("e => e.scrollWidth > e.clientWidth")  # it does scroll: the cue is true
         fits(page)  # the table scrolls inside its own box, the page does not
