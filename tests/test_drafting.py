@@ -372,3 +372,12 @@ def test_a_duty_or_a_prohibition_is_never_turned_into_a_permission_for_a_false_j
                 turned.append(draft.explanation[: len("错误，应为“可以”")])
     assert turned, "no modal judges at all: the test would prove nothing"
     assert set(turned) == {"错误，应为“可以”"}, sorted(set(turned))
+
+
+def test_nothing_is_drafted_from_what_the_documents_readme_rules_out():
+    """policy_docs/README: 就业促进法 第四十条 could not be checked against a second source (draw no
+    question from it); names masked as X or × (draw none that depends on one)."""
+    law = next(path for path in DOCS if Path(path).stem == "law_employment_promotion")
+    assert not [d for d in drafting.generate(read_source_file(Path(law))) if d.locator.startswith("第四十条")]
+    masked = parse_source("speech", "# 标题: 讲话\n\nX市窗口的办结时限由15个工作日压缩到5个工作日。\n")
+    assert drafting.generate(masked) == []
