@@ -38,6 +38,9 @@ class DefaultConfig:
     STATEMENT_TIMEOUT_SECONDS = 30  # PostgreSQL: no statement may hold a worker longer
     BULK_STATEMENT_TIMEOUT_SECONDS = 600  # closing a round, refreshing rankings: set-based over everything
     TIMEZONE = "Asia/Shanghai"
+    # A server process reads the question pools of drawn rounds opening within 15 minutes this often,
+    # so the first starts of a 一人一卷 round never wait for them (quizapp.warming); 0 turns it off.
+    PAPER_WARM_SECONDS = 20
     REDIS_URL: str | None = None
     BANK_PATH = str(PROJECT_ROOT / "question_bank")
     MIGRATIONS_PATH = str(PROJECT_ROOT / "migrations")

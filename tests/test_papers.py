@@ -12,8 +12,9 @@ from datetime import timedelta
 import pytest
 import yaml
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from quizapp import kept, serving
 from quizapp.extensions import db
 from quizapp.models import (
     Attempt,
@@ -281,3 +282,41 @@ def test_the_reserve_flag_goes_in_and_out_of_every_bank_format_and_the_console(l
     admin.post("/admin/questions/status", data={"ids": str(plain), "reserve": "1"})
     listing = admin.get("/admin/questions?status=reserved").get_data(as_text=True)
     assert listing.count("考试专用</span>") == 2
+
+
+def test_the_warmer_readies_the_pools_of_drawn_rounds_opening_soon_so_their_first_start_reads_none(
+    login_as, app, province, big_bank, make_round, create_user, frozen_clock, count_queries
+):
+    """A server process's warmer (quizapp.serving) reads the pools of drawn rounds opening within
+    15 minutes before anyone starts them: the first start of a warmed round runs fewer statements
+    than the first start of the same round cold, and a round opening later is left alone."""
+    opens = START + timedelta(minutes=10)
+    warmed, cold = (
+        make_round("monthly", blueprint=BLUEPRINT, paper_mode="drawn", opens=opens, title=f"轮{n}")
+        for n in (1, 2)
+    )
+    later = make_round("monthly", blueprint=BLUEPRINT, paper_mode="drawn", opens=START + timedelta(hours=2))
+    with app.app_context():
+        app.config["PAPER_WARM_SECONDS"] = 0
+        assert serving.start_paper_warmer(app) is None  # off: no thread
+        for round_id in (cold, later):  # this test warms one round only
+            db.session.execute(
+                update(Round).where(Round.id == round_id).values(opens_at=START + timedelta(hours=2))
+            )
+        db.session.commit()
+    frozen_clock.set(START)
+    assert serving.warm_once(app) == len(BLUEPRINT)
+    with app.app_context():
+        pools = kept.store("pools", 256)
+        assert all(pools.get((warmed, row)).rows for row in range(1, len(BLUEPRINT) + 1))
+        assert pools.get((later, 1)) is None
+        db.session.execute(update(Round).where(Round.id == cold).values(opens_at=opens))
+        db.session.commit()
+    frozen_clock.set(opens + timedelta(seconds=1))
+    statements = {}
+    for round_id, name in ((warmed, "w1"), (cold, "c1")):
+        client = login_as(create_user(name, unit=province[0]["A1"]).username)
+        with count_queries() as counted:
+            assert len(start(client, round_id)["questions"]) == 6
+        statements[round_id] = counted.count
+    assert statements[warmed] < statements[cold], statements

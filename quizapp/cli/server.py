@@ -89,9 +89,9 @@ SERVER_THREADS = 48
 def run_server(app, host: str, port: int, threads: int = SERVER_THREADS) -> None:
     from waitress import serve
 
-    from ..wsgi import freeze_loaded_objects
+    from ..serving import prepare_server_process
 
-    freeze_loaded_objects()
+    prepare_server_process(app)
     click.echo(f"人社练兵比武平台已启动： http://{host}:{port}/  （Ctrl+C 停止）")
     serve(app, host=host, port=port, threads=threads, ident="quizapp")
 

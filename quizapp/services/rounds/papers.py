@@ -11,7 +11,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from flask import current_app
@@ -31,6 +31,7 @@ from ...models import (
     QuestionVersion,
     Round,
     RoundKind,
+    RoundStatus,
     Source,
 )
 from .. import audit, grading
@@ -201,27 +202,74 @@ DRAW_SAMPLE = 200  # questions weighed per row: all of a smaller pool, else this
 PUBLIC_ITEMS = 20000  # questions kept ready to show per process: a province's bank, about 1 KB each
 
 
-def _pool(round_: Round, index: int, row: dict) -> list:
-    """The questions (cases) a drawn row may take, per process, read again each minute (by one
-    thread; the others wait for it). The pool's questions are made ready to show at the same time,
-    in one read, so the first minute's starts do not each read the versions they drew."""
+def _pool(round_: Round, index: int, row: dict, *, fresher_than: float = POOL_SECONDS) -> list:
+    """The questions (cases) a drawn row may take, kept per process. A cold pool is read by one
+    thread while the others wait for it; the pool's questions are made ready to show in the same
+    read, so the first starts do not each read the versions they drew. A pool older than
+    ``fresher_than`` seconds is re-read by one thread while the others go on with the one they have
+    (retirements show within a minute). A server process's warmer (``warm_coming_rounds``) reads
+    the pools of rounds about to open before anyone starts them and keeps them fresh, so a start
+    never waits for a pool."""
 
     def read() -> list:
-        # Plain reads only, nothing of this transaction flushed: a thread holding the process's lock
+        # Plain reads only, nothing of this transaction flushed: a thread holding the pool's lock
         # must never wait for a row lock another thread's transaction holds while that thread waits
         # for this lock (the first starts of a round each mark it open).
         with db.session.no_autoflush:
-            pool = db.session.execute(_row_candidates(row, round_.kind)).all()
-            if len(pool) <= PUBLIC_ITEMS:
-                _warm_public_items([one.id for one in pool])
-        return pool
+            rows = db.session.execute(_row_candidates(row, round_.kind)).all()
+            if len(rows) <= PUBLIC_ITEMS:
+                _warm_public_items([one.id for one in rows])
+        return rows
 
-    key = (round_.id, index, int(time.monotonic() // POOL_SECONDS))
-    return _pools().get_or_make(key, read, once=True)
+    pool = _pools().get_or_make((round_.id, index), _Pool, once=True)
+    if pool.rows is None:
+        with pool.reading:
+            if pool.rows is None:
+                pool.read(read)
+    elif time.monotonic() - pool.read_at >= fresher_than and pool.reading.acquire(blocking=False):
+        try:
+            pool.read(read)
+        finally:
+            pool.reading.release()
+    return pool.rows
+
+
+class _Pool:
+    def __init__(self) -> None:
+        self.rows: list | None = None
+        self.read_at = -math.inf
+        self.reading = threading.Lock()
+
+    def read(self, read) -> None:
+        self.rows, self.read_at = read(), time.monotonic()
 
 
 def _pools() -> kept.Kept:
     return kept.store("pools", 256)
+
+
+WARM_AHEAD = timedelta(minutes=15)
+
+
+def warm_coming_rounds(now: datetime) -> int:
+    """Read, in this process, the pools of every drawn round open now or opening within WARM_AHEAD,
+    and re-read those half a refresh old: the 2,000 staff who start a monthly round in its first
+    seconds then find every pool ready (a cold pool of 10,000 questions costs its first start
+    about half a second of CPU, and every start behind it waits). Returns the rows made ready."""
+    rounds = db.session.scalars(
+        select(Round).where(
+            Round.paper_mode == PaperMode.DRAWN,
+            Round.status != RoundStatus.CLOSED,
+            Round.opens_at <= now + WARM_AHEAD,
+            Round.closes_at > now,
+        )
+    ).all()
+    warmed = 0
+    for round_ in rounds:
+        for index, row in enumerate(round_.blueprint, 1):
+            _pool(round_, index, row, fresher_than=POOL_SECONDS / 2)
+            warmed += 1
+    return warmed
 
 
 class _Exposure:
