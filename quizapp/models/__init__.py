@@ -1,6 +1,7 @@
 """ORM models, one module per aggregate. Importing this package registers every table."""
 
 from .bank import (
+    WRITTEN_TYPES,
     Ability,
     Category,
     ErrorReport,
@@ -21,6 +22,7 @@ from .contest import (
     SegmentKind,
 )
 from .integrity import IntegrityReview, ReviewStatus
+from .marking import MarkingTask, RoundMarker
 from .learning import (
     DailySet,
     DrawReason,
@@ -49,6 +51,7 @@ from .rounds import (
 )
 
 __all__ = [
+    "WRITTEN_TYPES",
     "Ability",
     "Bulletin",
     "DayRollup",
@@ -82,6 +85,8 @@ __all__ = [
     "SegmentKind",
     "DailySet",
     "MarkKind",
+    "MarkingTask",
+    "RoundMarker",
     "QuestionMark",
     "DrawReason",
     "ErrorReport",

@@ -65,12 +65,30 @@ class QuestionType(enum.StrEnum):
     JUDGE = "judge"
     FILL = "fill"
     CALC = "calc"  # 计算题: a number with a unit, within a tolerance
+    SHORT = "short"  # 简答: written, marked by people against a rubric of keypoints
+    SITUATION = "situation"  # 情景应答: a scene and a member of the public's words, answered in writing
 
     @property
     def label(self) -> str:
-        return {"single": "单选", "multiple": "多选", "judge": "判断", "fill": "填空", "calc": "计算"}[
-            self.value
-        ]
+        return TYPE_LABELS[self.value]
+
+    @property
+    def written(self) -> bool:
+        return self.value in WRITTEN_TYPES
+
+
+TYPE_LABELS = {
+    "single": "单选",
+    "multiple": "多选",
+    "judge": "判断",
+    "fill": "填空",
+    "calc": "计算",
+    "short": "简答",
+    "situation": "情景应答",
+}
+# Answered in writing and marked by people (rounds) or by the learner against the rubric (practice);
+# never in 日日学, the mistake book, the live contest or a blueprint row of "any type".
+WRITTEN_TYPES = ("short", "situation")
 
 
 class QuestionStatus(enum.StrEnum):
@@ -159,8 +177,11 @@ class QuestionVersion(db.Model):
     # [{"key": "A", "text": "…"}, …] for single/multiple; [] otherwise.
     options: Mapped[list] = mapped_column(JSON, default=list)
     # single: "A"; multiple: ["A", "C"]; judge: true/false; fill: [["accepted", …] per blank];
-    # calc: {"value": 600, "unit": ["元"], "tolerance": 0.5}.
+    # calc: {"value": 600, "unit": ["元"], "tolerance": 0.5}; short/situation: {"model": "参考答案",
+    # "rubric": [{"point": "…", "points": 2, "phrases": ["…"]}], "deductions": [same shape]}.
     answer: Mapped[object] = mapped_column(JSON)
+    # 情景应答: what the member of the public says (the stem is the scene); None for other types.
+    says: Mapped[str | None] = mapped_column(Text)
     explanation: Mapped[str] = mapped_column(Text)
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id"))
     ability_id: Mapped[int] = mapped_column(ForeignKey("ability.id"), index=True)

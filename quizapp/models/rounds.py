@@ -56,11 +56,12 @@ class PaperMode(enum.StrEnum):
 class RoundStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     OPEN = "open"
+    MARKING = "marking"  # closed to takers; written answers being marked, results not out yet
     CLOSED = "closed"  # results frozen: graded, ranked
 
     @property
     def label(self) -> str:
-        return {"scheduled": "未开始", "open": "进行中", "closed": "已结束"}[self.value]
+        return {"scheduled": "未开始", "open": "进行中", "marking": "评阅中", "closed": "已结束"}[self.value]
 
 
 class AttemptStatus(enum.StrEnum):
@@ -108,6 +109,10 @@ class Round(db.Model):
     # Set on rounds the planning sweep creates from a template ("weekly:2026-W10"): unique, so a
     # period is planned once however often, or however concurrently, the sweep runs.
     plan_key: Mapped[str | None] = mapped_column(String(40), unique=True)
+    # Written answers (简答, 情景应答): two markers each; when their totals differ by more than this
+    # share of the question's points (percent), a third marks, and the final mark is by third_rule.
+    marking_gap: Mapped[float] = mapped_column(Float, default=20.0, server_default="20")
+    third_rule: Mapped[str] = mapped_column(String(8), default="closest", server_default="closest")
 
     targets: Mapped[list[RoundTarget]] = relationship(back_populates="round", cascade="all, delete-orphan")
     paper: Mapped[list[PaperQuestion]] = relationship(  # the shared paper (attempts' own are apart)
@@ -242,6 +247,9 @@ class AttemptAnswer(db.Model):
     first_saved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when it was first given
     gap_seconds: Mapped[float | None] = mapped_column(Float)  # since the attempt's previous first save
     revision: Mapped[int] = mapped_column(Integer, default=1)  # how many times it was saved
+    # A written answer's final mark in the rubric's points, once its markers agree (NULL before; the
+    # answer's ``score`` is then this over the rubric's total).
+    mark_final: Mapped[float | None] = mapped_column(Float)
 
 
 class RoundTemplate(db.Model):

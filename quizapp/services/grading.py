@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from ..models import QuestionVersion
+from ..models import WRITTEN_TYPES, QuestionVersion
 from .errors import DomainError
 from .text import normalise
 
@@ -204,4 +204,14 @@ def tabular_answer(qtype: str, answer) -> str:
         return "；".join("|".join(blank) for blank in answer)
     if qtype == "calc":
         return plain_number(answer["value"])
+    if qtype in WRITTEN_TYPES:
+        return answer["model"]
     return answer
+
+
+def tabular_rubric(items: list[dict]) -> str:
+    """Keypoints (or deductions) as the spreadsheet and the edit form write them: one a line,
+    ``要点|分值|短语、短语``."""
+    return "\n".join(
+        f"{item['point']}|{plain_number(item['points'])}|{'、'.join(item['phrases'])}" for item in items
+    )

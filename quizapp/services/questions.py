@@ -181,6 +181,7 @@ def edit(question_id: int, values: dict, *, actor_id: int | None) -> QuestionVer
         "locator": draft.locator,
         "quote": draft.quote,
         "note": draft.note,
+        "says": draft.says,
         "case_id": current.case_id,  # a case's sub-question stays in its case
         "case_position": current.case_position,
         "content_hash": draft.content_hash,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ...extensions import db
 from ...models import Ability, Category, Question, QuestionVersion, Source
-from ...models.bank import QuestionType
+from ...models.bank import WRITTEN_TYPES, QuestionType
 from .. import exports, grading
 from .format import BLANK, COLUMNS, DEFAULT_ABILITIES, DEFAULT_CATEGORIES, OPTION_KEYS
 
@@ -43,6 +43,7 @@ def current_versions(question_ids: list[int] | None = None) -> list[dict]:
             "locator": v.locator,
             "quote": v.quote,
             "note": v.note,
+            "says": v.says,
             "case": {"id": v.case_id, "title": v.case.title, "body": v.case.body} if v.case_id else None,
             "case_position": v.case_position,
             "reserved": reserved,
@@ -65,7 +66,15 @@ def _question(row: dict) -> dict:
     question = {k: row[k] for k in ("type", "category", "ability", "difficulty", "stem")}
     if row["options"]:
         question["options"] = {o["key"]: o["text"] for o in row["options"]}
-    question.update({k: row[k] for k in ("answer", "explanation", "locator", "quote")})
+    if row["says"]:
+        question["says"] = row["says"]
+    if row["type"] in WRITTEN_TYPES:  # the model answer, then its rubric
+        question.update(answer=row["answer"]["model"], rubric=row["answer"]["rubric"])
+        if row["answer"]["deductions"]:
+            question["deductions"] = row["answer"]["deductions"]
+    else:
+        question["answer"] = row["answer"]
+    question.update({k: row[k] for k in ("explanation", "locator", "quote")})
     if row["note"]:
         question["note"] = row["note"]
     if row["reserved"]:
@@ -159,6 +168,15 @@ def export_xlsx(rows: list[dict]) -> bytes:
                     else (None, None, None)
                 ),
                 "是" if row["reserved"] else None,
+                row["says"],
+                *(
+                    (
+                        grading.tabular_rubric(row["answer"]["rubric"]),
+                        grading.tabular_rubric(row["answer"]["deductions"]),
+                    )
+                    if row["type"] in WRITTEN_TYPES
+                    else (None, None)
+                ),
             ],
         )
     return exports.save(workbook)
@@ -174,7 +192,7 @@ def template_xlsx(categories: list[str] | None = None, abilities: list[str] | No
     _header_row(sheet)
     letter = {name: sheet.cell(1, index).column_letter for index, (name, _) in enumerate(COLUMNS, 1)}
     for name, choices in (
-        ("type", ["单选", "多选", "判断", "填空"]),
+        ("type", ["单选", "多选", "判断", "填空", "计算", "简答", "情景应答"]),
         ("category", categories),
         ("ability", abilities),
         ("difficulty", ["1", "2", "3"]),
@@ -198,7 +216,7 @@ def template_xlsx(categories: list[str] | None = None, abilities: list[str] | No
             "来源文件编码",
             "题目出处的政策文件编码，如 law_social_insurance（须已在题库中，或在 sources/ 下有同名 .txt）",
         ),
-        ("题型", "单选 / 多选 / 判断 / 填空"),
+        ("题型", "单选 / 多选 / 判断 / 填空 / 计算 / 简答 / 情景应答"),
         ("业务类别", "、".join(categories)),
         ("能力", "、".join(abilities)),
         ("难度", "1（易）、2（中）、3（难）"),
@@ -209,6 +227,13 @@ def template_xlsx(categories: list[str] | None = None, abilities: list[str] | No
             "单选：B；多选：ACD；判断：正确 或 错误；填空：多个空用“；”分隔，同一空的多种写法用“|”分隔，如 三十|30",
         ),
         ("解析", "必填，说明正确答案的依据"),
+        ("群众原话", "情景应答题必填：窗口前群众说的话（题干写场景）"),
+        (
+            "评分要点",
+            "简答、情景应答题必填（答案一栏写参考答案）：每行一个要点，写作“要点|分值|短语、短语”，"
+            "如 说明申领条件|3|非因本人意愿、失业登记；分值以 0.5 为单位",
+        ),
+        ("扣分项", "可选，格式同评分要点，如 推诿的话|2|不归我们管、你自己去查"),
         ("条款位置", "法律法规写“第十四条”（可加“第二款”），讲话稿写“第3段”"),
         ("原文引用", "从来源文件中逐字复制的原文，导入时会核对"),
         ("", ""),

@@ -40,12 +40,28 @@ TYPE_ALIASES = {
     "calc": "calc",
     "计算": "calc",
     "计算题": "calc",
+    "short": "short",
+    "简答": "short",
+    "简答题": "short",
+    "situation": "situation",
+    "情景应答": "situation",
+    "情景应答题": "situation",
+    "情景模拟": "situation",
 }
 CASE_ALIASES = {"case", "案例", "案例分析", "案例分析题"}
 CASE_ITEMS = (2, 5)  # sub-questions a case holds
 CASE_BODY = (20, 2000)  # characters of its text
 MAX_CASE_TITLE = 100
 MAX_NOTE = 1000
+# Written questions: the rubric's size and its parts' lengths.
+RUBRIC_POINTS = (1, 8)  # keypoints
+MAX_DEDUCTIONS = 5
+MAX_PHRASES = 10  # per keypoint or deduction
+MAX_PHRASE = 50
+MAX_POINT_TEXT = 200
+MAX_KEYPOINT_POINTS = 20
+MAX_MODEL_ANSWER = 3000
+MAX_SAYS = 500
 JUDGE_ALIASES = {
     "true": True,
     "t": True,
@@ -87,6 +103,9 @@ COLUMNS = [
     ("case_title", "案例标题"),
     ("case_body", "案例材料"),
     ("reserved", "考试专用"),  # 是: kept for monthly contests and exams (the reserve pool)
+    ("says", "群众原话"),  # 情景应答: what the member of the public says
+    ("rubric", "评分要点"),  # 简答/情景应答: 要点|分值|短语、短语 one a line
+    ("deductions", "扣分项"),  # the same shape
 ]
 HEADER_TO_FIELD = {header: name for name, header in COLUMNS} | {name: name for name, _ in COLUMNS}
 REQUIRED_COLUMNS = {
@@ -136,6 +155,7 @@ class Draft:
     quote: str
     note: str | None = None
     reserved: bool = False
+    says: str | None = None  # 情景应答
     case: CaseDraft | None = None
     case_position: int | None = None
     lost: list[str] = field(default_factory=list)  # what the import could not carry (Moodle)
@@ -143,7 +163,9 @@ class Draft:
     @property
     def content_hash(self) -> str:
         """The question's identity; a case's sub-question is known with its case text."""
-        return content_hash(self.type, self.stem, self.options, context=self.case.body if self.case else "")
+        return content_hash(
+            self.type, self.stem, self.options, context=self.case.body if self.case else (self.says or "")
+        )
 
 
 @dataclass

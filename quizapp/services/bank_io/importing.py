@@ -161,6 +161,7 @@ def import_batch(batch: Batch, *, actor_id: int | None = None) -> ImportSummary:
                 "quote": draft.quote,
                 "content_hash": draft.content_hash,
                 "note": draft.note,
+                "says": draft.says,
                 "case_id": case_ids[draft.case.content_hash] if draft.case else None,
                 "case_position": draft.case_position,
                 "created_by_id": actor_id,

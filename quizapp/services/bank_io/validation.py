@@ -18,11 +18,19 @@ from .format import (
     BLANK,
     FIELD_LABELS,
     JUDGE_ALIASES,
+    MAX_DEDUCTIONS,
+    MAX_KEYPOINT_POINTS,
     MAX_LOCATOR,
+    MAX_MODEL_ANSWER,
     MAX_NOTE,
     MAX_OPTION,
+    MAX_PHRASE,
+    MAX_PHRASES,
+    MAX_POINT_TEXT,
+    MAX_SAYS,
     MAX_STEM,
     OPTION_KEYS,
+    RUBRIC_POINTS,
     SOURCE_CODE,
     SOURCE_LIMITS,
     TYPE_ALIASES,
@@ -261,12 +269,92 @@ def validate_calc(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object
     return [], {"value": value, "unit": units, "tolerance": tolerance}
 
 
+def _rubric_items(raw) -> list[dict] | None:
+    """Keypoints or deductions: a list of ``{point, points, phrases}`` (YAML/JSON), or the spreadsheet's
+    text, one a line (or separated by ；): ``要点|分值|短语、短语``. None when the shape is wrong."""
+    if raw is None or raw == "":
+        return []
+    if isinstance(raw, str):
+        lines = [line.strip() for line in raw.replace("；", "\n").replace(";", "\n").splitlines()]
+        raw = []
+        for line in filter(None, lines):
+            parts = [part.strip() for part in line.split("|")]
+            if len(parts) != 3:
+                return None
+            raw.append(
+                {"point": parts[0], "points": parts[1], "phrases": parts[2].replace("/", "、").split("、")}
+            )
+    if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+        return None
+    items = []
+    for item in raw:
+        phrases = item.get("phrases")
+        if isinstance(phrases, str):
+            phrases = phrases.replace("/", "、").split("、")
+        if not isinstance(phrases, list):
+            return None
+        items.append(
+            {
+                "point": str(item.get("point") or "").strip(),
+                "points": _number(item.get("points")),
+                "phrases": [str(phrase).strip() for phrase in phrases if str(phrase).strip()],
+            }
+        )
+    return items
+
+
+def _check_rubric_items(items: list[dict], field: str, what: str, bad: Bad) -> None:
+    for number, item in enumerate(items, 1):
+        if not item["point"] or len(item["point"]) > MAX_POINT_TEXT:
+            bad(field, f"第{number}个{what}的说明不能为空，且不超过 {MAX_POINT_TEXT} 字")
+        points = item["points"]
+        if points is None or not 0 < points <= MAX_KEYPOINT_POINTS or (points * 2) % 1:
+            bad(field, f"第{number}个{what}的分值应为 0.5–{MAX_KEYPOINT_POINTS} 之间、以 0.5 为单位的数")
+        if not 1 <= len(item["phrases"]) <= MAX_PHRASES or any(len(p) > MAX_PHRASE for p in item["phrases"]):
+            bad(
+                field,
+                f"第{number}个{what}须有 1–{MAX_PHRASES} 个体现它的短语（每个不超过 {MAX_PHRASE} 字，用“、”分隔）",
+            )
+
+
+def validate_written(values: dict, stem: str, bad: Bad) -> tuple[list[dict], object]:
+    """简答 and 情景应答: ``answer`` is the model answer; ``rubric`` the keypoints a marker awards (each
+    with its points and the phrases that show it); ``deductions`` optional (a wrong policy statement,
+    a rude phrase). Stored as ``{"model", "rubric", "deductions"}``."""
+    _no_options(values, bad)
+    model = _text(values, "answer")
+    if not model:
+        bad("answer", "简答题和情景应答题须有参考答案（写在“答案”中）")
+    elif len(model) > MAX_MODEL_ANSWER:
+        bad("answer", f"参考答案过长（{len(model)} 字，上限 {MAX_MODEL_ANSWER}）")
+    rubric = _rubric_items(values.get("rubric"))
+    deductions = _rubric_items(values.get("deductions"))
+    low, high = RUBRIC_POINTS
+    if rubric is None:
+        bad("rubric", "评分要点格式有误：每行一个要点，写作“要点|分值|短语、短语”")
+    elif not low <= len(rubric) <= high:
+        bad("rubric", f"须有 {low}–{high} 个评分要点，实际 {len(rubric)} 个")
+    else:
+        _check_rubric_items(rubric, "rubric", "评分要点", bad)
+    if deductions is None:
+        bad("deductions", "扣分项格式有误：每行一项，写作“说明|扣分|短语、短语”")
+    elif len(deductions) > MAX_DEDUCTIONS:
+        bad("deductions", f"扣分项最多 {MAX_DEDUCTIONS} 个")
+    else:
+        _check_rubric_items(deductions, "deductions", "扣分项", bad)
+    if not model or rubric is None or deductions is None:
+        return [], None
+    return [], {"model": model, "rubric": rubric, "deductions": deductions}
+
+
 TYPE_VALIDATORS = {
     "single": validate_single,
     "multiple": validate_multiple,
     "judge": validate_judge,
     "fill": validate_fill,
     "calc": validate_calc,
+    "short": validate_written,
+    "situation": validate_written,
 }
 
 
@@ -327,7 +415,10 @@ def validate_record(
             bad(str(key), "含有无法保存的控制字符（如 NUL）或无效的 Unicode 字符")
     qtype = TYPE_ALIASES.get(_text(values, "type").lower())
     if qtype is None:
-        bad("type", f"题型“{_text(values, 'type')}”无效，应为 单选/多选/判断/填空/计算（案例分析写作 case）")
+        bad(
+            "type",
+            f"题型“{_text(values, 'type')}”无效，应为 单选/多选/判断/填空/计算/简答/情景应答（案例分析写作 case）",
+        )
     stem = _text(values, "stem")
     if not stem:
         bad("stem", "题干不能为空")
@@ -356,6 +447,17 @@ def validate_record(
         reserved = False
     if not isinstance(reserved, bool):
         bad("reserved", "考试专用应填 是 或 否（留空为否）")
+    says = _text(values, "says") or None
+    if qtype == "situation" and not says:
+        bad("says", "情景应答题须写明群众原话（群众说了什么）")
+    elif says and qtype != "situation":
+        bad("says", "只有情景应答题有群众原话")
+    elif says and len(says) > MAX_SAYS:
+        bad("says", f"群众原话过长（上限 {MAX_SAYS} 字）")
+    if qtype in ("short", "situation") and raw.case is not None:
+        bad("type", "案例分析的小题不能是简答题或情景应答题")
+    elif qtype not in ("short", "situation") and (values.get("rubric") or values.get("deductions")):
+        bad("rubric", "只有简答题和情景应答题有评分要点和扣分项")
     source = _check_source(values, raw, resolver, bad)
     if problems:
         return None, problems, source
@@ -375,6 +477,7 @@ def validate_record(
         quote=_text(values, "quote"),
         note=note,
         reserved=reserved,
+        says=says,
         case=raw.case,
         case_position=raw.case_position,
         lost=list(raw.lost),
