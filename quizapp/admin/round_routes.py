@@ -124,12 +124,20 @@ def rounds():
 
 # The admin's list in sections, running first. "Running" goes by the clock, as takers see it: a
 # round whose opening time has come is open to them even before the sweep marks it open.
-ROUND_STATES = {"open": "进行中", "ending": "待结束", "upcoming": "未开始", "closed": "已结束"}
+ROUND_STATES = {
+    "open": "进行中",
+    "ending": "待结束",
+    "marking": "评阅中",
+    "upcoming": "未开始",
+    "closed": "已结束",
+}
 
 
 def round_state(round_: Round, now: datetime) -> str:
     if round_.status == RoundStatus.CLOSED:
         return "closed"
+    if round_.status == RoundStatus.MARKING:
+        return "marking"
     if now >= round_.closes_at:
         return "ending"
     return "open" if round_.opens_at <= now else "upcoming"

@@ -22,7 +22,6 @@ from .contest import (
     SegmentKind,
 )
 from .integrity import IntegrityReview, ReviewStatus
-from .marking import MarkingTask, RoundMarker
 from .learning import (
     DailySet,
     DrawReason,
@@ -33,6 +32,7 @@ from .learning import (
     PointsEntry,
     QuestionMark,
 )
+from .marking import MarkingTask, RoundMarker
 from .ops import AuditLog, JobRun, SchedulerLease, UploadPreview
 from .org import Role, Unit, User, UserSession
 from .results import Bulletin, DayRollup, ItemStat, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat

@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from .. import clock
 from ..extensions import db
 from ..models import (
+    WRITTEN_TYPES,
     DrawReason,
     ItemKind,
     LearningItem,
@@ -119,11 +120,14 @@ def _shuffle_key(seed: int):
 
 def available(filters: Filters | None = None):
     """Current versions of active questions that no running contest has sealed, outside the reserve
-    pool (考试专用 questions are kept for monthly contests and exams)."""
+    pool (考试专用 questions are kept for monthly contests and exams). Written questions (简答,
+    情景应答) only when practice asks for their type: never in 日日学 or the mistake book."""
+    written_chosen = filters is not None and filters.type in WRITTEN_TYPES
     return in_use(QuestionVersion.id, QuestionVersion.question_id, QuestionVersion.category_id).where(
         Question.reserved.is_(False),
         seal.not_sealed(QuestionVersion.question_id),
         *(filters.conditions() if filters else []),
+        *(() if written_chosen else (QuestionVersion.type.not_in(WRITTEN_TYPES),)),
     )
 
 

@@ -12,6 +12,7 @@ from .errors import DomainError
 from .text import normalise
 
 BLANK = "____"
+MAX_WRITTEN = 2000  # characters of a written answer (简答, 情景应答)
 
 
 class InvalidResponse(DomainError):
@@ -50,6 +51,13 @@ def parse_response(version: QuestionVersion, raw) -> object:
         return chosen
     if version.type == "calc":
         return parse_number(raw, version.answer["unit"])
+    if version.type in WRITTEN_TYPES:
+        if not isinstance(raw, str):
+            raise InvalidResponse("请填写文字作答")
+        text = raw.strip()
+        if len(text) > MAX_WRITTEN:
+            raise InvalidResponse(f"作答内容过长（{len(text)} 字，上限 {MAX_WRITTEN} 字）")
+        return text
     blanks = len(version.answer)
     if not isinstance(raw, list) or len(raw) != blanks or not all(isinstance(item, str) for item in raw):
         raise InvalidResponse(f"填空题须填写 {blanks} 个空")
@@ -93,6 +101,8 @@ def grade(version: QuestionVersion, response, *, multiple_partial: float = 0.5) 
       shows the unit; a different unit is wrong); all or nothing.
     """
     key = version.answer
+    if version.type in WRITTEN_TYPES:
+        return Grade(0.0, False)  # marked by people (rounds) or by the learner (practice), not here
     if version.type == "calc":
         right = abs(response["value"] - key["value"]) <= key["tolerance"] + 1e-9 and _unit_matches(
             response["unit"], key["unit"]
@@ -127,6 +137,8 @@ def describe(qtype: str, options: list[dict], value) -> str:
         return "正确" if value in (True, "true") else "错误"
     if qtype == "calc":
         return _describe_number(value)
+    if qtype in WRITTEN_TYPES:
+        return value["model"] if isinstance(value, dict) else (value or "（空白）")
     if value and isinstance(value[0], list):  # the key: accepted spellings per blank
         return "；".join(" / ".join(alternatives) for alternatives in value)
     return "；".join(value)
@@ -163,6 +175,9 @@ def public_question(version: QuestionVersion, *, category: str | None = None) ->
     }
     if version.type == "calc":
         public["unit"] = version.answer["unit"][0]
+    if version.type in WRITTEN_TYPES:
+        public["says"] = version.says
+        public["max_length"] = MAX_WRITTEN
     if version.case_id is not None:
         public["case"] = {
             "id": version.case_id,
@@ -181,7 +196,7 @@ def feedback(version: QuestionVersion, response, score: float, correct: bool, so
         "partial": 0 < score < 1,
         "your_answer": response,
         "your_answer_text": describe(version.type, version.options, response),
-        "correct_answer": version.answer,
+        "correct_answer": version.answer["model"] if version.type in WRITTEN_TYPES else version.answer,
         "correct_answer_text": describe(version.type, version.options, version.answer),
         "explanation": version.explanation,
         "source": {
@@ -191,7 +206,36 @@ def feedback(version: QuestionVersion, response, score: float, correct: bool, so
             "source_id": version.source_id,  # its link to 政策原文
         },
         "note": version.note,
+    } | (written_key(version.answer) if version.type in WRITTEN_TYPES else {})
+
+
+def written_key(answer: dict) -> dict:
+    """A written question's key as shown once the rules allow: the model answer, the keypoints and
+    deductions with their points (not the phrases markers match on)."""
+    return {
+        "model_answer": answer["model"],
+        "rubric": [{"point": item["point"], "points": item["points"]} for item in answer["rubric"]],
+        "deductions": [{"point": item["point"], "points": item["points"]} for item in answer["deductions"]],
+        "max_points": rubric_total(answer),
     }
+
+
+def rubric_total(answer: dict) -> float:
+    return sum(item["points"] for item in answer["rubric"])
+
+
+def self_mark(version: QuestionVersion, covered: list) -> Grade:
+    """专项练习's self-marking: the learner says which keypoints their answer covered; the score is those
+    keypoints' points over the rubric's total (full marks only with every keypoint)."""
+    rubric = version.answer["rubric"]
+    if not isinstance(covered, list) or not all(
+        isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(rubric)
+        for index in covered
+    ):
+        raise InvalidResponse(f"请勾选答到的要点（第 1–{len(rubric)} 个）")
+    points = sum(rubric[index]["points"] for index in set(covered))
+    total = rubric_total(version.answer)
+    return Grade(round(points / total, 4), points >= total)
 
 
 def tabular_answer(qtype: str, answer) -> str:

@@ -334,7 +334,10 @@ def refresh_live(now: datetime) -> dict:
     for period, own in zip(calendar, _calendar_totals(calendar, tz).values(), strict=True):
         write_snapshot(period, official=False, now=now, tz=tz, computed=(units, _roll_up(own, units)))
     open_rounds = db.session.scalars(
-        select(Round).where(Round.status != RoundStatus.CLOSED, Round.opens_at <= now)
+        # A round in marking (written answers) has no live figures: its results wait for the marks.
+        select(Round).where(
+            Round.status.in_([RoundStatus.SCHEDULED, RoundStatus.OPEN]), Round.opens_at <= now
+        )
     ).all()
     for round_ in open_rounds:
         period = round_period(round_, tz)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import (
+    WRITTEN_TYPES,
     Category,
     Contest,
     ContestEvent,
@@ -205,7 +206,8 @@ def _new_code() -> str:
 
 def _usable():
     """Current versions of active questions that are not 考试专用 and not on a sealed paper: the big
-    screen shows every question to the hall, and its key after judging."""
+    screen shows every question to the hall, and its key after judging; no written question (a hall
+    judges answers on the spot)."""
     return (
         select(QuestionVersion)
         .join(Question, Question.id == QuestionVersion.question_id)
@@ -213,6 +215,7 @@ def _usable():
             QuestionVersion.is_current.is_(True),
             Question.status == QuestionStatus.ACTIVE,
             Question.reserved.is_(False),
+            QuestionVersion.type.not_in(WRITTEN_TYPES),
             seal.not_sealed(QuestionVersion.question_id),
         )
     )

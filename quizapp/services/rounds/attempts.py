@@ -28,6 +28,7 @@ from ...database import (
 )
 from ...extensions import db
 from ...models import (
+    WRITTEN_TYPES,
     Attempt,
     AttemptAnswer,
     AttemptStatus,
@@ -376,8 +377,8 @@ def save_answer(
     clients = integrity.with_client(row.clients, client)
     if clients is not None:
         connection.execute(_SAVE_CLIENTS, {"attempt_id": attempt_id, "clients": clients})
-    if raw is None:
-        connection.execute(_SAVE_CLEAR, keys)
+    if raw is None or (row.type in WRITTEN_TYPES and isinstance(raw, str) and not raw.strip()):
+        connection.execute(_SAVE_CLEAR, keys)  # an emptied written answer is no answer
         return None
     response = grading.parse_response(row, _to_original(row, row, raw))
     result = grading.grade(row, response, multiple_partial=current_app.config["MULTIPLE_PARTIAL_CREDIT"])

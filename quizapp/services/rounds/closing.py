@@ -1,6 +1,8 @@
 """Closing a round: one operation, whoever calls it (the sweep, the admin's 结束 button,
 ``quizapp round close``).
 
+A round with written questions (简答, 情景应答) first goes to marking (``services.written``): its
+results wait until every written answer has its final mark, and the next close completes it.
 A round is closed completely or not at all: overdue attempts finished, every attempt graded in one
 pass, integrity signals assessed (what is held for review counts for nothing), the counted attempts
 ranked, the official ranking snapshot, the bulletin and the item analysis
@@ -14,7 +16,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, select, update
 
 from ...database import bulk_work, refresh_statistics
 from ...extensions import db
@@ -29,7 +31,7 @@ from ...models import (
     Round,
     RoundStatus,
 )
-from .. import analysis, audit, integrity, rankings, reports
+from .. import analysis, audit, integrity, rankings, reports, written
 from ..errors import Conflict, NotFound
 from .attempts import finish_overdue
 from .marking import grade_attempts, rank_round
@@ -57,6 +59,19 @@ def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) ->
     )
     if running:
         return {"closed": False, "reason": f"{running} attempts still running", "auto_submitted": auto}
+    if round_.status != RoundStatus.MARKING and db.session.scalar(select(written.has_written(round_id))):
+        outcome = written.begin_marking(round_id) | {"auto_submitted": auto}
+        audit.record("round.marking", "round", round_id, actor_id=actor_id, after=outcome)
+    if round_.status == RoundStatus.MARKING:
+        if not written.complete(round_id):
+            return {"closed": False, "reason": "marking", "auto_submitted": auto}
+        # Written answers are marked: grade every attempt again with their scores.
+        db.session.execute(
+            update(Attempt)
+            .where(Attempt.round_id == round_id, Attempt.graded_at.is_not(None))
+            .values(graded_at=None)
+            .execution_options(synchronize_session=False)
+        )
     graded = grade_attempts(Attempt.round_id == round_id, now=now)
     integrity.assess_attempts(Attempt.round_id == round_id, now=now)  # any not assessed yet
     integrity.check_same_answers(round_id, now=now)

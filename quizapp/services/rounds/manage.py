@@ -49,7 +49,7 @@ def update_round(round_id: int, settings: RoundSettings, *, actor_id: int | None
     """Change a round. Once the paper is drawn the blueprint is fixed; once someone has started, so
     are the time limit, attempts and pass mark (everyone sits the same round)."""
     round_ = get_round(round_id)
-    if round_.status == RoundStatus.CLOSED:
+    if round_.status in (RoundStatus.CLOSED, RoundStatus.MARKING):
         raise Conflict("本轮已结束，不能修改")
     units, blueprint = validate(settings)
     started = db.session.scalar(select(func.count(Attempt.id)).where(Attempt.round_id == round_id))

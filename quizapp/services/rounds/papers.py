@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from ... import kept
 from ...extensions import db
 from ...models import (
+    WRITTEN_TYPES,
     Attempt,
     Category,
     PaperMode,
@@ -71,6 +72,8 @@ def _row_candidates(row: dict, kind: str):
         stmt = stmt.where(QuestionVersion.case_id.is_(None))
     if row.get("type") and row["type"] != CASE_ROW:
         stmt = stmt.where(QuestionVersion.type == row["type"])
+    elif not row.get("type"):  # "any type": the objective ones; written questions only by their own rows
+        stmt = stmt.where(QuestionVersion.type.not_in(WRITTEN_TYPES))
     if row.get("category"):
         stmt = stmt.join(Category, Category.id == QuestionVersion.category_id).where(
             Category.name == row["category"]
