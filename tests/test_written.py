@@ -7,14 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from quizapp.extensions import db
 from quizapp.models import Attempt, AttemptAnswer, MarkingTask, Round, RoundStatus
 from quizapp.services import grading, sweeps, written
 from quizapp.services.errors import DomainError
 
-from .test_rounds import START, at_start, make_round, save, start  # noqa: F401, F811
+from .test_rounds import BACKENDS, START, at_start, make_round, run_together, save, start  # noqa: F401, F811
 
 RUBRIC = {
     "model": "您好，请您在失业后60日内到公共就业服务机构办理失业登记，并带好身份证。",
@@ -202,3 +202,61 @@ def test_written_answers_are_bounded_and_an_emptied_one_is_no_answer(app, login_
         )
     public = next(q for q in view["questions"] if q["type"] == "short")
     assert "model" not in repr(public) and "rubric" not in repr(public)  # no key before the rules allow
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_markers_marking_one_answer_at_the_same_moment_make_one_third_task(
+    app, login_as, written_round, at_start, frozen_clock, backend
+):
+    """The first and second marks of one answer arrive together and differ past the gap: exactly
+    one third task comes of it (the answer row is locked while it is settled; UNIQUE(answer, seq))."""
+    round_id, people, markers = written_round
+    ids = [markers[name].id for name in ("m1", "m2", "m3")]
+    with app.app_context():
+        written.add_markers(round_id, ids, own_unit_ok=False, actor_id=None)
+        db.session.commit()
+    take(login_as, "amy", round_id, GOOD)
+    close(app, frozen_clock)
+    with app.app_context():
+        tasks = db.session.execute(select(MarkingTask.id, MarkingTask.marker_id)).all()
+        stamp = written.rubric_stamp(RUBRIC)
+
+    def marking(task_id, marker_id, awarded):
+        def run():
+            with app.app_context():
+                outcome = written.mark(task_id, marker_id, awarded, [], stamp, now=START)
+                db.session.commit()
+                return outcome
+
+        return run
+
+    results = run_together(
+        [
+            marking(tasks[0].id, tasks[0].marker_id, [2, 2, 1]),
+            marking(tasks[1].id, tasks[1].marker_id, [0, 0, 0]),
+        ]
+    )
+    assert sorted(r["total"] for r in results) == [0.0, 5.0]
+    with app.app_context():
+        thirds = db.session.execute(select(MarkingTask.marker_id).where(MarkingTask.seq == 3)).all()
+        assert len(thirds) == 1 and thirds[0].marker_id not in {t.marker_id for t in tasks}
+
+
+def test_an_answer_left_unsettled_after_its_marks_is_settled_by_the_close_sweep_run_twice(
+    app, login_as, written_round, at_start, frozen_clock
+):
+    round_id, people, markers = written_round
+    with app.app_context():
+        written.add_markers(round_id, [markers["m1"].id, markers["m2"].id], own_unit_ok=False, actor_id=None)
+        db.session.commit()
+    take(login_as, "amy", round_id, GOOD)
+    close(app, frozen_clock)
+    mark_next(app, round_id, markers["m1"].id, [2, 2, 1])
+    mark_next(app, round_id, markers["m2"].id, [2, 2, 1])
+    with app.app_context():  # the settlement lost (a crash between the mark and its settlement)
+        db.session.execute(update(AttemptAnswer).values(mark_final=None, score=0.0))
+        db.session.commit()
+    assert close(app, frozen_clock)[1] == RoundStatus.CLOSED
+    assert close(app, frozen_clock) == ({"closed": 0, "waiting": 0}, RoundStatus.CLOSED)
+    with app.app_context():
+        assert db.session.scalar(select(Attempt.percent)) == pytest.approx(50.0)

@@ -63,6 +63,7 @@ def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) ->
         outcome = written.begin_marking(round_id) | {"auto_submitted": auto}
         audit.record("round.marking", "round", round_id, actor_id=actor_id, after=outcome)
     if round_.status == RoundStatus.MARKING:
+        written.settle_marked(round_id)
         if not written.complete(round_id):
             return {"closed": False, "reason": "marking", "auto_submitted": auto}
         # Written answers are marked: grade every attempt again with their scores.

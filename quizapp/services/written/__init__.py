@@ -24,7 +24,7 @@ change under marking; a mark sent with the stamp of another rubric (a form open 
 unused version) is refused.
 """
 
-from .marks import MarkRefused, mark, marker_rounds, next_task, third_mark
+from .marks import MarkRefused, mark, marker_rounds, next_task, settle_marked, third_mark
 from .oversight import complete, progress, quality, reassign
 from .tasks import THIRD_RULES, add_markers, assign, begin_marking, ensure_marker, has_written, rubric_stamp
 
@@ -43,6 +43,7 @@ __all__ = [
     "progress",
     "quality",
     "reassign",
+    "settle_marked",
     "rubric_stamp",
     "third_mark",
 ]

@@ -193,6 +193,22 @@ def _resolve(answer_id: int) -> float | None:
     return final
 
 
+def settle_marked(round_id: int) -> int:
+    """Settle any answer whose tasks are all marked but which has no final mark (a settlement that
+    failed after its mark was kept): the close sweep's reconciliation, run while a round is in
+    marking. Usually finds nothing. Returns the answers settled."""
+    done = (
+        select(MarkingTask.attempt_answer_id)
+        .where(MarkingTask.round_id == round_id, MarkingTask.marker_id.is_not(None))
+        .group_by(MarkingTask.attempt_answer_id)
+        .having(func.count() == func.count(MarkingTask.marked_at))
+    )
+    ids = db.session.scalars(
+        select(AttemptAnswer.id).where(AttemptAnswer.id.in_(done), AttemptAnswer.mark_final.is_(None))
+    ).all()
+    return sum(_resolve(answer_id) is not None for answer_id in ids)
+
+
 def third_mark(first: float, second: float, third: float, rule: str) -> float:
     """The final mark when a third marker was needed: ``third`` → the third's total; ``closest`` →
     the average of the two closest of the three totals, and on a tie the third's total."""
