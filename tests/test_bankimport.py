@@ -155,14 +155,14 @@ def test_word_names_every_unreadable_paragraph():
         + body[6:9]
         + ["这一行既不是选项也不是答案"]
         + body[9:]
-        + ["# 五、简答题", "1. 简述社会保险登记的程序。", "参考答案", "1.B", "乱七八糟的内容"]
+        + ["# 五、论述题", "1. 论述社会保险登记的程序。", "参考答案", "1.B", "乱七八糟的内容"]
     )
     records, problems = parsed(lines)
     where = [(p.row, p.message.split("：")[0]) for p in problems]
     assert where == [
         ("第7段", "第1题的选项之后无法识别"),
         ("第11段", "第1题的答案之后无法识别"),
-        (f"第{len(lines) - 3}段", "本平台的题型为单选、多选、判断、填空"),
+        (f"第{len(lines) - 3}段", "本平台的题型为单选、多选、判断、填空、简答、情景应答"),
         (f"第{len(lines)}段", "答案部分无法识别这一行"),
     ]
 
@@ -250,7 +250,7 @@ def test_word_template_downloads_and_imports_cleanly(app, admin):
     template = admin.get("/admin/questions/template.docx")
     assert template.status_code == 200 and template.data[:2] == b"PK"
     page = upload(admin, "题目导入模板.docx", template.data).get_data(as_text=True)
-    assert "将新增 <b>5</b> 题" in page or "跳过重复" in page
+    assert "将新增 <b>7</b> 题" in page or "跳过重复" in page
     assert "发现" not in page
 
 
@@ -307,13 +307,9 @@ def test_round_trip_bank_to_moodle_and_back_gives_the_same_questions(app, fmt):
         assert len(left) == len(rows) - len(carried)
         batch = read_upload(f"导出.{fmt}", data, defaults={})
         assert batch.problems == [] and batch.skipped == []
-        assert len(batch.drafts) == len(carried) and {d.type for d in batch.drafts} == {
-            "single",
-            "multiple",
-            "judge",
-            "fill",
-            "calc",
-        }
+        types = {d.type for d in batch.drafts}  # 简答 and 情景应答 too, once the bank has them
+        assert len(batch.drafts) == len(carried) and types == {row["type"] for row in carried}
+        assert types >= {"single", "multiple", "judge", "fill", "calc"}
         for draft, row in zip(batch.drafts, carried, strict=True):
             _same(draft, row)
         plan = bank_io.plan_import(batch)
@@ -346,7 +342,9 @@ $CATEGORY: $course$/题库/劳动关系
     batch = read_upload(
         "单位.gift", text.encode("gbk"), defaults={"ability": DEFAULTS["ability"], "difficulty": 2}
     )
-    assert batch.problems == []
+    assert [(p.row, p.message.split("：")[0]) for p in batch.problems] == [
+        ("第17行", "简答题“Q5”缺少评分要点")
+    ]
     single, multiple, judge, fill = batch.drafts
     assert (single.type, single.answer, single.category) == ("single", "A", "劳动关系")
     assert (multiple.type, multiple.answer) == ("multiple", ["A", "B"]) and multiple.options[2][
@@ -356,7 +354,7 @@ $CATEGORY: $course$/题库/劳动关系
     assert fill.stem == "用人单位自用工之日起即与劳动者建立____。" and fill.answer == [
         ["劳动关系", "劳动关系。"]
     ]
-    assert [s.kind.split("（")[0] for s in batch.skipped] == ["问答题", "匹配题", "数值题"]
+    assert [s.kind.split("（")[0] for s in batch.skipped] == ["匹配题", "数值题"]
     assert all(d.source is None for d in batch.drafts)
 
 
@@ -418,7 +416,9 @@ def test_moodle_xml_from_moodle_reads_its_types(ctx):
     <answer fraction="0"><text>true</text></answer><answer fraction="100"><text>false</text></answer></question>
 </quiz>"""
     batch = read_upload("moodle.xml", xml.encode(), defaults=DEFAULTS)
-    assert batch.problems == []
+    assert [(p.row, p.message.split("：")[0]) for p in batch.problems] == [
+        ("第12行", "简答题“E”缺少评分要点")
+    ]
     choice, judge = batch.drafts
     assert (
         choice.stem == "工伤保险费由谁缴纳？"
@@ -426,7 +426,7 @@ def test_moodle_xml_from_moodle_reads_its_types(ctx):
         and choice.answer == "A"
     )
     assert "选项反馈" in choice.lost and judge.answer is False
-    assert [s.kind for s in batch.skipped] == ["问答题（essay）"]
+    assert batch.skipped == []
 
 
 def test_moodle_xml_entities_and_doctype_are_refused(ctx):

@@ -22,7 +22,8 @@ from .forms import CategoryForm, QuestionEditForm, QuestionFilterForm
 from .routes import admins_only
 
 DOCX_MIMETYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-MOODLE_EXPORTS = {
+UNIT_EXPORTS = {  # the formats of units' own banks: (writer, file name, type); each names what it left out
+    "docx": (bank_io.export_docx, "题库导出.docx", DOCX_MIMETYPE),
     "gift": (bank_io.export_gift, "题库导出.gift.txt", "text/plain; charset=utf-8"),
     "aiken": (bank_io.export_aiken, "题库导出（单选）.aiken.txt", "text/plain; charset=utf-8"),
     "xml": (bank_io.export_moodle_xml, "题库导出.moodle.xml", "application/xml"),
@@ -322,9 +323,9 @@ def questions_export():
     chosen = request.args.get("format")
     if chosen == "yaml":
         return _download(bank_io.export_yaml(rows), "题库导出.yaml", "application/x-yaml")
-    if chosen in MOODLE_EXPORTS:
-        write, name, mimetype = MOODLE_EXPORTS[chosen]
-        data, _left = write(rows)  # what a format cannot hold is named in the file itself (GIFT)
+    if chosen in UNIT_EXPORTS:
+        write, name, mimetype = UNIT_EXPORTS[chosen]
+        data, _left = write(rows)  # what a format cannot hold is named in the file itself (GIFT, Word)
         return _download(data, name, mimetype)
     return _download(bank_io.export_xlsx(rows), "题库导出.xlsx", exports.XLSX_MIMETYPE)
 

@@ -416,6 +416,10 @@ def read_moodle_xml(data: bytes, options: dict, limits: dict) -> list[dict]:
                 else None
             ),
             "feedback": text_of(element, "generalfeedback/text"),
+            "graderinfo": text_of(element, "graderinfo/text"),  # an essay's model answer and rubric
+            "graderinfo_format": (
+                element.find("graderinfo").get("format") if element.find("graderinfo") is not None else None
+            ),
             "single": text_of(element, "single"),
             "category": text_of(element, "category/text"),
             "tags": [("".join(t.itertext())) for t in element.findall("tags/tag/text")],

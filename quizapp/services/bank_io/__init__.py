@@ -42,13 +42,14 @@ from .moodle import Skipped, export_aiken, export_gift, export_moodle_xml, parse
 from .readers import expand_paths, read_batch, read_paths
 from .stats import LIMITS, BankStats, bank_stats
 from .validation import TYPE_VALIDATORS, SourceResolver, validate_record
-from .word import records_from_paragraphs, template_docx
+from .word import export_docx, records_from_paragraphs, template_docx
 
 __all__ = [
     "ACCEPTED",
     "UNIT_FORMATS",
     "Skipped",
     "export_aiken",
+    "export_docx",
     "export_gift",
     "export_moodle_xml",
     "parse_aiken",

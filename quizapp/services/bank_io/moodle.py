@@ -2,7 +2,13 @@
 have: single (multichoice, one right), multiple (multichoice with partial credit), judge
 (truefalse), fill (shortanswer, a blank in the stem) and calc (numerical with a unit).
 
-What Moodle has and this bank cannot carry (essay, matching, cloze, per-option feedback, answer
+简答 and 情景应答 (short, situation) go as Moodle's essay: the model answer and the rubric in the
+grader information (XML) or in comments before the question (GIFT), one a line — ``参考答案：…``,
+``评分要点：要点|分值|短语、短语``, ``扣分项：…`` — and a situation's words in the question text after
+a line ``群众原话：``. A foreign essay without such keypoints is a problem (it names how to add them),
+not a question imported without a rubric. Aiken holds single choice only.
+
+What Moodle has and this bank cannot carry (matching, cloze, per-option feedback, answer
 weights) is named on the record (``RawRecord.lost``) or, for a question that cannot be imported at
 all, as a ``Skipped`` entry: the preview lists both, nothing is dropped silently. Our fields that
 Moodle lacks (category, ability, difficulty, source, locator, quote, note) travel in a comment
@@ -21,6 +27,8 @@ import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from ...models.bank import TYPE_LABELS, WRITTEN_TYPES
+from .. import grading
 from ..errors import Problem
 from .format import BLANK, OPTION_KEYS, RawRecord
 
@@ -78,6 +86,156 @@ def _values(meta: dict, defaults: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------
+# Written questions (简答, 情景应答) in formats with no field for a rubric: labelled lines
+
+
+SAYS_LINE = re.compile(r"(?m)^[ \t]*[【\[]?群众原话[】\]]?[ \t]*[:：]")
+WRITTEN_LINE = re.compile(
+    r"^\s*[【\[]?(?P<label>参考答案|参考应答|评分要点|扣分项)[】\]]?\s*[:：]\s*(?P<text>.*)$", re.S
+)
+WRITTEN_FIELDS = {"参考答案": "answer", "参考应答": "answer", "评分要点": "rubric", "扣分项": "deductions"}
+
+
+def with_says(stem: str, says: str | None) -> str:
+    """A situation's scene and, after a line ``群众原话：``, what the member of the public says."""
+    return f"{stem}\n\n群众原话：{says}" if says else stem
+
+
+def split_says(text: str) -> tuple[str, str | None]:
+    match = SAYS_LINE.search(text)
+    if match is None:
+        return text, None
+    return text[: match.start()].strip(), text[match.end() :].strip()
+
+
+QUOTE_OPEN, QUOTE_CLOSE = "「", "」"  # a phrase (or keypoint) that holds a separator is written in them
+PHRASE_SEPARATORS = "、/"
+
+
+def _quoted(text: str, separators: str) -> str:
+    if any(ch in text for ch in separators) or text.startswith(QUOTE_OPEN):
+        return QUOTE_OPEN + text + QUOTE_CLOSE
+    return text
+
+
+def _split_outside(text: str, separators: str) -> list[str]:
+    """``text`` split at the separators that stand outside 「…」, each piece stripped and unquoted."""
+    pieces, current, depth = [], [], 0
+    for ch in text:
+        if ch == QUOTE_OPEN:
+            depth += 1
+        elif ch == QUOTE_CLOSE and depth:
+            depth -= 1
+        elif ch in separators and not depth:
+            pieces.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    pieces.append("".join(current))
+    return [_unquoted(piece.strip()) for piece in pieces]
+
+
+def _unquoted(piece: str) -> str:
+    """「…」 → …, when the opening bracket closes at the piece's end (not 「甲」、「乙」)."""
+    if not piece.startswith(QUOTE_OPEN):
+        return piece
+    depth = 0
+    for index, ch in enumerate(piece):
+        depth += ch == QUOTE_OPEN
+        depth -= ch == QUOTE_CLOSE and depth > 0
+        if depth == 0:
+            return piece[1:-1] if index == len(piece) - 1 else piece
+    return piece
+
+
+def rubric_lines(items: list[dict]) -> list[str]:
+    """Keypoints (or deductions) one a line, as the spreadsheet writes them — ``要点|分值|短语、短语`` —
+    except that a phrase holding 、 or / (“省、自治区、直辖市人民政府”) is written in 「」, and a
+    keypoint holding | too, so that the line reads back exactly."""
+    return [
+        f"{_quoted(item['point'], '|')}|{grading.plain_number(item['points'])}|"
+        + "、".join(_quoted(phrase, PHRASE_SEPARATORS + "|") for phrase in item["phrases"])
+        for item in items
+    ]
+
+
+def grader_lines(row: dict) -> list[str]:
+    """A written question's model answer, keypoints and deductions as labelled lines (the model answer
+    may run over several)."""
+    answer = row["answer"]
+    return (
+        [f"参考答案：{answer['model']}"]
+        + [f"评分要点：{line}" for line in rubric_lines(answer["rubric"])]
+        + [f"扣分项：{line}" for line in rubric_lines(answer["deductions"])]
+    )
+
+
+def rubric_from_lines(lines: list[str]) -> list[dict] | str:
+    """Keypoints (or deductions) from lines ``要点|分值|短语、短语`` (「」 around a phrase that holds
+    、; a line may hold several items separated by ；, as in the spreadsheet): the list the validator
+    takes, so a keypoint's text may hold ；. When a line is not of that shape, the lines as the
+    spreadsheet's text, for the validator to name the problem."""
+    items = []
+    for line in filter(None, (line.strip() for line in lines)):
+        pieces = [line] if len(_split_outside(line, "|")) == 3 else _split_outside(line, "；;")
+        for piece in filter(None, pieces):
+            parts = _split_outside(piece, "|")
+            if len(parts) != 3:
+                return "\n".join(lines)
+            items.append(
+                {
+                    "point": parts[0],
+                    "points": parts[1],
+                    "phrases": _split_outside(parts[2], PHRASE_SEPARATORS),
+                }
+            )
+    return items
+
+
+def read_grader_text(text: str) -> dict[str, list[str]]:
+    """Labelled lines → {"answer": lines, "rubric": lines, "deductions": lines}. Lines before any label
+    are the model answer (a grader's information as Moodle users write it)."""
+    parts: dict[str, list[str]] = {"answer": [], "rubric": [], "deductions": []}
+    current = "answer"
+    for line in text.split("\n"):
+        match = WRITTEN_LINE.match(line)
+        if match:
+            current = WRITTEN_FIELDS[match.group("label")]
+            line = match.group("text")
+        if current == "answer" or line.strip():
+            parts[current].append(line)
+    return parts
+
+
+def written_values(text: str, grader: str) -> dict:
+    """The values of a written question from its text and its grader lines (``rubric`` empty when they
+    hold no keypoints)."""
+    stem, says = split_says(text)
+    parts = read_grader_text(grader)
+    values = {
+        "type": "situation" if says else "short",
+        "stem": stem,
+        "answer": "\n".join(parts["answer"]).strip(),
+        "rubric": rubric_from_lines(parts["rubric"]),
+        "deductions": rubric_from_lines(parts["deductions"]),
+    }
+    if says:
+        values["says"] = says
+    return values
+
+
+def _no_rubric(file: str, row: str, title: str | None, qtype: str, where: str) -> Problem:
+    named = f"“{title.strip()[:20]}”" if title and title.strip() else ""
+    return Problem(
+        file,
+        row,
+        "评分要点",
+        f"{TYPE_LABELS[qtype]}题{named}缺少评分要点：问答题（essay）须在{where}逐行写明“评分要点：要点|分值|短语、短语”"
+        "（可另写“参考答案：……”“扣分项：……”）才能导入；或从文件中删去这道题",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # GIFT
 
 
@@ -120,31 +278,35 @@ def _find_unescaped(text: str, char: str, start: int = 0) -> int:
     return -1
 
 
-def _gift_blocks(text: str) -> list[tuple[int, list[str], str | None, str | None]]:
-    """(first line, lines, quizapp meta, $CATEGORY) per question: questions are separated by blank
-    lines; ``//`` lines are comments."""
-    blocks, lines, first, meta, category = [], [], 0, None, None
-    pending_meta = None
+def _gift_blocks(text: str) -> list[tuple[int, list[str], str | None, str | None, list[str]]]:
+    """(first line, lines, quizapp meta, $CATEGORY, grader lines) per question: questions are separated
+    by blank lines; ``//`` lines are comments, those labelled 参考答案/评分要点/扣分项 (before the
+    question or within it) an essay's grader lines."""
+    blocks, lines, first, meta, category, notes = [], [], 0, None, None, []
+    pending_meta, pending_notes = None, []
     for number, line in enumerate(text.split("\n"), 1):
         stripped = line.strip()
         if stripped.startswith("//"):
             comment = stripped[2:].strip()
             if comment.startswith(META_PREFIX):
                 pending_meta = comment[len(META_PREFIX) :]
+            elif WRITTEN_LINE.match(comment):
+                (notes if lines else pending_notes).append(_unescape_gift(comment))
             continue
         if stripped.startswith("$CATEGORY:") and not lines:
             category = stripped[len("$CATEGORY:") :].strip()
             continue
         if not stripped:
             if lines:
-                blocks.append((first, lines, meta, category))
-                lines, meta = [], None
+                blocks.append((first, lines, meta, category, notes))
+                lines, meta, notes = [], None, []
             continue
         if not lines:
             first, meta, pending_meta = number, pending_meta, None
+            notes, pending_notes = pending_notes, []
         lines.append(line)
     if lines:
-        blocks.append((first, lines, meta, category))
+        blocks.append((first, lines, meta, category, notes))
     return blocks
 
 
@@ -175,7 +337,7 @@ def parse_gift(name: str, text: str, defaults: dict | None = None):
     if len(blocks) > MAX_QUESTIONS:
         problems.append(Problem(name, "", "file", f"文件超过 {MAX_QUESTIONS:,} 题的上限，请拆分后分批导入"))
         return [], problems, []
-    for first, lines, raw_meta, moodle_category in blocks:
+    for first, lines, raw_meta, moodle_category, notes in blocks:
         row = f"第{first}行"
         source = "\n".join(lines).strip()
         fmt = None
@@ -231,10 +393,14 @@ def parse_gift(name: str, text: str, defaults: dict | None = None):
         lost: list[str] = []
         if title and not re.fullmatch(r"(Q|q|题)?\d+", title) and title != before[: len(title)]:
             lost.append(f"题目名称“{title[:20]}”")
-        if body_stripped == "":
-            skipped.append(Skipped(name, row, "问答题（essay）", before[:60]))
-            continue
-        if body_stripped.startswith("#"):
+        if body_stripped == "":  # an essay: 简答 or 情景应答, its rubric in the comments
+            written = written_values(before + ((" " + after) if after else ""), "\n".join(notes))
+            if not written["rubric"]:
+                where = "题目前的注释中（“// ”开头的行）"
+                problems.append(_no_rubric(name, row, title, written["type"], where))
+                continue
+            values.update(written)
+        elif body_stripped.startswith("#"):
             numbers = body_stripped[1:].split("#", 1)[0].strip()
             number_match = re.fullmatch(r"(-?\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?", numbers)
             if not number_match:
@@ -332,7 +498,8 @@ def _number(value: float) -> str:
 
 def export_gift(rows: list[dict]) -> tuple[bytes, list[str]]:
     """GIFT text and what could not be written (a fill with several blanks, a case's sub-question
-    loses its case text: both named in the file's head comment and returned)."""
+    loses its case text: both named in the file's head comment and returned). 简答 and 情景应答 are
+    essays (``{}``), their model answer and rubric in ``//`` lines before them."""
     out, left = [], []
     for index, row in enumerate(rows, 1):
         if row.get("case"):
@@ -367,11 +534,18 @@ def export_gift(rows: list[dict]) -> tuple[bytes, list[str]]:
         elif qtype == "calc":
             answer = row["answer"]
             text = f"{_escape_gift(stem)} {{#{_number(answer['value'])}:{_number(answer['tolerance'])}{feedback}}}"
+        elif qtype in WRITTEN_TYPES:  # an essay; the model answer and the rubric in comments
+            text = f"{_escape_gift(with_says(stem, row.get('says')))} {{{feedback}}}"
         else:
             left.append(f"第{index}题：题型 {qtype} 无法导出为 GIFT")
             continue
         meta = json.dumps(_meta_of(row), ensure_ascii=False)
-        out.append(f"// {META_PREFIX}{meta}\n::Q{index}:: {text}\n")
+        notes = (
+            "".join(f"// {_escape_gift(line)}\n" for line in grader_lines(row))
+            if qtype in WRITTEN_TYPES
+            else ""
+        )
+        out.append(f"// {META_PREFIX}{meta}\n{notes}::Q{index}:: {text}\n")
     head = "// 题库导出（GIFT 格式）\n" + "".join(f"// 未导出：{item}\n" for item in left) + "\n"
     return (head + "\n".join(out)).encode("utf-8"), left
 
@@ -439,10 +613,13 @@ def parse_aiken(name: str, text: str, defaults: dict | None = None):
 
 
 def export_aiken(rows: list[dict]) -> tuple[bytes, list[str]]:
+    """Aiken text and what it cannot hold (every type but single choice, 简答 and 情景应答 too): Aiken
+    has no comments, so that list is only returned."""
     out, left = [], []
     for index, row in enumerate(rows, 1):
         if row["type"] != "single" or row.get("case"):
-            left.append(f"第{index}题：Aiken 只能表示单选题")
+            kind = "案例小题" if row.get("case") else f"{TYPE_LABELS.get(row['type'], row['type'])}题"
+            left.append(f"第{index}题：{kind}（Aiken 只能表示单选题），未导出")
             continue
         lines = [row["stem"].replace("\n", " ")]
         lines += [f"{o['key']}. {o['text']}".replace("\n", " ") for o in row["options"]]
@@ -531,8 +708,15 @@ def records_from_moodle_xml(name: str, questions: list[dict], defaults: dict | N
                 stem=stem,
                 answer={"value": right["text"], "unit": unit, "tolerance": right.get("tolerance") or 0},
             )
+        elif qtype == "essay":  # 简答 or 情景应答: the rubric in the grader information
+            grader = _plain(entry.get("graderinfo") or "", entry.get("graderinfo_format"))
+            written = written_values(stem, grader)
+            if not written["rubric"]:
+                where = "评分说明（graderinfo）中"
+                problems.append(_no_rubric(name, row, entry.get("name"), written["type"], where))
+                continue
+            values.update(written)
         elif qtype in (
-            "essay",
             "matching",
             "cloze",
             "multianswer",
@@ -547,7 +731,6 @@ def records_from_moodle_xml(name: str, questions: list[dict], defaults: dict | N
             "ordering",
         ):
             labels = {
-                "essay": "问答题（essay）",
                 "matching": "匹配题（matching）",
                 "description": "说明文字（description）",
             }
@@ -575,6 +758,8 @@ def _xml_text(tag: str, text: str, fmt: str | None = None) -> str:
 
 
 def export_moodle_xml(rows: list[dict]) -> tuple[bytes, list[str]]:
+    """Moodle XML and what it cannot hold (a case's sub-question, a fill with several blanks). 简答 and
+    情景应答 are essays worth their keypoints' total, the model answer and rubric in ``graderinfo``."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>', "<quiz>"]
     left: list[str] = []
     category = None
@@ -597,16 +782,26 @@ def export_moodle_xml(rows: list[dict]) -> tuple[bytes, list[str]]:
             "judge": "truefalse",
             "fill": "shortanswer",
             "calc": "numerical",
+            "short": "essay",
+            "situation": "essay",
         }[row["type"]]
+        written = row["type"] in WRITTEN_TYPES
+        grade = sum(item["points"] for item in row["answer"]["rubric"]) if written else 1
         parts = [
             f'<question type="{qtype}">',
             f"<!-- {META_PREFIX}{meta} -->",
             _xml_text("name", f"Q{index}"),
-            _xml_text("questiontext", row["stem"], "plain_text"),
+            _xml_text("questiontext", with_says(row["stem"], row.get("says")), "plain_text"),
             _xml_text("generalfeedback", row.get("explanation") or "", "plain_text"),
-            "<defaultgrade>1</defaultgrade>",
+            f"<defaultgrade>{_number(grade)}</defaultgrade>",
         ]
-        if row["type"] in ("single", "multiple"):
+        if written:  # the model answer and the rubric for Moodle's graders, and for our reader
+            parts.append(
+                "<responseformat>plain</responseformat><responserequired>1</responserequired>"
+                "<responsefieldlines>15</responsefieldlines><attachments>0</attachments>"
+            )
+            parts.append(_xml_text("graderinfo", "\n".join(grader_lines(row)), "plain_text"))
+        elif row["type"] in ("single", "multiple"):
             parts.append(f"<single>{'true' if row['type'] == 'single' else 'false'}</single>")
             parts.append("<shuffleanswers>true</shuffleanswers><answernumbering>ABCD</answernumbering>")
             right = 100 / (1 if row["type"] == "single" else len(row["answer"]))

@@ -4,15 +4,21 @@ The child process (``upload_child.read_docx``) hands over the document's paragra
 included, in reading order; this module turns them into raw records, naming every paragraph it
 cannot read (第N段) and why. What it reads:
 
-- headings per type: 一、单选题 / 单项选择题 / 多选题 / 判断题 / 填空题 (简答题 and the like are
-  named as not supported, question by question);
+- headings per type: 一、单选题 / 单项选择题 / 多选题 / 判断题 / 填空题 / 简答题 / 情景应答题
+  (论述题, 案例分析题 and the like are named as not supported, question by question);
 - numbered questions ``1.`` ``1、`` ``1．`` ``（1）``, a stem over one or more paragraphs;
 - options ``A.`` ``A、`` ``A．`` ``A:`` ``(A)`` ``（A）``, one a paragraph or several on one line;
 - ``答案：B`` and ``解析：…`` (over several paragraphs) under the question, or the key in the stem's
   brackets (``……（B）``, ``……（√）``), or a trailing answer section (``参考答案`` then ``1.B 2.ACD
   3.√`` or ``1-5 BCADA``, per type heading when numbering restarts);
 - 判断 as √ × 对 错 正确 错误; blanks as ____ or empty brackets （ ）;
+- 简答 and 情景应答: ``参考答案：…``, one ``评分要点：要点|分值|短语、短语`` a keypoint (or the lines
+  under one ``评分要点：``), optional ``扣分项：…`` the same way, and for a situation ``群众原话：…``;
 - optional lines 类别： 能力： 难度： 来源： 条款： 原文： 备注： 考试专用： per question.
+
+A paragraph with line breaks (Shift+Enter) is one paragraph: its first line says what it is (a
+numbered stem, a labelled line), the rest continues it. ``export_docx`` writes this layout, so a
+bank exported to Word reads back as the same questions.
 """
 
 from __future__ import annotations
@@ -21,17 +27,24 @@ import io
 import re
 from dataclasses import dataclass, field
 
+from ...models.bank import TYPE_LABELS, WRITTEN_TYPES
+from .. import grading
 from ..errors import Problem
 from .format import BLANK, RawRecord
+from .moodle import rubric_from_lines, rubric_lines
 
 TYPE_HEADINGS = [
     (re.compile(r"多项选择|多选"), "multiple"),
     (re.compile(r"单项选择|单选|选择题"), "single"),
     (re.compile(r"判断"), "judge"),
     (re.compile(r"填空"), "fill"),
-    (re.compile(r"简答|问答|论述|案例|计算|名词解释|综合|材料分析"), None),  # not carried
+    (re.compile(r"情景应答|情景模拟|情景"), "situation"),
+    (re.compile(r"简答|问答"), "short"),
+    (re.compile(r"论述|案例|计算|名词解释|综合|材料分析"), None),  # not carried
 ]
-UNSUPPORTED = "本平台的题型为单选、多选、判断、填空：这一部分的题目无法导入（请删去，或改写为以上题型）"
+UNSUPPORTED = (
+    "本平台的题型为单选、多选、判断、填空、简答、情景应答：这一部分的题目无法导入（请删去，或改写为以上题型）"
+)
 HEADING = re.compile(
     r"^(?:[一二三四五六七八九十]+\s*[、.．]\s*|第[一二三四五六七八九十]+部分\s*)?(?P<title>.{2,24})$"
 )
@@ -41,10 +54,11 @@ INLINE_OPTION = re.compile(
     r"(?:^|\s+|(?<=[。；;]))[(（]?(?P<key>[A-F])(?:[)）]\s*[.．、:：]?|\s*[.．、:：])\s*"
 )
 LABEL = re.compile(
-    r"^\s*[【\[]?(?P<label>参考答案|正确答案|答案|答案解析|试题解析|解析|类别|业务类别|能力|难度|来源|来源文件|条款|条款位置|原文|原文引用|备注|考试专用)[】\]]?\s*[:：]?\s*(?P<text>.*)$"
+    r"^\s*[【\[]?(?P<label>参考答案|参考应答|正确答案|答案|答案解析|试题解析|解析|类别|业务类别|能力|难度|来源|来源文件|条款|条款位置|原文|原文引用|备注|考试专用|群众原话|评分要点|扣分项)[】\]]?\s*[:：]?\s*(?P<text>.*)$"
 )
 LABEL_FIELDS = {
     "参考答案": "answer",
+    "参考应答": "answer",
     "正确答案": "answer",
     "答案": "answer",
     "答案解析": "explanation",
@@ -62,7 +76,11 @@ LABEL_FIELDS = {
     "原文引用": "quote",
     "备注": "note",
     "考试专用": "reserved",
+    "群众原话": "says",
+    "评分要点": "rubric",
+    "扣分项": "deductions",
 }
+LINE_FIELDS = ("rubric", "deductions")  # one item a line, the label repeated or the lines under it
 PART_LABELS = {
     "options": "选项",
     "answer": "答案",
@@ -72,6 +90,9 @@ PART_LABELS = {
     "source": "来源",
     "locator": "条款",
     "reserved": "考试专用",
+    "says": "群众原话",
+    "rubric": "评分要点",
+    "deductions": "扣分项",
 }
 ANSWER_SECTION = re.compile(
     r"^\s*[【\[]?(?:参考答案|答案|标准答案|答案及解析|参考答案及解析)[】\]]?\s*[:：]?\s*$"
@@ -97,7 +118,12 @@ class _Question:
     stem: list[str] = field(default_factory=list)
     options: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    lines: dict[str, list[str]] = field(default_factory=dict)  # 评分要点, 扣分项: one item a line
     last: str = "stem"  # the part a continuation paragraph belongs to
+
+    @property
+    def written(self) -> bool:
+        return self.type in WRITTEN_TYPES
 
 
 def _heading_type(text: str):
@@ -198,6 +224,10 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:40] + "…"
 
 
+def _joined(first: str | None, rest: str) -> str:
+    return (first or "") + ("\n" + rest if rest else "")
+
+
 def _fill_stem(stem: str) -> str:
     return BLANK_RUN.sub(BLANK, stem)
 
@@ -230,15 +260,17 @@ def records_from_paragraphs(
             section += 1
             qtype, unsupported, current = heading_type, heading_type is None, None
             continue
-        numbered = QUESTION.match(text)
+        head, _, tail = text.partition("\n")  # line breaks within a paragraph continue its first line
+        numbered = QUESTION.match(head)
         if numbered and (current is None or current.last != "explanation" or numbered.group("text")):
             if unsupported:
                 problems.append(Problem(name, f"第{paragraph}段", "题型", UNSUPPORTED))
                 current = None
                 continue
             current = _Question(paragraph, int(numbered.group("n") or numbered.group("m")), qtype, section)
-            if numbered.group("text"):
-                current.stem.append(numbered.group("text").strip())
+            stem = _joined(numbered.group("text"), tail).strip()
+            if stem:
+                current.stem.append(stem)
             questions.append(current)
             continue
         if current is None:
@@ -250,18 +282,24 @@ def records_from_paragraphs(
                 Problem(name, f"第{paragraph}段", None, f"不在任何题目之下，无法识别：“{_short(text)}”")
             )
             continue
-        label = LABEL.match(text)
+        label = LABEL.match(head)
         if label:
             field_name = LABEL_FIELDS[label.group("label")]
-            value = label.group("text").strip()
-            if field_name == "answer" and "解析" in value:  # 答案：B 解析：…… on one line
+            value = _joined(label.group("text"), tail).strip()
+            if field_name in LINE_FIELDS:
+                current.lines.setdefault(field_name, []).extend(value.split("\n"))
+                current.last = field_name
+                continue
+            if field_name == "answer" and "解析" in value and not current.written:  # 答案：B 解析：……
                 value, _, rest = value.partition("解析")
                 current.values["explanation"] = rest.lstrip("：: ").strip()
                 value = value.strip()
             current.values[field_name] = value
             current.last = field_name
             continue
-        options = _split_options(text) if current.last in ("stem", "options") else None
+        options = (
+            _split_options(text) if current.last in ("stem", "options") and not current.written else None
+        )
         if options:
             for key, option_text in options:
                 key = key.upper()
@@ -272,8 +310,12 @@ def records_from_paragraphs(
             continue
         if current.last == "stem":
             current.stem.append(text)
-        elif current.last in ("explanation", "quote", "note"):
+        elif current.last in ("explanation", "quote", "note") or (
+            current.written and current.last in ("answer", "says")
+        ):
             current.values[current.last] += "\n" + text
+        elif current.last in LINE_FIELDS and "|" in text:  # the keypoints under one 评分要点：
+            current.lines[current.last].append(text)
         else:
             problems.append(
                 Problem(
@@ -313,6 +355,8 @@ def records_from_paragraphs(
         values["type"] = qtype or ""
         if question.options:
             values["options"] = dict(sorted(question.options.items()))
+        for field_name, lines in question.lines.items():  # checked by the validator, with any type
+            values[field_name] = rubric_from_lines(lines)
         if qtype == "multiple" and isinstance(values.get("answer"), str):
             values["answer"] = values["answer"].upper()
         if qtype == "single" and isinstance(values.get("answer"), str):
@@ -325,6 +369,8 @@ def records_from_paragraphs(
 def _guess_type(question: _Question, bracket: str | None) -> str | None:
     """A question under no type heading: its options and key say what it is."""
     answer = question.values.get("answer", bracket or "")
+    if question.lines.get("rubric"):
+        return "situation" if question.values.get("says") else "short"
     if question.options:
         letters = re.sub(r"[^A-Fa-f]", "", answer or "")
         return "multiple" if len(letters) > 1 else "single"
@@ -336,6 +382,69 @@ def _guess_type(question: _Question, bracket: str | None) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Export: the bank in the layout this module reads
+
+
+EXPORT_SECTIONS = ("single", "multiple", "judge", "fill", "short", "situation")
+NUMERALS = "一二三四五六"
+
+
+def _question_lines(number: int, row: dict) -> list[str]:
+    """One question's paragraphs (a paragraph may hold line breaks)."""
+    qtype = row["type"]
+    lines = [f"{number}. {row['stem']}"]
+    lines += [f"{option['key']}. {option['text']}" for option in row["options"] or []]
+    if row.get("says"):
+        lines.append(f"群众原话：{row['says']}")
+    if qtype in WRITTEN_TYPES:
+        lines.append(f"参考答案：{row['answer']['model']}")
+        lines += [f"评分要点：{line}" for line in rubric_lines(row["answer"]["rubric"])]
+        lines += [f"扣分项：{line}" for line in rubric_lines(row["answer"]["deductions"])]
+    else:
+        lines.append(f"答案：{grading.tabular_answer(qtype, row['answer'])}")
+    lines.append(f"解析：{row['explanation']}")
+    lines += [f"类别：{row['category']}", f"能力：{row['ability']}", f"难度：{row['difficulty']}"]
+    for label, key in (("来源", "source"), ("条款", "locator"), ("原文", "quote"), ("备注", "note")):
+        if row.get(key):
+            lines.append(f"{label}：{row[key]}")
+    if row.get("reserved"):
+        lines.append("考试专用：是")
+    return lines
+
+
+def export_docx(rows: list[dict]) -> tuple[bytes, list[str]]:
+    """A .docx in the import layout, one section per type (一、单选题 … 六、情景应答题), and what it
+    cannot hold (计算题 and a case's sub-questions, which the Word layout lacks: named at its head and
+    returned). Multi-line text stays in one paragraph, with line breaks."""
+    from docx import Document
+
+    sections: dict[str, list[dict]] = {qtype: [] for qtype in EXPORT_SECTIONS}
+    left: list[str] = []
+    for index, row in enumerate(rows, 1):
+        if row.get("case"):
+            left.append(f"第{index}题：案例小题（Word 格式没有案例材料），未导出")
+        elif row["type"] not in sections:
+            left.append(
+                f"第{index}题：{TYPE_LABELS.get(row['type'], row['type'])}题（Word 格式不含这一题型），未导出"
+            )
+        else:
+            sections[row["type"]].append(row)
+    document = Document()
+    document.add_heading("题库导出（Word 格式）", level=1)
+    for item in left:
+        document.add_paragraph(f"未导出：{item}")
+    shown = [(qtype, found) for qtype, found in sections.items() if found]
+    for numeral, (qtype, found) in zip(NUMERALS, shown, strict=False):
+        document.add_heading(f"{numeral}、{TYPE_LABELS[qtype]}题", level=2)
+        for number, row in enumerate(found, 1):
+            for line in _question_lines(number, row):
+                document.add_paragraph(line)  # "\n" becomes a line break
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue(), left
+
+
+# ---------------------------------------------------------------------------------------------
 # The template: a .docx that shows the layout
 
 
@@ -343,8 +452,11 @@ TEMPLATE = [
     ("title", "××单位业务知识题库（Word 导入模板）"),
     (
         "note",
-        "说明：按题型分节（单选题、多选题、判断题、填空题），每题以题号开头；选项写作 A. 或 A、；"
+        "说明：按题型分节（单选题、多选题、判断题、填空题、简答题、情景应答题），每题以题号开头；选项写作 A. 或 A、；"
         "答案写作“答案：B”，解析写作“解析：……”。也可以把答案集中写在文末的“参考答案”部分。"
+        "简答题和情景应答题写“参考答案：……”，每个评分要点一行“评分要点：要点|分值|短语、短语”（分值以 0.5 为单位，"
+        "短语是答对时会出现的词），可另写“扣分项：说明|扣分|短语”；情景应答题的题干写场景，另写“群众原话：……”。"
+        "参考答案等内容若要换行，请在同一段内换行（Shift+Enter），不要另起以题号开头的段落。"
         "类别、能力、难度可在上传时统一选择，也可在题目下逐题写明（如“类别：社会保险”“难度：2”）。"
         "没有来源文件的题目会作为“无出处”导入；若写了“来源：”“条款：”“原文：”，原文会逐字核对。",
     ),
@@ -385,6 +497,43 @@ TEMPLATE = [
     ("p", "答案：劳动关系"),
     ("p", "解析：《劳动合同法》第七条。"),
     ("p", "类别：劳动关系"),
+    ("heading", "五、简答题"),
+    (
+        "p",
+        "1. 职工在工作中受伤，单位迟迟不提工伤认定申请。简述工伤认定申请应由谁、在多长期限内提出，单位未按期提出时怎么办。",
+    ),
+    (
+        "p",
+        "参考答案：所在单位应当自事故伤害发生之日起30日内，向统筹地区社会保险行政部门提出工伤认定申请；"
+        "单位未按规定提出的，工伤职工或者其近亲属、工会组织在事故伤害发生之日起1年内，可以直接提出工伤认定申请。",
+    ),
+    ("p", "评分要点：所在单位自事故伤害发生之日起30日内提出|2|30日内、三十日内"),
+    (
+        "p",
+        "评分要点：单位未提出的，职工或其近亲属、工会组织1年内可直接申请|2|1年内、一年内、近亲属、工会组织",
+    ),
+    ("p", "扣分项：把单位的申请期限说成60日|1|60日内、六十日内"),
+    ("p", "解析：《工伤保险条例》第十七条。"),
+    ("p", "类别：社会保险"),
+    ("heading", "六、情景应答题"),
+    ("p", "1. 一位刚被公司裁员的中年男士来到就业服务窗口，情绪激动。"),
+    ("p", "群众原话：我交了好几年失业保险，公司一裁员就该马上给我发钱，你们凭什么还要我办这办那？"),
+    (
+        "p",
+        "参考答案：您先别着急，我理解您的心情。领取失业保险金需要同时符合三个条件：单位和您本人缴费满1年，"
+        "非因本人意愿中断就业，并且已经办理失业登记、有求职要求。您是被裁员的，属于非因本人意愿，"
+        "我先帮您办理失业登记，再核对缴费记录，符合条件就可以申领。",
+    ),
+    ("p", "评分要点：先安抚情绪，表示理解|1|理解您、别着急"),
+    (
+        "p",
+        "评分要点：说明领取条件：缴费满1年、非因本人意愿中断就业、办理失业登记并有求职要求|3|满1年、满一年、非因本人意愿、失业登记、求职要求",
+    ),
+    ("p", "评分要点：给出下一步办理路径|1|帮您办理、核对缴费记录"),
+    ("p", "扣分项：推诿或生硬的话|2|不归我们管、你自己去查"),
+    ("p", "解析：《失业保险条例》第十四条规定了领取失业保险金的三项条件。"),
+    ("p", "类别：就业创业"),
+    ("p", "能力：沟通协调能力"),
 ]
 
 
