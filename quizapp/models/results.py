@@ -64,6 +64,9 @@ class SnapshotRow(db.Model):
     score_sum: Mapped[float] = mapped_column(Float, default=0.0)  # sum of counted attempts' percents
     score_count: Mapped[int] = mapped_column(Integer, default=0)
     passed: Mapped[int] = mapped_column(Integer, default=0)
+    # Accuracy by ability: {"<ability id>": [answers, sum of the fractions right]} (NULL in rows
+    # written before it was kept: shown as —).
+    abilities: Mapped[dict | None] = mapped_column(JSON)
 
     snapshot: Mapped[RankingSnapshot] = relationship(back_populates="rows")
 

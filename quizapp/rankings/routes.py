@@ -75,6 +75,15 @@ TABLE_HEADERS = [
 ]
 
 
+def _table_headers(table: dict) -> list[str]:
+    """TABLE_HEADERS with each ability's accuracy (in percent, as the other rates) before the change."""
+    return [*TABLE_HEADERS[:-1], *(a["label"] for a in table["abilities"]), TABLE_HEADERS[-1]]
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)
+
+
 def _table_rows(table: dict) -> list[list]:
     indicator = table["indicator"]
     return [
@@ -91,6 +100,7 @@ def _table_rows(table: dict) -> list[list]:
             round(r["points_per_head"], 2),
             round(r["stars_per_head"], 2),
             round(r["composite"] * 100, 1),
+            *(_percent(r[a["key"]]) for a in table["abilities"]),
             r["change"],
         ]
         for r in table["rows"]
@@ -109,12 +119,21 @@ PAGE_CELLS = (
 )
 
 
+def _page_cells(table: dict) -> list[tuple]:
+    """PAGE_CELLS, then each ability's accuracy (— where the snapshot has no answers of it)."""
+
+    def rate(key: str):
+        return lambda r: "—" if r[key] is None else f"{r[key] * 100:.1f}%"
+
+    return [*PAGE_CELLS, *((a["key"], a["header"], rate(a["key"])) for a in table["abilities"])]
+
+
 def _page_rows(table: dict) -> list[tuple]:
     """The rows as the page prints them. A province's page has 200 rows: one template expression
     per value (each escaped) took a third of the page's time, so the indicator cells, numbers that we
     format ourselves, are joined here into one piece of markup per row. The chosen indicator's cell
     is marked: on a phone it is the one shown beside the unit, the others wait behind a toggle."""
-    indicator = table["indicator"]
+    indicator, cells = table["indicator"], _page_cells(table)
     shared = Counter(r["ranks"][indicator] for r in table["rows"])
     return [
         (
@@ -128,7 +147,7 @@ def _page_rows(table: dict) -> list[tuple]:
                 "".join(
                     f'<td class="num ind{" chosen" if name == indicator else ""}">{show(r)}'
                     f'<span class="sub">#{r["ranks"][name]}</span></td>'
-                    for name, _, show in PAGE_CELLS
+                    for name, _, show in cells
                 )
             ),
             r["change"],
@@ -186,7 +205,7 @@ def units():
                 f"{table['parent'].name}-{table['period'].label}-人员参与情况",
             )
         return _xlsx(
-            exports.table_xlsx(f"{table['parent'].name}排名", TABLE_HEADERS, _table_rows(table)),
+            exports.table_xlsx(f"{table['parent'].name}排名", _table_headers(table), _table_rows(table)),
             f"{table['parent'].name}-{table['period'].label}-单位排名",
         )
     # Nothing to rank yet (the first days of a month): all zeros would draw an empty chart on a
@@ -206,14 +225,14 @@ def units():
         "rankings/units.html",
         table=table,
         rows=_page_rows(table),
-        columns=[(name, header) for name, header, _ in PAGE_CELLS],
+        columns=[(name, header) for name, header, _ in _page_cells(table)],
         state=state,
         window=window,
         no_data=no_data,
         no_data_title=(NO_DATA_YET[table["period"].kind] if state["key"] == "live" else table["period"].label)
         + "尚无数据",
         one_day=timedelta(days=1),
-        indicators=rankings.INDICATORS,
+        indicators=table["indicators"],
         trail=trail,
         focus=focus,
         trend=trend,
@@ -221,8 +240,9 @@ def units():
         chart={
             "names": [r["name"] for r in table["rows"]],
             "values": [r[indicator] if r[indicator] is not None else 0 for r in table["rows"]],
-            "percent": indicator in ("participation", "pass_rate", "composite"),
-            "label": rankings.INDICATORS[indicator],
+            "percent": indicator in ("participation", "pass_rate", "composite")
+            or rankings.ABILITY_KEY.fullmatch(indicator) is not None,
+            "label": table["indicators"][indicator],
             "trend": trend,
             "focus": focus["name"] if focus else None,
         },

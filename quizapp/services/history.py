@@ -4,15 +4,25 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from ..extensions import db
 from ..models import (
+    WRITTEN_TYPES,
     Ability,
+    Attempt,
+    AttemptAnswer,
+    AttemptStatus,
     Category,
     DailySet,
     LearningItem,
+    PaperMode,
+    PaperQuestion,
     QuestionVersion,
+    Round,
+    RoundStatus,
+    ShowAnswers,
 )
 
 
@@ -59,26 +69,105 @@ def finished_days(user_id: int, start: date, end: date) -> dict[date, bool]:
     return {day: bool(star) for day, star in rows}
 
 
+def results_shown() -> ColumnElement[bool]:
+    """A condition on ``Attempt`` joined to its ``Round``: the taker may see the attempt's results —
+    ``rounds.views.results_visible`` in SQL (closed; or answers after each attempt, once no further
+    attempt could use them — never while written answers are being marked, nor on a paper with
+    written questions before the close). The two change together."""
+    other = aliased(Attempt)
+    finished = (
+        select(func.count(other.id))
+        .where(
+            other.round_id == Attempt.round_id,
+            other.user_id == Attempt.user_id,
+            other.status != AttemptStatus.IN_PROGRESS,
+        )
+        .scalar_subquery()
+    )
+    written_on_paper = (
+        select(PaperQuestion.id)
+        .join(QuestionVersion, QuestionVersion.id == PaperQuestion.question_version_id)
+        .where(
+            PaperQuestion.round_id == Attempt.round_id,
+            or_(PaperQuestion.attempt_id.is_(None), PaperQuestion.attempt_id == Attempt.id),
+            QuestionVersion.type.in_(WRITTEN_TYPES),
+        )
+        .exists()
+    )
+    return or_(
+        Round.status == RoundStatus.CLOSED,
+        and_(
+            Round.status != RoundStatus.MARKING,
+            Round.show_answers == ShowAnswers.AFTER_ATTEMPT,
+            Attempt.graded_at.is_not(None),
+            or_(
+                Round.paper_mode == PaperMode.DRAWN,
+                Attempt.max_attempts == 1,
+                finished >= Attempt.max_attempts,
+            ),
+            ~written_on_paper,
+        ),
+    )
+
+
+def round_answer_counts() -> ColumnElement[bool]:
+    """A condition on ``AttemptAnswer`` joined to its ``Attempt`` and ``QuestionVersion``: the answer
+    counts towards accuracy — its attempt graded and not held for review (or voided), and a written
+    answer (简答, 情景应答) only once its marking is final. Its ``score`` is the fraction right."""
+    return and_(
+        Attempt.graded_at.is_not(None),
+        Attempt.held.is_(False),
+        or_(QuestionVersion.type.not_in(WRITTEN_TYPES), AttemptAnswer.mark_final.is_not(None)),
+    )
+
+
+def _answers(user_id: int):
+    """Every answer of the learner's that counts for accuracy: (question version, fraction right).
+    Learning answers (日日学, practice, review) count by ``correct``; a written one there is the
+    learner's own self-marking, so it does not count. Round answers count by their score (a half-
+    right multiple choice is 0.5, a marked written answer its mark over the rubric's total) once the
+    taker may see the results."""
+    learning = (
+        select(
+            LearningItem.question_version_id.label("version_id"),
+            case((LearningItem.correct.is_(True), 1.0), else_=0.0).label("right"),
+        )
+        .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
+        .where(
+            LearningItem.user_id == user_id,
+            LearningItem.answered_at.is_not(None),
+            QuestionVersion.type.not_in(WRITTEN_TYPES),
+        )
+    )
+    in_rounds = (
+        select(
+            AttemptAnswer.question_version_id.label("version_id"),
+            AttemptAnswer.score.label("right"),
+        )
+        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+        .join(Round, Round.id == Attempt.round_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_version_id)
+        .where(Attempt.user_id == user_id, round_answer_counts(), results_shown())
+    )
+    return union_all(learning, in_rounds).subquery("answers")
+
+
 def accuracy(user_id: int) -> dict[str, list[dict]]:
-    """Answers and right answers by category and by ability, over every learning answer."""
-    right = func.sum(case((LearningItem.correct.is_(True), 1), else_=0))
+    """Answers and right answers by category and by ability, over every learning answer and every
+    round answer whose results are out (one query each). ``correct`` is the sum of the fractions
+    right: a half-right round answer adds 0.5."""
+    answers = _answers(user_id)
+    right = func.sum(answers.c.right)
     result = {}
     for key, model, column in (
         ("category", Category, QuestionVersion.category_id),
         ("ability", Ability, QuestionVersion.ability_id),
     ):
         rows = db.session.execute(
-            select(model.name, func.count(LearningItem.id), right)
+            select(model.name, func.count(answers.c.version_id), right)
             .select_from(model)
             .outerjoin(QuestionVersion, column == model.id)
-            .outerjoin(
-                LearningItem,
-                and_(
-                    LearningItem.question_version_id == QuestionVersion.id,
-                    LearningItem.user_id == user_id,
-                    LearningItem.answered_at.is_not(None),
-                ),
-            )
+            .outerjoin(answers, answers.c.version_id == QuestionVersion.id)
             .group_by(model.id, model.name, model.sort)
             .order_by(model.sort)
         ).all()
@@ -86,9 +175,15 @@ def accuracy(user_id: int) -> dict[str, list[dict]]:
             {
                 "name": name,
                 "answered": answered,
-                "correct": int(correct or 0),
+                "correct": _figure(correct),
                 "rate": round((correct or 0) / answered, 3) if answered else None,
             }
             for name, answered, correct in rows
         ]
     return result
+
+
+def _figure(value) -> int | float:
+    """A sum of fractions as shown: 7 for 7.0, 7.5 for 7.5 (to two places)."""
+    value = round(float(value or 0), 2)
+    return int(value) if value.is_integer() else value

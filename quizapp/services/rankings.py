@@ -1,28 +1,36 @@
 """Unit rankings (DESIGN §3 Rankings): totals per unit subtree and period, snapshots, and ranking
 child units by an indicator.
 
-Totals are computed set-based — a handful of GROUP BY queries over staff, daily sets, attempts and
-the points ledger, then summed up the tree along each unit's path — and written as a snapshot for
-every unit at every level. Rates, the composite index and ranks are derived when a page reads the
-children of one parent, because the composite's points term is normalised to the best sibling.
+Totals are computed set-based — a handful of GROUP BY queries over staff, daily sets, attempts,
+the points ledger and the answers (for accuracy by ability), then summed up the tree along each
+unit's path — and written as a snapshot for every unit at every level. Rates, the composite index
+and ranks are derived when a page reads the children of one parent, because the composite's points
+term is normalised to the best sibling.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import case, delete, exists, func, or_, select
+from sqlalchemy import case, delete, exists, func, or_, select, union_all
 
 from .. import clock, database, kept
 from ..extensions import db
 from ..models import (
+    WRITTEN_TYPES,
+    Ability,
     Attempt,
+    AttemptAnswer,
     AttemptStatus,
     DailySet,
+    LearningItem,
     PointsEntry,
+    QuestionVersion,
     RankingSnapshot,
     Round,
     RoundStatus,
@@ -32,6 +40,7 @@ from ..models import (
     User,
 )
 from .errors import DomainError
+from .history import round_answer_counts
 from .org import active_staff
 from .periods import (  # noqa: F401  (re-exported: callers read periods through rankings)
     EARLIEST,
@@ -65,6 +74,21 @@ INDICATORS = {
     "stars_per_head": "人均日日学之星",
     "person_times": "参与人次",
 }
+# One more indicator per ability (data, table ``ability``): "ability_<id>", the answered-weighted
+# accuracy of the subtree's answers in the period. A snapshot row keeps, per ability id, [answers,
+# sum of the fractions right] in ``abilities``; rows written before it have none (shown as —).
+ABILITY_KEY = re.compile(r"ability_(\d+)")
+
+
+def _blank() -> dict:
+    return {**dict.fromkeys(TOTALS, 0), "abilities": {}}
+
+
+def _add_answers(target: dict, ability_id, answered, right) -> None:
+    if answered:
+        key = str(ability_id)
+        before = target["abilities"].get(key, (0, 0.0))
+        target["abilities"][key] = [before[0] + int(answered), before[1] + float(right or 0.0)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,7 +97,7 @@ INDICATORS = {
 
 def _own_totals(period: Period, tz) -> dict[int, dict]:
     """Totals of each unit's own staff (not yet its subtree), set-based."""
-    totals: dict[int, dict] = defaultdict(lambda: dict.fromkeys(TOTALS, 0))
+    totals: dict[int, dict] = defaultdict(_blank)
     if period.round_id is not None:
         target = (
             select(Unit.path)
@@ -115,6 +139,26 @@ def _own_totals(period: Period, tz) -> dict[int, dict]:
                 score_count=counted,
                 passed=passed,
             )
+        # Accuracy by ability: every answer that counts of the round's attempts, once it has closed
+        # (its written answers all marked).
+        answered = db.session.execute(
+            select(
+                Attempt.unit_id,
+                QuestionVersion.ability_id,
+                func.count(AttemptAnswer.id),
+                func.sum(AttemptAnswer.score),
+            )
+            .select_from(AttemptAnswer)
+            .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+            .join(Round, Round.id == Attempt.round_id)
+            .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_version_id)
+            .where(
+                Attempt.round_id == period.round_id, Round.status == RoundStatus.CLOSED, round_answer_counts()
+            )
+            .group_by(Attempt.unit_id, QuestionVersion.ability_id)
+        ).all()
+        for unit_id, ability_id, count, right in answered:
+            _add_answers(totals[unit_id], ability_id, count, right)
         return totals
 
     return _calendar_totals([period], tz)[period.key]
@@ -184,9 +228,7 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
         .where(active_staff())
         .group_by(User.unit_id)
     ).all()
-    result: dict[str, dict[int, dict]] = {
-        p.key: defaultdict(lambda: dict.fromkeys(TOTALS, 0)) for p in periods
-    }
+    result: dict[str, dict[int, dict]] = {p.key: defaultdict(_blank) for p in periods}
     for row in rows:
         unit_id, headcount = row[0], row[1]
         for i, period in enumerate(periods):
@@ -225,7 +267,70 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
                 result[period.key][row[0]].update(
                     score_sum=float(score_sum), score_count=counted, passed=passed
                 )
+    for row in db.session.execute(_answers_by_ability(periods, bounds)):
+        for i, period in enumerate(periods):
+            if row[2 + 2 * i]:
+                _add_answers(result[period.key][row.unit_id], row.ability_id, row[2 + 2 * i], row[3 + 2 * i])
     return result
+
+
+def _answers_by_ability(periods: list[Period], bounds: list[tuple]):
+    """Answers and the sum of their fractions right, per unit, ability and period, in one statement:
+    learning answers (日日学, practice, review) of the period's days by the learner's unit, as the
+    daily sets count (a written one is the learner's self-marking: not counted; a day held for
+    review: not counted), and the answers that count of rounds closed in the period, by the unit
+    the attempt was taken in, as the scores count. Each side is grouped on its own, then the two."""
+    first, last = min(p.starts_on for p in periods), max(p.ends_on for p in periods)
+    learning_columns, round_columns = [], []
+    for i, period in enumerate(periods):
+        days = (LearningItem.day >= period.starts_on) & (LearningItem.day < period.ends_on)
+        learning_columns += [
+            func.count(LearningItem.id).filter(days).label(f"n{i}"),
+            func.sum(case((LearningItem.correct.is_(True), 1.0), else_=0.0)).filter(days).label(f"r{i}"),
+        ]
+        start_utc, end_utc = bounds[i]
+        closed_in = (Round.closes_at >= start_utc) & (Round.closes_at < end_utc)
+        round_columns += [
+            func.count(AttemptAnswer.id).filter(closed_in).label(f"n{i}"),
+            func.sum(AttemptAnswer.score).filter(closed_in).label(f"r{i}"),
+        ]
+    learning = (
+        select(
+            User.unit_id.label("unit_id"), QuestionVersion.ability_id.label("ability_id"), *learning_columns
+        )
+        .select_from(LearningItem)
+        .join(User, User.id == LearningItem.user_id)
+        .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
+        .outerjoin(DailySet, DailySet.id == LearningItem.daily_set_id)
+        .where(
+            active_staff(),
+            LearningItem.day >= first,
+            LearningItem.day < last,
+            LearningItem.answered_at.is_not(None),
+            QuestionVersion.type.not_in(WRITTEN_TYPES),
+            or_(LearningItem.daily_set_id.is_(None), DailySet.held.is_(False)),
+        )
+        .group_by(User.unit_id, QuestionVersion.ability_id)
+    )
+    in_rounds = (
+        select(
+            Attempt.unit_id.label("unit_id"), QuestionVersion.ability_id.label("ability_id"), *round_columns
+        )
+        .select_from(AttemptAnswer)
+        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
+        .join(Round, Round.id == Attempt.round_id)
+        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_version_id)
+        .where(
+            Round.status == RoundStatus.CLOSED,
+            Round.closes_at >= min(b[0] for b in bounds),
+            Round.closes_at < max(b[1] for b in bounds),
+            round_answer_counts(),
+        )
+        .group_by(Attempt.unit_id, QuestionVersion.ability_id)
+    )
+    both = union_all(learning, in_rounds).subquery()
+    sums = [func.sum(both.c[f"{name}{i}"]) for i in range(len(periods)) for name in ("n", "r")]
+    return select(both.c.unit_id, both.c.ability_id, *sums).group_by(both.c.unit_id, both.c.ability_id)
 
 
 @dataclass(frozen=True)
@@ -250,17 +355,21 @@ def _units() -> list[UnitRow]:
 def _roll_up(own: dict[int, dict], units: list[UnitRow]) -> dict[int, dict]:
     """Every unit's totals over its whole subtree: the deepest units first, each added to its
     parent once it is complete (one addition per unit and total, whatever the depth)."""
-    summed: dict[int, dict] = {unit.id: dict.fromkeys(TOTALS, 0) for unit in units}
+    summed: dict[int, dict] = {unit.id: _blank() for unit in units}
+
+    def add(target: dict, values: dict) -> None:
+        for key in TOTALS:
+            target[key] += values[key]
+        for ability, (answered, right) in values["abilities"].items():
+            _add_answers(target, ability, answered, right)
+
     for unit_id, values in own.items():
         target = summed.get(unit_id)
         if target is not None:
-            for key in TOTALS:
-                target[key] += values[key]
+            add(target, values)
     for unit in sorted(units, key=lambda u: -u.level):
         if unit.parent_id is not None and unit.parent_id in summed:
-            parent, values = summed[unit.parent_id], summed[unit.id]
-            for key in TOTALS:
-                parent[key] += values[key]
+            add(summed[unit.parent_id], summed[unit.id])
     return summed
 
 
@@ -293,6 +402,7 @@ def write_snapshot(
     if existing is not None:
         db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id == existing.id))
         _ranked_store().forget(lambda key: key[0] == existing.id)  # a rewrite within the same instant
+        _abilities_store().forget(lambda key: key[0] == existing.id)
         existing.computed_at = now
         snapshot = existing
     else:
@@ -307,6 +417,8 @@ def write_snapshot(
         )
         db.session.add(snapshot)
         db.session.flush()
+    # PostgreSQL's COPY takes the JSON column as text; INSERTs take the value.
+    encode = json.dumps if db.session.get_bind().dialect.name == "postgresql" else None
     rows = [
         {
             "snapshot_id": snapshot.id,
@@ -315,7 +427,8 @@ def write_snapshot(
             "code": unit.code,
             "name": unit.name,
             "level": unit.level,
-            **totals[unit.id],
+            **{key: totals[unit.id][key] for key in TOTALS},
+            "abilities": encode(totals[unit.id]["abilities"]) if encode else totals[unit.id]["abilities"],
         }
         for unit in units
     ]
@@ -359,6 +472,55 @@ def snapshot_for(period_key: str) -> RankingSnapshot | None:
 
 # ---------------------------------------------------------------------------------------------
 # Ranking children
+
+
+def ability_rates(row, ability_ids: list[int]) -> dict[str, float | None]:
+    """``ability_<id>`` → the row's answered-weighted accuracy (None: no answers, or a row written
+    before abilities were kept)."""
+    stored = row.abilities or {}
+    rates = {}
+    for ability_id in ability_ids:
+        answered, right = stored.get(str(ability_id)) or (0, 0.0)
+        rates[f"ability_{ability_id}"] = right / answered if answered else None
+    return rates
+
+
+def abilities_for(snapshot: RankingSnapshot) -> list[dict]:
+    """The abilities a page offers as indicators beside a snapshot: every ability, as its key, the
+    choice's label and the table's header."""
+    return _abilities_of([snapshot])[snapshot.id]
+
+
+def _abilities_of(snapshots: list[RankingSnapshot]) -> dict[int, list[dict]]:
+    """Per snapshot, the abilities as they were when this process first read it (kept under the
+    snapshot and its ``computed_at``, as its ranked rows are): one query for all that are new."""
+    store = _abilities_store()
+    found = {s.id: store.get((s.id, s.computed_at)) for s in snapshots}
+    missing = [s for s in snapshots if found[s.id] is None]
+    if missing:
+        current = [
+            {
+                "key": f"ability_{ability_id}",
+                "id": ability_id,
+                "label": f"{name}正确率",
+                "header": f"{name.removesuffix('能力')}正确率",
+            }
+            for ability_id, name in db.session.execute(
+                select(Ability.id, Ability.name).order_by(Ability.sort, Ability.id)
+            )
+        ]
+        for s in missing:
+            found[s.id] = store.put((s.id, s.computed_at), current)
+    return found
+
+
+def _abilities_store() -> kept.Kept:
+    return kept.store("ranking abilities", 256)
+
+
+def indicators(snapshot: RankingSnapshot) -> dict[str, str]:
+    """Every indicator a snapshot's children can be ranked on: key → label."""
+    return {**INDICATORS, **{a["key"]: a["label"] for a in abilities_for(snapshot)}}
 
 
 def indicators_of(row, *, best_points_per_head: float, weights: dict[str, float]) -> dict:
@@ -408,14 +570,19 @@ def rank_children(
 def ranked_siblings(snapshots: list[RankingSnapshot], parent_id: int | None) -> dict[int, list[dict]]:
     """Per snapshot, the parent's children ranked on every indicator. A snapshot's rows change only
     when it is rewritten, which stamps a new ``computed_at``: the ranked rows are kept per process
-    under (snapshot, computed_at, parent), so a page read all day ranks them once. Read-only."""
+    under (snapshot, computed_at, parent, the abilities ranked on), so a page read all day ranks
+    them once. Read-only."""
     store = _ranked_store()
-    found = {s.id: store.get((s.id, s.computed_at, parent_id)) for s in snapshots}
+    abilities = _abilities_of(snapshots)
+    keys = {
+        s.id: (s.id, s.computed_at, parent_id, tuple(a["id"] for a in abilities[s.id])) for s in snapshots
+    }
+    found = {s.id: store.get(keys[s.id]) for s in snapshots}
     missing = [s for s in snapshots if found[s.id] is None]
     if missing:
         rows = _sibling_rows([s.id for s in missing], parent_id)
         for s in missing:
-            found[s.id] = store.put((s.id, s.computed_at, parent_id), _ranked(rows[s.id]))
+            found[s.id] = store.put(keys[s.id], _ranked(rows[s.id], list(keys[s.id][3])))
     return found
 
 
@@ -438,7 +605,7 @@ def _sibling_rows(snapshot_ids: list[int], parent_id: int | None) -> dict[int, l
     return grouped
 
 
-def _ranked(rows: list) -> list[dict]:
+def _ranked(rows: list, ability_ids: list[int]) -> list[dict]:
     weights = current_app.config["RANKING_WEIGHTS"]
     best = max((r.points / r.headcount for r in rows if r.headcount), default=0.0)
     entries = [
@@ -452,11 +619,12 @@ def _ranked(rows: list) -> list[dict]:
             "points": r.points,
             "stars": r.stars,
             **indicators_of(r, best_points_per_head=best, weights=weights),
+            **ability_rates(r, ability_ids),
             "ranks": {},
         }
         for r in rows
     ]
-    for name in INDICATORS:
+    for name in [*INDICATORS, *(f"ability_{ability_id}" for ability_id in ability_ids)]:
         ordered = sorted(entries, key=lambda e: (-(e[name] or 0), -e["participation"], e["code"]))
         for entry, rank in zip(
             ordered,
@@ -547,7 +715,14 @@ def previous_ranks(period: Period, parent_id: int | None, indicator: str) -> dic
     return {
         entry["unit_id"]: entry["ranks"][indicator]
         for entry in ranked_siblings([snapshot], parent_id)[snapshot.id]
+        if _known(entry, indicator)
     }
+
+
+def _known(entry: dict, indicator: str) -> bool:
+    """Whether a ranked row has the indicator: an ability's accuracy is unknown in a snapshot written
+    before abilities were kept (or before the ability existed), so it has no rank to compare."""
+    return indicator in entry["ranks"] and (indicator in INDICATORS or entry.get(indicator) is not None)
 
 
 def trend(unit_id: int, parent_id: int | None, period: Period, indicator: str, limit: int = 12) -> list[dict]:
@@ -566,7 +741,7 @@ def trend(unit_id: int, parent_id: int | None, period: Period, indicator: str, l
     points = []
     for snapshot in latest.values():
         for entry in siblings[snapshot.id]:
-            if entry["unit_id"] == unit_id:
+            if entry["unit_id"] == unit_id and _known(entry, indicator):
                 points.append(
                     {
                         "period": snapshot.period_key,
@@ -579,14 +754,26 @@ def trend(unit_id: int, parent_id: int | None, period: Period, indicator: str, l
 
 
 def children_table(period_value: str | None, parent: Unit, indicator: str, *, now: datetime, tz) -> dict:
-    """What the unit rankings page and API show: the parent's children ranked, with rank changes."""
-    if indicator not in INDICATORS:
+    """What the unit rankings page and API show: the parent's children ranked, with rank changes.
+    ``indicators``: every indicator of the snapshot (the abilities' among them), key → label."""
+    if indicator not in INDICATORS and not ABILITY_KEY.fullmatch(indicator):
         raise DomainError(f"指标“{indicator}”无效")
     period = parse_period(period_value, today=clock.business_date(now, tz), tz=tz)
     snapshot = ensure_snapshot(period, now=now, tz=tz)
+    choices = indicators(snapshot)
+    if indicator not in choices:
+        raise DomainError(f"指标“{indicator}”无效")
     rows = rank_children(snapshot, parent.id, indicator)
     before = previous_ranks(period, parent.id, indicator)
     for row in rows:
         previous = before.get(row["unit_id"])
         row["change"] = None if previous is None else previous - row["ranks"][indicator]
-    return {"period": period, "parent": parent, "snapshot": snapshot, "rows": rows, "indicator": indicator}
+    return {
+        "period": period,
+        "parent": parent,
+        "snapshot": snapshot,
+        "rows": rows,
+        "indicator": indicator,
+        "indicators": choices,
+        "abilities": abilities_for(snapshot),
+    }
