@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .auth import bp as auth_bp
     from .contest import bp as contest_bp
     from .learn import bp as learn_bp
+    from .marking import bp as marking_bp
     from .rankings import bp as rankings_bp
     from .reading import bp as reading_bp
     from .rounds import bp as rounds_bp
@@ -74,6 +75,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(contest_bp)
+    app.register_blueprint(marking_bp)
     return app
 
 

@@ -401,6 +401,19 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
         ADMINS_WRITE,
     ),
     ("admin.round_close", "POST"): (Call("/admin/rounds/{round}/close"), ADMINS_WRITE),
+    # 阅卷: nobody marks {round} in this world, so its marking page is refused to all; the admin's
+    # forms name nobody who exists and choose no marker, so they change nothing
+    ("marking.index", "GET"): (Call("/marking"), SIGNED_IN),
+    ("marking.mark", "GET"): (Call("/marking/{round}"), (LOGIN, 403, 403, 403, 403)),
+    ("marking.mark", "POST"): (
+        Call("/marking/{round}", data={"task": "1", "stamp": "x", "kp0": "1"}),
+        (LOGIN, 403, 403, 403, 403),
+    ),
+    ("admin.round_markers", "POST"): (
+        Call("/admin/rounds/{round}/markers", data={"usernames": "nobody"}),
+        ADMINS_WRITE,
+    ),
+    ("admin.round_reassign", "POST"): (Call("/admin/rounds/{round}/reassign", data={}), ADMINS_WRITE),
     ("contest.index", "GET"): (Call("/contests"), MANAGERS),
     ("contest.new", "GET"): (Call("/contests/new"), MANAGERS),
     ("contest.new", "POST"): (Call("/contests/new", data={"title": ""}), MANAGERS),

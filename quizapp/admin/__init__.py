@@ -5,6 +5,7 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from . import (  # noqa: E402,F401
     bank_routes,
     integrity_routes,
+    marking_routes,
     ops_routes,
     org_routes,
     report_routes,

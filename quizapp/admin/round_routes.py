@@ -26,6 +26,7 @@ from ..services import rounds as round_service
 from ..web import transaction
 from . import bp
 from .forms import ExtendForm, RoundForm
+from .marking_routes import marking_panel
 from .routes import admins_only
 
 
@@ -224,6 +225,7 @@ def round_detail(round_id: int):
         pools=round_service.pool_sizes(round_.blueprint, round_.kind)
         if round_.paper_mode == PaperMode.DRAWN
         else None,
+        marking=marking_panel(round_),
     )
 
 

@@ -4,8 +4,8 @@ from flask_login import current_user, login_required
 from .. import clock
 from ..database import writes_database
 from ..extensions import db
-from ..models import AttemptStatus
-from ..services import favourites
+from ..models import AttemptStatus, RoundStatus
+from ..services import favourites, written
 from ..services import rounds as round_service
 from ..services.errors import Conflict
 from ..web import transaction
@@ -28,7 +28,8 @@ def detail(round_id: int):
         abort(404)
     listing = round_service.rounds_for_user(current_user, now=clock.utcnow())
     info = next((entry for entry in listing if entry["id"] == round_id), None)
-    return render_template("rounds/detail.html", round=round_, info=info)
+    marking = written.progress(round_id) if round_.status == RoundStatus.MARKING else None
+    return render_template("rounds/detail.html", round=round_, info=info, marking=marking)
 
 
 @bp.route("/rounds/<int:round_id>/start")
