@@ -177,13 +177,22 @@ def practice_item():
 @login_required
 @commits
 def item_answer(item_id: int):
+    """Answer a practice or review item. A written practice item (简答, 情景应答) takes two calls:
+    ``{"answer": "…"}`` keeps the text and returns the keypoints to tick (``self_mark``, no feedback
+    yet); ``{"covered": [0, 2]}`` self-marks it (indexes of the keypoints covered) and returns the
+    feedback with the model answer."""
     body = _body()
+    if "covered" in body:
+        outcome = practice.self_mark_item(
+            current_user.id, item_id, body["covered"], now=clock.utcnow(), rules=rules.current()
+        )
+        return jsonify(_answer_payload(outcome) | {"covered": outcome.extra.get("covered")})
     if "answer" not in body:
         raise BadRequest("缺少 answer")
     outcome = practice.answer_item(
         current_user.id, item_id, body["answer"], now=clock.utcnow(), rules=rules.current()
     )
-    return jsonify(_answer_payload(outcome))
+    return jsonify(_answer_payload(outcome) | outcome.extra)
 
 
 def practice_filters(values) -> draws.Filters:

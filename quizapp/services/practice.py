@@ -1,17 +1,27 @@
 """专项练习 and the mistake book's review: practice by category, type, ability or difficulty, from
 the learner's favourites or all their mistakes (unlimited; points within a daily cap), and the spaced
-review of mistakes (the book itself is ``mistakes.book``)."""
+review of mistakes (the book itself is ``mistakes.book``).
+
+A written question (简答, 情景应答) is practised in two steps, self-marked: the learner writes the
+answer (kept, and rewritable until the next step), then sees the rubric's keypoints — their points,
+not the model answer nor the phrases markers match on — and ticks those the answer covered; only then
+is the item answered (``grading.self_mark``) and the model answer, the explanation and the source
+shown. The keypoints are given for a practice item only, never for a question a running contest has
+sealed. A self-marked answer earns ``practice_correct`` within the practice cap when every keypoint is
+ticked, and never enters the mistake book (a learner's own tick is no verdict to review against)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
+from sqlalchemy import update
+
 from .. import clock
 from ..database import lock_user
 from ..extensions import db
-from ..models import DrawReason, ItemKind, LearningItem
-from . import mistakes, points
+from ..models import WRITTEN_TYPES, DrawReason, ItemKind, LearningItem, QuestionVersion
+from . import grading, mistakes, points
 from .daily import AnswerOutcome, feedback_of, grade_once, item_rows, item_view
 from .draws import Drawn, Filters, draw, first_in_case, next_in_case
 from .errors import Conflict, NotFound
@@ -85,8 +95,73 @@ def answer_item(user_id: int, item_id: int, raw, *, now: datetime, rules: Learni
     item, version, source_title, _, sealed, favourite = rows[0]
     if sealed and item.answered_at is None:
         raise Conflict("这道题正用于进行中的比赛，比赛结束后才能练习，请换一题")
+    if version.type in WRITTEN_TYPES:
+        if item.answered_at is not None:  # self-marked already: the first result stands
+            return AnswerOutcome(item, feedback_of(item, version, source_title, sealed, favourite), False)
+        return _write(item, version, raw)
     first = grade_once(item, version, raw, now=now, rules=rules)
     paid = 0
     if first and item.correct and item.kind == ItemKind.PRACTICE:
         paid = points.award(user_id, "practice_correct", item.id, clock.business_date(now, rules.tz), rules)
     return AnswerOutcome(item, feedback_of(item, version, source_title, sealed, favourite), first, paid)
+
+
+def keypoints(version: QuestionVersion) -> dict:
+    """What self-marking shows once the answer is written: the keypoints with their points (no model
+    answer, no phrases, no deductions)."""
+    rubric = version.answer["rubric"]
+    return {
+        "keypoints": [{"point": item["point"], "points": item["points"]} for item in rubric],
+        "max_points": grading.rubric_total(version.answer),
+    }
+
+
+def _write(item: LearningItem, version: QuestionVersion, raw) -> AnswerOutcome:
+    """A written practice answer, step one: keep the text (replacing an earlier one until the item is
+    self-marked) and give the keypoints to tick."""
+    text = grading.parse_response(version, raw)
+    if not text:
+        raise grading.InvalidResponse("请先写下您的回答，再自评")
+    item.response = text
+    db.session.flush()
+    return AnswerOutcome(item, None, True, extra={"self_mark": keypoints(version) | {"answer": text}})
+
+
+def self_mark_item(
+    user_id: int, item_id: int, covered, *, now: datetime, rules: LearningRules
+) -> AnswerOutcome:
+    """A written practice answer, step two: the keypoints the learner says the answer covered (indexes
+    into the rubric) give its score (``grading.self_mark``); then the feedback with the model answer.
+    Self-marking again returns the first result and changes nothing."""
+    lock_user(user_id)
+    rows = item_rows(
+        LearningItem.id == item_id, LearningItem.user_id == user_id, LearningItem.kind == ItemKind.PRACTICE
+    )
+    if not rows:
+        raise NotFound("题目不存在")
+    item, version, source_title, _, sealed, favourite = rows[0]
+    if version.type not in WRITTEN_TYPES:
+        raise grading.InvalidResponse("只有简答题和情景应答题需要自评")
+    if item.answered_at is None:
+        if sealed:
+            raise Conflict("这道题正用于进行中的比赛，比赛结束后才能练习，请换一题")
+        if not item.response:
+            raise Conflict("请先写下您的回答，再自评")
+        result = grading.self_mark(version, covered)  # InvalidResponse: nothing is written
+        stored = db.session.execute(
+            update(LearningItem)
+            .where(LearningItem.id == item.id, LearningItem.answered_at.is_(None))
+            .values(answered_at=now, score=result.score, correct=result.correct)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.refresh(item)
+        first = bool(stored)
+    else:
+        first = False
+    paid = 0
+    if first and item.correct:
+        paid = points.award(user_id, "practice_correct", item.id, clock.business_date(now, rules.tz), rules)
+    feedback = feedback_of(item, version, source_title, sealed, favourite)
+    return AnswerOutcome(
+        item, feedback, first, paid, extra={"covered": sorted(set(covered)) if first else None}
+    )

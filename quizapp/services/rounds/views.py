@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ...extensions import db
 from ...models import (
+    WRITTEN_TYPES,
     Attempt,
     AttemptAnswer,
     AttemptStatus,
@@ -28,12 +29,18 @@ def results_visible(attempt: Attempt, finished_attempts: int | None = None) -> b
     """DESIGN §3: weekly rounds show score and answers after each attempt; monthly rounds and exams
     only once the round has closed. A weekly round that keeps one paper for every attempt waits for
     the taker's last attempt (its answers would pass the next one). ``finished_attempts``: the
-    taker's finished attempts at the round, when the caller has them (else counted here)."""
+    taker's finished attempts at the round, when the caller has them (else counted here).
+
+    A round with written questions (简答, 情景应答) shows nothing before its results are out: its
+    written answers are marked by people after it closes (评阅中), so any score before would be short
+    of them."""
     if not attempt.finished:
         return False
     round_ = attempt.round
     if round_.status == RoundStatus.CLOSED:
         return True
+    if round_.status == RoundStatus.MARKING or has_written_rows(round_):
+        return False
     if round_.show_answers != ShowAnswers.AFTER_ATTEMPT or attempt.graded_at is None:
         return False
     if round_.paper_mode == PaperMode.DRAWN or attempt.max_attempts == 1:
@@ -47,6 +54,12 @@ def results_visible(attempt: Attempt, finished_attempts: int | None = None) -> b
             )
         )
     return finished_attempts >= attempt.max_attempts
+
+
+def has_written_rows(round_) -> bool:
+    """Whether the round's blueprint draws written questions (only a row of their type does: a row of
+    any type never holds one)."""
+    return any((row.get("type") or None) in WRITTEN_TYPES for row in round_.blueprint or [])
 
 
 def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dict:
@@ -99,6 +112,7 @@ def attempt_view(attempt: Attempt, *, now: datetime, fresh: bool = False) -> dic
             if qid in paper
         },
         "standing": integrity.standing_of(attempt),
+        "marking": round_.status == RoundStatus.MARKING,  # 评阅中: results wait for the marks
         "result": None,
         "review": None,
     }
@@ -181,7 +195,7 @@ def review_item(
     shown_key = to_display(attempt, version, version.answer)
     shown_response = to_display(attempt, version, response)
     options = displayed_options(attempt, version) or version.options
-    return {
+    item = {
         "question_id": version.question_id,
         "score": answer.score if answer else 0.0,
         "correct": bool(answer and answer.correct),
@@ -197,6 +211,17 @@ def review_item(
             "source_id": version.source_id,  # its link to 政策原文
         },
     }
+    if version.type in WRITTEN_TYPES:
+        # The taker's text, the model answer and the keypoints; the marked points once marked (an
+        # answer left empty has nothing to mark: 0).
+        key = grading.written_key(version.answer)
+        item |= key | {
+            "written": True,
+            "correct_answer": key["model_answer"],
+            "your_answer_text": response or "未作答",
+            "marked": answer.mark_final if answer else 0.0,
+        }
+    return item
 
 
 def _sealed_review_item(attempt: Attempt, version: QuestionVersion, answer: AttemptAnswer | None) -> dict:

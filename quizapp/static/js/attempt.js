@@ -8,6 +8,7 @@ import { answerCard, flagButton, flagStore } from "./answer_card.js";
 import { api, ApiError } from "./api.js";
 import { clear, h } from "./dom.js";
 import { casePanel, numberField } from "./quiz.js";
+import { isWritten, saysQuote, writtenField } from "./written.js";
 
 const root = document.getElementById("attempt");
 const attemptId = root.dataset.attemptId;
@@ -224,9 +225,18 @@ function renderQuestion() {
       })),
     casePanel(question),
     h("p", { class: "stem" }, question.stem),
+    saysQuote(question),
   );
   const value = answers.get(id);
-  if (question.type === "calc") {
+  if (isWritten(question)) {
+    // 简答, 情景应答: saved after a pause in the typing; an emptied box clears the answer.
+    panel.append(writtenField(question, value, (text) => {
+      const answer = text.trim() === "" ? null : text;
+      answers.set(id, answer);
+      queueSave(id, answer, 1000);
+      renderNavigator();
+    }));
+  } else if (question.type === "calc") {
     panel.append(numberField(question, value, (typed, ok) => {
       if (typed !== "" && !ok) return; // not a number yet: keep the last saved answer
       const answer = typed === "" ? null : typed;

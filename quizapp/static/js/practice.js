@@ -4,6 +4,7 @@ import { api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { practiceSession } from "./practice_session.js";
 import { renderFeedback, renderQuestion } from "./quiz.js";
+import { selfMarkForm } from "./written.js";
 
 const root = document.getElementById("practice");
 const mode = root.dataset.mode; // "practice" | "review"
@@ -11,25 +12,48 @@ const filters = JSON.parse(root.dataset.filters || "{}");
 const counter = document.getElementById("practice-count");
 const session = practiceSession({ root, key: `${mode}:${JSON.stringify(filters)}`, show, next, counter });
 
-// One question of the sitting: the question to answer, or its feedback once answered.
+// One question of the sitting: the question to answer, its self-marking (a written question whose
+// text is sent), or its feedback once answered.
 function show(item, result) {
   const onward = session.onward(item);
   if (result) {
     const button = h("button", { class: "btn btn-primary btn-block", type: "button" }, onward.label);
     button.addEventListener("click", onward.go);
-    renderFeedback(root, item.question, result.feedback, { pointsAwarded: result.points_awarded, actions: [button] });
+    renderFeedback(root, item.question, result.feedback,
+      { pointsAwarded: result.points_awarded, actions: [button], covered: result.covered ?? null });
     session.decorate(item);
     button.focus();
+    return;
+  }
+  if (item.self_mark) {
+    selfMark(item);
     return;
   }
   renderQuestion(root, item.question, {
     meta: [session.flag(item)],
     onSubmit: async (answer, onRetry) => {
       const answered = await api("POST", `/api/v1/items/${item.item_id}/answer`, { answer }, { onRetry });
+      if (answered.self_mark) { // 简答, 情景应答: the text is kept; now the keypoints to tick
+        session.pending(item, answered.self_mark);
+        selfMark(item);
+        return;
+      }
       session.answered(item, { feedback: answered.feedback, points_awarded: answered.points_awarded });
       show(item, answered);
     },
   });
+}
+
+// 自评: tick the keypoints the written answer covered; the score, the model answer and the
+// explanation come back.
+function selfMark(item) {
+  clear(root).append(selfMarkForm(item.question, item.self_mark, async (covered) => {
+    const marked = await api("POST", `/api/v1/items/${item.item_id}/answer`, { covered });
+    const result = { feedback: marked.feedback, points_awarded: marked.points_awarded, covered: marked.covered ?? covered };
+    session.answered(item, result);
+    show(item, result);
+  }));
+  window.scrollTo({ top: 0 });
 }
 
 async function next() {

@@ -78,6 +78,14 @@ export function practiceSession({ root, key, show, next, counter }) {
       keep();
       card.render();
     },
+    // A written question's text is kept: its self-marking step (the keypoints) survives a reload.
+    pending(item, step) {
+      const index = indexOf(item);
+      if (index === -1) return;
+      entries[index].item.self_mark = step;
+      item.self_mark = step;
+      keep();
+    },
     answered(item, result) {
       const index = indexOf(item);
       if (index === -1) return;

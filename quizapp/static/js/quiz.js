@@ -2,6 +2,7 @@
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
 import { starButton } from "./favourite.js";
+import { isWritten, saysQuote, writtenFacts, writtenField } from "./written.js";
 
 // 纠错: a learner reports a question they believe is wrong, right from the feedback.
 function reportBox(questionId) {
@@ -66,11 +67,14 @@ const JUDGE_CHOICES = [
   { key: "false", text: "错误" },
 ];
 
-// Renders the question; calls onSubmit(answer) with the API's answer format.
+// Renders the question; calls onSubmit(answer) with the API's answer format. A written question
+// (专项练习 only) is answered with its text, then self-marked: its button says 自评.
 export function renderQuestion(root, question, { onSubmit, meta = [] }) {
   clear(root);
   const chosen = new Set();
-  const submit = h("button", { class: "btn btn-primary btn-block", type: "submit", disabled: true }, "提交答案");
+  const written = isWritten(question);
+  const label = written ? "自评" : "提交答案";
+  const submit = h("button", { class: "btn btn-primary btn-block", type: "submit", disabled: true }, label);
   const form = h("form", { class: "question", novalidate: true });
   form.append(
     h("div", { class: "question-meta" },
@@ -79,11 +83,18 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
       ...meta),
     casePanel(question),
     h("p", { class: "stem" }, question.stem),
+    saysQuote(question),
   );
 
   const inputs = [];
   let typedNumber = "";
-  if (question.type === "calc") {
+  let typedText = "";
+  if (written) {
+    form.append(writtenField(question, "", (text) => {
+      typedText = text;
+      submit.disabled = text.trim() === "";
+    }));
+  } else if (question.type === "calc") {
     form.append(numberField(question, "", (typed, ok) => {
       typedNumber = typed;
       submit.disabled = !ok;
@@ -128,7 +139,8 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     let answer;
-    if (question.type === "calc") answer = typedNumber;
+    if (written) answer = typedText;
+    else if (question.type === "calc") answer = typedNumber;
     else if (question.type === "fill") answer = inputs.map((input) => input.value);
     else if (question.type === "multiple") answer = [...chosen].sort();
     else answer = [...chosen][0];
@@ -143,7 +155,7 @@ export function renderQuestion(root, question, { onSubmit, meta = [] }) {
       status.textContent = error.message;
       status.classList.add("status-error");
       submit.disabled = false;
-      submit.textContent = "重新提交";
+      submit.textContent = written ? label : "重新提交";
     }
   });
   root.append(form);
@@ -158,7 +170,8 @@ export function sourceLink(source) {
   return h("a", { class: "source-link", href: `/reading/at/${source.source_id}?${query}` }, label);
 }
 
-export function renderFeedback(root, question, feedback, { pointsAwarded = 0, finishPoints = 0, actions = [] } = {}) {
+// covered: a self-marked written answer's ticked keypoints, when this page knows them.
+export function renderFeedback(root, question, feedback, { pointsAwarded = 0, finishPoints = 0, actions = [], covered = null } = {}) {
   clear(root);
   if (feedback.sealed) {  // the question is on the paper of a contest still running
     root.append(
@@ -169,7 +182,10 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, fi
     );
     return;
   }
-  const verdict = feedback.correct ? "回答正确" : feedback.partial ? "部分正确" : "回答错误";
+  const written = "model_answer" in feedback;
+  const verdict = written
+    ? (feedback.correct ? "自评：答到全部要点" : feedback.partial ? "自评：答到部分要点" : "自评：未答到要点")
+    : feedback.correct ? "回答正确" : feedback.partial ? "部分正确" : "回答错误";
   const kind = feedback.correct ? "right" : feedback.partial ? "partial" : "wrong";
   root.append(
     h("div", { class: `verdict verdict-${kind}`, role: "status" },
@@ -178,9 +194,12 @@ export function renderFeedback(root, question, feedback, { pointsAwarded = 0, fi
     finishPoints > 0 ? h("p", { class: "notice-ok finish-points" }, `完成今日学习 +${finishPoints} 积分`) : "",
     "favourite" in feedback ? h("div", { class: "feedback-tools" }, starButton(question.id, feedback.favourite, (starred) => { feedback.favourite = starred; })) : "",
     h("p", { class: "stem stem-answered" }, question.stem),
-    h("dl", { class: "answer-facts" },
-      h("dt", {}, "你的答案"), h("dd", {}, feedback.your_answer_text),
-      h("dt", {}, "正确答案"), h("dd", { class: "key" }, feedback.correct_answer_text)),
+    saysQuote(question),
+    written
+      ? h("section", { class: "written-review" }, ...writtenFacts(feedback, covered))
+      : h("dl", { class: "answer-facts" },
+        h("dt", {}, "你的答案"), h("dd", {}, feedback.your_answer_text),
+        h("dt", {}, "正确答案"), h("dd", { class: "key" }, feedback.correct_answer_text)),
     h("section", { class: "explanation" }, h("h3", {}, "解析"),
       ...feedback.explanation.split(/\n+/).map((line) => h("p", {}, line))),
     feedback.note ? h("aside", { class: "note", role: "note" }, h("strong", {}, "提示 "), feedback.note) : "",
