@@ -119,6 +119,19 @@ def test_the_attempt_shows_the_scene_and_the_words_but_no_model_answer_rubric_or
     assert "rubric" not in body and "keypoints" not in body and "model" not in body
 
 
+def test_a_weekly_round_drawing_a_paper_per_attempt_shows_the_words_too(
+    app, login_as, province, written_bank, make_round, at_start
+):
+    """A drawn paper's questions are read from plain rows (papers._warm_public_items): the public's
+    words come with them."""
+    for _ in range(3):  # a drawn paper needs a pool of at least 4
+        written_bank["add_situation"]()
+    round_id = make_round("weekly", paper_mode="drawn", blueprint=[{"type": "situation", "count": 1}])
+    view = start(login_as("amy"), round_id)
+    assert [(q["type"], q["says"], q["max_length"]) for q in view["questions"]] == [("situation", SAYS, 2000)]
+    assert not tells(json.dumps(view, ensure_ascii=False))
+
+
 def test_a_written_answer_typed_as_html_is_kept_as_text_and_shown_escaped_once_marked(
     app, login_as, situation_round, create_unit, create_user, frozen_clock
 ):

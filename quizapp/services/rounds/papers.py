@@ -505,6 +505,7 @@ _PUBLIC_COLUMNS = (
     QuestionVersion.stem,
     QuestionVersion.options,
     QuestionVersion.answer,
+    QuestionVersion.says,  # 情景应答: the public's words
     QuestionVersion.difficulty,
     QuestionVersion.case_id,
     QuestionVersion.case_position,
