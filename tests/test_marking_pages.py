@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from quizapp.extensions import db
-from quizapp.models import MarkingTask, RoundMarker, RoundStatus
+from quizapp.models import MarkingTask, QuestionVersion, RoundMarker, RoundStatus
 from quizapp.services import written
 
 from .test_rounds import START, at_start, make_round, save, start  # noqa: F401
-from .test_written import GOOD, RUBRIC, close, written_question_id, written_round  # noqa: F401
+from .test_written import GOOD, RUBRIC, close, written_round  # noqa: F401
 
 HTML_ANSWER = "<b>您好</b>，请在60日内\n  到公共就业服务机构办理失业登记。"
 
@@ -25,7 +25,8 @@ HTML_ANSWER = "<b>您好</b>，请在60日内\n  到公共就业服务机构办�
 def take(login_as, username, round_id, text):
     client = login_as(username)
     view = start(client, round_id)
-    assert save(client, view["id"], written_question_id(view), text).status_code == 200
+    question_id = next(q["id"] for q in view["questions"] if q["type"] in ("short", "situation"))
+    assert save(client, view["id"], question_id, text).status_code == 200
     assert client.post(f"/api/v1/attempts/{view['id']}/submit").status_code == 200
     return view["id"]
 
@@ -298,3 +299,25 @@ def test_the_admin_adds_markers_sees_progress_and_quality_and_moves_answers(
             assert client.post(f"/marking/{round_id}", data=marks_form(p, [2, 2, 1])).status_code == 302
     page = root.get(f"/admin/rounds/{round_id}").get_data(as_text=True)
     assert "2/2<small>份</small>" in page and "已定分（100%）" in page
+
+
+def test_a_situation_shows_the_publics_words_as_text(
+    app, login_as, province, create_unit, create_user, create_question, make_round, at_start, frozen_clock
+):
+    question_id = create_question("situation", answer=RUBRIC, stem="一位群众来到窗口。请作答。")
+    with app.app_context():
+        db.session.execute(
+            update(QuestionVersion)
+            .where(QuestionVersion.question_id == question_id)
+            .values(says="我上个月失业了，<b>要</b>怎么办？")
+        )
+        db.session.commit()
+    marker = create_user("m9", unit=create_unit("C", "丙市", "P"), name="阅卷九")
+    round_id = make_round("monthly", blueprint=[{"type": "situation", "count": 1}])
+    choose_markers(app, round_id, marker)
+    take(login_as, "amy", round_id, GOOD)
+    close(app, frozen_clock)
+    page = login_as("m9").get(f"/marking/{round_id}").get_data(as_text=True)
+    assert "情景应答" in page and "一位群众来到窗口。请作答。" in page
+    assert "群众说：" in page and "我上个月失业了，&lt;b&gt;要&lt;/b&gt;怎么办？" in page
+    assert "本题还有 1 份" in page

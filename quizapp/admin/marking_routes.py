@@ -26,8 +26,14 @@ def marking_panel(round_: Round) -> dict | None:
         return None
     quality = written.quality(round_.id)
     reassign_form = ReassignForm()
-    choices = [(row["user_id"], f"{row['name']}（{row['username']}）") for row in quality]
+    choices = [(row["user_id"], f"{row['name']}（{row['username']}）· 待评 {row['left']}") for row in quality]
     reassign_form.from_marker.choices = reassign_form.to_marker.choices = choices
+    if len(choices) > 1:  # from the one with most left, to the one with fewest
+        by_left = sorted(quality, key=lambda row: row["left"])
+        reassign_form.from_marker.data, reassign_form.to_marker.data = (
+            by_left[-1]["user_id"],
+            by_left[0]["user_id"],
+        )
     return {
         "progress": written.progress(round_.id)
         if round_.status in (RoundStatus.MARKING, RoundStatus.CLOSED)
