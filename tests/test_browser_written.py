@@ -18,6 +18,7 @@ from quizapp.models import AttemptAnswer
 from .test_browser import (
     DEMO_PASSWORD,
     PHONE,
+    PIN_TABS,
     live_server,
     open_round_now,
     page_for,
@@ -40,21 +41,36 @@ def signed_in(live_server, page_for, username: str):
     return app, base, page
 
 
+def picture(page, path: str, locator=None) -> None:
+    """A phone-size picture for a person to look at (/tmp), the tab bar pinned to the page's end."""
+    page.evaluate(PIN_TABS, True)
+    if locator is None:
+        page.screenshot(path=path, full_page=True)
+    else:
+        locator.screenshot(path=path)
+    page.evaluate(PIN_TABS, False)
+
+
 def fits(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
     assert page.problems == []
 
 
 def go_to_written(page) -> None:
-    """Step through the attempt to its written question (the order is shuffled per attempt)."""
+    """Go to the attempt's written question by its number (the order is shuffled per attempt, and a
+    reload opens the first unanswered one)."""
     question = page.locator("#question")
     question.locator(".stem").wait_for()
-    for _ in range(3):
+    numbers = page.locator(".navigator button")
+    for index in range(numbers.count()):
+        numbers.nth(index).click()
+        page.wait_for_function(
+            "n => document.querySelector('#question .question-meta')?.textContent.includes(`第 ${n} /`)",
+            arg=index + 1,
+        )
         if question.locator("textarea").count():
             return
-        page.get_by_role("button", name="下一题").click()
-        question.locator(".stem").wait_for()
-    question.locator("textarea").wait_for()
+    raise AssertionError("no written question on the paper")
 
 
 def test_a_situation_answer_in_a_round_is_autosaved_and_back_after_a_reload(live_server, page_for):
@@ -79,7 +95,8 @@ def test_a_situation_answer_in_a_round_is_autosaved_and_back_after_a_reload(live
     page.locator("#save-state", has_text="已保存").wait_for()
     assert "answered" in (page.locator(".navigator button.current").get_attribute("class") or "")
     fits(page)
-    page.screenshot(path="/tmp/written-attempt-phone.png", full_page=True)
+    picture(page, "/tmp/written-attempt-phone.png")
+    picture(page, "/tmp/written-attempt-box-phone.png", question.locator(".written-field"))
     shot(page, "written-phone-01-attempt")
     with app.app_context():
         saved = db.session.scalars(
@@ -124,7 +141,7 @@ def test_practising_a_situation_with_self_marking(live_server, page_for):
     assert marking.locator(".written-text.key").count() == 0  # the model answer only after self-marking
     assert re.search(r"满分 \d+(\.\d+)? 分", marking.inner_text())
     fits(page)
-    page.screenshot(path="/tmp/written-selfmark-phone.png", full_page=True)
+    picture(page, "/tmp/written-selfmark-phone.png")
     shot(page, "written-phone-03-self-mark")
 
     page.reload()  # the self-marking step survives a reload of the sitting
@@ -140,7 +157,8 @@ def test_practising_a_situation_with_self_marking(live_server, page_for):
     assert feedback.locator(".keypoint-list li.covered").count() == 1
     assert feedback.locator(".written-text b").count() == 0
     fits(page)
-    page.screenshot(path="/tmp/written-feedback-phone.png", full_page=True)
+    picture(page, "/tmp/written-feedback-phone.png")
+    picture(page, "/tmp/written-feedback-review-phone.png", feedback.locator(".written-review"))
     shot(page, "written-phone-04-practice-feedback")
     feedback.get_by_role("button", name="下一题").click()
     page.locator("#practice form.question textarea").wait_for()
