@@ -46,8 +46,11 @@ def picture(page, path: str, locator=None) -> None:
     page.evaluate(PIN_TABS, True)
     if locator is None:
         page.screenshot(path=path, full_page=True)
-    else:
-        locator.screenshot(path=path)
+    else:  # the screen as the person sees it with the part in view, under the sticky top bar
+        locator.evaluate(
+            "element => window.scrollTo(0, element.getBoundingClientRect().top + window.scrollY - 70)"
+        )
+        page.screenshot(path=path)
     page.evaluate(PIN_TABS, False)
 
 

@@ -21,7 +21,8 @@ export function saysQuote(question) {
   return h("blockquote", { class: "says" }, h("span", { class: "says-who" }, "群众说："), `“${question.says}”`);
 }
 
-// The answer box with "已写 n / 2000 字" under it; onInput(text) on every change.
+// The answer box with "已写 n / 2000 字" above it (below, a phone's keyboard and the sticky buttons
+// would hide it while typing); onInput(text) on every change.
 export function writtenField(question, value, onInput) {
   const max = question.max_length || MAX_DEFAULT;
   const box = h("textarea", {
@@ -40,7 +41,8 @@ export function writtenField(question, value, onInput) {
     count();
     onInput(box.value);
   });
-  return h("div", { class: "field written-field" }, box, counter);
+  return h("div", { class: "field written-field" },
+    h("div", { class: "written-head" }, h("span", { class: "written-label" }, "作答"), counter), box);
 }
 
 // Self-marking: the learner's own text, then each keypoint with its points as a checkbox.
@@ -96,7 +98,9 @@ export function writtenFacts(feedback, covered) {
     h("h3", {}, "评分要点"),
     h("ol", { class: "keypoint-list" }, ...feedback.rubric.map((keypoint, index) => h("li",
       { class: covered ? (ticked.has(index) ? "covered" : "missed") : "" },
-      h("span", {}, covered ? `${ticked.has(index) ? "✓" : "✗"} ${keypoint.point}` : keypoint.point),
+      h("span", { class: "keypoint-mark", "aria-label": covered ? (ticked.has(index) ? "已答到" : "未答到") : null },
+        covered ? (ticked.has(index) ? "✓" : "✗") : `${index + 1}.`),
+      h("span", { class: "keypoint-text" }, keypoint.point),
       h("span", { class: "keypoint-points" }, `${pointsText(keypoint.points)} 分`)))),
     feedback.deductions?.length
       ? h("p", { class: "muted small" }, `扣分项：${feedback.deductions.map((d) => `${d.point}（扣 ${pointsText(d.points)} 分）`).join("；")}`)
