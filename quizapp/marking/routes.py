@@ -8,6 +8,7 @@ import time
 from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import exists, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import clock
 from ..extensions import db
@@ -37,17 +38,20 @@ def marks_any_round() -> bool:
     now = time.time()
     if isinstance(seen, list) and len(seen) == 2 and 0 <= now - seen[1] < MARKER_CHECK_SECONDS:
         return bool(seen[0])
-    marker = bool(
-        db.session.scalar(
-            select(
-                exists().where(
-                    RoundMarker.user_id == current_user.id,
-                    RoundMarker.round_id == Round.id,
-                    Round.status != RoundStatus.CLOSED,
+    try:
+        marker = bool(
+            db.session.scalar(
+                select(
+                    exists().where(
+                        RoundMarker.user_id == current_user.id,
+                        RoundMarker.round_id == Round.id,
+                        Round.status != RoundStatus.CLOSED,
+                    )
                 )
             )
         )
-    )
+    except SQLAlchemyError:  # an error page drawn after a failed statement: no link, no second error
+        return False
     session["marker"] = [marker, now]
     return marker
 
