@@ -6,29 +6,28 @@ the points ledger and the answers (for accuracy by ability), then summed up the 
 unit's path — and written as a snapshot for every unit at every level. Rates, the composite index
 and ranks are derived when a page reads the children of one parent, because the composite's points
 term is normalised to the best sibling.
+
+The module is long because those steps are one contract, read together: the totals, the roll-up,
+the snapshot and the ranks must agree (accuracy by ability lives in ``ranking_abilities``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import case, delete, exists, func, or_, select, union_all
+from sqlalchemy import case, delete, exists, func, or_, select
 
 from .. import clock, database, kept
 from ..extensions import db
 from ..models import (
-    WRITTEN_TYPES,
-    Ability,
     Attempt,
     AttemptAnswer,
     AttemptStatus,
     DailySet,
-    LearningItem,
     PointsEntry,
     QuestionVersion,
     RankingSnapshot,
@@ -54,6 +53,15 @@ from .periods import (  # noqa: F401  (re-exported: callers read periods through
     round_period,
     week_period,
 )
+from .ranking_abilities import (  # noqa: F401  (re-exported: pages read them through rankings)
+    ABILITY_KEY,
+    abilities_for,
+    abilities_of,
+    abilities_store,
+    ability_rates,
+    add_answers,
+    answers_by_ability,
+)
 
 TOTALS = (
     "headcount",
@@ -74,21 +82,10 @@ INDICATORS = {
     "stars_per_head": "人均日日学之星",
     "person_times": "参与人次",
 }
-# One more indicator per ability (data, table ``ability``): "ability_<id>", the answered-weighted
-# accuracy of the subtree's answers in the period. A snapshot row keeps, per ability id, [answers,
-# sum of the fractions right] in ``abilities``; rows written before it have none (shown as —).
-ABILITY_KEY = re.compile(r"ability_(\d+)")
 
 
 def _blank() -> dict:
     return {**dict.fromkeys(TOTALS, 0), "abilities": {}}
-
-
-def _add_answers(target: dict, ability_id, answered, right) -> None:
-    if answered:
-        key = str(ability_id)
-        before = target["abilities"].get(key, (0, 0.0))
-        target["abilities"][key] = [before[0] + int(answered), before[1] + float(right or 0.0)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -158,7 +155,7 @@ def _own_totals(period: Period, tz) -> dict[int, dict]:
             .group_by(Attempt.unit_id, QuestionVersion.ability_id)
         ).all()
         for unit_id, ability_id, count, right in answered:
-            _add_answers(totals[unit_id], ability_id, count, right)
+            add_answers(totals[unit_id], ability_id, count, right)
         return totals
 
     return _calendar_totals([period], tz)[period.key]
@@ -267,70 +264,11 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
                 result[period.key][row[0]].update(
                     score_sum=float(score_sum), score_count=counted, passed=passed
                 )
-    for row in db.session.execute(_answers_by_ability(periods, bounds)):
+    for row in db.session.execute(answers_by_ability(periods, bounds)):
         for i, period in enumerate(periods):
             if row[2 + 2 * i]:
-                _add_answers(result[period.key][row.unit_id], row.ability_id, row[2 + 2 * i], row[3 + 2 * i])
+                add_answers(result[period.key][row.unit_id], row.ability_id, row[2 + 2 * i], row[3 + 2 * i])
     return result
-
-
-def _answers_by_ability(periods: list[Period], bounds: list[tuple]):
-    """Answers and the sum of their fractions right, per unit, ability and period, in one statement:
-    learning answers (日日学, practice, review) of the period's days by the learner's unit, as the
-    daily sets count (a written one is the learner's self-marking: not counted; a day held for
-    review: not counted), and the answers that count of rounds closed in the period, by the unit
-    the attempt was taken in, as the scores count. Each side is grouped on its own, then the two."""
-    first, last = min(p.starts_on for p in periods), max(p.ends_on for p in periods)
-    learning_columns, round_columns = [], []
-    for i, period in enumerate(periods):
-        days = (LearningItem.day >= period.starts_on) & (LearningItem.day < period.ends_on)
-        learning_columns += [
-            func.count(LearningItem.id).filter(days).label(f"n{i}"),
-            func.sum(case((LearningItem.correct.is_(True), 1.0), else_=0.0)).filter(days).label(f"r{i}"),
-        ]
-        start_utc, end_utc = bounds[i]
-        closed_in = (Round.closes_at >= start_utc) & (Round.closes_at < end_utc)
-        round_columns += [
-            func.count(AttemptAnswer.id).filter(closed_in).label(f"n{i}"),
-            func.sum(AttemptAnswer.score).filter(closed_in).label(f"r{i}"),
-        ]
-    learning = (
-        select(
-            User.unit_id.label("unit_id"), QuestionVersion.ability_id.label("ability_id"), *learning_columns
-        )
-        .select_from(LearningItem)
-        .join(User, User.id == LearningItem.user_id)
-        .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
-        .outerjoin(DailySet, DailySet.id == LearningItem.daily_set_id)
-        .where(
-            active_staff(),
-            LearningItem.day >= first,
-            LearningItem.day < last,
-            LearningItem.answered_at.is_not(None),
-            QuestionVersion.type.not_in(WRITTEN_TYPES),
-            or_(LearningItem.daily_set_id.is_(None), DailySet.held.is_(False)),
-        )
-        .group_by(User.unit_id, QuestionVersion.ability_id)
-    )
-    in_rounds = (
-        select(
-            Attempt.unit_id.label("unit_id"), QuestionVersion.ability_id.label("ability_id"), *round_columns
-        )
-        .select_from(AttemptAnswer)
-        .join(Attempt, Attempt.id == AttemptAnswer.attempt_id)
-        .join(Round, Round.id == Attempt.round_id)
-        .join(QuestionVersion, QuestionVersion.id == AttemptAnswer.question_version_id)
-        .where(
-            Round.status == RoundStatus.CLOSED,
-            Round.closes_at >= min(b[0] for b in bounds),
-            Round.closes_at < max(b[1] for b in bounds),
-            round_answer_counts(),
-        )
-        .group_by(Attempt.unit_id, QuestionVersion.ability_id)
-    )
-    both = union_all(learning, in_rounds).subquery()
-    sums = [func.sum(both.c[f"{name}{i}"]) for i in range(len(periods)) for name in ("n", "r")]
-    return select(both.c.unit_id, both.c.ability_id, *sums).group_by(both.c.unit_id, both.c.ability_id)
 
 
 @dataclass(frozen=True)
@@ -361,7 +299,7 @@ def _roll_up(own: dict[int, dict], units: list[UnitRow]) -> dict[int, dict]:
         for key in TOTALS:
             target[key] += values[key]
         for ability, (answered, right) in values["abilities"].items():
-            _add_answers(target, ability, answered, right)
+            add_answers(target, ability, answered, right)
 
     for unit_id, values in own.items():
         target = summed.get(unit_id)
@@ -402,7 +340,7 @@ def write_snapshot(
     if existing is not None:
         db.session.execute(delete(SnapshotRow).where(SnapshotRow.snapshot_id == existing.id))
         _ranked_store().forget(lambda key: key[0] == existing.id)  # a rewrite within the same instant
-        _abilities_store().forget(lambda key: key[0] == existing.id)
+        abilities_store().forget(lambda key: key[0] == existing.id)
         existing.computed_at = now
         snapshot = existing
     else:
@@ -474,50 +412,6 @@ def snapshot_for(period_key: str) -> RankingSnapshot | None:
 # Ranking children
 
 
-def ability_rates(row, ability_ids: list[int]) -> dict[str, float | None]:
-    """``ability_<id>`` → the row's answered-weighted accuracy (None: no answers, or a row written
-    before abilities were kept)."""
-    stored = row.abilities or {}
-    rates = {}
-    for ability_id in ability_ids:
-        answered, right = stored.get(str(ability_id)) or (0, 0.0)
-        rates[f"ability_{ability_id}"] = right / answered if answered else None
-    return rates
-
-
-def abilities_for(snapshot: RankingSnapshot) -> list[dict]:
-    """The abilities a page offers as indicators beside a snapshot: every ability, as its key, the
-    choice's label and the table's header."""
-    return _abilities_of([snapshot])[snapshot.id]
-
-
-def _abilities_of(snapshots: list[RankingSnapshot]) -> dict[int, list[dict]]:
-    """Per snapshot, the abilities as they were when this process first read it (kept under the
-    snapshot and its ``computed_at``, as its ranked rows are): one query for all that are new."""
-    store = _abilities_store()
-    found = {s.id: store.get((s.id, s.computed_at)) for s in snapshots}
-    missing = [s for s in snapshots if found[s.id] is None]
-    if missing:
-        current = [
-            {
-                "key": f"ability_{ability_id}",
-                "id": ability_id,
-                "label": f"{name}正确率",
-                "header": f"{name.removesuffix('能力')}正确率",
-            }
-            for ability_id, name in db.session.execute(
-                select(Ability.id, Ability.name).order_by(Ability.sort, Ability.id)
-            )
-        ]
-        for s in missing:
-            found[s.id] = store.put((s.id, s.computed_at), current)
-    return found
-
-
-def _abilities_store() -> kept.Kept:
-    return kept.store("ranking abilities", 256)
-
-
 def indicators(snapshot: RankingSnapshot) -> dict[str, str]:
     """Every indicator a snapshot's children can be ranked on: key → label."""
     return {**INDICATORS, **{a["key"]: a["label"] for a in abilities_for(snapshot)}}
@@ -573,7 +467,7 @@ def ranked_siblings(snapshots: list[RankingSnapshot], parent_id: int | None) -> 
     under (snapshot, computed_at, parent, the abilities ranked on), so a page read all day ranks
     them once. Read-only."""
     store = _ranked_store()
-    abilities = _abilities_of(snapshots)
+    abilities = abilities_of(snapshots)
     keys = {
         s.id: (s.id, s.computed_at, parent_id, tuple(a["id"] for a in abilities[s.id])) for s in snapshots
     }
