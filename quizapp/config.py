@@ -91,9 +91,24 @@ class DefaultConfig:
     # 日日学 and points (DESIGN §3). Caps are per business day, per group of rules.
     DAILY_SET_SIZE = 10
     DAILY_MAX_MISTAKES = 3
-    POINTS = {"daily_correct": 1, "daily_finish": 2, "practice_correct": 1}
-    POINT_GROUPS = {"daily_correct": "daily", "daily_finish": "daily", "practice_correct": "practice"}
-    POINT_CAPS = {"daily": 12, "practice": 5}
+    POINTS = {"daily_correct": 1, "daily_finish": 2, "practice_correct": 1, "battle_play": 1, "battle_win": 3}
+    POINT_GROUPS = {
+        "daily_correct": "daily",
+        "daily_finish": "daily",
+        "practice_correct": "practice",
+        "battle_play": "battle",
+        "battle_win": "battle",
+    }
+    POINT_CAPS = {"daily": 12, "practice": 5, "battle": 10}
+    # 对战 (battles): questions a battle, seconds per question, seconds the key shows, the countdown
+    # before question 1, the wait for opponents before the machine steps in.
+    BATTLE_QUESTIONS = 5
+    BATTLE_QUESTION_SECONDS = 15
+    BATTLE_REVEAL_SECONDS = 4
+    BATTLE_LEAD_SECONDS = 3
+    BATTLE_WAIT_SECONDS = 20
+    BATTLE_LADDER = False  # 单位对战周赛: a unit's score is the sum of its members' wins (off by default)
+    BATTLE_IN_MONTHLY = False  # count battle wins into the 月月比 indicator of unit rankings
     MULTIPLE_PARTIAL_CREDIT = 0.5
     # Mistake book: the gap before each review grows with the right reviews so far (1, 3, 7 days);
     # the question leaves after this many right answers in a row in review.

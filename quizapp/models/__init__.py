@@ -12,6 +12,7 @@ from .bank import (
     QuestionVersion,
     Source,
 )
+from .battles import Battle, BattleAnswer, BattlePlayer, BattleQueue
 from .contest import (
     Contest,
     ContestDevice,
@@ -51,6 +52,10 @@ from .rounds import (
 )
 
 __all__ = [
+    "Battle",
+    "BattleAnswer",
+    "BattlePlayer",
+    "BattleQueue",
     "WRITTEN_TYPES",
     "Ability",
     "Bulletin",

@@ -7,8 +7,9 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from .. import clock
 from ..extensions import db
-from ..models import DailySet, ItemKind, LearningItem, PointsEntry
+from ..models import Battle, BattlePlayer, DailySet, ItemKind, LearningItem, PointsEntry
 from .rules import LearningRules
 
 # Which learning facts earn which rule: a right daily answer, a finished set, a right practice answer.
@@ -99,6 +100,20 @@ def recount(user_id: int, rules: LearningRules) -> dict[tuple[date, str], int]:
         select(DailySet).where(DailySet.user_id == user_id, DailySet.counts())
     ):
         events.append((daily_set.finished_at, 1, daily_set.id, daily_set.day, "daily_finish"))
+    for seat_id, finished_at, outcome in db.session.execute(
+        select(BattlePlayer.id, Battle.finished_at, BattlePlayer.outcome)
+        .join(Battle, Battle.id == BattlePlayer.battle_id)
+        .where(
+            BattlePlayer.user_id == user_id,
+            Battle.status == "finished",
+            BattlePlayer.held.is_(False),
+            BattlePlayer.forfeited_at.is_(None),
+        )
+    ):
+        day = clock.business_date(finished_at, rules.tz)
+        events.append((finished_at, 2, seat_id, day, "battle_play"))
+        if outcome == "win":
+            events.append((finished_at, 3, seat_id, day, "battle_win"))
     used: dict[tuple[date, str], int] = defaultdict(int)
     expected: dict[tuple[date, str], int] = defaultdict(int)
     for _, _, _, day, rule in sorted(events, key=lambda event: event[:3]):

@@ -1,0 +1,401 @@
+"""Playing a battle: starting one, answering, what a player sees, and the finish."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ...extensions import db
+from ...models import WRITTEN_TYPES, Battle, BattleAnswer, BattlePlayer, QuestionVersion, Unit, User
+from .. import draws, grading, integrity
+from ..errors import DomainError, NotFound
+from . import machine, push
+from .timeline import GONE_SECONDS, phases, speed_points
+
+BATTLE_TYPES = ("single", "judge", "multiple")  # answered in seconds on a phone
+MACHINE_NAME = "智能对手"
+
+
+class BattleError(DomainError):
+    code = "battle"
+    status = 409
+
+
+def draw_questions(count: int) -> list[QuestionVersion]:
+    """``count`` questions at random: objective, standalone, not reserved, not on a sealed paper."""
+    candidates = (
+        draws.available()
+        .where(
+            QuestionVersion.type.in_(BATTLE_TYPES),
+            QuestionVersion.type.not_in(WRITTEN_TYPES),
+            QuestionVersion.case_id.is_(None),
+        )
+        .with_only_columns(QuestionVersion.id)
+    )
+    ids = db.session.scalars(candidates.order_by(func.random()).limit(count)).all()
+    if len(ids) < count:
+        raise BattleError("题库中可用于对战的题目不足")
+    versions = {
+        v.id: v for v in db.session.scalars(select(QuestionVersion).where(QuestionVersion.id.in_(ids)))
+    }
+    return [versions[version_id] for version_id in ids]
+
+
+def start_battle(mode: str, user_ids: list[int], *, now: datetime, challenge: bool = False) -> Battle:
+    """A battle between these people (in seat order), with the machine in the last seat for
+    ``machine``. A challenge starts ``invited``: the others' seats wait for their acceptance."""
+    config = current_app.config
+    if len(set(user_ids)) != len(user_ids):
+        raise BattleError("同一账号不能与自己对战")
+    versions = draw_questions(config["BATTLE_QUESTIONS"])
+    limit = config["BATTLE_QUESTION_SECONDS"]
+    battle = Battle(
+        mode=mode,
+        status="invited" if challenge else "running",
+        challenge=challenge,
+        question_version_ids=[v.id for v in versions],
+        question_seconds=limit,
+        reveal_seconds=config["BATTLE_REVEAL_SECONDS"],
+        lead_seconds=config["BATTLE_LEAD_SECONDS"],
+        machine_plan=machine.plan(versions, limit, random.Random(secrets.randbits(64)))
+        if mode == "machine"
+        else None,
+        started_at=None if challenge else now,
+    )
+    db.session.add(battle)
+    db.session.flush()
+    units = dict(db.session.execute(select(User.id, User.unit_id).where(User.id.in_(user_ids))).all())
+    for seat, user_id in enumerate(user_ids, 1):
+        db.session.add(
+            BattlePlayer(
+                battle_id=battle.id,
+                seat=seat,
+                user_id=user_id,
+                unit_id=units.get(user_id),
+                accepted=not challenge or seat == 1,
+                last_seen_at=now,
+            )
+        )
+    if mode == "machine":
+        db.session.add(BattlePlayer(battle_id=battle.id, seat=len(user_ids) + 1, user_id=None, accepted=True))
+    db.session.flush()
+    push.changed(battle.id)
+    return battle
+
+
+def _load(battle_id: int, *, lock: bool = False) -> tuple[Battle, list[BattlePlayer]]:
+    statement = select(Battle).where(Battle.id == battle_id)
+    battle = db.session.scalar(statement.with_for_update() if lock else statement)
+    if battle is None:
+        raise NotFound("对战不存在")
+    players = list(
+        db.session.scalars(
+            select(BattlePlayer).where(BattlePlayer.battle_id == battle_id).order_by(BattlePlayer.seat)
+        )
+    )
+    return battle, players
+
+
+def _seat(players: list[BattlePlayer], user_id: int) -> BattlePlayer:
+    for player in players:
+        if player.user_id == user_id:
+            return player
+    raise NotFound("您不在这场对战中")
+
+
+def _answers(battle_id: int) -> list[BattleAnswer]:
+    return list(db.session.scalars(select(BattleAnswer).where(BattleAnswer.battle_id == battle_id)))
+
+
+def _times(answers: list[BattleAnswer]) -> dict[int, list[datetime]]:
+    times: dict[int, list[datetime]] = {}
+    for answer in answers:
+        times.setdefault(answer.position, []).append(answer.answered_at)
+    return times
+
+
+def mark_gone(
+    battle: Battle, players: list[BattlePlayer], answers: list[BattleAnswer], now: datetime
+) -> bool:
+    """Record a forfeit for each person unseen for more than GONE_SECONDS while the battle ran: the
+    questions from then on count nothing for them (leaving after the last question is no forfeit).
+    Returns whether any was recorded."""
+    phase, ended = phases(battle, _times(answers), players, now)
+    over = ended[-1][1] if phase.kind == "finished" else None
+    gone = False
+    for player in players:
+        if player.user_id is None or player.forfeited_at is not None or player.last_seen_at is None:
+            continue
+        left = player.last_seen_at + timedelta(seconds=GONE_SECONDS)
+        if left < now and (over is None or left < over):
+            player.forfeited_at = left
+            gone = True
+    if gone:
+        db.session.flush()
+    return gone
+
+
+def seen(battle_id: int, user_id: int, *, now: datetime, client: str | None = None) -> None:
+    """The player's page is there (its event stream or an answer): within GONE_SECONDS of the last
+    time, the player is still in — leaving and coming back in time resumes."""
+    battle, players = _load(battle_id)
+    player = _seat(players, user_id)
+    if player.forfeited_at is None and battle.status == "running":
+        player.last_seen_at = now
+        clients = integrity.with_client(player.clients, client)
+        if clients is not None:
+            player.clients = clients
+        db.session.flush()
+
+
+def answer(
+    battle_id: int, user_id: int, position: int, raw, *, now: datetime, client: str | None = None
+) -> dict:
+    """A player's answer to question ``position``: refused (void) unless that question is open now
+    by the server's clock; one answer per question. Returns whether it was right and its points."""
+    battle, players = _load(battle_id)
+    player = _seat(players, user_id)
+    if battle.status != "running":
+        raise BattleError("对战未在进行中")
+    answers = _answers(battle_id)
+    mark_gone(battle, players, answers, now)
+    if player.forfeited_at is not None:
+        raise BattleError("您已离开超过 10 秒，本场剩余题目作废")
+    phase, _ = phases(battle, _times(answers), players, now)
+    if phase.kind != "question" or phase.index != position:
+        raise BattleError("本题已结束，作答无效")
+    version = db.session.get(QuestionVersion, battle.question_version_ids[position])
+    response = grading.parse_response(version, raw)
+    grade = grading.grade(version, response, multiple_partial=0.0)
+    seconds = (now - phase.opens_at).total_seconds()
+    points = speed_points(grade.correct, seconds, battle.question_seconds)
+    exists = db.session.scalar(
+        select(BattleAnswer.id).where(BattleAnswer.player_id == player.id, BattleAnswer.position == position)
+    )
+    if exists is not None:
+        raise BattleError("本题已作答")
+    db.session.add(
+        BattleAnswer(
+            battle_id=battle_id,
+            player_id=player.id,
+            position=position,
+            response=response,
+            correct=grade.correct,
+            points=points,
+            seconds=round(seconds, 3),
+            answered_at=now,
+        )
+    )
+    player.last_seen_at = now
+    clients = integrity.with_client(player.clients, client)
+    if clients is not None:
+        player.clients = clients
+    db.session.flush()
+    push.changed(battle_id)
+    return {"correct": grade.correct, "points": points}
+
+
+def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
+    """What a player sees now: the phase and its times (the server's), the question while it is
+    open (no key), its key and explanation once it has ended, and every player's progress —
+    answered, right, score — never the option another chose before the question ends. Finishes the
+    battle when its time is over."""
+    battle, players = _load(battle_id)
+    me = _seat(players, user_id)
+    answers = _answers(battle_id)
+    if battle.status == "running" and mark_gone(battle, players, answers, now):
+        push.changed(battle_id)
+    if battle.status == "invited":
+        return _invited_view(battle, players, me, now)
+    phase, ended = phases(battle, _times(answers), players, now)
+    if phase.kind == "finished" and battle.status == "running":
+        finish(battle.id, now=now)
+        battle, players = _load(battle_id)
+    versions = {
+        v.id: v
+        for v in db.session.scalars(
+            select(QuestionVersion).where(QuestionVersion.id.in_(battle.question_version_ids))
+        )
+    }
+    names = _names(players)
+    progress = _progress(battle, players, answers, ended, phase, now)
+    current = None
+    if phase.kind in ("question", "reveal") or (phase.kind == "finished"):
+        version = versions[battle.question_version_ids[phase.index]]
+        current = {"index": phase.index, "question": grading.public_question(version)}
+        mine = next((a for a in answers if a.player_id == me.id and a.position == phase.index), None)
+        current["mine"] = (
+            None
+            if mine is None
+            else {"response": mine.response, "correct": mine.correct, "points": mine.points}
+        )
+        if phase.kind != "question":
+            current["key"] = grading.describe(version.type, version.options, version.answer)
+            current["answer"] = version.answer
+            current["explanation"] = version.explanation
+            current["chosen"] = {
+                a.player_id: grading.describe(version.type, version.options, a.response)
+                for a in answers
+                if a.position == phase.index
+            }
+    return {
+        "id": battle.id,
+        "mode": battle.mode,
+        "status": battle.status,
+        "now": now.isoformat(),
+        "count": len(battle.question_version_ids),
+        "question_seconds": battle.question_seconds,
+        "phase": {
+            "kind": phase.kind,
+            "index": phase.index,
+            "opens_at": phase.opens_at.isoformat(),
+            "deadline": phase.deadline.isoformat(),
+            "next_at": phase.next_at.isoformat() if phase.next_at else None,
+        },
+        "current": current,
+        "me": me.seat,
+        "players": [
+            {
+                "seat": p.seat,
+                "name": names[p.id],
+                "machine": p.user_id is None,
+                "forfeited": p.forfeited_at is not None,
+                **progress[p.id],
+                **({"place": p.place, "outcome": p.outcome} if battle.status == "finished" else {}),
+            }
+            for p in players
+        ],
+    }
+
+
+def _invited_view(battle, players, me, now) -> dict:
+    names = _names(players)
+    return {
+        "id": battle.id,
+        "mode": battle.mode,
+        "status": battle.status,
+        "now": now.isoformat(),
+        "me": me.seat,
+        "phase": {"kind": "invited"},
+        "players": [{"seat": p.seat, "name": names[p.id], "accepted": p.accepted} for p in players],
+    }
+
+
+def _names(players: list[BattlePlayer]) -> dict[int, str]:
+    ids = [p.user_id for p in players if p.user_id is not None]
+    rows = dict(
+        (user_id, f"{name}（{unit}）")
+        for user_id, name, unit in db.session.execute(
+            select(User.id, User.name, Unit.name)
+            .join(Unit, Unit.id == User.unit_id, isouter=True)
+            .where(User.id.in_(ids))
+        )
+    )
+    return {p.id: rows.get(p.user_id, MACHINE_NAME) if p.user_id else MACHINE_NAME for p in players}
+
+
+def _machine_answers(
+    battle: Battle, ended: list, phase, now: datetime
+) -> list[tuple[int, bool, float, datetime]]:
+    """The machine's answers given by ``now``: (position, correct, points, at)."""
+    if not battle.machine_plan:
+        return []
+    given = []
+    opens_of = [opens for opens, _ in ended]
+    if phase.kind == "question":
+        opens_of.append(phase.opens_at)
+    for position, opens in enumerate(opens_of):
+        step = battle.machine_plan[position]
+        at = opens + timedelta(seconds=step["seconds"])
+        if step["seconds"] < battle.question_seconds and at <= now:
+            points = speed_points(step["correct"], step["seconds"], battle.question_seconds)
+            given.append((position, step["correct"], points, at))
+    return given
+
+
+def _progress(battle, players, answers, ended, phase, now) -> dict[int, dict]:
+    progress = {p.id: {"answered": 0, "right": 0, "score": 0.0, "answered_current": False} for p in players}
+    current = phase.index if phase.kind == "question" else None
+    for a in answers:
+        row = progress[a.player_id]
+        row["answered"] += 1
+        row["right"] += int(a.correct)
+        row["score"] = round(row["score"] + a.points, 1)
+        row["answered_current"] |= a.position == current
+    machine_seat = next((p for p in players if p.user_id is None), None)
+    if machine_seat is not None:
+        row = progress[machine_seat.id]
+        for position, correct, points, _ in _machine_answers(battle, ended, phase, now):
+            row["answered"] += 1
+            row["right"] += int(correct)
+            row["score"] = round(row["score"] + points, 1)
+            row["answered_current"] |= position == current
+    return progress
+
+
+def finish(battle_id: int, *, now: datetime) -> bool:
+    """Write the result once the battle's time is over (or every person has gone): each seat's
+    score, right answers and place (equal scores share a place); win for a sole first place, draw
+    for a shared one, loss otherwise; then points and integrity (``counting``). Idempotent."""
+    from . import counting
+
+    battle, players = _load(battle_id, lock=True)
+    if battle.status != "running":
+        return False
+    answers = _answers(battle_id)
+    mark_gone(battle, players, answers, now)
+    phase, ended = phases(battle, _times(answers), players, now)
+    everyone_gone = all(p.forfeited_at is not None for p in players if p.user_id is not None)
+    if phase.kind != "finished" and not everyone_gone:
+        return False
+    if phase.kind != "finished":  # all gone: the machine's plan plays out to the end regardless
+        phase, ended = phases(battle, _times(answers), players, now + timedelta(days=1))
+    progress = _progress(battle, players, answers, ended, phase, now + timedelta(days=1))
+    scores = sorted((progress[p.id]["score"] for p in players), reverse=True)
+    best = scores[0]
+    sharing = scores.count(best)
+    for player in players:
+        row = progress[player.id]
+        player.score, player.right = row["score"], row["right"]
+        player.place = 1 + sum(1 for score in scores if score > row["score"])
+        player.outcome = ("win" if sharing == 1 else "draw") if row["score"] == best else "loss"
+    battle.status = "finished"
+    battle.finished_at = now
+    db.session.flush()
+    counting.settle(battle, players, answers, now=now)
+    push.changed(battle_id)
+    return True
+
+
+def current_battle(user_id: int) -> int | None:
+    """The person's running or invited battle, if any (a second one is not started meanwhile)."""
+    return db.session.scalar(
+        select(Battle.id)
+        .join(BattlePlayer, BattlePlayer.battle_id == Battle.id)
+        .where(
+            BattlePlayer.user_id == user_id,
+            Battle.status.in_(["running", "invited"]),
+            BattlePlayer.forfeited_at.is_(None),
+        )
+        .order_by(Battle.id.desc())
+        .limit(1)
+    )
+
+
+def finish_due(now: datetime) -> int:
+    """The sweep's part: finish every running battle whose time is over or whose people are gone
+    (nobody may be looking at it any more); drop challenges unanswered for ten minutes."""
+    done = 0
+    for battle_id in db.session.scalars(select(Battle.id).where(Battle.status == "running")).all():
+        with db.session.begin_nested():
+            done += finish(battle_id, now=now)
+    stale = now - timedelta(minutes=10)
+    for battle in db.session.scalars(
+        select(Battle).where(Battle.status == "invited", Battle.created_at < stale)
+    ):
+        battle.status = "declined"
+    return done

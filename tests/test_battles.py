@@ -1,0 +1,369 @@
+"""对战: matching, the server's clock, void late answers, forfeits and resumes, the machine, points."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from statistics import mean
+
+import pytest
+from sqlalchemy import func, select
+
+from quizapp.extensions import db
+from quizapp.models import Battle, BattlePlayer, PointsEntry, QuestionVersion
+from quizapp.services import points, rules
+from quizapp.services.battles import machine, match, play
+from quizapp.services.errors import DomainError
+
+T0 = None  # set from the frozen clock
+
+
+@pytest.fixture
+def bank(create_question):
+    for _ in range(6):
+        create_question("single", difficulty=2)
+        create_question("judge", difficulty=1)
+
+
+class Started:
+    def __init__(self, battle_id: int):
+        self.id = battle_id
+
+
+def user(app, name):
+    from quizapp.models import User
+
+    with app.app_context():
+        return db.session.scalar(select(User).where(User.username == name))
+
+
+def run(app, function, *args, **kwargs):
+    with app.app_context():
+        result = function(*args, **kwargs)
+        db.session.commit()
+        return result
+
+
+def right_answer(app, battle_id, position):
+    with app.app_context():
+        battle = db.session.get(Battle, battle_id)
+        return db.session.get(QuestionVersion, battle.question_version_ids[position]).answer
+
+
+def wrong_answer(app, battle_id, position):
+    key = right_answer(app, battle_id, position)
+    return (not key) if isinstance(key, bool) else ("B" if key == "A" else "A")
+
+
+def test_two_waiting_staff_of_a_province_are_matched_and_a_lone_one_gets_the_machine_after_the_wait(
+    app, province, bank, frozen_clock
+):
+    amy, bob, ann = (user(app, name) for name in ("amy", "bob", "ann"))
+    now = frozen_clock()
+    assert run(app, match.join, amy, "duel", now=now) == {"waiting": 0.0}
+    outcome = run(app, match.join, bob, "duel", now=now + timedelta(seconds=2))
+    battle_id = outcome["battle"]
+    assert run(app, match.poll, amy, now=now + timedelta(seconds=3)) == {"battle": battle_id}
+    with app.app_context():
+        seats = db.session.scalars(
+            select(BattlePlayer.user_id).where(BattlePlayer.battle_id == battle_id)
+        ).all()
+        assert sorted(seats) == sorted([amy.id, bob.id])
+    # ann waits alone: after the wait (20 s) the machine plays her
+    assert "waiting" in run(app, match.join, ann, "duel", now=now)
+    assert "waiting" in run(app, match.poll, ann, now=now + timedelta(seconds=19))
+    alone = run(app, match.poll, ann, now=now + timedelta(seconds=21))
+    with app.app_context():
+        assert db.session.get(Battle, alone["battle"]).mode == "machine"
+
+
+def test_one_account_never_plays_itself(app, province, bank, frozen_clock):
+    amy = user(app, "amy")
+    with app.app_context(), pytest.raises(DomainError, match="自己"):
+        play.start_battle("duel", [amy.id, amy.id], now=frozen_clock())
+    with app.app_context(), pytest.raises(DomainError, match="自己"):
+        match.challenge(amy, "amy", now=frozen_clock())
+
+
+def test_the_server_keeps_the_clock_a_late_answer_is_void_and_the_fastest_right_answer_scores_most(
+    app, province, bank, frozen_clock
+):
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    lead, limit = 3, 15
+    opens = start + timedelta(seconds=lead)
+    with app.app_context(), pytest.raises(DomainError, match="已结束"):  # the countdown: not open yet
+        play.answer(battle.id, amy.id, 0, right_answer(app, battle.id, 0), now=start + timedelta(seconds=1))
+    fast = run(
+        app,
+        play.answer,
+        battle.id,
+        amy.id,
+        0,
+        right_answer(app, battle.id, 0),
+        now=opens + timedelta(seconds=2),
+    )
+    assert fast == {"correct": True, "points": pytest.approx(18.7)}
+    with app.app_context():
+        view = play.view(battle.id, bob.id, now=opens + timedelta(seconds=3))
+        assert view["phase"]["kind"] == "question"
+        assert "key" not in view["current"] and "answer" not in repr(view["current"]["question"])
+        assert [p["answered_current"] for p in view["players"]] == [True, False]  # progress, not the option
+    # bob, still there, answers after the limit: void
+    run(app, play.seen, battle.id, bob.id, now=opens + timedelta(seconds=limit - 1))
+    with app.app_context(), pytest.raises(DomainError, match="作答无效"):
+        play.answer(
+            battle.id,
+            bob.id,
+            0,
+            right_answer(app, battle.id, 0),
+            now=opens + timedelta(seconds=limit, milliseconds=1),
+        )
+    with app.app_context():
+        view = play.view(battle.id, bob.id, now=opens + timedelta(seconds=limit + 1))
+        assert view["phase"]["kind"] == "reveal" and view["current"]["key"]
+    with app.app_context(), pytest.raises(DomainError, match="已作答|作答无效"):
+        play.answer(battle.id, amy.id, 0, right_answer(app, battle.id, 0), now=opens + timedelta(seconds=5))
+
+
+def test_a_question_ends_as_soon_as_everyone_has_answered(app, province, bank, frozen_clock):
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    opens = start + timedelta(seconds=3)
+    run(
+        app,
+        play.answer,
+        battle.id,
+        amy.id,
+        0,
+        right_answer(app, battle.id, 0),
+        now=opens + timedelta(seconds=1),
+    )
+    run(
+        app,
+        play.answer,
+        battle.id,
+        bob.id,
+        0,
+        wrong_answer(app, battle.id, 0),
+        now=opens + timedelta(seconds=4),
+    )
+    with app.app_context():
+        view = play.view(battle.id, amy.id, now=opens + timedelta(seconds=5))
+        assert view["phase"]["kind"] == "reveal"
+        assert view["phase"]["next_at"] == (opens + timedelta(seconds=4 + 4)).isoformat()  # the key for 4 s
+        assert [p["score"] for p in view["players"]] == [pytest.approx(19.3), 0]
+
+
+def play_out(app, battle_id, moves, start):
+    """moves: per seat user, a function (position) → (seconds, answer) or None; the battle is
+    played question by question from the server's phases."""
+    now = start
+    with app.app_context():
+        battle = db.session.get(Battle, battle_id)
+        count = len(battle.question_version_ids)
+    for position in range(count):
+        with app.app_context():
+            any_user = next(iter(moves))
+            phase = play.view(battle_id, any_user, now=now)["phase"]
+            while phase["kind"] != "question" or phase["index"] != position:
+                # the players' pages are there: their streams report every few seconds
+                now = (
+                    min(_at(phase["next_at"]), now + timedelta(seconds=3))
+                    if phase["next_at"]
+                    else now + timedelta(seconds=1)
+                )
+                for user_id in moves:
+                    play.seen(battle_id, user_id, now=now)
+                db.session.commit()
+                phase = play.view(battle_id, any_user, now=now)["phase"]
+            opens = _at(phase["opens_at"])
+        for user_id, move in sorted(moves.items(), key=lambda item: move_seconds(item[1], position)):
+            step = move(position)
+            if step is None:
+                continue
+            seconds, answer = step
+            with app.app_context():
+                play.seen(battle_id, user_id, now=opens + timedelta(seconds=seconds))
+                play.answer(battle_id, user_id, position, answer, now=opens + timedelta(seconds=seconds))
+                db.session.commit()
+        last = max((move_seconds(move, position) for move in moves.values()), default=0)
+        now = opens + timedelta(seconds=min(last, 15) + 0.01)
+    with app.app_context():
+        play.finish(battle_id, now=now + timedelta(seconds=60))
+        db.session.commit()
+        return {
+            p.user_id: p
+            for p in db.session.scalars(select(BattlePlayer).where(BattlePlayer.battle_id == battle_id))
+        }
+
+
+def move_seconds(move, position):
+    step = move(position)
+    return step[0] if step else 99
+
+
+def _at(text):
+    from datetime import datetime
+
+    return datetime.fromisoformat(text)
+
+
+def test_a_whole_duel_gives_a_winner_points_within_the_cap_and_the_ledger_matches_a_recount(
+    app, province, bank, frozen_clock
+):
+    amy, bob = user(app, "amy"), user(app, "bob")
+    for game in range(4):  # four wins: 4 × (1 + 3) = 16 points, capped at 10 a day
+        start = frozen_clock() + timedelta(minutes=5 * game)
+        battle = Started(run(app, lambda start=start: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+        seats = play_out(
+            app,
+            battle.id,
+            {
+                amy.id: lambda position, b=battle.id: (4, right_answer(app, b, position)),
+                bob.id: lambda position, b=battle.id: (6, wrong_answer(app, b, position)),
+            },
+            start,
+        )
+        assert seats[amy.id].outcome == "win" and seats[bob.id].outcome == "loss"
+        assert seats[amy.id].place == 1 and seats[bob.id].place == 2
+    with app.app_context():
+        earned = db.session.scalar(select(func.sum(PointsEntry.amount)).where(PointsEntry.user_id == amy.id))
+        assert earned == 10
+        assert (
+            db.session.scalar(select(func.sum(PointsEntry.amount)).where(PointsEntry.user_id == bob.id)) == 4
+        )
+        expected = points.recount(amy.id, rules.current())
+        assert sum(expected.values()) == 10
+
+
+def test_leaving_for_less_than_ten_seconds_resumes_and_for_longer_forfeits_the_rest(
+    app, province, bank, frozen_clock
+):
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    opens = start + timedelta(seconds=3)
+    # bob's page is there at the opening, gone for 8 s, then back: he answers question 0 at 9 s
+    run(app, play.seen, battle.id, bob.id, now=opens + timedelta(seconds=1))
+    run(app, play.seen, battle.id, amy.id, now=opens + timedelta(seconds=8))
+    assert run(
+        app,
+        play.answer,
+        battle.id,
+        bob.id,
+        0,
+        right_answer(app, battle.id, 0),
+        now=opens + timedelta(seconds=9),
+    )["correct"]
+    run(
+        app,
+        play.answer,
+        battle.id,
+        amy.id,
+        0,
+        right_answer(app, battle.id, 0),
+        now=opens + timedelta(seconds=9, milliseconds=500),
+    )
+    # then bob is gone for good; 11 s after his last sign of life he has forfeited
+    later = opens + timedelta(seconds=9 + 11)
+    run(app, play.seen, battle.id, amy.id, now=later - timedelta(seconds=2))
+    with app.app_context():
+        view = play.view(battle.id, amy.id, now=later)
+        db.session.commit()
+        assert [p["forfeited"] for p in view["players"]] == [False, True]
+    with app.app_context(), pytest.raises(DomainError, match="10 秒"):
+        play.answer(battle.id, bob.id, 1, right_answer(app, battle.id, 1), now=later)
+
+
+def test_the_machine_scores_what_the_pool_is_worth_over_200_simulated_questions(
+    app, province, create_question
+):
+    """Questions of known facility: 200 answers to 40 questions answered right 3 times in 4 by
+    learners. The machine answers right about as often (the estimate leans to the prior by K/(n+K))."""
+    from quizapp.models import ItemKind, LearningItem
+
+    ids = [create_question("single", difficulty=2) for _ in range(40)]
+    amy = user(app, "amy")
+    with app.app_context():
+        versions = list(
+            db.session.scalars(select(QuestionVersion).where(QuestionVersion.question_id.in_(ids)))
+        )
+        for version in versions:
+            for n in range(20):
+                db.session.add(
+                    LearningItem(
+                        user_id=amy.id,
+                        kind=ItemKind.PRACTICE,
+                        question_id=version.question_id,
+                        question_version_id=version.id,
+                        day=frozen_day(),
+                        answered_at=frozen_now(),
+                        response="A",
+                        score=1.0 if n % 4 else 0.0,
+                        correct=bool(n % 4),
+                    )
+                )
+        db.session.commit()
+        expected = machine.estimated(20, 15, 2)
+        assert expected == pytest.approx((15 + 5 * 0.6) / 25)
+        rng = random.Random(7)
+        steps = [step for _ in range(5) for step in machine.plan(versions, 15, rng)]
+        assert len(steps) == 200
+        rate = mean(step["correct"] for step in steps)
+        assert abs(rate - expected) < 0.08, rate
+        assert all(1 < step["seconds"] < 15 for step in steps)
+        # a question nobody has answered: its difficulty's prior
+        assert machine.estimated(0, 0, 3) == machine.PRIOR[3]
+
+
+def frozen_now():
+    from quizapp import clock
+
+    return clock.utcnow()
+
+
+def frozen_day():
+    return frozen_now().date()
+
+
+def test_a_battle_against_the_machine_runs_to_the_end_on_the_plan(app, province, bank, frozen_clock):
+    amy = user(app, "amy")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("machine", [amy.id], now=start).id))
+    seats = play_out(
+        app, battle.id, {amy.id: lambda position: (4, right_answer(app, battle.id, position))}, start
+    )
+    with app.app_context():
+        plan = db.session.get(Battle, battle.id).machine_plan
+    machine_seat = seats[None]
+    assert machine_seat.right == sum(step["correct"] for step in plan)
+    assert seats[amy.id].score == pytest.approx(5 * 17.3)
+    assert seats[amy.id].outcome == ("win" if seats[amy.id].score > machine_seat.score else "loss")
+
+
+def test_answers_faster_than_anyone_can_read_hold_the_seat_out_of_points(app, province, bank, frozen_clock):
+    """The papers' reading-speed floor applies: every answer at 0.5 s holds amy's seat (no points,
+    out of the leaderboards); bob, who read, is paid."""
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    seats = play_out(
+        app,
+        battle.id,
+        {
+            amy.id: lambda position: (0.5, right_answer(app, battle.id, position)),
+            bob.id: lambda position: (6, right_answer(app, battle.id, position)),
+        },
+        start,
+    )
+    assert seats[amy.id].held and seats[amy.id].signals[0]["code"] == "fast" and not seats[bob.id].held
+    with app.app_context():
+        paid = dict(
+            db.session.execute(
+                select(PointsEntry.user_id, func.sum(PointsEntry.amount)).group_by(PointsEntry.user_id)
+            ).all()
+        )
+        assert paid == {bob.id: 1}  # bob played to the end (and lost); amy's win is held
