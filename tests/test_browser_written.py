@@ -8,12 +8,14 @@ Screenshots: test-artifacts/screenshots/written-phone-NN-….png.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from quizapp.extensions import db
-from quizapp.models import AttemptAnswer
+from quizapp.models import AttemptAnswer, Round, User
+from quizapp.services import written
 
 from .test_browser import (
     DEMO_PASSWORD,
@@ -76,6 +78,33 @@ def go_to_written(page) -> None:
     raise AssertionError("no written question on the paper")
 
 
+def close_now(app, round_id: int) -> None:
+    """Close the round now (its close time moved to a minute ago), as the sweep would."""
+    from quizapp.services import rounds
+
+    with app.app_context():
+        round_ = db.session.get(Round, round_id)
+        now = datetime.now(UTC)
+        round_.closes_at = min(round_.closes_at, now - timedelta(minutes=1))
+        rounds.close_round(round_id, now=now)
+        db.session.commit()
+
+
+def mark_twice(app, round_id: int) -> float:
+    """Two markers each give the first keypoint its points and nothing else; returns those points."""
+    with app.app_context():
+        markers = db.session.scalars(select(User.id).where(User.username.in_(["staff33", "staff34"]))).all()
+        written.add_markers(round_id, list(markers), own_unit_ok=True, actor_id=None)
+        for marker in markers:
+            task = written.next_task(round_id, marker)
+            rubric = task["question"]["rubric"]
+            first = rubric[0]["points"]
+            awarded = [first] + [0.0] * (len(rubric) - 1)
+            written.mark(task["task"], marker, awarded, [], task["stamp"], now=datetime.now(UTC))
+        db.session.commit()
+    return first
+
+
 def test_a_situation_answer_in_a_round_is_autosaved_and_back_after_a_reload(live_server, page_for):
     app, base, page = signed_in(live_server, page_for, "staff31")
     round_id = open_round_now(
@@ -120,6 +149,25 @@ def test_a_situation_answer_in_a_round_is_autosaved_and_back_after_a_reload(live
     text = page.locator("main").inner_text()
     assert "由阅卷人评阅" in text and "得分（百分制）" not in text
     fits(page)
+
+    # The round closes: 评阅中 until two markers have marked the answer, then the review.
+    close_now(app, round_id)
+    page.reload()
+    page.get_by_role("heading", name="评阅中，成绩待公布").wait_for()
+    assert "得分（百分制）" not in page.locator("main").inner_text()
+    points = mark_twice(app, round_id)
+    close_now(app, round_id)
+    page.reload()
+    review = page.locator(".written-review")
+    review.wait_for()
+    assert review.locator(".written-text").first.inner_text() == TYPED.strip()
+    assert review.locator("b").count() == 0
+    assert f"评阅得分 {points:g} / " in review.inner_text() and "参考答案" in review.inner_text()
+    assert page.get_by_text("得分（百分制）").is_visible()
+    fits(page)
+    picture(page, "/tmp/written-result-phone.png")
+    picture(page, "/tmp/written-result-review-phone.png", review)
+    shot(page, "written-phone-02-result")
 
 
 def test_practising_a_situation_with_self_marking(live_server, page_for):
