@@ -209,7 +209,7 @@ def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
     answers = _answers(battle_id)
     if battle.status == "running" and mark_gone(battle, players, answers, now):
         push.changed(battle_id)
-    if battle.status == "invited":
+    if battle.status in ("invited", "declined"):  # a challenge: not started (or never will be)
         return _invited_view(battle, players, me, now)
     phase, ended = phases(battle, _times(answers), players, now)
     if phase.kind == "finished" and battle.status == "running":
@@ -237,8 +237,9 @@ def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
             current["key"] = grading.describe(version.type, version.options, version.answer)
             current["answer"] = version.answer
             current["explanation"] = version.explanation
-            current["chosen"] = {
-                a.player_id: grading.describe(version.type, version.options, a.response)
+            seat_of = {p.id: p.seat for p in players}
+            current["chosen"] = {  # by seat, as the players are listed
+                seat_of[a.player_id]: grading.describe(version.type, version.options, a.response)
                 for a in answers
                 if a.position == phase.index
             }
@@ -280,7 +281,7 @@ def _invited_view(battle, players, me, now) -> dict:
         "status": battle.status,
         "now": now.isoformat(),
         "me": me.seat,
-        "phase": {"kind": "invited"},
+        "phase": {"kind": battle.status},
         "players": [{"seat": p.seat, "name": names[p.id], "accepted": p.accepted} for p in players],
     }
 
