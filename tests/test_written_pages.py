@@ -282,6 +282,7 @@ def test_practice_offers_written_questions_only_under_their_type_filter(
     client = login_as("amy")
     page = client.get("/practice").get_data(as_text=True)
     assert 'value="short" >简答</option>' in page and 'value="situation" >情景应答</option>' in page
+    assert "自评" not in page and "点“自评”" in client.get("/practice?type=situation").get_data(as_text=True)
     seen = set()
     for _ in range(8):
         response = practise(client)
