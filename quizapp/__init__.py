@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .battles import bp as battles_bp
     from .contest import bp as contest_bp
     from .learn import bp as learn_bp
     from .marking import bp as marking_bp
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(contest_bp)
     app.register_blueprint(marking_bp)
+    app.register_blueprint(battles_bp)
     return app
 
 

@@ -50,6 +50,7 @@ SWEEPS: dict[str, Sweep] = {
     "open_rounds": Sweep(sweeps.open_due_rounds, 60, 55, "开放到期的轮次（抽取试卷）"),
     "finish_overdue": Sweep(sweeps.finish_overdue_attempts, 60, 55, "自动提交超时答卷"),
     "close_rounds": Sweep(sweeps.close_due_rounds, 60, 55, "结束到期轮次：评分、排名、快照、通报"),
+    "finish_battles": Sweep(sweeps.finish_battles, 60, 55, "结束无人在看的对战"),
     "refresh_rankings": Sweep(sweeps.refresh_rankings, 300, 290, "刷新实时排名"),
     "roll_day": Sweep(sweeps.roll_days, 600, 590, "日终结转：日日学参与情况"),
     "plan_rounds": Sweep(rounds.plan_rounds, 3600, 3500, "按模板创建下期周周练、月月比"),
@@ -69,6 +70,7 @@ COUNT_WORDS = {
     "built": "生成 {} 份月通报",
     "previews_removed": "清理导入预览 {} 份",
     "sessions_removed": "清理登录会话 {} 个",
+    "battles_finished": "结束对战 {} 场",
 }
 OUTCOME_WORDS = {"ok": "正常", "error": "出错", "running": "运行中"}
 

@@ -25,7 +25,7 @@ from ..models import (
     UnitDayStat,
     User,
 )
-from . import accounts, points, previews, rankings, reports, rounds
+from . import accounts, battles, points, previews, rankings, reports, rounds
 from .errors import DomainError
 from .org import active_staff
 
@@ -53,6 +53,11 @@ def open_due_rounds(now: datetime) -> dict:
 
 def finish_overdue_attempts(now: datetime) -> dict:
     return {"auto_submitted": rounds.finish_overdue(now=now)}
+
+
+def finish_battles(now: datetime) -> dict:
+    """对战 nobody is looking at any more: finish those whose time is over (``battles.play``)."""
+    return {"battles_finished": battles.play.finish_due(now)}
 
 
 def close_due_rounds(now: datetime) -> dict:
