@@ -367,3 +367,23 @@ def test_answers_faster_than_anyone_can_read_hold_the_seat_out_of_points(app, pr
             ).all()
         )
         assert paid == {bob.id: 1}  # bob played to the end (and lost); amy's win is held
+
+
+def test_a_challenge_waits_for_the_named_colleague_who_accepts_or_declines(app, province, bank, frozen_clock):
+    amy, bob, ann = (user(app, name) for name in ("amy", "bob", "ann"))
+    now = frozen_clock()
+    battle_id = run(app, match.challenge, amy, "bob", now=now)
+    with app.app_context():
+        assert match.invitations(bob.id) == [{"battle": battle_id, "from": amy.name}]
+        assert match.invitations(ann.id) == []
+        assert play.view(battle_id, amy.id, now=now)["phase"]["kind"] == "invited"
+    with app.app_context(), pytest.raises(DomainError):
+        match.respond(ann, battle_id, True, now=now)  # not hers to answer
+    run(app, match.respond, bob, battle_id, True, now=now + timedelta(seconds=5))
+    with app.app_context():
+        battle = db.session.get(Battle, battle_id)
+        assert battle.status == "running" and battle.started_at == now + timedelta(seconds=5)
+    declined = run(app, match.challenge, ann, "amy", now=now)
+    run(app, match.respond, amy, declined, False, now=now)
+    with app.app_context():
+        assert db.session.get(Battle, declined).status == "declined"

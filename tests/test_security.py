@@ -114,6 +114,7 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
     units, people = org_tree["units"], org_tree["people"]
     victim = create_user("avictim", unit=units["window_a"], name="甲市待管人员")
     ids = {"staff_a": people["staff_a"].id, "staff_b": people["staff_b"].id, "victim": victim.id}
+    ids["no_battle"] = 999_999  # 对战: a battle nobody sits in
 
     frozen_clock.set(PAST)
     ids["closed_round"] = make_round(
@@ -414,6 +415,30 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
         ADMINS_WRITE,
     ),
     ("admin.round_reassign", "POST"): (Call("/admin/rounds/{round}/reassign", data={}), ADMINS_WRITE),
+    # 对战: {no_battle} is nobody's battle, so every seat-bound route is a 404 to all
+    ("battles.hub", "GET"): (Call("/battles"), SIGNED_IN),
+    ("battles.battle_page", "GET"): (Call("/battles/{no_battle}"), (LOGIN, 404, 404, 404, 404)),
+    ("battles.card", "GET"): (Call("/battles/{no_battle}/card.svg"), (LOGIN, 404, 404, 404, 404)),
+    ("battles.events", "GET"): (Call("/battles/{no_battle}/events"), (LOGIN, 404, 404, 404, 404)),
+    ("battles.join_queue", "POST"): (
+        Call("/api/v1/battles/queue", json={"mode": "nonsense"}),
+        (401, 400, 400, 400, 400),
+    ),
+    ("battles.poll_queue", "GET"): (Call("/api/v1/battles/queue"), (401, 404, 404, 404, 404)),
+    ("battles.leave_queue", "DELETE"): (Call("/api/v1/battles/queue"), (401, 204, 204, 204, 204)),
+    ("battles.send_challenge", "POST"): (
+        Call("/api/v1/battles/challenges", json={"username": "nobody"}),
+        (401, 404, 404, 404, 404),
+    ),
+    ("battles.respond", "POST"): (
+        Call("/api/v1/battles/{no_battle}/response", json={"accept": False}),
+        (401, 404, 404, 404, 404),
+    ),
+    ("battles.battle_state", "GET"): (Call("/api/v1/battles/{no_battle}"), (401, 404, 404, 404, 404)),
+    ("battles.answer", "POST"): (
+        Call("/api/v1/battles/{no_battle}/answers", json={"position": 0, "answer": "A"}),
+        (401, 404, 404, 404, 404),
+    ),
     ("contest.index", "GET"): (Call("/contests"), MANAGERS),
     ("contest.new", "GET"): (Call("/contests/new"), MANAGERS),
     ("contest.new", "POST"): (Call("/contests/new", data={"title": ""}), MANAGERS),

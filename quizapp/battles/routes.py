@@ -19,7 +19,7 @@ from ..extensions import db
 from ..models import Unit
 from ..services.battles import counting, match, play, push
 from ..services.errors import DomainError
-from ..web import client_key, commits
+from ..web import client_key, commits, transaction
 from . import bp
 
 STREAM_SECONDS = 3  # the stream's longest wait: it reports the player seen at least this often
@@ -61,18 +61,18 @@ def _top(unit: Unit | None) -> Unit | None:
 
 @bp.get("/battles/<int:battle_id>")
 @login_required
+@commits  # a look may finish a battle whose time is over
 def battle_page(battle_id: int):
     view = play.view(battle_id, current_user.id, now=clock.utcnow())  # 404 for anyone not seated
-    db.session.commit()
     return render_template("battles/battle.html", battle_id=battle_id, view=view)
 
 
 @bp.get("/battles/<int:battle_id>/card.svg")
 @login_required
+@commits
 def card(battle_id: int):
     """The result card to share, as an image (SVG: crisp on any phone, saved as PNG by the page)."""
     view = play.view(battle_id, current_user.id, now=clock.utcnow())
-    db.session.commit()
     if view["status"] != "finished":
         abort(404)
     svg = render_template("battles/card.svg", view=view)
@@ -196,9 +196,9 @@ def events(battle_id: int):
 
 def _seen_view(battle_id: int, user_id: int, client: str) -> dict:
     now = clock.utcnow()
-    play.seen(battle_id, user_id, now=now, client=client)
-    view = play.view(battle_id, user_id, now=now)
-    db.session.commit()
+    with transaction(flash_errors=False):
+        play.seen(battle_id, user_id, now=now, client=client)
+        view = play.view(battle_id, user_id, now=now)
     return view
 
 

@@ -12,12 +12,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, select
+from sqlalchemy.orm import aliased
 
 from ...database import lock_user
 from ...extensions import db
-from ...models import BattlePlayer, BattleQueue, Unit, User
-from ..errors import NotFound
+from ...models import Battle, BattlePlayer, BattleQueue, Unit, User
+from ..errors import DomainError, NotFound
 from .play import BattleError, current_battle, start_battle
 
 SEATS = {"duel": 2, "four": 4}
@@ -32,7 +33,7 @@ def province_of(user: User) -> int | None:
 def join(user: User, mode: str, *, now: datetime) -> dict:
     """Wait for opponents (or, for ``machine``, play the machine at once)."""
     if mode not in ("duel", "four", "machine"):
-        raise BattleError("对战模式无效")
+        raise DomainError("对战模式无效，应为 duel（双人）、four（四人）或 machine（人机）")
     lock_user(user.id)
     running = current_battle(user.id)
     if running is not None:
@@ -119,8 +120,6 @@ def challenge(user: User, opponent_username: str, *, now: datetime) -> int:
 
 def respond(user: User, battle_id: int, accept: bool, *, now: datetime) -> None:
     """The challenged person accepts (the battle starts now) or declines."""
-    from ...models import Battle
-
     battle = db.session.scalar(select(Battle).where(Battle.id == battle_id).with_for_update())
     seat = db.session.scalar(
         select(BattlePlayer).where(BattlePlayer.battle_id == battle_id, BattlePlayer.user_id == user.id)
@@ -145,19 +144,14 @@ def respond(user: User, battle_id: int, accept: bool, *, now: datetime) -> None:
 
 
 def invitations(user_id: int) -> list[dict]:
-    """Challenges waiting for this person's answer."""
-    from ...models import Battle
-
+    """Challenges waiting for this person's answer, with who sent them."""
+    mine, sender = aliased(BattlePlayer), aliased(BattlePlayer)
     rows = db.session.execute(
         select(Battle.id, User.name)
-        .join(BattlePlayer, BattlePlayer.battle_id == Battle.id)
-        .join(
-            User,
-            User.id
-            == select(BattlePlayer.user_id)
-            .where(BattlePlayer.battle_id == Battle.id, BattlePlayer.seat == 1)
-            .scalar_subquery(),
-        )
-        .where(Battle.status == "invited", BattlePlayer.user_id == user_id, BattlePlayer.accepted.is_(False))
+        .join(mine, mine.battle_id == Battle.id)
+        .join(sender, and_(sender.battle_id == Battle.id, sender.seat == 1))
+        .join(User, User.id == sender.user_id)
+        .where(Battle.status == "invited", mine.user_id == user_id, mine.accepted.is_(False))
+        .order_by(Battle.id)
     ).all()
     return [{"battle": battle_id, "from": name} for battle_id, name in rows]
