@@ -318,3 +318,21 @@ def test_a_written_question_on_an_open_contest_is_not_practised(app, login_as, s
         response = practise(client, type="situation")
         assert response.status_code == 404 and "没有符合条件的题目" in response.get_json()["error"]["message"]
     assert practise(client, type="short").status_code == 200  # the 简答 is on no paper
+
+
+def test_a_written_question_on_an_open_weekly_paper_is_not_practised_by_its_takers(
+    app, login_as, province, written_bank, make_round, at_start
+):
+    """A weekly round shows answers after each attempt, so its questions are not sealed; but a written
+    answer's key waits for the marking: the round's takers cannot practise its written questions,
+    nor self-mark one served before the round drew it."""
+    amy = login_as("amy")
+    early = practise(amy, type="short").get_json()["item"]  # served before the round drew it
+    round_id = make_round("weekly", blueprint=[{"type": "single", "count": 1}, {"type": "short", "count": 1}])
+    start(login_as("bob"), round_id)  # the shared paper is drawn
+    url = f"/api/v1/items/{early['item_id']}/answer"
+    for body in ({"answer": "我的回答"}, {"covered": [0]}):
+        refused = amy.post(url, json=body)
+        assert refused.status_code == 409 and "比赛结束后才能练习" in refused.get_json()["error"]["message"]
+        assert not tells(refused.get_data(as_text=True))
+    assert practise(amy, type="short").status_code == 404

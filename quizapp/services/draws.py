@@ -51,6 +51,9 @@ class Filters:
     source_id: int | None = None
     locator: str | None = None
     without_mastered_of: int | None = None
+    # Written practice (简答, 情景应答): nothing on the paper of a round not closed that this learner
+    # could take — its keypoints and model answer wait for the round's marking and results.
+    off_open_papers_of: int | None = None
 
     @property
     def picks_questions(self) -> bool:
@@ -90,6 +93,8 @@ class Filters:
                     QuestionVersion.locator.startswith(self.locator + "第", autoescape=True),
                 )
             )
+        if self.off_open_papers_of:
+            conditions.append(~on_open_paper(self.off_open_papers_of, QuestionVersion.question_id))
         if self.without_mastered_of:
             conditions.append(
                 ~exists().where(

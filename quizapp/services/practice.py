@@ -7,7 +7,8 @@ answer (kept, and rewritable until the next step), then sees the rubric's keypoi
 not the model answer nor the phrases markers match on — and ticks those the answer covered; only then
 is the item answered (``grading.self_mark``) and the model answer, the explanation and the source
 shown. The keypoints are given for a practice item only, never for a question a running contest has
-sealed. A self-marked answer earns ``practice_correct`` within the practice cap when every keypoint is
+sealed nor one on the paper of a round not closed that the learner could take (a written answer's
+key waits for the round's marking and results, whatever the round shows of the others). A self-marked answer earns ``practice_correct`` within the practice cap when every keypoint is
 ticked, and never enters the mistake book (a learner's own tick is no verdict to review against)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import literal, select, update
 
 from .. import clock
 from ..database import lock_user
@@ -25,13 +26,18 @@ from . import grading, mistakes, points
 from .daily import AnswerOutcome, feedback_of, grade_once, item_rows, item_view
 from .draws import Drawn, Filters, draw, first_in_case, next_in_case
 from .errors import Conflict, NotFound
+from .favourites import on_open_paper
 from .rules import LearningRules
 
 
 def serve_practice(user_id: int, filters: Filters, *, now: datetime, rules: LearningRules) -> dict:
     """The next practice question matching the filters: unseen first, then least recently seen;
     never one the learner has marked 已掌握 in 背题模式."""
-    filters = replace(filters, without_mastered_of=user_id)
+    filters = replace(
+        filters,
+        without_mastered_of=user_id,
+        off_open_papers_of=user_id if filters.type in WRITTEN_TYPES else None,
+    )
     follow = next_in_case(user_id, filters)
     if follow is not None:
         return _serve(user_id, ItemKind.PRACTICE, follow, now=now, rules=rules)
@@ -106,6 +112,9 @@ def answer_item(user_id: int, item_id: int, raw, *, now: datetime, rules: Learni
     return AnswerOutcome(item, feedback_of(item, version, source_title, sealed, favourite), first, paid)
 
 
+ON_OPEN_PAPER = "这道题在进行中的比赛试卷上，比赛结束后才能练习，请换一题"
+
+
 def keypoints(version: QuestionVersion) -> dict:
     """What self-marking shows once the answer is written: the keypoints with their points (no model
     answer, no phrases, no deductions)."""
@@ -116,9 +125,17 @@ def keypoints(version: QuestionVersion) -> dict:
     }
 
 
+def _on_open_paper(user_id: int, question_id: int) -> bool:
+    """The question is on the paper of a round not closed that the learner could take (served before
+    the round drew it): its keypoints wait for the round's results."""
+    return bool(db.session.scalar(select(on_open_paper(user_id, literal(question_id)))))
+
+
 def _write(item: LearningItem, version: QuestionVersion, raw) -> AnswerOutcome:
     """A written practice answer, step one: keep the text (replacing an earlier one until the item is
     self-marked) and give the keypoints to tick."""
+    if _on_open_paper(item.user_id, item.question_id):
+        raise Conflict(ON_OPEN_PAPER)
     text = grading.parse_response(version, raw)
     if not text:
         raise grading.InvalidResponse("请先写下您的回答，再自评")
@@ -145,6 +162,8 @@ def self_mark_item(
     if item.answered_at is None:
         if sealed:
             raise Conflict("这道题正用于进行中的比赛，比赛结束后才能练习，请换一题")
+        if _on_open_paper(user_id, item.question_id):
+            raise Conflict(ON_OPEN_PAPER)
         if not item.response:
             raise Conflict("请先写下您的回答，再自评")
         result = grading.self_mark(version, covered)  # InvalidResponse: nothing is written
