@@ -62,10 +62,18 @@ def test_shipped_bank_meets_the_brief(figures):
     """Issue 17's limits, as `quizapp bank stats` checks them (CI runs the command too)."""
     stats = bank_io.bank_stats([BANK], BANK)
     assert stats.errors == [] and stats.breaches == []
-    assert set(stats.figures["by type"]) == {"single", "multiple", "judge", "fill", "calc"}
+    assert set(stats.figures["by type"]) == {
+        "single",
+        "multiple",
+        "judge",
+        "fill",
+        "calc",
+        "short",
+        "situation",
+    }
     assert set(stats.figures["by category"]) == set(bank_io.DEFAULT_CATEGORIES)
     assert set(stats.figures["by difficulty"]) == {"1", "2", "3"}
-    for name in ("questions", "documents", "cases", "calculations"):
+    for name in ("questions", "documents", "cases", "calculations", "short answers", "situations"):
         figures.put("shipped bank", name, stats.figures[name])
     figures.put("shipped bank", "largest category share", max(stats.figures["by category"].values()))
 
@@ -421,3 +429,21 @@ def test_normalise_folds_width_space_and_punctuation_only():
     options = [{"key": "A", "text": "是"}]
     assert content_hash("single", "题干？", options) == content_hash("single", "题干?", options)
     assert content_hash("single", "题干", options) != content_hash("multiple", "题干", options)
+
+
+def test_every_shipped_written_question_round_trips_through_the_spreadsheet(ctx):
+    """简答 and 情景应答 in .xlsx: the model answer in 答案, 群众原话, and the keypoints and deductions as
+    lines (a phrase that holds 、 comes back whole: it is written in 「」)."""
+    paths = sorted(BANK.glob("written_*.yaml"))
+    summary = bank_io.import_batch(bank_io.read_for_import(paths, BANK))
+    db.session.commit()
+    assert summary.added == 120
+    rows = bank_io.current_versions()
+    before = {(row["stem"], row["says"]): row["answer"] for row in rows}
+    batch = read([("back.xlsx", bank_io.export_xlsx(rows), None)])
+    assert batch.problems == []
+    after = {(draft.stem, draft.says): draft.answer for draft in batch.drafts}
+    assert after == before
+    assert any(
+        "、" in phrase for answer in after.values() for item in answer["rubric"] for phrase in item["phrases"]
+    )

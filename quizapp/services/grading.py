@@ -251,11 +251,3 @@ def tabular_answer(qtype: str, answer) -> str:
     if qtype in WRITTEN_TYPES:
         return answer["model"]
     return answer
-
-
-def tabular_rubric(items: list[dict]) -> str:
-    """Keypoints (or deductions) as the spreadsheet and the edit form write them: one a line,
-    ``要点|分值|短语、短语``."""
-    return "\n".join(
-        f"{item['point']}|{plain_number(item['points'])}|{'、'.join(item['phrases'])}" for item in items
-    )

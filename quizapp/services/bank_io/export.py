@@ -13,6 +13,7 @@ from ...models import Ability, Category, Question, QuestionVersion, Source
 from ...models.bank import WRITTEN_TYPES, QuestionType
 from .. import exports, grading
 from .format import BLANK, COLUMNS, DEFAULT_ABILITIES, DEFAULT_CATEGORIES, OPTION_KEYS
+from .rubric import rubric_lines
 
 
 def current_versions(question_ids: list[int] | None = None) -> list[dict]:
@@ -171,8 +172,8 @@ def export_xlsx(rows: list[dict]) -> bytes:
                 row["says"],
                 *(
                     (
-                        grading.tabular_rubric(row["answer"]["rubric"]),
-                        grading.tabular_rubric(row["answer"]["deductions"]),
+                        "\n".join(rubric_lines(row["answer"]["rubric"])),
+                        "\n".join(rubric_lines(row["answer"]["deductions"])),
                     )
                     if row["type"] in WRITTEN_TYPES
                     else (None, None)

@@ -22,6 +22,8 @@ LIMITS = {
     "documents": 28,  # at least
     "cases": 80,  # at least
     "calculations": 100,  # at least
+    "short answers": 60,  # 简答, at least (issue 20)
+    "situations": 60,  # 情景应答, at least
     "largest category share": 0.40,  # at most
     "category minimums": {"就业创业": 250, "综合服务与行风": 250, "人才人事": 150},
     "ability minimum": 250,  # every ability
@@ -146,6 +148,8 @@ def bank_stats(paths: list[Path], bank_path: Path | None) -> BankStats:
         "documents": len({d.source for d in drafts}),
         "cases": len({d.case.content_hash for d in drafts if d.case}),
         "calculations": sum(d.type == "calc" for d in drafts),
+        "short answers": sum(d.type == "short" for d in drafts),
+        "situations": sum(d.type == "situation" for d in drafts),
         "by type": dict(sorted(Counter(d.type for d in drafts).items())),
         "by category": dict(by_category.most_common()),
         "by ability": dict(by_ability.most_common()),
@@ -200,7 +204,7 @@ def _breaches(
     stats: BankStats, by_category: Counter, by_ability: Counter, key_sizes: Counter, n: int
 ) -> list[str]:
     figures, found, broken = stats.figures, stats.findings, []
-    for name in ("questions", "documents", "cases", "calculations"):
+    for name in ("questions", "documents", "cases", "calculations", "short answers", "situations"):
         if figures[name] < LIMITS[name]:
             broken.append(f"{name}: {figures[name]} < {LIMITS[name]}")
     largest = max(by_category.values(), default=0) / n

@@ -37,6 +37,7 @@ from .format import (
     Draft,
     RawRecord,
 )
+from .rubric import rubric_from_lines
 
 Bad = Callable[[str, str], None]  # bad(field, message): report a problem with one field
 
@@ -275,15 +276,9 @@ def _rubric_items(raw) -> list[dict] | None:
     if raw is None or raw == "":
         return []
     if isinstance(raw, str):
-        lines = [line.strip() for line in raw.replace("；", "\n").replace(";", "\n").splitlines()]
-        raw = []
-        for line in filter(None, lines):
-            parts = [part.strip() for part in line.split("|")]
-            if len(parts) != 3:
-                return None
-            raw.append(
-                {"point": parts[0], "points": parts[1], "phrases": parts[2].replace("/", "、").split("、")}
-            )
+        raw = rubric_from_lines(raw.splitlines())
+        if isinstance(raw, str):
+            return None
     if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
         return None
     items = []

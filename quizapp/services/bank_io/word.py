@@ -31,7 +31,7 @@ from ...models.bank import TYPE_LABELS, WRITTEN_TYPES
 from .. import grading
 from ..errors import Problem
 from .format import BLANK, RawRecord
-from .moodle import rubric_from_lines, rubric_lines
+from .rubric import rubric_from_lines, rubric_lines
 
 TYPE_HEADINGS = [
     (re.compile(r"多项选择|多选"), "multiple"),
