@@ -261,3 +261,47 @@ def test_error_reports_from_learner_to_admin_and_back(login_as, app, admin, crea
     assert "未采纳" in mine and "经核对，答案与原文一致。" in mine
     staff_queue = learner.get("/admin/reports")
     assert staff_queue.status_code == 403
+
+
+def test_a_situation_question_is_edited_with_its_words_keypoints_and_deductions(app, admin):
+    """The console shows a 情景应答's words, keypoints and deductions as lines and saves them back;
+    a keypoint line of the wrong shape is refused with the field named."""
+    version = first_question(app, type="situation")
+    page = admin.get(f"/admin/questions/{version.question_id}").get_data(as_text=True)
+    assert "评分要点" in page and "群众原话" in page
+    with app.app_context():
+        code = db_source_code(app, version)
+    form = edit_form(
+        version,
+        answer="您好，请您在60日内办理失业登记。",
+        category=version_category(app, version),
+        ability="沟通协调能力",
+        source=code,
+        says="我被裁了，怎么办？",
+        rubric="安抚情绪|1|别着急\n告知「60日内、六十日内」办理|2|60日内、六十日内",
+        deductions="推诿|1|不归我们管",
+    )
+    assert admin.post(f"/admin/questions/{version.question_id}", data=form).status_code == 302
+    with app.app_context():
+        saved = db.session.scalar(
+            select(QuestionVersion).where(
+                QuestionVersion.question_id == version.question_id, QuestionVersion.is_current
+            )
+        )
+        assert saved.says == "我被裁了，怎么办？"
+        assert saved.answer["rubric"][1] == {
+            "point": "告知「60日内、六十日内」办理",
+            "points": 2.0,
+            "phrases": ["60日内", "六十日内"],
+        }
+        assert saved.answer["deductions"] == [{"point": "推诿", "points": 1.0, "phrases": ["不归我们管"]}]
+    form["rubric"] = "没有分值的要点"
+    refused = admin.post(f"/admin/questions/{version.question_id}", data=form).get_data(as_text=True)
+    assert "评分要点格式有误" in refused
+
+
+def version_category(app, version) -> str:
+    from quizapp.models import Category
+
+    with app.app_context():
+        return db.session.scalar(select(Category.name).where(Category.id == version.category_id))

@@ -13,7 +13,17 @@ from wtforms.fields.choices import SelectChoice
 
 from .. import clock
 from ..extensions import db
-from ..models import Ability, AuditLog, Category, ErrorReport, QuestionStatus, QuestionVersion, Source, User
+from ..models import (
+    WRITTEN_TYPES,
+    Ability,
+    AuditLog,
+    Category,
+    ErrorReport,
+    QuestionStatus,
+    QuestionVersion,
+    Source,
+    User,
+)
 from ..services import bank_io, error_reports, exports, grading, previews, questions, uploads
 from ..services.audit import ACTION_LABELS
 from ..web import safe_next, transaction
@@ -103,6 +113,10 @@ def _edit_form(version, category, ability, source_code) -> QuestionEditForm:
         if version.type == "calc":
             form.unit.data = "|".join(version.answer["unit"])
             form.tolerance.data = grading.plain_number(version.answer["tolerance"])
+        if version.type in WRITTEN_TYPES:
+            form.says.data = version.says or ""
+            form.rubric.data = "\n".join(bank_io.rubric_lines(version.answer["rubric"]))
+            form.deductions.data = "\n".join(bank_io.rubric_lines(version.answer["deductions"]))
         form.explanation.data, form.source.data = version.explanation, source_code or ""
         form.note.data = version.note or ""
         form.locator.data, form.quote.data = version.locator, version.quote
@@ -135,6 +149,8 @@ def question_detail(question_id: int):
             "tolerance": form.tolerance.data,
             "note": form.note.data,
         }
+        if form.type.data in WRITTEN_TYPES:
+            values |= {"says": form.says.data, "rubric": form.rubric.data, "deductions": form.deductions.data}
         if options:
             values["options"] = options
         with transaction() as done:

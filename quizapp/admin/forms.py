@@ -188,6 +188,12 @@ class QuestionEditForm(FlaskForm):
     )
     unit = StringField("单位（计算题）", description="如 元；多种写法用 | 分隔，如 天|日")
     tolerance = StringField("误差（计算题）", description="允许的误差，如 0.5；天数、人数填 0")
+    says = TextAreaField("群众原话（情景应答）", description="窗口前群众说的话；题干写场景")
+    rubric = TextAreaField(
+        "评分要点（简答、情景应答）",
+        description="每行一个要点：要点|分值|短语、短语（短语含“、”时用「」括起）；答案一栏写参考答案",
+    )
+    deductions = TextAreaField("扣分项（简答、情景应答）", description="格式同评分要点，可留空")
     explanation = TextAreaField("解析", validators=[DataRequired("请填写解析")])
     note = TextAreaField(
         "备注", description="规则在已知日期变化时写明（如 2030 年起最低缴费年限逐步提高），学员答题后可见"

@@ -40,11 +40,13 @@ from .importing import (
 )
 from .moodle import Skipped, export_aiken, export_gift, export_moodle_xml, parse_aiken, parse_gift
 from .readers import expand_paths, read_batch, read_paths
+from .rubric import rubric_lines
 from .stats import LIMITS, BankStats, bank_stats
 from .validation import TYPE_VALIDATORS, SourceResolver, validate_record
 from .word import export_docx, records_from_paragraphs, template_docx
 
 __all__ = [
+    "rubric_lines",
     "ACCEPTED",
     "UNIT_FORMATS",
     "Skipped",
