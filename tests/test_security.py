@@ -842,6 +842,9 @@ def test_no_answer_reaches_a_taker_during_open_rounds(app, org_tree, open_rounds
         "filename": ["js/attempt.js", "js/quiz.js"],
         "code": ["test_source"],
         "source_id": [1],
+        # 对战: a battle's questions are never on a sealed paper (tests/test_battles.py); its stream is
+        # held open while it runs, so the scan asks for a battle nobody sits in (404, nothing else)
+        "battle_id": [999_999],
     }
     urls = get_urls(app, values)
     withheld = {who: _withheld_from(app, LOGIN_OF[who]) for who in ("staff", "unit_admin")}
@@ -1057,6 +1060,15 @@ def hostile(login_as, app, create_unit, create_user, frozen_clock):
             "source_id": list(db.session.scalars(select(Source.id))),
             "link": db.session.scalar(select(ScreenLink.token)),
         }
+        # 对战: a finished battle between two of them (their names on its page, its events and its card)
+        from quizapp import clock
+        from quizapp.services.battles import play
+
+        battle = play.start_battle("duel", sorted(ids["user_id"])[:2], now=clock.utcnow())
+        db.session.commit()
+        ids["battle_id"] = battle.id
+        assert play.finish(battle.id, now=clock.utcnow() + timedelta(hours=1))
+        db.session.commit()
     assert ids["bulletin_id"], "the closed round built no bulletin"
     return {
         "escaped": {payload: str(escape(payload)) for payload in PAYLOADS},
@@ -1072,6 +1084,7 @@ def hostile(login_as, app, create_unit, create_user, frozen_clock):
             "filename": ["css/app.css"],
             "code": ["test_source"],
             "source_id": ids["source_id"],
+            "battle_id": [ids["battle_id"]],
         },
         "extra": ["/rankings?parent=P1", "/admin/units?parent=P1", "/admin/staff?unit=X0", "/reports"],
     }
