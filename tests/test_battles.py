@@ -217,7 +217,9 @@ def test_a_whole_duel_gives_a_winner_points_within_the_cap_and_the_ledger_matche
     amy, bob = user(app, "amy"), user(app, "bob")
     for game in range(4):  # four wins: 4 × (1 + 3) = 16 points, capped at 10 a day
         start = frozen_clock() + timedelta(minutes=5 * game)
-        battle = Started(run(app, lambda start=start: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+        battle = Started(
+            run(app, lambda start=start: play.start_battle("duel", [amy.id, bob.id], now=start).id)
+        )
         seats = play_out(
             app,
             battle.id,
@@ -387,3 +389,35 @@ def test_a_challenge_waits_for_the_named_colleague_who_accepts_or_declines(app, 
     run(app, match.respond, amy, declined, False, now=now)
     with app.app_context():
         assert db.session.get(Battle, declined).status == "declined"
+
+
+@pytest.mark.parametrize("counted", [False, True])
+def test_battles_count_toward_the_monthly_participation_only_where_the_admin_chose(
+    app, province, bank, frozen_clock, counted
+):
+    """BATTLE_IN_MONTHLY: a battle played to the end counts like a round's attempt in the month's
+    participation and person-times of the player's unit (its points go to the ledger either way)."""
+    from quizapp.models import Unit
+    from quizapp.services import rankings
+    from quizapp.services.periods import month_period
+
+    app.config["BATTLE_IN_MONTHLY"] = counted
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    play_out(
+        app,
+        battle.id,
+        {
+            amy.id: lambda position: (4, right_answer(app, battle.id, position)),
+            bob.id: lambda position: (5, wrong_answer(app, battle.id, position)),
+        },
+        start,
+    )
+    with app.app_context():
+        tz = app.config["TZINFO"]
+        _, totals = rankings.subtree_totals(month_period(start.astimezone(tz).date()), tz)
+        a1 = db.session.scalar(select(Unit.id).where(Unit.code == "A1"))
+        assert totals[a1]["participants"] == (1 if counted else 0)
+        assert totals[a1]["person_times"] == (1 if counted else 0)
+        assert totals[a1]["points"] == 4  # amy's win and play, counted or not

@@ -27,6 +27,8 @@ from ..models import (
     Attempt,
     AttemptAnswer,
     AttemptStatus,
+    Battle,
+    BattlePlayer,
     DailySet,
     PointsEntry,
     QuestionVersion,
@@ -208,23 +210,27 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
         .group_by(PointsEntry.user_id)
         .subquery()
     )
+    battles = _battle_seats(bounds) if current_app.config["BATTLE_IN_MONTHLY"] else None
     columns = [User.unit_id, func.count(User.id)]
     for i in range(len(periods)):
         sets, tries = func.coalesce(daily.c[f"sets{i}"], 0), func.coalesce(attempts.c[f"n{i}"], 0)
+        if battles is not None:  # 对战 counted as the campaign's monthly contest, where the admin chose
+            tries = tries + func.coalesce(battles.c[f"n{i}"], 0)
         columns += [
             func.sum(case((or_(sets > 0, tries > 0), 1), else_=0)),
             func.sum(sets + tries),
             func.sum(func.coalesce(earned.c[f"points{i}"], 0)),
             func.sum(func.coalesce(daily.c[f"stars{i}"], 0)),
         ]
-    rows = db.session.execute(
+    statement = (
         select(*columns)
         .outerjoin(daily, daily.c.user_id == User.id)
         .outerjoin(attempts, attempts.c.user_id == User.id)
         .outerjoin(earned, earned.c.user_id == User.id)
-        .where(active_staff())
-        .group_by(User.unit_id)
-    ).all()
+    )
+    if battles is not None:
+        statement = statement.outerjoin(battles, battles.c.user_id == User.id)
+    rows = db.session.execute(statement.where(active_staff()).group_by(User.unit_id)).all()
     result: dict[str, dict[int, dict]] = {p.key: defaultdict(_blank) for p in periods}
     for row in rows:
         unit_id, headcount = row[0], row[1]
@@ -269,6 +275,32 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
             if row[2 + 2 * i]:
                 add_answers(result[period.key][row.unit_id], row.ability_id, row[2 + 2 * i], row[3 + 2 * i])
     return result
+
+
+def _battle_seats(bounds: list[tuple]):
+    """Finished 对战 per person and period (seats played to the end, not held): with
+    ``BATTLE_IN_MONTHLY`` each counts like a round's attempt — participation and person-times (its
+    points are in the ledger whatever the setting)."""
+    columns = [
+        func.count(BattlePlayer.id)
+        .filter(Battle.finished_at >= start, Battle.finished_at < end)
+        .label(f"n{i}")
+        for i, (start, end) in enumerate(bounds)
+    ]
+    return (
+        select(BattlePlayer.user_id, *columns)
+        .join(Battle, Battle.id == BattlePlayer.battle_id)
+        .where(
+            Battle.status == "finished",
+            Battle.finished_at >= min(b[0] for b in bounds),
+            Battle.finished_at < max(b[1] for b in bounds),
+            BattlePlayer.user_id.is_not(None),
+            BattlePlayer.held.is_(False),
+            BattlePlayer.forfeited_at.is_(None),
+        )
+        .group_by(BattlePlayer.user_id)
+        .subquery()
+    )
 
 
 @dataclass(frozen=True)
