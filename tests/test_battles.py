@@ -421,3 +421,26 @@ def test_battles_count_toward_the_monthly_participation_only_where_the_admin_cho
         assert totals[a1]["participants"] == (1 if counted else 0)
         assert totals[a1]["person_times"] == (1 if counted else 0)
         assert totals[a1]["points"] == 4  # amy's win and play, counted or not
+
+
+def test_the_month_battle_board_ranks_by_wins_then_win_rate_and_its_page_shows_it(
+    app, province, bank, frozen_clock, login_as
+):
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    play_out(
+        app,
+        battle.id,
+        {
+            amy.id: lambda position: (4, right_answer(app, battle.id, position)),
+            bob.id: lambda position: (5, wrong_answer(app, battle.id, position)),
+        },
+        start,
+    )
+    root = login_as("root")
+    page = root.get("/rankings/people?board=battle&unit=P").get_data(as_text=True)
+    assert "月度对战" in page and "胜场" in page
+    assert page.index(amy.name) < page.index(bob.name)
+    sheet = root.get("/rankings/people?board=battle&unit=P&format=xlsx")
+    assert sheet.status_code == 200

@@ -254,10 +254,12 @@ def units():
 def people():
     kind = request.args.get("board", "month")
     unit = _parent(request.args.get("unit"))
-    month = rankings.parse_month(request.args.get("month") if kind == "month" else None, today=_today())
+    month = rankings.parse_month(
+        request.args.get("month") if kind in ("month", "battle") else None, today=_today()
+    )
     round_id = request.args.get("round", type=int)
     data = leaderboards.board(
-        kind if kind in ("round", "month", "total") else "month",
+        kind if kind in ("round", "month", "total", "battle") else "month",
         unit=unit,
         viewer=current_user,
         month=month,

@@ -1,15 +1,18 @@
 """Individual leaderboards: a round (score desc, time used asc, submitted earlier first), monthly
-points and total points — within a unit subtree, with the viewer's own position always included."""
+points, total points and a month's 对战 (wins, then win rate, then battle points) — within a unit subtree, with the viewer's own position always included."""
 
 from __future__ import annotations
 
 from datetime import date
 
+from flask import current_app
 from sqlalchemy import func, select
 
+from .. import clock
 from ..extensions import db
 from ..models import Attempt, PointsEntry, Role, Round, RoundStatus, Unit, User
 from ..models._types import MAX_ID
+from . import battles
 from .errors import DomainError, NotFound
 from .org import active_staff, in_subtree
 from .rankings import competition_ranks, month_period
@@ -105,6 +108,15 @@ def board(
             for r in rows
         ]
         title, measure = round_.title, "得分"
+    elif kind == "battle":
+        period = month_period(month)
+        start, end = (
+            clock.day_bounds(day, current_app.config["TZINFO"])[0]
+            for day in (period.starts_on, period.ends_on)
+        )
+        entries = [{**row, "value": row["wins"]} for row in battles.counting.leaderboard(unit, start, end)]
+        keys = [(row["wins"], row["win_rate"], row["points"]) for row in entries]
+        title, measure = f"{period.label}对战", "胜场"
     else:
         earned = func.coalesce(func.sum(PointsEntry.amount), 0).label("points")
         conditions = []

@@ -69,7 +69,7 @@ def settle(
     db.session.flush()
 
 
-def leaderboard(unit: Unit, start: datetime, end: datetime, *, limit: int = 100) -> list[dict]:
+def leaderboard(unit: Unit, start: datetime, end: datetime, *, limit: int | None = None) -> list[dict]:
     """个人对战榜 of a subtree over [start, end): battles, wins, win rate and battle points, held
     seats left out; by wins, then win rate, then points."""
     earned = (
@@ -87,6 +87,7 @@ def leaderboard(unit: Unit, start: datetime, end: datetime, *, limit: int = 100)
         select(
             User.id,
             User.name,
+            User.username,
             Unit.name.label("unit"),
             func.count(BattlePlayer.id).label("battles"),
             wins.label("wins"),
@@ -103,12 +104,13 @@ def leaderboard(unit: Unit, start: datetime, end: datetime, *, limit: int = 100)
             BattlePlayer.held.is_(False),
             Unit.path.startswith(unit.path, autoescape=True),
         )
-        .group_by(User.id, User.name, Unit.name)
+        .group_by(User.id, User.name, User.username, Unit.name)
     ).all()
     board = [
         {
             "user_id": r.id,
             "name": r.name,
+            "username": r.username,
             "unit": r.unit,
             "battles": r.battles,
             "wins": int(r.wins or 0),
@@ -120,7 +122,7 @@ def leaderboard(unit: Unit, start: datetime, end: datetime, *, limit: int = 100)
     board.sort(key=lambda r: (-r["wins"], -r["win_rate"], -r["points"], r["name"]))
     for rank, row in enumerate(board, 1):
         row["rank"] = rank
-    return board[:limit]
+    return board if limit is None else board[:limit]
 
 
 def unit_ladder(parent: Unit, start: datetime, end: datetime) -> list[dict]:
