@@ -260,3 +260,48 @@ def test_an_answer_left_unsettled_after_its_marks_is_settled_by_the_close_sweep_
     assert close(app, frozen_clock) == ({"closed": 0, "waiting": 0}, RoundStatus.CLOSED)
     with app.app_context():
         assert db.session.scalar(select(Attempt.percent)) == pytest.approx(50.0)
+
+
+def test_a_rubric_changed_while_marking_does_not_change_what_is_being_marked(
+    app, login_as, written_round, at_start, frozen_clock
+):
+    """Refused, not re-marked: the answers are marked against the version their takers answered. An
+    edit of the question (used, so a new version) leaves the marking form's rubric as it was, and a
+    mark sent with the new rubric's stamp is refused."""
+    from quizapp.models import QuestionVersion, Source
+    from quizapp.services import questions
+
+    round_id, people, markers = written_round
+    with app.app_context():
+        written.add_markers(round_id, [markers["m1"].id, markers["m2"].id], own_unit_ok=False, actor_id=None)
+        db.session.commit()
+    take(login_as, "amy", round_id, GOOD)
+    close(app, frozen_clock)
+    with app.app_context():
+        before = written.next_task(round_id, markers["m1"].id)
+        db.session.scalar(select(Source).where(Source.code == "test_source")).body = "第一条 原文引用"
+        version = db.session.scalar(select(QuestionVersion).where(QuestionVersion.type == "short"))
+        changed = {
+            "source": "test_source",
+            "type": "short",
+            "category": "社会保险",
+            "ability": "法规政策理解运用能力",
+            "difficulty": 1,
+            "stem": version.stem,
+            "answer": RUBRIC["model"],
+            "rubric": [{"point": "只看一个要点", "points": 5, "phrases": ["失业登记"]}],
+            "explanation": version.explanation,
+            "locator": version.locator,
+            "quote": version.quote,
+        }
+        edited = questions.edit(version.question_id, changed, actor_id=None)
+        db.session.commit()
+        assert edited.id != version.id  # answered: a new version
+        after = written.next_task(round_id, markers["m1"].id)
+        assert (
+            after["question"]["rubric"] == before["question"]["rubric"] and after["stamp"] == before["stamp"]
+        )
+        with pytest.raises(DomainError, match="评分要点已变更"):
+            written.mark(
+                after["task"], markers["m1"].id, [5], [], written.rubric_stamp(edited.answer), now=START
+            )
