@@ -444,3 +444,29 @@ def test_the_month_battle_board_ranks_by_wins_then_win_rate_and_its_page_shows_i
     assert page.index(amy.name) < page.index(bob.name)
     sheet = root.get("/rankings/people?board=battle&unit=P&format=xlsx")
     assert sheet.status_code == 200
+
+
+def test_the_unit_ladder_sums_the_wins_of_each_child_units_members(app, province, bank, frozen_clock):
+    from quizapp.models import Unit
+    from quizapp.services.battles import counting
+
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    for game in range(2):
+        begin = start + timedelta(minutes=5 * game)
+        battle = Started(
+            run(app, lambda begin=begin: play.start_battle("duel", [amy.id, bob.id], now=begin).id)
+        )
+        play_out(
+            app,
+            battle.id,
+            {
+                amy.id: lambda position, b=battle.id: (4, right_answer(app, b, position)),
+                bob.id: lambda position, b=battle.id: (5, wrong_answer(app, b, position)),
+            },
+            begin,
+        )
+    with app.app_context():
+        top = db.session.scalar(select(Unit).where(Unit.code == "P"))
+        ladder = counting.unit_ladder(top, start - timedelta(days=1), start + timedelta(days=1))
+        assert [(row["name"], row["wins"]) for row in ladder] == [("甲市", 2), ("乙市", 0)]
