@@ -38,6 +38,12 @@ function receive(view) {
 
 // ---- players: progress, never another's option before the key shows ------------------------------
 
+// "A. 三十日；C. 六十日" → "A、C" (the options are on the screen); 正确 / 错误 as they are.
+function shortChoice(text) {
+  const keys = [...text.matchAll(/(?:^|；)([A-Z])\. /g)].map((match) => match[1]);
+  return keys.length ? keys.join("、") : text;
+}
+
 function playerState(player, view) {
   const kind = view.phase.kind;
   if (view.status === "finished") return h("span", { class: `player-outcome outcome-${player.outcome}` }, `第 ${player.place} 名 · ${OUTCOME[player.outcome] ?? ""}`);
@@ -52,7 +58,7 @@ function playerState(player, view) {
     const chosen = view.current?.chosen?.[player.seat];
     if (chosen === undefined) return h("span", { class: "muted" }, player.machine ? "已作答" : "未作答");
     const right = chosen === view.current.key;
-    return h("span", { class: right ? "player-right" : "player-wrong" }, `${right ? "✓" : "✗"} ${chosen}`);
+    return h("span", { class: right ? "player-right" : "player-wrong", title: chosen }, `${right ? "✓" : "✗"} ${shortChoice(chosen)}`);
   }
   return h("span", { class: "muted" }, "准备");
 }
@@ -120,7 +126,8 @@ function optionButtons(view, { answerable }) {
       "data-key": choice.key,
       "aria-pressed": chosen ? "true" : "false",
       disabled: !answerable,
-    }, question.type === "judge" ? null : h("span", { class: "choice-key" }, choice.key), h("span", {}, choice.text));
+    }, question.type === "judge" ? null : h("span", { class: "choice-key" }, choice.key), h("span", { class: "option-text" }, choice.text),
+    key.length && mine.includes(choice.key) ? h("span", { class: "option-mine" }, "我的选择") : null);
     button.addEventListener("click", () => {
       if (multiple) {
         if (picked.has(choice.key)) picked.delete(choice.key);
@@ -164,6 +171,7 @@ function questionStage(view, me) {
     h("p", { class: "battle-stem" }, question.stem),
     optionButtons(view, { answerable }),
   ];
+  if (answerable && question.type === "multiple") stage.splice(-1, 0, h("p", { class: "hint" }, "多选题：选出全部正确选项后提交，少选、错选不得分"));
   if (answerable && question.type === "multiple") {
     stage.push(h("button", { type: "button", class: "btn btn-primary btn-block battle-submit", disabled: picked.size === 0, onclick: () => send(index, [...picked].sort()) }, "提交答案（多选）"));
   }
@@ -237,12 +245,15 @@ function draw() {
   stageKey = key;
   const stage = clear(el("stage"));
   stage.dataset.phase = view.status === "finished" ? "finished" : kind;
-  if (view.status === "finished") stage.append(...resultStage(view, me));
-  else if (kind === "invited" || kind === "declined") stage.append(...invitedStage(view));
+  stage.dataset.index = view.phase.index ?? "";
+  let parts;
+  if (view.status === "finished") parts = resultStage(view, me);
+  else if (kind === "invited" || kind === "declined") parts = invitedStage(view);
   else if (kind === "lead") {
-    stage.append(h("p", { class: "battle-wait" }, "对战即将开始"),
-      h("p", { class: "muted small" }, `共 ${view.count} 题，每题 ${view.question_seconds} 秒。答对得 10 分，越快加分越多。`));
-  } else stage.append(...questionStage(view, me));
+    parts = [h("p", { class: "battle-wait" }, "对战即将开始"),
+      h("p", { class: "muted small" }, `共 ${view.count} 题，每题 ${view.question_seconds} 秒。答对得 10 分，越快加分越多。`)];
+  } else parts = questionStage(view, me);
+  stage.append(...parts.filter((part) => part !== null)); // Node.append would write out a null
 }
 
 // ---- answering: once per question --------------------------------------------------------------
