@@ -179,3 +179,28 @@ def test_the_result_card_is_an_svg_with_every_text_escaped(
     assert any(t in ("胜", "平", "负") for t in texts)
     page = eve.get(f"/battles/{battle_id}").get_data(as_text=True)
     assert "<b>夏&冬</b>" not in page  # the view in the page is JSON, escaped for HTML
+
+
+def test_a_finished_battle_puts_its_players_on_the_month_board(app, province, bank, login_as, frozen_clock):
+    from .test_battles import play_out, right_answer, wrong_answer
+
+    amy, bob = user_id(app, "amy"), user_id(app, "bob")
+    now = frozen_clock()
+    battle_id = start(app, "duel", ["amy", "bob"], now)
+    play_out(
+        app,
+        battle_id,
+        {  # at a reading pace: nobody is held out of the board
+            amy: lambda position: (8, right_answer(app, battle_id, position)),
+            bob: lambda position: (9, wrong_answer(app, battle_id, position)),
+        },
+        now,
+    )
+    frozen_clock.advance(minutes=10)
+    page = login_as("amy").get("/battles").get_data(as_text=True)
+    rows = re.findall(r"<tr class=\"(mine)?\">(.*?)</tr>", page, re.DOTALL)
+    cells = [(mine, re.findall(r"<td[^>]*>(.*?)</td>", row)) for mine, row in rows]
+    assert cells == [
+        ("mine", ["1", "甲一", "甲市窗口", "1", "1", "100%", "4"]),
+        ("", ["2", "乙一", "乙市窗口", "1", "0", "0%", "1"]),
+    ]
