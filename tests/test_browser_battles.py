@@ -209,13 +209,26 @@ def test_four_phones_play_a_four_player_battle(arena, page_for):
     assert all(page.problems == [] for page in pages), [page.problems for page in pages]
 
 
-def test_a_phone_plays_the_machine_to_the_end(arena, page_for):
+def test_a_phone_plays_the_machine_to_the_end(arena, page_for, monkeypatch):
+    from quizapp.battles import routes
+
     _, base = arena
+    monkeypatch.setattr(routes, "STREAM_MINUTES", 0.05)  # each stream ends after 3 s: the page reconnects
     page = phone(page_for, base, "staff08")
     page.get_by_role("button", name=re.compile("人机对战")).click()
     battle_id(page)
     assert page.locator(".battle-player").count() == 2
     assert "智能对手" in page.locator(".battle-player").nth(1).inner_text()
+    # the connection drops for a moment (the stream ends, the server cannot be reached): said on
+    # the page, and the stream comes back by itself
+    question_open(page, 0)
+    events = re.compile(r"/battles/\d+/events$")
+    page.route(events, lambda route: route.abort("connectionrefused"))
+    offline = page.locator('[data-role="offline"]')
+    offline.filter(has_text="连接中断，正在重连").wait_for(timeout=5000)
+    page.unroute(events)
+    offline.wait_for(state="hidden", timeout=5000)
+    page.problems[:] = [p for p in page.problems if "ERR_CONNECTION_REFUSED" not in p]
     for index in range(QUESTIONS):
         answer(page, index)
         page.locator(f'.battle-stage[data-phase="reveal"][data-index="{index}"] .battle-key').wait_for(
