@@ -209,6 +209,26 @@ def test_four_phones_play_a_four_player_battle(arena, page_for):
     assert all(page.problems == [] for page in pages), [page.problems for page in pages]
 
 
+def test_a_colleague_challenged_by_name_accepts_and_both_play(arena, page_for):
+    _, base = arena
+    ann, ben = phone(page_for, base, "staff09"), phone(page_for, base, "staff10")
+    ann.get_by_label("同事的登录名").fill("staff10")
+    ann.get_by_role("button", name="发起挑战").click()
+    battle = battle_id(ann)
+    ann.locator(".battle-wait", has_text="接受挑战").wait_for()
+    ben.reload()
+    invitation = ben.locator(f'.invitation[data-battle="{battle}"]')
+    assert "向您发起挑战" in invitation.inner_text()
+    invitation.get_by_role("button", name="接受").click()
+    assert battle_id(ben) == battle
+    for index in range(QUESTIONS):  # the challenger's page follows by its stream
+        for page in (ann, ben):
+            answer(page, index)
+    for page in (ann, ben):
+        finished(page, 2)
+    assert ann.problems == [] and ben.problems == []
+
+
 def test_a_phone_plays_the_machine_to_the_end(arena, page_for, monkeypatch):
     from quizapp.battles import routes
 

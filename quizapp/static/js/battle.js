@@ -267,6 +267,14 @@ async function send(index, answer) {
   try {
     sent.result = await api("POST", answersUrl, { position: index, answer }, { retries: 1 });
   } catch (error) {
+    if (error.status === 0 && state.phase.kind === "question" && state.phase.index === index) {
+      sent = null; // the network failed, the answer never arrived: the options again, while time is left
+      stageKey = null;
+      draw();
+      const note = el("stage").querySelector('[data-role="verdict"]');
+      note?.append(h("p", { class: "battle-verdict wrong" }, error.message));
+      return;
+    }
     sent.error = error.message; // 409: the question has ended (a late answer is void), or answered already
   }
   if (state.current?.index === index && slot?.isConnected) clear(slot).append(verdict(state) ?? "");
