@@ -216,9 +216,11 @@ def test_a_colleague_challenged_by_name_accepts_and_both_play(arena, page_for):
     ann.get_by_role("button", name="发起挑战").click()
     battle = battle_id(ann)
     ann.locator(".battle-wait", has_text="接受挑战").wait_for()
+    picture(ann, "challenge")
     ben.reload()
     invitation = ben.locator(f'.invitation[data-battle="{battle}"]')
     assert "向您发起挑战" in invitation.inner_text()
+    picture(ben, "invitation")
     invitation.get_by_role("button", name="接受").click()
     assert battle_id(ben) == battle
     for index in range(QUESTIONS):  # the challenger's page follows by its stream
