@@ -19,6 +19,7 @@ let picked = new Set(); // a multiple-choice question's options ticked, not yet 
 let pickedFor = null;
 let sent = null; // {index, result | error} of this page's own answer
 let source = null;
+const answeredSeen = new Set(); // "seat:index" seen answered while the question was open
 
 const serverNow = () => Date.now() + offset;
 const keysOf = (value) => (value === null || value === undefined ? [] : Array.isArray(value) ? value.map(String) : [String(value)]);
@@ -56,7 +57,10 @@ function playerState(player, view) {
   }
   if (kind === "reveal") {
     const chosen = view.current?.chosen?.[player.seat];
-    if (chosen === undefined) return h("span", { class: "muted" }, player.machine ? "已作答" : "未作答");
+    if (chosen === undefined) {  // the machine chooses no option: whether it answered, as this page saw
+      const answered = player.machine && answeredSeen.has(`${player.seat}:${view.phase.index}`);
+      return h("span", { class: "muted" }, player.machine ? (answered ? "已作答" : "—") : "未作答");
+    }
     const right = chosen === view.current.key;
     return h("span", { class: right ? "player-right" : "player-wrong", title: chosen }, `${right ? "✓" : "✗"} ${shortChoice(chosen)}`);
   }
@@ -64,6 +68,9 @@ function playerState(player, view) {
 }
 
 function drawPlayers(view) {
+  if (view.phase.kind === "question") {
+    for (const p of view.players) if (p.answered_current) answeredSeen.add(`${p.seat}:${view.phase.index}`);
+  }
   const list = clear(el("players"));
   list.classList.toggle("four", view.players.length > 2);
   for (const player of view.players) {
