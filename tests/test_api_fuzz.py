@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from quizapp.extensions import db
-from quizapp.models import User
+from quizapp.models import QuestionVersion, User
 from quizapp.services import daily, draws, grading, practice, rounds, rules
 
 from .conftest import PASSWORD, any_answer
@@ -144,8 +144,17 @@ def world(app, learners, mixed_bank):
         practice.answer_item(
             learner.id, answered["item_id"], key[answered["question"]["type"]], now=START, rules=learning
         )
+        # 对战: a challenge from the other to the learner, and a duel whose first question is open now
+        from quizapp.services.battles import match, play
+
+        invited = match.challenge(other, "fuzzer", now=START)
+        running = play.start_battle("duel", [learner.id, other.id], now=START - timedelta(seconds=4))
+        battle_key = db.session.get(QuestionVersion, running.question_version_ids[0])
         db.session.commit()
         ids = {
+            "battles": [invited, running.id],
+            "open_battle": running.id,
+            "battle_answer": any_answer(grading.public_question(battle_key)),
             "rounds": [exam.id, weekly.id, monthly.id, upcoming.id],
             "attempt": in_progress.id,
             "submittable": submittable.id,
@@ -186,6 +195,8 @@ def _steered(operation, world):
     elif params == {"attempt_id"}:
         attempt = world["submittable"] if operation.path.endswith("/submit") else world["attempt"]
         fixed = [{"attempt_id": attempt}, {"attempt_id": world["theirs"]}]
+    elif params == {"battle_id"}:
+        fixed = [{"battle_id": battle_id} for battle_id in world["battles"]]
     elif params == {"attempt_id", "question_id"}:
         fixed = [{"attempt_id": world["attempt"], "question_id": qid} for qid in world["paper"]]
         fixed.append({"attempt_id": world["attempt"]})
@@ -202,6 +213,11 @@ def _steer_values(case, world, rng: random.Random) -> None:
         case.body["question_id"] = rng.choice(world["daily"])
         if rng.random() < 0.5:  # and a well-formed answer for it, so the operation is driven past its checks
             case.body["answer"] = world["daily_answers"][case.body["question_id"]]
+    battle = (case.path_parameters or {}).get("battle_id")
+    if isinstance(case.body, dict) and battle == world["open_battle"] and rng.random() < 0.5:
+        case.body.update(position=0, answer=world["battle_answer"])  # the open question, well formed
+    if isinstance(case.body, dict) and "username" in case.body and rng.random() < 0.6:
+        case.body["username"] = "other"  # a colleague to challenge
     if case.query is not None:
         for name in ("parent", "unit"):
             if name in case.query and rng.random() < 0.6:

@@ -120,12 +120,15 @@ PAGE_CELLS = (
 
 
 def _page_cells(table: dict) -> list[tuple]:
-    """PAGE_CELLS, then each ability's accuracy (— where the snapshot has no answers of it)."""
+    """PAGE_CELLS, then the chosen ability's accuracy when the units are ranked by one (— where the
+    snapshot has no answers of it): four more columns would not fit a laptop's width (the .xlsx
+    export carries all four)."""
 
     def rate(key: str):
         return lambda r: "—" if r[key] is None else f"{r[key] * 100:.1f}%"
 
-    return [*PAGE_CELLS, *((a["key"], a["header"], rate(a["key"])) for a in table["abilities"])]
+    chosen = [a for a in table["abilities"] if a["key"] == table["indicator"]]
+    return [*PAGE_CELLS, *((a["key"], a["header"], rate(a["key"])) for a in chosen)]
 
 
 def _page_rows(table: dict) -> list[tuple]:

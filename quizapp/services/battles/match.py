@@ -104,7 +104,8 @@ def _seat(entries: list[BattleQueue], mode: str, now: datetime) -> None:
 
 
 def challenge(user: User, opponent_username: str, *, now: datetime) -> int:
-    """点名挑战: a 1v1 battle with a named colleague, waiting for them to accept."""
+    """点名挑战: a 1v1 battle with a named colleague, waiting for them to accept (an invitation may be
+    sent at any time; its acceptance needs both to be free)."""
     opponent = db.session.scalar(
         select(User).where(User.username == opponent_username.strip(), User.active.is_(True))
     )
@@ -112,9 +113,6 @@ def challenge(user: User, opponent_username: str, *, now: datetime) -> int:
         raise NotFound(f"账号“{opponent_username}”不存在")
     if opponent.id == user.id:
         raise BattleError("不能向自己发起挑战")
-    lock_user(user.id)
-    if current_battle(user.id) is not None:
-        raise BattleError("您有一场对战尚未结束")
     return start_battle("duel", [user.id, opponent.id], now=now, challenge=True).id
 
 
@@ -131,8 +129,13 @@ def respond(user: User, battle_id: int, accept: bool, *, now: datetime) -> None:
     if not accept:
         battle.status = "declined"
     else:
-        if current_battle(user.id) not in (None, battle_id):
+        if _playing(user.id):
             raise BattleError("您有一场对战尚未结束")
+        challenger = db.session.scalar(
+            select(BattlePlayer.user_id).where(BattlePlayer.battle_id == battle_id, BattlePlayer.seat == 1)
+        )
+        if _playing(challenger):
+            raise BattleError("对方正在另一场对战中，请稍后再接受")
         seat.accepted = True
         battle.status, battle.started_at = "running", now
         for player in db.session.scalars(select(BattlePlayer).where(BattlePlayer.battle_id == battle_id)):
@@ -141,6 +144,23 @@ def respond(user: User, battle_id: int, accept: bool, *, now: datetime) -> None:
     from .push import changed
 
     changed(battle_id)
+
+
+def _playing(user_id: int) -> bool:
+    """In a running battle, still in it."""
+    return (
+        db.session.scalar(
+            select(BattlePlayer.id)
+            .join(Battle, Battle.id == BattlePlayer.battle_id)
+            .where(
+                BattlePlayer.user_id == user_id,
+                Battle.status == "running",
+                BattlePlayer.forfeited_at.is_(None),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def invitations(user_id: int) -> list[dict]:
