@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import random
 import secrets
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, text, update
 
 from ...extensions import db
 from ...models import WRITTEN_TYPES, Battle, BattleAnswer, BattlePlayer, QuestionVersion, Unit, User
@@ -89,7 +92,9 @@ def start_battle(mode: str, user_ids: list[int], *, now: datetime, challenge: bo
 
 def _load(battle_id: int, *, lock: bool = False) -> tuple[Battle, list[BattlePlayer]]:
     statement = select(Battle).where(Battle.id == battle_id)
-    battle = db.session.scalar(statement.with_for_update() if lock else statement)
+    if lock:  # the row as the lock found it (another transaction may have finished it meanwhile)
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    battle = db.session.scalar(statement)
     if battle is None:
         raise NotFound("对战不存在")
     players = list(
@@ -212,21 +217,42 @@ def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
     if battle.status in ("invited", "declined"):  # a challenge: not started (or never will be)
         return _invited_view(battle, players, me, now)
     phase, ended = phases(battle, _times(answers), players, now)
-    if phase.kind == "finished" and battle.status == "running":
-        finish(battle.id, now=now)
+    if phase.kind == "finished" and battle.status == "running" and finish(battle.id, now=now, wait=False):
         battle, players = _load(battle_id)
+    names = _names(players)
+    return _compose(battle, players, answers, _questions(battle), names, me, phase, ended, now)
+
+
+def _questions(battle: Battle) -> list[dict]:
+    """The battle's questions as a view shows them, by position (what never changes in a battle)."""
     versions = {
         v.id: v
         for v in db.session.scalars(
             select(QuestionVersion).where(QuestionVersion.id.in_(battle.question_version_ids))
         )
     }
-    names = _names(players)
+    questions = []
+    for version_id in battle.question_version_ids:
+        version = versions[version_id]
+        questions.append(
+            {
+                "public": grading.public_question(version),
+                "type": version.type,
+                "options": version.options,
+                "key": grading.describe(version.type, version.options, version.answer),
+                "answer": version.answer,
+                "explanation": version.explanation,
+            }
+        )
+    return questions
+
+
+def _compose(battle, players, answers, questions, names, me, phase, ended, now) -> dict:
     progress = _progress(battle, players, answers, ended, phase, now)
     current = None
     if phase.kind in ("question", "reveal") or (phase.kind == "finished"):
-        version = versions[battle.question_version_ids[phase.index]]
-        current = {"index": phase.index, "question": grading.public_question(version)}
+        question = questions[phase.index]
+        current = {"index": phase.index, "question": question["public"]}
         mine = next((a for a in answers if a.player_id == me.id and a.position == phase.index), None)
         current["mine"] = (
             None
@@ -234,12 +260,12 @@ def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
             else {"response": mine.response, "correct": mine.correct, "points": mine.points}
         )
         if phase.kind != "question":
-            current["key"] = grading.describe(version.type, version.options, version.answer)
-            current["answer"] = version.answer
-            current["explanation"] = version.explanation
+            current["key"] = question["key"]
+            current["answer"] = question["answer"]
+            current["explanation"] = question["explanation"]
             seat_of = {p.id: p.seat for p in players}
             current["chosen"] = {  # by seat, as the players are listed
-                seat_of[a.player_id]: grading.describe(version.type, version.options, a.response)
+                seat_of[a.player_id]: grading.describe(question["type"], question["options"], a.response)
                 for a in answers
                 if a.position == phase.index
             }
@@ -271,6 +297,113 @@ def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
             for p in players
         ],
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The event streams' views: shared rows, no write
+
+
+@dataclass
+class _Rows:
+    """A battle's rows as read at one version (detached, read-only, shared by the process's streams)."""
+
+    version: int
+    loaded: float  # time.monotonic()
+    battle: Battle
+    players: list[BattlePlayer]
+    answers: list[BattleAnswer]
+    questions: list[dict]
+    names: dict[int, str]
+
+
+ROWS_SECONDS = 5  # shared rows are read again after this long (``last_seen_at`` moves without a version)
+
+
+def stream_view(battle_id: int, user_id: int, *, now: datetime, version: int) -> dict | None:
+    """What ``view`` shows a player of a running battle, from rows this process shares among its
+    streams: read again only when the battle's version (``push``) has passed the one they were read
+    at, or after ROWS_SECONDS; the questions and names once per battle. Nothing is written: None
+    when there is something to write (a forfeit to record, the finish) or the battle is not running
+    — the caller then takes ``view`` in a transaction."""
+    cache = current_app.extensions.setdefault("quizapp.battles.rows", {})
+    rows = cache.get(battle_id)
+    if rows is None or rows.version < version or time.monotonic() - rows.loaded > ROWS_SECONDS:
+        rows = _read_rows(battle_id, version, rows)
+        if len(cache) > 2000:  # battles long over
+            for stale in [k for k, v in cache.items() if time.monotonic() - v.loaded > 600]:
+                cache.pop(stale, None)
+        cache[battle_id] = rows
+    battle, players, answers = rows.battle, rows.players, rows.answers
+    me = next((p for p in players if p.user_id == user_id), None)
+    if battle.status != "running" or me is None:
+        return None
+    phase, ended = phases(battle, _times(answers), players, now)
+    gone = any(
+        p.user_id is not None
+        and p.forfeited_at is None
+        and p.last_seen_at is not None
+        and p.last_seen_at + timedelta(seconds=GONE_SECONDS) < now
+        for p in players
+    )
+    if gone or phase.kind == "finished":
+        cache.pop(battle_id, None)
+        return None
+    return _compose(battle, players, answers, rows.questions, rows.names, me, phase, ended, now)
+
+
+def _read_rows(battle_id: int, version: int, before: _Rows | None) -> _Rows:
+    battle, players = _load(battle_id)
+    answers = _answers(battle_id)
+    if before is not None:
+        questions, names = before.questions, before.names
+    else:
+        questions, names = _questions(battle), _names(players)
+    for row in (battle, *players, *answers):
+        db.session.expunge(row)
+    return _Rows(version, time.monotonic(), battle, players, answers, questions, names)
+
+
+class _SeenBook:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.pending: dict[tuple[int, int], datetime] = {}
+        self.written = time.monotonic()
+
+
+SEEN_FLUSH_SECONDS = 1.0
+
+
+def seen_later(battle_id: int, user_id: int, *, now: datetime) -> None:
+    """``seen`` for a stream that has reported its client already: kept in the process's book and
+    written with every other stream's in one statement at most SEEN_FLUSH_SECONDS later (by the
+    first stream to come by then, in its transaction) — not a write per stream every few seconds."""
+    book = current_app.extensions.setdefault("quizapp.battles.seen", _SeenBook())
+    with book.lock:
+        book.pending[(battle_id, user_id)] = now
+        if time.monotonic() - book.written < SEEN_FLUSH_SECONDS:
+            return
+        batch, book.pending, book.written = book.pending, {}, time.monotonic()
+    table, battles = BattlePlayer.__table__, Battle.__table__
+    running = select(battles.c.id).where(battles.c.id == bindparam("b"), battles.c.status == "running")
+    # A seat row another transaction holds (an answer, which marks the player seen itself, or the
+    # finish) is skipped, not waited for: a report waiting there would hold the rows it has already
+    # written — the answers queue behind it — and two such could deadlock.
+    free = (
+        select(table.c.id)
+        .where(
+            table.c.battle_id == bindparam("b"),
+            table.c.user_id == bindparam("u"),
+            table.c.forfeited_at.is_(None),
+            running.exists(),
+        )
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    statement = update(table).where(table.c.id == free).values(last_seen_at=bindparam("at"))
+    rows = [{"b": b, "u": u, "at": at} for (b, u), at in sorted(batch.items())]
+    if db.engine.dialect.name == "postgresql":  # a lost report is harmless: no wait for the WAL flush
+        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    db.session.connection().execute(statement, rows)
 
 
 def _invited_view(battle, players, me, now) -> dict:
@@ -338,12 +471,23 @@ def _progress(battle, players, answers, ended, phase, now) -> dict[int, dict]:
     return progress
 
 
-def finish(battle_id: int, *, now: datetime) -> bool:
+def finish(battle_id: int, *, now: datetime, wait: bool = True) -> bool:
     """Write the result once the battle's time is over (or every person has gone): each seat's
     score, right answers and place (equal scores share a place); win for a sole first place, draw
-    for a shared one, loss otherwise; then points and integrity (``counting``). Idempotent."""
+    for a shared one, loss otherwise; then points and integrity (``counting``). Idempotent.
+
+    ``wait=False`` (a look, whose transaction may already hold its own seat's row: ``seen``): if
+    another transaction is finishing the battle, leave it to that one instead of waiting for its
+    lock — the finisher waits for this transaction's seat row, so waiting here would deadlock; its
+    commit wakes the streams with the result."""
     from . import counting
 
+    if not wait:
+        free = db.session.scalar(
+            select(Battle.id).where(Battle.id == battle_id).with_for_update(skip_locked=True)
+        )
+        if free is None:
+            return False
     battle, players = _load(battle_id, lock=True)
     if battle.status != "running":
         return False

@@ -2,10 +2,13 @@
 
 Each process keeps a version per battle and a condition its streams wait on (``wait``). A change
 (``changed``, called by the writer inside its transaction) reaches the process's own streams after
-the commit, and the other processes' through PostgreSQL: ``pg_notify`` in the same transaction is
-delivered at the commit (never for a rolled-back change) to each process's listener thread, which
-bumps the battle's version there. On SQLite (one process) the commit hook alone does it. A stream
-holds no database connection while it waits.
+the commit (the session's commit hook; never for a rolled-back change), and the other processes'
+through PostgreSQL: the same hook sends ``pg_notify`` on the process's own autocommit connection
+(``Notifier``), delivered to each process's listener thread, which bumps the battle's version there.
+Not in the writer's transaction: PostgreSQL serializes the commits of transactions that notify, each
+with its WAL flush — at a few hundred answers a second that queue, not the work, was the latency.
+On SQLite (one process) the commit hook alone does it. A stream holds no database connection while
+it waits.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import logging
 import threading
 
 from flask import current_app
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from ...extensions import db
 
@@ -23,22 +26,36 @@ log = logging.getLogger(__name__)
 
 
 class Board:
+    """Per battle: its version and a condition only its own streams wait on (a change of one battle
+    wakes its streams, not every stream of the process)."""
+
     def __init__(self) -> None:
-        self.changed_cond = threading.Condition()
+        self.lock = threading.Lock()
         self.versions: dict[int, int] = {}
+        self.conditions: dict[int, threading.Condition] = {}
+
+    def _condition(self, battle_id: int) -> threading.Condition:
+        with self.lock:
+            condition = self.conditions.get(battle_id)
+            if condition is None:
+                condition = self.conditions[battle_id] = threading.Condition(self.lock)
+            return condition
 
     def bump(self, battle_id: int) -> None:
-        with self.changed_cond:
+        with self.lock:
             self.versions[battle_id] = self.versions.get(battle_id, 0) + 1
-            self.changed_cond.notify_all()
+            condition = self.conditions.get(battle_id)
+            if condition is not None:
+                condition.notify_all()
 
     def version(self, battle_id: int) -> int:
         return self.versions.get(battle_id, 0)
 
     def wait(self, battle_id: int, after: int, timeout: float) -> int:
         """The battle's version once it passes ``after``, or the same after ``timeout`` seconds."""
-        with self.changed_cond:
-            self.changed_cond.wait_for(lambda: self.versions.get(battle_id, 0) > after, timeout=timeout)
+        condition = self._condition(battle_id)
+        with condition:
+            condition.wait_for(lambda: self.versions.get(battle_id, 0) > after, timeout=timeout)
             return self.versions.get(battle_id, 0)
 
 
@@ -53,20 +70,58 @@ def changed(battle_id: int) -> None:
     if not pending:
         here = board()
 
+        notifier = _notifier() if db.engine.dialect.name == "postgresql" else None
+
         @event.listens_for(session, "after_commit", once=True)
         def wake(_session) -> None:
-            for one in _session.info.pop("battles_changed", set()):
+            done = _session.info.pop("battles_changed", set())
+            for one in done:
                 here.bump(one)
+            if notifier is not None:
+                notifier.send(done)
 
         @event.listens_for(session, "after_rollback", once=True)
         def forget(_session) -> None:
             _session.info.pop("battles_changed", None)
 
     pending.add(battle_id)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(
-            text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": str(battle_id)}
-        )
+
+
+class Notifier:
+    """The process's connection for ``pg_notify`` after a commit (autocommit: no WAL flush, no
+    transaction held). A failure is logged, not raised — the change is committed; the streams of
+    other processes see it at their next wake (within seconds) instead."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.lock, self.connection = url, threading.Lock(), None
+
+    def send(self, battle_ids) -> None:
+        import psycopg
+
+        if not battle_ids:
+            return
+        with self.lock:
+            for attempt in (1, 2):
+                try:
+                    if self.connection is None or self.connection.closed:
+                        self.connection = psycopg.connect(self.url, autocommit=True)
+                    for battle_id in battle_ids:
+                        self.connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(battle_id)))
+                    return
+                except Exception:  # noqa: BLE001 — the change is committed whatever happens here
+                    if self.connection is not None:
+                        self.connection.close()
+                    self.connection = None
+                    if attempt == 2:
+                        log.exception("battle notify failed")
+
+
+def _notifier() -> Notifier:
+    notifier = current_app.extensions.get("quizapp.battles.notifier")
+    if notifier is None:
+        url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        notifier = current_app.extensions.setdefault("quizapp.battles.notifier", Notifier(url))
+    return notifier
 
 
 _listening: set[int] = set()
