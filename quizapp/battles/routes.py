@@ -15,6 +15,7 @@ from flask import Response, abort, current_app, jsonify, render_template, reques
 from flask_login import current_user, login_required
 
 from .. import clock
+from ..database import writes_database
 from ..extensions import db
 from ..models import Unit
 from ..services.battles import counting, match, play, push
@@ -62,6 +63,7 @@ def _top(unit: Unit | None) -> Unit | None:
 @bp.get("/battles/<int:battle_id>")
 @login_required
 @commits  # a look may finish a battle whose time is over
+@writes_database
 def battle_page(battle_id: int):
     view = play.view(battle_id, current_user.id, now=clock.utcnow())  # 404 for anyone not seated
     return render_template("battles/battle.html", battle_id=battle_id, view=view)
@@ -70,6 +72,7 @@ def battle_page(battle_id: int):
 @bp.get("/battles/<int:battle_id>/card.svg")
 @login_required
 @commits
+@writes_database
 def card(battle_id: int):
     """The result card to share, as an image (SVG: crisp on any phone, saved as PNG by the page)."""
     view = play.view(battle_id, current_user.id, now=clock.utcnow())
@@ -98,6 +101,7 @@ def join_queue():
 @bp.get("/api/v1/battles/queue")
 @login_required
 @commits
+@writes_database  # a poll matches the waiting and takes its own entry out
 def poll_queue():
     return jsonify(match.poll(current_user, now=clock.utcnow()))
 
@@ -130,6 +134,7 @@ def respond(battle_id: int):
 @bp.get("/api/v1/battles/<int:battle_id>")
 @login_required
 @commits
+@writes_database
 def battle_state(battle_id: int):
     return jsonify(play.view(battle_id, current_user.id, now=clock.utcnow()))
 
@@ -155,23 +160,20 @@ def answer(battle_id: int):
 
 @bp.get("/battles/<int:battle_id>/events")
 @login_required
+@writes_database  # the first view reports the player seen
 def events(battle_id: int):
     """text/event-stream: the player's view now, then on every change of the battle and at each
-    change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen (the
-    process writes its streams' reports together, ``play.seen_later``). Views come from rows the process's streams share
-    (``play.stream_view``: read again when the battle's version passes them); a wake with something
-    to write takes ``play.view`` in a transaction. The stream holds no database connection while it
-    waits."""
+    change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen.
+    The stream holds no database connection while it waits."""
     user_id, client = current_user.id, client_key()
     app = current_app._get_current_object()
     push.listen(app)
     here = push.board()
-    start = here.version(battle_id)
     first = _seen_view(battle_id, user_id, client)  # 404 for anyone not seated
     db.session.remove()
 
     def stream():
-        view, version = first, start
+        view, version = first, here.version(battle_id)
         yield "retry: 1000\n" + _event(view)
         ends = clock.utcnow() + timedelta(minutes=STREAM_MINUTES)
         while view["status"] in ("running", "invited") and clock.utcnow() < ends:
@@ -183,13 +185,7 @@ def events(battle_id: int):
                 )
             version = here.wait(battle_id, version, wait)
             with app.app_context():
-                now = clock.utcnow()
-                fresh = play.stream_view(battle_id, user_id, now=now, version=version)
-                if fresh is None:  # something to write (a forfeit, the finish), or not running
-                    fresh = _seen_view(battle_id, user_id, client)
-                else:
-                    with transaction(flash_errors=False):
-                        play.seen_later(battle_id, user_id, now=now)
+                fresh = _seen_view(battle_id, user_id, client)
                 db.session.remove()
             if _changed(view, fresh):
                 view = fresh
