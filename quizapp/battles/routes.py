@@ -163,17 +163,21 @@ def answer(battle_id: int):
 @writes_database  # the first view reports the player seen
 def events(battle_id: int):
     """text/event-stream: the player's view now, then on every change of the battle and at each
-    change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen.
-    The stream holds no database connection while it waits."""
+    change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen (the
+    process writes its streams' reports together, ``play.seen_later``). Views come from rows the process's streams share
+    (``play.stream_view``: read again when the battle's version passes them); a wake with something
+    to write takes ``play.view`` in a transaction. The stream holds no database connection while it
+    waits."""
     user_id, client = current_user.id, client_key()
     app = current_app._get_current_object()
     push.listen(app)
     here = push.board()
+    start = here.version(battle_id)
     first = _seen_view(battle_id, user_id, client)  # 404 for anyone not seated
     db.session.remove()
 
     def stream():
-        view, version = first, here.version(battle_id)
+        view, version = first, start
         yield "retry: 1000\n" + _event(view)
         ends = clock.utcnow() + timedelta(minutes=STREAM_MINUTES)
         while view["status"] in ("running", "invited") and clock.utcnow() < ends:
@@ -185,7 +189,13 @@ def events(battle_id: int):
                 )
             version = here.wait(battle_id, version, wait)
             with app.app_context():
-                fresh = _seen_view(battle_id, user_id, client)
+                now = clock.utcnow()
+                fresh = play.stream_view(battle_id, user_id, now=now, version=version)
+                if fresh is None:  # something to write (a forfeit, the finish), or not running
+                    fresh = _seen_view(battle_id, user_id, client)
+                else:
+                    with transaction(flash_errors=False):
+                        play.seen_later(battle_id, user_id, now=now)
                 db.session.remove()
             if _changed(view, fresh):
                 view = fresh
