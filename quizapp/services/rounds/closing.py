@@ -42,7 +42,11 @@ def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) ->
     ``{"closed": False, "reason": …}`` when it was closed already or an extended attempt is still
     running (the round then waits for it, and the next sweep tries again)."""
     bulk_work()
-    round_ = db.session.scalar(select(Round).where(Round.id == round_id).with_for_update())
+    # FOR NO KEY UPDATE: what this close writes never changes the round's key, and a plain FOR UPDATE
+    # would block every foreign-key check on the round (a concurrent auto-submit recording its
+    # integrity review) while this close waits for that transaction's attempt row: a deadlock (seen
+    # with two scheduler processes).
+    round_ = db.session.scalar(select(Round).where(Round.id == round_id).with_for_update(key_share=True))
     if round_ is None:
         raise NotFound("本轮不存在")
     if round_.status == RoundStatus.CLOSED:
