@@ -44,7 +44,7 @@ def arena(tmp_path_factory):
             instance,
             WTF_CSRF_ENABLED=True,
             BATTLE_QUESTIONS=QUESTIONS,
-            BATTLE_QUESTION_SECONDS=12,
+            BATTLE_QUESTION_SECONDS=20,  # room for a slow CI machine between two phones
             BATTLE_REVEAL_SECONDS=2,
             BATTLE_LEAD_SECONDS=2,
         )
@@ -254,7 +254,7 @@ def test_a_phone_plays_the_machine_to_the_end(arena, page_for, monkeypatch):
     for index in range(QUESTIONS):
         answer(page, index)
         page.locator(f'.battle-stage[data-phase="reveal"][data-index="{index}"] .battle-key').wait_for(
-            timeout=20_000
+            timeout=45_000
         )
     finished(page, 2)
     machine = page.locator('.battle-player[data-seat="2"]')
