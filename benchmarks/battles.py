@@ -128,7 +128,11 @@ class Stream:
         with self.changed:
             while position not in self.shown:
                 kind, index = self.phase
-                past = self.finished or (index > position) or (index == position and kind != "question")
+                past = (
+                    self.finished
+                    or index > position
+                    or (index == position and kind in ("reveal", "finished"))
+                )
                 left = deadline - time.monotonic()
                 if past or self.error or left <= 0:
                     return None
@@ -242,6 +246,7 @@ def battle_figures(
     post_seconds: list[float] = []
     late, errors = [0], {}
     lock = threading.Lock()
+    before = os.environ.get("GUNICORN_CMD_ARGS")
     try:
         # A worker takes no more connections than it has threads: gthread would otherwise accept a
         # connection it has no thread for behind held streams (gunicorn's default is 1,000).
@@ -259,6 +264,7 @@ def battle_figures(
             failed = [s.error for s in streams if s.error]
             assert not failed, f"{len(failed)} streams failed to open: {failed[:3]}"
             print(f"  {f'…{players} streams open in':<44} {time.perf_counter() - opened:>9.1f} s", flush=True)
+            time.sleep(4)  # every stream past its first wake (the process's first read of its battle)
             start_now(app, battle_ids, lead_in=4, stagger=stagger)
             played = time.perf_counter()
 
@@ -291,11 +297,29 @@ def battle_figures(
                             kind = f"answer HTTP {status}: {payload[:60].decode(errors='replace')}"
                             errors[kind] = errors.get(kind, 0) + 1
 
+            floor: list[float] = []  # GET /api/v1/session every 200 ms meanwhile: the stack's floor
+
+            def probe() -> None:
+                while any(driver.is_alive() for driver in drivers):
+                    sent = time.perf_counter()
+                    try:
+                        connection = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=30)
+                        connection.request("GET", "/api/v1/session", headers=clients[0].headers)
+                        connection.getresponse().read()
+                        connection.close()
+                    except (OSError, http.client.HTTPException):
+                        pass
+                    floor.append(time.perf_counter() - sent)
+                    time.sleep(0.2)
+
             drivers = [threading.Thread(target=player, args=(n,)) for n in range(players)]
             for driver in drivers:
                 driver.start()
+            prober = threading.Thread(target=probe)
+            prober.start()
             for driver in drivers:
                 driver.join()
+            prober.join()
             for stream in streams:
                 stream.wait_finished(60)
             played = time.perf_counter() - played
@@ -304,6 +328,11 @@ def battle_figures(
         for stream in streams:
             stream.close()
         remove_battles(app, battle_ids)
+        threading.stack_size(0)
+        if before is None:
+            os.environ.pop("GUNICORN_CMD_ARGS", None)
+        else:
+            os.environ["GUNICORN_CMD_ARGS"] = before
 
     for stream in streams:
         if stream.error:
@@ -340,6 +369,7 @@ def battle_figures(
             n: round(percentile(values, 0.95), 1) for n, values in sorted(by_count.items())
         },
         "answer POST p95 ms": round(percentile(post_seconds, 0.95) * 1000, 1) if post_seconds else None,
+        "floor GET p95 ms meanwhile": round(percentile(floor, 0.95) * 1000, 1) if floor else None,
         "played s": round(played, 1),
         "starts spread over s": stagger,
         "workers × threads": f"{workers} × {threads}",
@@ -361,7 +391,8 @@ def battle_figures(
     print(
         f"  {'':<44} {battles} battles, {players} players, {count} questions each, played in "
         f"{figures['played s']} s; late answers (409) {late[0]}; answer POST p95 "
-        f"{figures['answer POST p95 ms']} ms; p95 by a player's nth answer "
+        f"{figures['answer POST p95 ms']} ms (floor GET meanwhile {figures['floor GET p95 ms meanwhile']} ms); "
+        "p95 by a player's nth answer "
         f"{by_nth}",
         flush=True,
     )

@@ -4,7 +4,8 @@
 
 Figures: through gunicorn, autosave beside the stack's floor at 32 clients, 2,000 staff starting a
 monthly round within 10 s, peak memory per worker, and on SQLite 200 simultaneous autosaves (see
-benchmarks/load.py); then the full live ranking recompute of every level; the rankings page from
+benchmarks/load.py); 对战 on PostgreSQL: 200 four-player battles, answer → the opponents' screens
+(benchmarks/battles.py); then the full live ranking recompute of every level; the rankings page from
 its snapshot (p95); closing a monthly round (auto-submit, grade in one pass, rank, snapshot,
 bulletin, item analysis) with N attempts × 50 answers; importing 10,000 questions and 100,000 staff
 from .xlsx; a 现场比武 hall (8 teams × 4 phones on quizapp serve, SQLite): open → every phone and
@@ -38,7 +39,7 @@ from quizapp.models import (
 )
 from quizapp.services import bank_io, sweeps
 
-from . import contest, load, staff_import
+from . import battles, contest, load, staff_import
 from .common import app_for, percentile, timed
 from .make_org import PASSWORD, advance_sequences, chunks
 
@@ -205,6 +206,12 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn workers for the load figures")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument(
+        "--battle-threads",
+        type=int,
+        default=250,
+        help="threads per worker for the battles (a stream holds one)",
+    )
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn load figures")
     args = parser.parse_args()
     app = app_for(args.database_url)
@@ -217,6 +224,10 @@ def main() -> None:
             load.sqlite_burst_figures(
                 app, url, results, quick=args.quick, workers=args.workers, threads=args.threads
             )
+        # 对战: 200 four-player battles (800 held event streams) on PostgreSQL; skipped on SQLite.
+        battles.battle_figures(
+            app, results, battles=50 if args.quick else 200, workers=args.workers, threads=args.battle_threads
+        )
     ranking_figures(app, results, 20 if args.quick else 100)
     close_figures(app, results, 2000 if args.quick else 50000)
     import_figures(app, results, 1000 if args.quick else 10000)
