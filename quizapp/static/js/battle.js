@@ -259,7 +259,8 @@ function draw() {
   else if (kind === "lead") {
     parts = [h("p", { class: "battle-wait" }, "对战即将开始"),
       h("p", { class: "muted small" }, `共 ${view.count} 题，每题 ${view.question_seconds} 秒。答对得 10 分，越快加分越多。`)];
-  } else parts = questionStage(view, me);
+  } else if (kind === "finished") parts = [h("p", { class: "battle-wait" }, "正在结算成绩…")]; // the finish is being written
+  else parts = questionStage(view, me);
   stage.append(...parts.filter((part) => part !== null)); // Node.append would write out a null
 }
 
