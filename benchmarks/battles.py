@@ -42,7 +42,7 @@ from sqlalchemy import delete, select, update
 from quizapp import clock
 from quizapp.extensions import db
 from quizapp.models import Battle, BattleAnswer, BattlePlayer, PointsEntry
-from quizapp.services.battles import play
+from quizapp.services.battles import play, push
 
 from . import load
 from .common import app_for, percentile
@@ -179,12 +179,13 @@ def create_battles(app, user_ids: list[int], count: int, start_in: float) -> lis
 def start_now(app, battle_ids: list[int], lead_in: float, stagger: float) -> None:
     """Move the battles' start to ``lead_in`` seconds from now (every player is connected), spread
     evenly over ``stagger`` seconds more (battles begin as their players are matched, not on one
-    beat); each stream shows the new clock at its next wake (within its 3 s)."""
+    beat); the change is pushed as any change to a battle is."""
     with app.app_context():
         now = clock.utcnow()
         for n, battle_id in enumerate(battle_ids):
             at = now + timedelta(seconds=lead_in + stagger * n / len(battle_ids))
             db.session.execute(update(Battle).where(Battle.id == battle_id).values(started_at=at))
+            push.changed(battle_id)  # as any change to a battle: its streams read it again
         db.session.commit()
 
 

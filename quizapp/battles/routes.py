@@ -163,11 +163,11 @@ def answer(battle_id: int):
 @writes_database  # the first view reports the player seen
 def events(battle_id: int):
     """text/event-stream: the player's view now, then on every change of the battle and at each
-    change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen (the
-    process writes its streams' reports together, ``play.seen_later``). Views come from rows the process's streams share
-    (``play.stream_view``: read again when the battle's version passes them); a wake with something
-    to write takes ``play.view`` in a transaction. The stream holds no database connection while it
-    waits."""
+    change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen
+    (the process writes its streams' reports together: ``play.seen_later``). Views come from rows the
+    process's streams share (``play.stream_view``: read again when the battle's version passes
+    them; an answer's change brings the answer); a wake with something to write takes
+    ``play.view`` in a transaction. The stream holds no database connection while it waits."""
     user_id, client = current_user.id, client_key()
     app = current_app._get_current_object()
     push.listen(app)

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import bindparam, func, select, text, update
 
+from ... import clock
 from ...extensions import db
 from ...models import WRITTEN_TYPES, Battle, BattleAnswer, BattlePlayer, QuestionVersion, Unit, User
 from .. import draws, grading, integrity
@@ -183,24 +184,23 @@ def answer(
     )
     if exists is not None:
         raise BattleError("本题已作答")
-    db.session.add(
-        BattleAnswer(
-            battle_id=battle_id,
-            player_id=player.id,
-            position=position,
-            response=response,
-            correct=grade.correct,
-            points=points,
-            seconds=round(seconds, 3),
-            answered_at=now,
-        )
+    given = BattleAnswer(
+        battle_id=battle_id,
+        player_id=player.id,
+        position=position,
+        response=response,
+        correct=grade.correct,
+        points=points,
+        seconds=round(seconds, 3),
+        answered_at=now,
     )
+    db.session.add(given)
     player.last_seen_at = now
     clients = integrity.with_client(player.clients, client)
     if clients is not None:
         player.clients = clients
     db.session.flush()
-    push.changed(battle_id)
+    push.changed(battle_id, answer_note(given))
     return {"correct": grade.correct, "points": points}
 
 
@@ -309,49 +309,104 @@ class _Rows:
 
     version: int
     loaded: float  # time.monotonic()
+    read_at: datetime  # the server's clock when read
     battle: Battle
     players: list[BattlePlayer]
     answers: list[BattleAnswer]
     questions: list[dict]
     names: dict[int, str]
 
+    def with_answer(self, note: dict, version: int) -> _Rows:
+        """These rows with one more answer (``answer_note``), at ``version`` (``push.Board.bump``)."""
+        answers = self.answers
+        if all(a.id != note["id"] for a in answers):
+            answers = [
+                *answers,
+                _Answer(**{**note, "answered_at": datetime.fromisoformat(note["answered_at"])}),
+            ]
+        return _Rows(
+            version, self.loaded, self.read_at, self.battle, self.players, answers, self.questions, self.names
+        )
 
-ROWS_SECONDS = 5  # shared rows are read again after this long (``last_seen_at`` moves without a version)
+
+@dataclass(frozen=True)
+class _Answer:
+    """An answer as a view reads it, from a change's note (no row read)."""
+
+    id: int
+    player_id: int
+    position: int
+    response: object
+    correct: bool
+    points: float
+    answered_at: datetime
+
+
+def answer_note(answer: BattleAnswer) -> dict:
+    """What every process's streams need of a new answer (it travels with the change, as JSON)."""
+    return {
+        "id": answer.id,
+        "player_id": answer.player_id,
+        "position": answer.position,
+        "response": answer.response,
+        "correct": answer.correct,
+        "points": answer.points,
+        "answered_at": answer.answered_at.isoformat(),
+    }
+
+
+# Shared rows are read again after this long whatever happened (who is gone), plus up to 10 s by
+# battle so that battles read together do not come due together.
+ROWS_SECONDS = 30
 
 
 def stream_view(battle_id: int, user_id: int, *, now: datetime, version: int) -> dict | None:
     """What ``view`` shows a player of a running battle, from rows this process shares among its
-    streams: read again only when the battle's version (``push``) has passed the one they were read
-    at, or after ROWS_SECONDS; the questions and names once per battle. Nothing is written: None
-    when there is something to write (a forfeit to record, the finish) or the battle is not running
-    — the caller then takes ``view`` in a transaction."""
-    cache = current_app.extensions.setdefault("quizapp.battles.rows", {})
+    streams (``push.Board.rows``): read again only when the battle's version has passed the one
+    they are at (an answer's change brings the answer itself: ``push``), or after ROWS_SECONDS and a
+    few (``last_seen_at`` moves without a change: who is gone); the questions and
+    names once per battle. Nothing is written: None when there is something to write (a forfeit to
+    record, the finish) or the battle is not running — the caller then takes ``view`` in a
+    transaction."""
+    cache = push.board().rows
     rows = cache.get(battle_id)
-    if rows is None or rows.version < version or time.monotonic() - rows.loaded > ROWS_SECONDS:
-        rows = _read_rows(battle_id, version, rows)
-        if len(cache) > 2000:  # battles long over
-            for stale in [k for k, v in cache.items() if time.monotonic() - v.loaded > 600]:
-                cache.pop(stale, None)
-        cache[battle_id] = rows
+    due = ROWS_SECONDS + battle_id % 10
+    if rows is None or rows.version < version or time.monotonic() - rows.loaded > due:
+        rows = _keep(cache, _read_rows(battle_id, version, rows))
     battle, players, answers = rows.battle, rows.players, rows.answers
     me = next((p for p in players if p.user_id == user_id), None)
     if battle.status != "running" or me is None:
         return None
     phase, ended = phases(battle, _times(answers), players, now)
-    gone = any(
+    # Gone as the rows were read (``last_seen_at`` moves without a change): a forfeit is recorded at
+    # the moment the player left whenever it is found, so finding it up to ROWS_SECONDS later changes
+    # nothing in the result; answers and ``view`` find it at once.
+    if _gone(players, rows.read_at) or phase.kind == "finished":
+        cache.pop(battle_id, None)
+        return None
+    return _compose(battle, players, answers, rows.questions, rows.names, me, phase, ended, now)
+
+
+def _gone(players, now: datetime) -> bool:
+    return any(
         p.user_id is not None
         and p.forfeited_at is None
         and p.last_seen_at is not None
         and p.last_seen_at + timedelta(seconds=GONE_SECONDS) < now
         for p in players
     )
-    if gone or phase.kind == "finished":
-        cache.pop(battle_id, None)
-        return None
-    return _compose(battle, players, answers, rows.questions, rows.names, me, phase, ended, now)
+
+
+def _keep(cache: dict, rows: _Rows) -> _Rows:
+    if len(cache) > 2000:  # battles long over
+        for stale in [k for k, v in cache.items() if time.monotonic() - v.loaded > 600]:
+            cache.pop(stale, None)
+    cache[rows.battle.id] = rows
+    return rows
 
 
 def _read_rows(battle_id: int, version: int, before: _Rows | None) -> _Rows:
+    read_at = clock.utcnow()
     battle, players = _load(battle_id)
     answers = _answers(battle_id)
     if before is not None:
@@ -360,7 +415,7 @@ def _read_rows(battle_id: int, version: int, before: _Rows | None) -> _Rows:
         questions, names = _questions(battle), _names(players)
     for row in (battle, *players, *answers):
         db.session.expunge(row)
-    return _Rows(version, time.monotonic(), battle, players, answers, questions, names)
+    return _Rows(version, time.monotonic(), read_at, battle, players, answers, questions, names)
 
 
 class _SeenBook:

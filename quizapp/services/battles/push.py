@@ -13,6 +13,7 @@ it waits.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -27,12 +28,15 @@ log = logging.getLogger(__name__)
 
 class Board:
     """Per battle: its version and a condition only its own streams wait on (a change of one battle
-    wakes its streams, not every stream of the process)."""
+    wakes its streams, not every stream of the process); and the rows the process's streams share
+    (``rows``, kept by ``play.stream_view``). A change that is one answer carries the answer: rows
+    read at the version just before it take it in place, so no stream reads the battle again."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.versions: dict[int, int] = {}
         self.conditions: dict[int, threading.Condition] = {}
+        self.rows: dict = {}  # battle → play._Rows
 
     def _condition(self, battle_id: int) -> threading.Condition:
         with self.lock:
@@ -41,9 +45,13 @@ class Board:
                 condition = self.conditions[battle_id] = threading.Condition(self.lock)
             return condition
 
-    def bump(self, battle_id: int) -> None:
+    def bump(self, battle_id: int, answer: dict | None = None) -> None:
         with self.lock:
-            self.versions[battle_id] = self.versions.get(battle_id, 0) + 1
+            before = self.versions.get(battle_id, 0)
+            self.versions[battle_id] = before + 1
+            rows = self.rows.get(battle_id)
+            if answer is not None and rows is not None and rows.version == before:
+                self.rows[battle_id] = rows.with_answer(answer, before + 1)
             condition = self.conditions.get(battle_id)
             if condition is not None:
                 condition.notify_all()
@@ -63,20 +71,21 @@ def board() -> Board:
     return current_app.extensions.setdefault("quizapp.battles.board", Board())
 
 
-def changed(battle_id: int) -> None:
-    """Within the writer's transaction: after its commit, every stream of the battle wakes."""
+def changed(battle_id: int, answer: dict | None = None) -> None:
+    """Within the writer's transaction: after its commit, every stream of the battle wakes.
+    ``answer``: the change is this one answer (``play.answer_note``), carried to every process."""
     session = db.session()
-    pending = session.info.setdefault("battles_changed", set())
+    pending = session.info.setdefault("battles_changed", {})
     if not pending:
         here = board()
-
         notifier = _notifier() if db.engine.dialect.name == "postgresql" else None
 
         @event.listens_for(session, "after_commit", once=True)
         def wake(_session) -> None:
-            done = _session.info.pop("battles_changed", set())
-            for one in done:
-                here.bump(one)
+            done = _session.info.pop("battles_changed", {})
+            for one, answers in done.items():
+                for note in answers or [None]:
+                    here.bump(one, note)
             if notifier is not None:
                 notifier.send(done)
 
@@ -84,7 +93,10 @@ def changed(battle_id: int) -> None:
         def forget(_session) -> None:
             _session.info.pop("battles_changed", None)
 
-    pending.add(battle_id)
+    if battle_id in pending and (pending[battle_id] == [] or answer is None):
+        pending[battle_id] = []  # more than one answer's change: every process reads it again
+    else:
+        pending.setdefault(battle_id, []).append(answer)
 
 
 class Notifier:
@@ -95,18 +107,24 @@ class Notifier:
     def __init__(self, url: str) -> None:
         self.url, self.lock, self.connection = url, threading.Lock(), None
 
-    def send(self, battle_ids) -> None:
+    def send(self, changes: dict) -> None:
+        """``changes``: battle → its answers (empty: read it again)."""
         import psycopg
 
-        if not battle_ids:
+        if not changes:
             return
+        payloads = [
+            f"{battle_id} {json.dumps(note)}" if note is not None else str(battle_id)
+            for battle_id, answers in changes.items()
+            for note in answers or [None]
+        ]
         with self.lock:
             for attempt in (1, 2):
                 try:
                     if self.connection is None or self.connection.closed:
                         self.connection = psycopg.connect(self.url, autocommit=True)
-                    for battle_id in battle_ids:
-                        self.connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, str(battle_id)))
+                    for payload in payloads:
+                        self.connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
                     return
                 except Exception:  # noqa: BLE001 — the change is committed whatever happens here
                     if self.connection is not None:
@@ -151,7 +169,8 @@ def _listen(url: str, here: Board) -> None:
             with psycopg.connect(url, autocommit=True) as connection:
                 connection.execute(f"LISTEN {CHANNEL}")
                 for note in connection.notifies():
-                    here.bump(int(note.payload))
+                    battle_id, _, answer = note.payload.partition(" ")
+                    here.bump(int(battle_id), json.loads(answer) if answer else None)
         except Exception:  # noqa: BLE001 — a listener must outlive a database restart
             log.exception("battle listener: reconnecting")
             time.sleep(1)
