@@ -18,7 +18,7 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import Unit
-from ..services.battles import counting, match, play, push
+from ..services.battles import counting, match, play, push, streams
 from ..services.errors import DomainError
 from ..web import client_key, commits, transaction
 from . import bp
@@ -164,9 +164,9 @@ def answer(battle_id: int):
 def events(battle_id: int):
     """text/event-stream: the player's view now, then on every change of the battle and at each
     change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen
-    (the process writes its streams' reports together: ``play.seen_later``). Views come from rows the
-    process's streams share (``play.stream_view``: read again when the battle's version passes
-    them; an answer's change brings the answer); a wake with something to write takes
+    (the process writes its streams' reports together: ``streams.seen_later``). Views come from
+    rows the process's streams share (``streams.stream_view``: read again when the battle's version
+    passes them; an answer's change brings the answer); a wake with something to write takes
     ``play.view`` in a transaction. The stream holds no database connection while it waits."""
     user_id, client = current_user.id, client_key()
     app = current_app._get_current_object()
@@ -190,12 +190,12 @@ def events(battle_id: int):
             version = here.wait(battle_id, version, wait)
             with app.app_context():
                 now = clock.utcnow()
-                fresh = play.stream_view(battle_id, user_id, now=now, version=version)
+                fresh = streams.stream_view(battle_id, user_id, now=now, version=version)
                 if fresh is None:  # something to write (a forfeit, the finish), or not running
                     fresh = _seen_view(battle_id, user_id, client)
                 else:
                     with transaction(flash_errors=False):
-                        play.seen_later(battle_id, user_id, now=now)
+                        streams.seen_later(battle_id, user_id, now=now)
                 db.session.remove()
             if _changed(view, fresh):
                 view = fresh

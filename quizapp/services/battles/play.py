@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import random
 import secrets
-import threading
-import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select, text, update
+from sqlalchemy import func, select
 
-from ... import clock
 from ...extensions import db
 from ...models import WRITTEN_TYPES, Battle, BattleAnswer, BattlePlayer, QuestionVersion, Unit, User
 from .. import draws, grading, integrity
@@ -299,49 +295,6 @@ def _compose(battle, players, answers, questions, names, me, phase, ended, now) 
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# The event streams' views: shared rows, no write
-
-
-@dataclass
-class _Rows:
-    """A battle's rows as read at one version (detached, read-only, shared by the process's streams)."""
-
-    version: int
-    loaded: float  # time.monotonic()
-    read_at: datetime  # the server's clock when read
-    battle: Battle
-    players: list[BattlePlayer]
-    answers: list[BattleAnswer]
-    questions: list[dict]
-    names: dict[int, str]
-
-    def with_answer(self, note: dict, version: int) -> _Rows:
-        """These rows with one more answer (``answer_note``), at ``version`` (``push.Board.bump``)."""
-        answers = self.answers
-        if all(a.id != note["id"] for a in answers):
-            answers = [
-                *answers,
-                _Answer(**{**note, "answered_at": datetime.fromisoformat(note["answered_at"])}),
-            ]
-        return _Rows(
-            version, self.loaded, self.read_at, self.battle, self.players, answers, self.questions, self.names
-        )
-
-
-@dataclass(frozen=True)
-class _Answer:
-    """An answer as a view reads it, from a change's note (no row read)."""
-
-    id: int
-    player_id: int
-    position: int
-    response: object
-    correct: bool
-    points: float
-    answered_at: datetime
-
-
 def answer_note(answer: BattleAnswer) -> dict:
     """What every process's streams need of a new answer (it travels with the change, as JSON)."""
     return {
@@ -353,112 +306,6 @@ def answer_note(answer: BattleAnswer) -> dict:
         "points": answer.points,
         "answered_at": answer.answered_at.isoformat(),
     }
-
-
-# Shared rows are read again after this long whatever happened (who is gone), plus up to 10 s by
-# battle so that battles read together do not come due together.
-ROWS_SECONDS = 30
-
-
-def stream_view(battle_id: int, user_id: int, *, now: datetime, version: int) -> dict | None:
-    """What ``view`` shows a player of a running battle, from rows this process shares among its
-    streams (``push.Board.rows``): read again only when the battle's version has passed the one
-    they are at (an answer's change brings the answer itself: ``push``), or after ROWS_SECONDS and a
-    few (``last_seen_at`` moves without a change: who is gone); the questions and
-    names once per battle. Nothing is written: None when there is something to write (a forfeit to
-    record, the finish) or the battle is not running — the caller then takes ``view`` in a
-    transaction."""
-    cache = push.board().rows
-    rows = cache.get(battle_id)
-    due = ROWS_SECONDS + battle_id % 10
-    if rows is None or rows.version < version or time.monotonic() - rows.loaded > due:
-        rows = _keep(cache, _read_rows(battle_id, version, rows))
-    battle, players, answers = rows.battle, rows.players, rows.answers
-    me = next((p for p in players if p.user_id == user_id), None)
-    if battle.status != "running" or me is None:
-        return None
-    phase, ended = phases(battle, _times(answers), players, now)
-    # Gone as the rows were read (``last_seen_at`` moves without a change): a forfeit is recorded at
-    # the moment the player left whenever it is found, so finding it up to ROWS_SECONDS later changes
-    # nothing in the result; answers and ``view`` find it at once.
-    if _gone(players, rows.read_at) or phase.kind == "finished":
-        cache.pop(battle_id, None)
-        return None
-    return _compose(battle, players, answers, rows.questions, rows.names, me, phase, ended, now)
-
-
-def _gone(players, now: datetime) -> bool:
-    return any(
-        p.user_id is not None
-        and p.forfeited_at is None
-        and p.last_seen_at is not None
-        and p.last_seen_at + timedelta(seconds=GONE_SECONDS) < now
-        for p in players
-    )
-
-
-def _keep(cache: dict, rows: _Rows) -> _Rows:
-    if len(cache) > 2000:  # battles long over
-        for stale in [k for k, v in cache.items() if time.monotonic() - v.loaded > 600]:
-            cache.pop(stale, None)
-    cache[rows.battle.id] = rows
-    return rows
-
-
-def _read_rows(battle_id: int, version: int, before: _Rows | None) -> _Rows:
-    read_at = clock.utcnow()
-    battle, players = _load(battle_id)
-    answers = _answers(battle_id)
-    if before is not None:
-        questions, names = before.questions, before.names
-    else:
-        questions, names = _questions(battle), _names(players)
-    for row in (battle, *players, *answers):
-        db.session.expunge(row)
-    return _Rows(version, time.monotonic(), read_at, battle, players, answers, questions, names)
-
-
-class _SeenBook:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: dict[tuple[int, int], datetime] = {}
-        self.written = time.monotonic()
-
-
-SEEN_FLUSH_SECONDS = 1.0
-
-
-def seen_later(battle_id: int, user_id: int, *, now: datetime) -> None:
-    """``seen`` for a stream that has reported its client already: kept in the process's book and
-    written with every other stream's in one statement at most SEEN_FLUSH_SECONDS later (by the
-    first stream to come by then, in its transaction) — not a write per stream every few seconds."""
-    book = current_app.extensions.setdefault("quizapp.battles.seen", _SeenBook())
-    with book.lock:
-        book.pending[(battle_id, user_id)] = now
-        if time.monotonic() - book.written < SEEN_FLUSH_SECONDS:
-            return
-        batch, book.pending, book.written = book.pending, {}, time.monotonic()
-    table, battles = BattlePlayer.__table__, Battle.__table__
-    running = select(battles.c.id).where(battles.c.id == bindparam("b"), battles.c.status == "running")
-    # A seat row another transaction holds (an answer, which marks the player seen itself, or the
-    # finish) is skipped, not waited for: a report waiting there would hold the rows it has already
-    # written — the answers queue behind it — and two such could deadlock.
-    free = (
-        select(table.c.id)
-        .where(
-            table.c.battle_id == bindparam("b"),
-            table.c.user_id == bindparam("u"),
-            table.c.forfeited_at.is_(None),
-            running.exists(),
-        )
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    statement = update(table).where(table.c.id == free).values(last_seen_at=bindparam("at"))
-    rows = [{"b": b, "u": u, "at": at} for (b, u), at in sorted(batch.items())]
-    if db.engine.dialect.name == "postgresql":  # a lost report is harmless: no wait for the WAL flush
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    db.session.connection().execute(statement, rows)
 
 
 def _invited_view(battle, players, me, now) -> dict:

@@ -29,14 +29,14 @@ log = logging.getLogger(__name__)
 class Board:
     """Per battle: its version and a condition only its own streams wait on (a change of one battle
     wakes its streams, not every stream of the process); and the rows the process's streams share
-    (``rows``, kept by ``play.stream_view``). A change that is one answer carries the answer: rows
+    (``rows``, kept by ``streams.stream_view``). A change that is one answer carries the answer: rows
     read at the version just before it take it in place, so no stream reads the battle again."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.versions: dict[int, int] = {}
         self.conditions: dict[int, threading.Condition] = {}
-        self.rows: dict = {}  # battle → play._Rows
+        self.rows: dict = {}  # battle → streams._Rows
 
     def _condition(self, battle_id: int) -> threading.Condition:
         with self.lock:
