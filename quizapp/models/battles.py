@@ -69,7 +69,8 @@ class BattlePlayer(db.Model):
     seat: Mapped[int] = mapped_column(Integer)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)  # at the start
-    accepted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())  # a challenge's answer
+    # A challenge's answer: the challenged seat waits unaccepted until its person says yes.
+    accepted: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     forfeited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # gone for more than 10 s
     # At the finish: the score, right answers, the place (1 = best; equal scores share it) and outcome.
