@@ -126,9 +126,20 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
         assert client.post(f"/api/v1/attempts/{view['id']}/submit").status_code == 200
     frozen_clock.set(START)
     assert jobs.run_sweep(app, "close_rounds").outcome == "ok"
-    with app.app_context():  # 收藏: a question 甲员工 has answered (the closed exam's paper)
+    with app.app_context():  # 收藏: a question 甲员工 has answered (the closed exam's paper) — and not
+        # one that 甲市's unit admin answers in the matrix (the first of their 日日学 set, drawn at random)
+        from quizapp.services import daily, rules
+
+        admin_id = db.session.scalar(select(User.id).where(User.username == "aadmin"))
+        their_day = {
+            item.question_id for item in daily.todays_set(admin_id, now=START, rules=rules.current()).items
+        }
+        db.session.commit()
         ids["answered_question"] = db.session.scalar(
-            select(PaperQuestion.question_id).where(PaperQuestion.round_id == ids["closed_round"]).limit(1)
+            select(PaperQuestion.question_id)
+            .where(PaperQuestion.round_id == ids["closed_round"], PaperQuestion.question_id.not_in(their_day))
+            .order_by(PaperQuestion.position)
+            .limit(1)
         )
 
     ids["round"] = make_round(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import weakref
 
 from flask import current_app
 from sqlalchemy import event
@@ -123,6 +124,9 @@ class Notifier:
                 try:
                     if self.connection is None or self.connection.closed:
                         self.connection = psycopg.connect(self.url, autocommit=True)
+                        # closed with this notifier (an app gone: tests build many), not left to the
+                        # garbage collector, which warns of an open connection
+                        weakref.finalize(self, self.connection.close)
                     for payload in payloads:
                         self.connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
                     return
@@ -142,7 +146,8 @@ def _notifier() -> Notifier:
     return notifier
 
 
-_listening: set[int] = set()
+_listening: weakref.WeakSet = weakref.WeakSet()  # apps with a listener
+LISTEN_CHECK_SECONDS = 5  # how often a listener looks whether its app is gone
 _listening_lock = threading.Lock()
 
 
@@ -151,26 +156,29 @@ def listen(app) -> None:
     if db.engine.dialect.name != "postgresql":
         return
     with _listening_lock:
-        if id(app) in _listening:
+        if app in _listening:
             return
-        _listening.add(id(app))
+        _listening.add(app)
     url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    here = board()
+    here = weakref.ref(board())
     threading.Thread(target=_listen, args=(url, here), name="battle-listener", daemon=True).start()
 
 
-def _listen(url: str, here: Board) -> None:
+def _listen(url: str, here: weakref.ref) -> None:
+    """Bump the board for every notification, for as long as the board (its app) lives."""
     import time
 
     import psycopg
 
-    while True:
+    while here() is not None:
         try:
             with psycopg.connect(url, autocommit=True) as connection:
                 connection.execute(f"LISTEN {CHANNEL}")
-                for note in connection.notifies():
-                    battle_id, _, answer = note.payload.partition(" ")
-                    here.bump(int(battle_id), json.loads(answer) if answer else None)
+                while (target := here()) is not None:
+                    for note in connection.notifies(timeout=LISTEN_CHECK_SECONDS):
+                        battle_id, _, answer = note.payload.partition(" ")
+                        target.bump(int(battle_id), json.loads(answer) if answer else None)
+                    del target
         except Exception:  # noqa: BLE001 — a listener must outlive a database restart
             log.exception("battle listener: reconnecting")
             time.sleep(1)
