@@ -269,13 +269,18 @@ def test_leaving_for_less_than_ten_seconds_resumes_and_for_longer_forfeits_the_r
         right_answer(app, battle.id, 0),
         now=opens + timedelta(seconds=9, milliseconds=500),
     )
-    # then bob is gone for good; 11 s after his last sign of life he has forfeited
-    later = opens + timedelta(seconds=9 + 11)
+    # then bob is gone for good: once his last report is past 10 s and the reports' slack (the page is
+    # seen every few seconds), he has forfeited from 10 s after it
+    from quizapp.services.battles.timeline import REPORT_SLACK
+
+    later = opens + timedelta(seconds=9 + 10 + REPORT_SLACK + 1)
     run(app, play.seen, battle.id, amy.id, now=later - timedelta(seconds=2))
     with app.app_context():
         view = play.view(battle.id, amy.id, now=later)
         db.session.commit()
         assert [p["forfeited"] for p in view["players"]] == [False, True]
+        gone = db.session.scalar(select(BattlePlayer.forfeited_at).where(BattlePlayer.user_id == bob.id))
+        assert gone == opens + timedelta(seconds=9 + 10)
     with app.app_context(), pytest.raises(DomainError, match="10 秒"):
         play.answer(battle.id, bob.id, 1, right_answer(app, battle.id, 1), now=later)
 

@@ -14,7 +14,7 @@ from ...models import WRITTEN_TYPES, Battle, BattleAnswer, BattlePlayer, Questio
 from .. import draws, grading, integrity
 from ..errors import DomainError, NotFound
 from . import machine, push
-from .timeline import GONE_SECONDS, phases, speed_points
+from .timeline import GONE_SECONDS, REPORT_SLACK, phases, speed_points
 
 BATTLE_TYPES = ("single", "judge", "multiple")  # answered in seconds on a phone
 MACHINE_NAME = "智能对手"
@@ -133,7 +133,7 @@ def mark_gone(
         if player.user_id is None or player.forfeited_at is not None or player.last_seen_at is None:
             continue
         left = player.last_seen_at + timedelta(seconds=GONE_SECONDS)
-        if left < now and (over is None or left < over):
+        if left + timedelta(seconds=REPORT_SLACK) < now and (over is None or left < over):
             player.forfeited_at = left
             gone = True
     if gone:

@@ -24,7 +24,7 @@ from ...extensions import db
 from ...models import Battle, BattleAnswer, BattlePlayer
 from . import push
 from .play import _answers, _compose, _load, _names, _questions, _times
-from .timeline import GONE_SECONDS, phases
+from .timeline import GONE_SECONDS, REPORT_SLACK, phases
 
 
 @dataclass
@@ -103,7 +103,7 @@ def _gone(players, now: datetime) -> bool:
         p.user_id is not None
         and p.forfeited_at is None
         and p.last_seen_at is not None
-        and p.last_seen_at + timedelta(seconds=GONE_SECONDS) < now
+        and p.last_seen_at + timedelta(seconds=GONE_SECONDS + REPORT_SLACK) < now
         for p in players
     )
 
