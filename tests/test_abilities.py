@@ -322,3 +322,18 @@ def test_one_pass_over_several_periods_equals_each_period_alone(app, world):
         assert week[people["bob"].unit_id]["abilities"] == {law: [1, 1.0]}
         assert month[people["bob"].unit_id]["abilities"] == {law: [1, 0.5]}
         assert month[people["amy"].unit_id]["abilities"][law] == [1, 0.0]
+
+
+def test_the_kept_round_totals_follow_an_integrity_decision(app, world):
+    """The live refresh keeps the rounds' side of the ability totals per process: an attempt held
+    (or cleared) after close changes what counts, and the next computation sees it."""
+    from quizapp.models import Attempt
+
+    _, people, q = world
+    add_round(app, people, [("amy", q["law1"], 1.0, None), ("bob", q["law2"], 0.5, None)])
+    assert rank(app, MARCH, LAW) == [("A", 1.0, 1), ("B", 0.5, 2)]
+    with app.app_context():
+        amy_attempt = db.session.scalar(select(Attempt).where(Attempt.user_id == people["amy"].id))
+        amy_attempt.held = True  # held for review after close (its answers count for nothing)
+        db.session.commit()
+    assert rank(app, MARCH, LAW) == [("B", 0.5, 1), ("A", None, 2)]

@@ -61,6 +61,7 @@ from .ranking_abilities import (  # noqa: F401  (re-exported: pages read them th
     abilities_of,
     abilities_store,
     ability_rates,
+    ability_totals,
     add_answers,
     answers_by_ability,
 )
@@ -270,10 +271,10 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
                 result[period.key][row[0]].update(
                     score_sum=float(score_sum), score_count=counted, passed=passed
                 )
-    for row in db.session.execute(answers_by_ability(periods, bounds)):
+    for row in ability_totals(periods, bounds):
         for i, period in enumerate(periods):
             if row[2 + 2 * i]:
-                add_answers(result[period.key][row.unit_id], row.ability_id, row[2 + 2 * i], row[3 + 2 * i])
+                add_answers(result[period.key][row[0]], row[1], row[2 + 2 * i], row[3 + 2 * i])
     return result
 
 
