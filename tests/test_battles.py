@@ -200,6 +200,20 @@ def play_out(app, battle_id, moves, start):
         }
 
 
+def amy_beats_bob(app, amy, bob, start) -> dict:
+    """A whole duel from ``start``: amy right at 4 s, bob wrong at 5 s, every question. The seats."""
+    battle_id = run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id)
+    return play_out(
+        app,
+        battle_id,
+        {
+            amy.id: lambda position: (4, right_answer(app, battle_id, position)),
+            bob.id: lambda position: (5, wrong_answer(app, battle_id, position)),
+        },
+        start,
+    )
+
+
 def move_seconds(move, position):
     step = move(position)
     return step[0] if step else 99
@@ -217,18 +231,7 @@ def test_a_whole_duel_gives_a_winner_points_within_the_cap_and_the_ledger_matche
     amy, bob = user(app, "amy"), user(app, "bob")
     for game in range(4):  # four wins: 4 × (1 + 3) = 16 points, capped at 10 a day
         start = frozen_clock() + timedelta(minutes=5 * game)
-        battle = Started(
-            run(app, lambda start=start: play.start_battle("duel", [amy.id, bob.id], now=start).id)
-        )
-        seats = play_out(
-            app,
-            battle.id,
-            {
-                amy.id: lambda position, b=battle.id: (4, right_answer(app, b, position)),
-                bob.id: lambda position, b=battle.id: (6, wrong_answer(app, b, position)),
-            },
-            start,
-        )
+        seats = amy_beats_bob(app, amy, bob, start)
         assert seats[amy.id].outcome == "win" and seats[bob.id].outcome == "loss"
         assert seats[amy.id].place == 1 and seats[bob.id].place == 2
     with app.app_context():
@@ -409,16 +412,7 @@ def test_battles_count_toward_the_monthly_participation_only_where_the_admin_cho
     app.config["BATTLE_IN_MONTHLY"] = counted
     amy, bob = user(app, "amy"), user(app, "bob")
     start = frozen_clock()
-    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
-    play_out(
-        app,
-        battle.id,
-        {
-            amy.id: lambda position: (4, right_answer(app, battle.id, position)),
-            bob.id: lambda position: (5, wrong_answer(app, battle.id, position)),
-        },
-        start,
-    )
+    amy_beats_bob(app, amy, bob, start)
     with app.app_context():
         tz = app.config["TZINFO"]
         _, totals = rankings.subtree_totals(month_period(start.astimezone(tz).date()), tz)
@@ -433,16 +427,7 @@ def test_the_month_battle_board_ranks_by_wins_then_win_rate_and_its_page_shows_i
 ):
     amy, bob = user(app, "amy"), user(app, "bob")
     start = frozen_clock()
-    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
-    play_out(
-        app,
-        battle.id,
-        {
-            amy.id: lambda position: (4, right_answer(app, battle.id, position)),
-            bob.id: lambda position: (5, wrong_answer(app, battle.id, position)),
-        },
-        start,
-    )
+    amy_beats_bob(app, amy, bob, start)
     root = login_as("root")
     page = root.get("/rankings/people?board=battle&unit=P").get_data(as_text=True)
     assert "月度对战" in page and "胜场" in page
@@ -459,18 +444,7 @@ def test_the_unit_ladder_sums_the_wins_of_each_child_units_members(app, province
     start = frozen_clock()
     for game in range(2):
         begin = start + timedelta(minutes=5 * game)
-        battle = Started(
-            run(app, lambda begin=begin: play.start_battle("duel", [amy.id, bob.id], now=begin).id)
-        )
-        play_out(
-            app,
-            battle.id,
-            {
-                amy.id: lambda position, b=battle.id: (4, right_answer(app, b, position)),
-                bob.id: lambda position, b=battle.id: (5, wrong_answer(app, b, position)),
-            },
-            begin,
-        )
+        amy_beats_bob(app, amy, bob, begin)
     with app.app_context():
         top = db.session.scalar(select(Unit).where(Unit.code == "P"))
         ladder = counting.unit_ladder(top, start - timedelta(days=1), start + timedelta(days=1))

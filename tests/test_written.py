@@ -45,6 +45,12 @@ def written_round(app, province, create_unit, create_user, create_question, make
     return round_id, people, markers
 
 
+def choose_markers(app, round_id, user_ids) -> None:
+    with app.app_context():
+        written.add_markers(round_id, user_ids, own_unit_ok=False, actor_id=None)
+        db.session.commit()
+
+
 def written_question_id(view) -> int:
     return next(q["id"] for q in view["questions"] if q["type"] == "short")
 
@@ -79,9 +85,7 @@ def test_a_round_with_written_answers_waits_in_marking_until_two_markers_agree_t
     app, login_as, written_round, at_start, frozen_clock
 ):
     round_id, people, markers = written_round
-    with app.app_context():
-        written.add_markers(round_id, [markers["m1"].id, markers["m2"].id], own_unit_ok=False, actor_id=None)
-        db.session.commit()
+    choose_markers(app, round_id, [markers["m1"].id, markers["m2"].id])
     take(login_as, "amy", round_id, GOOD)
     outcome, status = close(app, frozen_clock)
     assert status == RoundStatus.MARKING and outcome == {"closed": 0, "waiting": 1}
@@ -119,9 +123,7 @@ def test_a_gap_beyond_the_limit_goes_to_a_third_marker_and_the_two_closest_settl
 ):
     round_id, people, markers = written_round
     ids = [markers[name].id for name in ("m1", "m2", "m3")]
-    with app.app_context():
-        written.add_markers(round_id, ids[:2], own_unit_ok=False, actor_id=None)
-        db.session.commit()
+    choose_markers(app, round_id, ids[:2])
     take(login_as, "bob", round_id, GOOD + "这事不归我们管。")
     close(app, frozen_clock)
     mark_next(app, round_id, ids[0], [2, 2, 1], deducted=[0])  # 4
@@ -212,9 +214,7 @@ def test_two_markers_marking_one_answer_at_the_same_moment_make_one_third_task(
     one third task comes of it (the answer row is locked while it is settled; UNIQUE(answer, seq))."""
     round_id, people, markers = written_round
     ids = [markers[name].id for name in ("m1", "m2", "m3")]
-    with app.app_context():
-        written.add_markers(round_id, ids, own_unit_ok=False, actor_id=None)
-        db.session.commit()
+    choose_markers(app, round_id, ids)
     take(login_as, "amy", round_id, GOOD)
     close(app, frozen_clock)
     with app.app_context():
@@ -246,9 +246,7 @@ def test_an_answer_left_unsettled_after_its_marks_is_settled_by_the_close_sweep_
     app, login_as, written_round, at_start, frozen_clock
 ):
     round_id, people, markers = written_round
-    with app.app_context():
-        written.add_markers(round_id, [markers["m1"].id, markers["m2"].id], own_unit_ok=False, actor_id=None)
-        db.session.commit()
+    choose_markers(app, round_id, [markers["m1"].id, markers["m2"].id])
     take(login_as, "amy", round_id, GOOD)
     close(app, frozen_clock)
     mark_next(app, round_id, markers["m1"].id, [2, 2, 1])
@@ -272,9 +270,7 @@ def test_a_rubric_changed_while_marking_does_not_change_what_is_being_marked(
     from quizapp.services import questions
 
     round_id, people, markers = written_round
-    with app.app_context():
-        written.add_markers(round_id, [markers["m1"].id, markers["m2"].id], own_unit_ok=False, actor_id=None)
-        db.session.commit()
+    choose_markers(app, round_id, [markers["m1"].id, markers["m2"].id])
     take(login_as, "amy", round_id, GOOD)
     close(app, frozen_clock)
     with app.app_context():
