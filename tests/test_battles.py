@@ -354,6 +354,40 @@ def test_a_battle_against_the_machine_runs_to_the_end_on_the_plan(app, province,
     assert seats[amy.id].outcome == ("win" if seats[amy.id].score > machine_seat.score else "loss")
 
 
+def test_a_machine_battle_wakes_its_streams_when_the_machine_answers(app, province, bank, frozen_clock):
+    """The machine's answer changes the view by the clock alone (it shows answered, and may end the
+    question): a question's next_at is that moment while it is still to come, then the deadline."""
+    amy = user(app, "amy")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("machine", [amy.id], now=start).id))
+    with app.app_context():
+        stored = db.session.get(Battle, battle.id)
+        opens = start + timedelta(seconds=stored.lead_seconds)
+        deadline = opens + timedelta(seconds=stored.question_seconds)
+        machine_at = opens + timedelta(seconds=stored.machine_plan[0]["seconds"])
+    run(
+        app,
+        play.answer,
+        battle.id,
+        amy.id,
+        0,
+        right_answer(app, battle.id, 0),
+        now=opens + timedelta(seconds=0.5),
+    )
+    with app.app_context():
+        before = play.view(battle.id, amy.id, now=opens + timedelta(seconds=0.6))["phase"]
+        assert (before["kind"], _at(before["next_at"])) == ("question", machine_at)
+        after = play.view(battle.id, amy.id, now=machine_at)["phase"]
+        assert after["kind"] == "reveal"  # both have answered: the key shows at once
+        assert _at(after["next_at"]) == machine_at + timedelta(seconds=stored.reveal_seconds)
+    # with no answer from amy the machine's answer ends nothing, and the deadline is the next change
+    other = Started(run(app, lambda: play.start_battle("machine", [amy.id], now=start).id))
+    with app.app_context():
+        plan = db.session.get(Battle, other.id).machine_plan
+        later = play.view(other.id, amy.id, now=opens + timedelta(seconds=plan[0]["seconds"] + 0.1))["phase"]
+        assert (later["kind"], _at(later["next_at"])) == ("question", deadline)
+
+
 def test_answers_faster_than_anyone_can_read_hold_the_seat_out_of_points(app, province, bank, frozen_clock):
     """The papers' reading-speed floor applies: every answer at 0.5 s holds amy's seat (no points,
     out of the leaderboards); bob, who read, is paid."""

@@ -30,7 +30,9 @@ class Phase:
     opens_at: datetime  # of question ``index``
     deadline: datetime  # of question ``index`` (question_seconds after its opening)
     ended_at: datetime | None  # of question ``index``, once it has ended
-    next_at: datetime | None  # when the phase changes next, if nothing else happens
+    # When the view changes next by the clock alone (a stream wakes then): in a question, the
+    # machine's answer while it is still to come (it may end the question), else the deadline
+    next_at: datetime | None
 
 
 def phases(
@@ -55,15 +57,18 @@ def phases(
         ]
         expected = len(people)
         machine = battle.machine_plan[index] if battle.machine_plan else None
+        coming = deadline  # the machine's answer, while it is still to come
         if machine is not None:
             expected += 1
             if machine["seconds"] < battle.question_seconds:
                 at = opens + timedelta(seconds=machine["seconds"])
                 if at <= now:
                     times.append(at)
+                else:
+                    coming = at
         end = max(times) if expected and len(times) >= expected and max(times) < deadline else deadline
         if now < end:
-            return Phase("question", index, opens, deadline, None, deadline), ended
+            return Phase("question", index, opens, deadline, None, coming), ended
         ended.append((opens, end))
         if now < end + reveal:
             return Phase("reveal", index, opens, deadline, end, end + reveal), ended
