@@ -1,5 +1,6 @@
-"""Periods a ranking covers: a week, a month, a round, a custom range — their keys, labels and dates,
-and parsing the period a page or the API asks for."""
+"""Periods a ranking covers: a week, a month, a round, a custom range — and the two months, quarters
+and half-years of the period reports — their keys, labels and dates, and parsing the period a page or
+the API asks for."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from .errors import DomainError, NotFound
 
 @dataclass(frozen=True)
 class Period:
-    kind: str  # round | week | month | custom
+    kind: str  # round | week | month | custom | bimonth | quarter | half
     key: str
     starts_on: date
     ends_on: date  # exclusive
@@ -47,6 +48,34 @@ def custom_period(start: date, end_inclusive: date) -> Period:
     )
 
 
+# The periods of the period reports (双月评估, 季度汇报, 半年总结): months per period, and how each
+# is keyed and named. Numbered from 1 within the year: 2026-Q1 is January to March.
+SPANS = {"bimonth": 2, "quarter": 3, "half": 6}
+SPAN_NAMES = {"bimonth": "双月", "quarter": "季度", "half": "半年"}
+_SPAN_LETTER = {"bimonth": "B", "quarter": "Q", "half": "H"}
+
+
+def span_period(kind: str, year: int, number: int) -> Period:
+    """The ``number``-th two months, quarter or half-year of ``year``."""
+    months = SPANS[kind]
+    first_month = (number - 1) * months + 1
+    start = date(year, first_month, 1)
+    end_year, end_month = divmod(first_month - 1 + months, 12)
+    end = date(year + end_year, end_month + 1, 1)
+    if kind == "quarter":
+        label = f"{year}年第{'一二三四'[number - 1]}季度"
+    elif kind == "half":
+        label = f"{year}年{'上下'[number - 1]}半年"
+    else:
+        label = f"{year}年{first_month}–{first_month + 1}月"
+    return Period(kind, f"{kind}:{year}-{_SPAN_LETTER[kind]}{number}", start, end, label)
+
+
+def span_of(kind: str, day: date) -> Period:
+    """The two months, quarter or half-year that ``day`` falls in."""
+    return span_period(kind, day.year, (day.month - 1) // SPANS[kind] + 1)
+
+
 def round_period(round_: Round, tz) -> Period:
     return Period(
         "round",
@@ -63,6 +92,8 @@ def previous_period(period: Period) -> Period | None:
         return week_period(period.starts_on - timedelta(days=7))
     if period.kind == "month":
         return month_period(period.starts_on - timedelta(days=1))
+    if period.kind in SPANS:
+        return span_of(period.kind, period.starts_on - timedelta(days=1))
     return None
 
 

@@ -577,10 +577,11 @@ def ensure_snapshot(period: Period, *, now: datetime, tz) -> RankingSnapshot:
 
 
 def settles(period: Period, *, now: datetime, tz) -> bool:
-    """Whether a week or month is over and final: its last day has passed and every round closing
-    within it has been closed (its scores count in the period). Rounds settle when they close and
-    custom ranges never do (anyone may ask for any range)."""
-    if period.kind not in ("week", "month") or period.ends_on > clock.business_date(now, tz):
+    """Whether a calendar period (a week, a month, two months, a quarter, a half-year) is over and
+    final: its last day has passed and every round closing within it has been closed (its scores
+    count in the period). Rounds settle when they close and custom ranges never do (anyone may ask
+    for any range)."""
+    if period.kind in ("round", "custom") or period.ends_on > clock.business_date(now, tz):
         return False
     start_utc, end_utc = clock.day_bounds(period.starts_on, tz)[0], clock.day_bounds(period.ends_on, tz)[0]
     unclosed = db.session.scalar(
