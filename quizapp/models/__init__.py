@@ -13,6 +13,7 @@ from .bank import (
     Source,
 )
 from .battles import Battle, BattleAnswer, BattlePlayer, BattleQueue
+from .certificates import Certificate, ScoreBand
 from .contest import (
     Contest,
     ContestDevice,
@@ -36,6 +37,7 @@ from .learning import (
 from .marking import MarkingTask, RoundMarker
 from .ops import AuditLog, JobRun, SchedulerLease, UploadPreview
 from .org import Role, Unit, User, UserSession
+from .reminders import ReminderChannel, ReminderDelivery
 from .results import Bulletin, DayRollup, ItemStat, RankingSnapshot, ScreenLink, SnapshotRow, UnitDayStat
 from .rounds import (
     Attempt,
@@ -52,6 +54,8 @@ from .rounds import (
 )
 
 __all__ = [
+    "Certificate",
+    "ScoreBand",
     "Battle",
     "BattleAnswer",
     "BattlePlayer",
@@ -63,6 +67,8 @@ __all__ = [
     "ItemStat",
     "JobRun",
     "RankingSnapshot",
+    "ReminderChannel",
+    "ReminderDelivery",
     "RoundTemplate",
     "SchedulerLease",
     "ScreenLink",
