@@ -52,6 +52,14 @@ from .rounds import (
     RoundTemplate,
     ShowAnswers,
 )
+from .totals import (
+    PersonPeriodAbility,
+    PersonPeriodTotal,
+    RoundUnitAbility,
+    RoundUnitTotal,
+    TotalsDay,
+    TotalsRound,
+)
 
 __all__ = [
     "Certificate",
@@ -117,4 +125,10 @@ __all__ = [
     "Unit",
     "User",
     "UserSession",
+    "PersonPeriodAbility",
+    "PersonPeriodTotal",
+    "RoundUnitAbility",
+    "RoundUnitTotal",
+    "TotalsDay",
+    "TotalsRound",
 ]
