@@ -284,6 +284,8 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("auth.change_password", "POST"): (Call("/password", data={"current": "wrong"}), SIGNED_IN),
     ("learn.home", "GET"): (Call("/"), SIGNED_IN),
     ("learn.daily_page", "GET"): (Call("/daily"), SIGNED_IN),
+    ("learn.service_worker", "GET"): (Call("/sw.js"), (200, 200, 200, 200, 200)),
+    ("learn.manifest", "GET"): (Call("/manifest.webmanifest"), (200, 200, 200, 200, 200)),
     ("learn.practice", "GET"): (Call("/practice"), SIGNED_IN),
     ("learn.mistake_book", "GET"): (Call("/mistakes"), SIGNED_IN),
     ("learn.mistake_review", "GET"): (Call("/mistakes/review"), SIGNED_IN),

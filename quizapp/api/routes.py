@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 
@@ -6,7 +6,7 @@ import yaml
 from flask import jsonify, request
 from flask_login import current_user, login_required
 
-from .. import clock
+from .. import clock, read_cache
 from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category, QuestionType, Source
@@ -52,6 +52,29 @@ def _str(value, name: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"{name} 应为字符串")
     return value
+
+
+def _day(value) -> date | None:
+    """An optional ISO date (2026-03-01) of the body: the day of the set an answer is for."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(_str(value, "day"))
+    except ValueError:
+        raise BadRequest("day 应为日期，如 2026-03-01") from None
+
+
+def _moment(value) -> datetime | None:
+    """An optional ISO 8601 time with its zone (2026-03-01T08:30:00Z) of the body."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(_str(value, "answered_at"))
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved across a zone
+        raise BadRequest("answered_at 应为带时区的时间，如 2026-03-01T08:30:00Z") from None
 
 
 def _answer_payload(outcome) -> dict:
@@ -125,6 +148,8 @@ def daily_answer():
         now=clock.utcnow(),
         rules=rules.current(),
         client=client_key(),
+        day=_day(body.get("day")),
+        answered_at=_moment(body.get("answered_at")),
     )
     return jsonify(_answer_payload(outcome) | {"finish_points": outcome.finish_points, "set": outcome.extra})
 
@@ -316,6 +341,23 @@ def submit_attempt(attempt_id: int):
 @commits
 @writes_database
 def rankings_units():
+    """Built once per snapshot version (``read_cache``): any signed-in person may see any unit's
+    children ranked, so the key is the parameters, with the viewer's scope when no parent is named
+    (the default is their own unit or province)."""
+    parent = request.args.get("parent")
+    cache_key = read_cache.key(
+        "api.rankings.units",
+        request.args.get("period"),
+        ("parent", parent) if parent else ("default", *read_cache.viewer_scope()),
+        request.args.get("indicator", "composite"),
+    )
+    body = read_cache.kept_value(cache_key, _rankings_units_body)
+    return read_cache.respond(
+        body, etag=read_cache.etag_for(cache_key, personal=False), mimetype="application/json"
+    )
+
+
+def _rankings_units_body() -> bytes:
     table = rankings.children_table(
         request.args.get("period"),
         leaderboards.unit_or_default(request.args.get("parent"), current_user),
@@ -356,7 +398,7 @@ def rankings_units():
             }
             for row in table["rows"]
         ],
-    )
+    ).get_data()
 
 
 @bp.get("/rankings/users")

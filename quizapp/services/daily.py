@@ -41,6 +41,12 @@ class AnswerOutcome:
     extra: dict = field(default_factory=dict)
 
 
+class DayOver(Conflict):
+    """An answer sent for a set of another business day (queued offline, sent after midnight)."""
+
+    code = "day_over"
+
+
 # ---------------------------------------------------------------------------------------------
 # The daily set
 
@@ -218,9 +224,24 @@ def grade_once(
 
 
 def answer_daily(
-    user_id: int, question_id: int, raw, *, now: datetime, rules: LearningRules, client: str | None = None
+    user_id: int,
+    question_id: int,
+    raw,
+    *,
+    now: datetime,
+    rules: LearningRules,
+    client: str | None = None,
+    day: date | None = None,
+    answered_at: datetime | None = None,
 ) -> AnswerOutcome:
-    """Answer a question of today's set. A second answer returns the first result and changes nothing.
+    """Answer a question of today's set. A second answer returns the first result and changes nothing
+    (an answer queued offline and sent again after a lost response is graded and paid once).
+
+    ``day``: the business day of the set the answer was given for (an answer queued on the device
+    says it); a set of another day is refused (``DayOver``) — offline answers count on their own
+    day only. ``answered_at``: when the device says it was given; kept, within the time the
+    question was served and now, so that answers sent together after a time offline keep their
+    own pace for the timing signals (without it they would all look given in the same second).
 
     Points: ``daily_correct`` for a right answer and ``daily_finish`` when the set is complete, both
     within the day's cap for daily learning — unless the day's integrity signals (its timing, the
@@ -228,6 +249,11 @@ def answer_daily(
     """
     lock_user(user_id)
     today = clock.business_date(now, rules.tz)
+    if day is not None and day != today:
+        raise DayOver(
+            f"这是 {day.month}月{day.day}日 的日日学题目，已不是当天（今天是 {today.month}月{today.day}日），"
+            "答案未被接受，不计分"
+        )
     daily_set = db.session.scalar(select(DailySet).where(DailySet.user_id == user_id, DailySet.day == today))
     rows = (
         item_rows(LearningItem.daily_set_id == daily_set.id, LearningItem.question_id == question_id)
@@ -239,7 +265,8 @@ def answer_daily(
     item, version, source_title, _, sealed, favourite = rows[0]
     if sealed and item.answered_at is None:
         raise Conflict("这道题正用于进行中的比赛，已从今天的题目中换下，请刷新页面")
-    first = grade_once(item, version, raw, now=now, rules=rules)
+    given = now if answered_at is None else min(max(answered_at, item.served_at), now)
+    first = grade_once(item, version, raw, now=given, rules=rules)
     paid = finish_paid = 0
     if first:
         daily_set.answered_count += 1
@@ -247,7 +274,7 @@ def answer_daily(
         daily_set.clients = integrity.with_client(daily_set.clients, client) or daily_set.clients
         finishing = daily_set.answered_count >= daily_set.size and daily_set.finished_at is None
         if finishing:
-            daily_set.finished_at = now
+            daily_set.finished_at = given
         if not integrity.assess_day(daily_set, now=now):
             if item.correct:
                 paid += points.award(user_id, "daily_correct", item.id, today, rules)
