@@ -270,6 +270,44 @@ def floor_request(client: Client):
     return ("GET", "/api/v1/session", client.headers, None)
 
 
+def get_request(path: str):
+    """A GET of ``path`` with the client's session (pages take the CSRF header as any other)."""
+    return lambda client: ("GET", path, client.headers, None)
+
+
+# The snapshot-backed and everyday reads, each measured beside the floor (issue 24: the rankings
+# API and page at ≥ 0.8 of the floor's throughput, the home page and 日日学 at ≥ 0.6).
+READS = (
+    ("rankings API", "/api/v1/rankings/units", 0.8),
+    ("rankings page", "/rankings", 0.8),
+    ("home page", "/", 0.6),
+    ("daily API", "/api/v1/daily", 0.6),
+)
+
+
+def read_figures(app, port: int, clients: list[Client], results: dict, seconds: float) -> None:
+    """Each read at 32 clients saturated, as a ratio to the floor measured in the same run (the
+    floor before and after the reads, their mean: this shared machine drifts). The month's live
+    snapshot is written first, as the scheduler keeps it, and every read warmed once per client."""
+    with app.app_context():
+        sweeps.refresh_rankings(clock.utcnow())
+        db.session.commit()
+    for _, path, _ in READS:
+        closed_loop(port, clients, get_request(path), 1)
+    before = closed_loop(port, clients, floor_request, seconds)
+    figures = {label: closed_loop(port, clients, get_request(path), seconds) for label, path, _ in READS}
+    after = closed_loop(port, clients, floor_request, seconds)
+    floor = (before["per second"] + after["per second"]) / 2
+    _report(results, "reads: floor before, 32 clients, saturated", before)
+    for (label, _, _), measured in zip(READS, figures.values(), strict=True):
+        _report(results, f"reads: {label}, 32 clients, saturated", measured)
+    _report(results, "reads: floor after, 32 clients, saturated", after)
+    for label, _, target in READS:
+        ratio = round(figures[label]["per second"] / floor, 2)
+        results[f"{label} / floor throughput"] = ratio
+        print(f"  {label + ' / floor throughput':<44} {ratio:>9.2f}  (target ≥ {target})", flush=True)
+
+
 class Stack(Gunicorn):
     """gunicorn workers on the benchmark database, with the app's key (the sessions are minted with it)."""
 
@@ -287,7 +325,10 @@ class Stack(Gunicorn):
         return sorted(peaks)
 
 
-def load_figures(app, results: dict, *, quick: bool, workers: int, threads: int) -> None:
+def load_figures(
+    app, results: dict, *, quick: bool, workers: int, threads: int, reads_only: bool = False
+) -> None:
+    """``reads_only``: the floor, autosave and the reads, no contest start (quick A/B runs)."""
     seconds = 5 if quick else 15
     with Stack(app, workers, threads) as stack:
         clients = mint_clients(app, staff_ids(app, 32))
@@ -306,6 +347,11 @@ def load_figures(app, results: dict, *, quick: bool, workers: int, threads: int)
         print(f"  {'autosave / floor throughput':<44} {results['autosave / floor throughput']:>9.2f}")
         _report(results, f"floor, 32 clients at {floor_rate:.0f}/s", floor_paced)
         _report(results, f"autosave, 32 clients at {autosave_rate:.0f}/s", autosave_paced)
+        read_figures(app, stack.port, clients, results, seconds)
+        if reads_only:
+            results["peak memory per worker MB"] = stack.worker_peak_mb()
+            remove_round(app, weekly)
+            return
 
         starters = 500 if quick else 2000
         spike_clients = mint_clients(app, staff_ids(app, starters, skip=32))

@@ -2,7 +2,8 @@
 
     python -m benchmarks.run [--quick] [--json] [--database-url URL]
 
-Figures: through gunicorn, autosave beside the stack's floor at 32 clients, 2,000 staff starting a
+Figures: through gunicorn, autosave and the reads (rankings API and page, home page, 日日学)
+beside the stack's floor at 32 clients, as ratios to it; 2,000 staff starting a
 monthly round within 10 s, peak memory per worker, and on SQLite 200 simultaneous autosaves (see
 benchmarks/load.py); 对战 on PostgreSQL: 200 four-player battles, answer → the opponents' screens
 (benchmarks/battles.py); then the full live ranking recompute of every level; the rankings page from
@@ -213,11 +214,23 @@ def main() -> None:
         help="threads per worker for the battles (a stream holds one)",
     )
     parser.add_argument("--skip-load", action="store_true", help="no gunicorn load figures")
+    parser.add_argument(
+        "--reads-only",
+        action="store_true",
+        help="only the floor, autosave and the reads beside it (for A/B runs of the read paths)",
+    )
     args = parser.parse_args()
     app = app_for(args.database_url)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     results: dict = {}
     print(f"quizapp benchmarks on {url.split('://')[0]}")
+    if args.reads_only:
+        load.load_figures(
+            app, results, quick=args.quick, workers=args.workers, threads=args.threads, reads_only=True
+        )
+        if args.json:
+            print(json.dumps(results, ensure_ascii=False, indent=2))
+        return
     if not args.skip_load:
         load.load_figures(app, results, quick=args.quick, workers=args.workers, threads=args.threads)
         if url.startswith("sqlite"):

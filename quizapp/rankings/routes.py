@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
 
-from .. import clock
+from .. import clock, read_cache
 from ..database import writes_database
 from ..extensions import db
 from ..models import Bulletin, Role, Round, RoundStatus, ScreenLink, Unit
@@ -177,40 +177,84 @@ def _window(table: dict) -> dict:
 @login_required
 @writes_database  # a period nobody looked at yet gets its snapshot computed once
 def units():
-    indicator = request.args.get("indicator", "composite")
-    period = request.args.get("period")
+    """The page below its nav is built once per snapshot version (``read_cache``): unit rankings
+    are for every signed-in person, so the key is the parameters, with the viewer's scope when no
+    parent is named. A unit without child units shows its people to whoever manages it: that page
+    is the viewer's own and is built every time. The .xlsx exports are built every time."""
+    indicator, period = request.args.get("indicator", "composite"), _period_argument()
+    parent = request.args.get("parent")
+    if request.args.get("format") == "xlsx":
+        return _units_xlsx(_units_table(period, parent, indicator))
+    cache_key = read_cache.key(
+        "page.rankings.units",
+        period,
+        ("parent", parent) if parent else ("default", *read_cache.viewer_scope()),
+        indicator,
+        request.args.get("unit"),
+    )
+    body = read_cache.kept_value(cache_key, lambda: _units_body(period, parent, indicator))
+    if not body:  # no child units: the viewer's own page
+        table = _units_table(period, parent, indicator)
+        return render_template(
+            "rankings/units.html", **_units_context(table, indicator), window=_window(table)
+        )
+    return read_cache.respond(
+        render_template("rankings/units.html", body=Markup(body)),
+        etag=read_cache.etag_for(cache_key, personal=True),
+        mimetype="text/html",
+    )
+
+
+def _period_argument() -> str | None:
     if request.args.get("from") and request.args.get("to"):  # the custom range fields win
-        period = f"custom:{request.args['from']}:{request.args['to']}"
+        return f"custom:{request.args['from']}:{request.args['to']}"
+    return request.args.get("period")
+
+
+def _units_table(period: str | None, parent: str | None, indicator: str) -> dict:
     with transaction(flash_errors=False):  # before rendering: on SQLite this view holds the write lock
-        table = unit_table(period, request.args.get("parent"), indicator)
+        return unit_table(period, parent, indicator)
+
+
+def _units_body(period: str | None, parent: str | None, indicator: str) -> str:
+    """The page's kept part, or "" for a unit without child units."""
+    table = _units_table(period, parent, indicator)
+    if not table["rows"]:
+        return ""
+    return render_template("rankings/_units_body.html", **_units_context(table, indicator), window=None)
+
+
+def _units_xlsx(table: dict) -> Response:
+    window = None if table["rows"] else _window(table)
+    if window is not None and window["people"] is not None:
+        return _xlsx(
+            exports.table_xlsx(
+                f"{table['parent'].name}人员",
+                ["姓名", "登录名", "是否参与", "日日学天数", "参加轮次", "积分", "最近参与"],
+                [
+                    [
+                        p["name"],
+                        p["username"],
+                        "是" if p["took_part"] else "否",
+                        p["days"],
+                        p["rounds"],
+                        p["points"],
+                        p["last"].isoformat() if p["last"] else None,
+                    ]
+                    for p in window["people"]
+                ],
+            ),
+            f"{table['parent'].name}-{table['period'].label}-人员参与情况",
+        )
+    return _xlsx(
+        exports.table_xlsx(f"{table['parent'].name}排名", _table_headers(table), _table_rows(table)),
+        f"{table['parent'].name}-{table['period'].label}-单位排名",
+    )
+
+
+def _units_context(table: dict, indicator: str) -> dict:
     tz = current_app.config["TZINFO"]
     state = rankings.state_of(table["period"], table["snapshot"], now=clock.utcnow(), tz=tz)
-    window = None if table["rows"] else _window(table)
-    if request.args.get("format") == "xlsx":
-        if window is not None and window["people"] is not None:
-            return _xlsx(
-                exports.table_xlsx(
-                    f"{table['parent'].name}人员",
-                    ["姓名", "登录名", "是否参与", "日日学天数", "参加轮次", "积分", "最近参与"],
-                    [
-                        [
-                            p["name"],
-                            p["username"],
-                            "是" if p["took_part"] else "否",
-                            p["days"],
-                            p["rounds"],
-                            p["points"],
-                            p["last"].isoformat() if p["last"] else None,
-                        ]
-                        for p in window["people"]
-                    ],
-                ),
-                f"{table['parent'].name}-{table['period'].label}-人员参与情况",
-            )
-        return _xlsx(
-            exports.table_xlsx(f"{table['parent'].name}排名", _table_headers(table), _table_rows(table)),
-            f"{table['parent'].name}-{table['period'].label}-单位排名",
-        )
     # Nothing to rank yet (the first days of a month): all zeros would draw an empty chart on a
     # made-up axis and rank every unit first; the page says so instead.
     no_data = bool(table["rows"]) and not any(r[table["indicator"]] for r in table["rows"])
@@ -224,13 +268,11 @@ def units():
     )
     trail = [u for u in db.session.scalars(select(Unit).where(Unit.id.in_(table["parent"].path_ids())))]
     trail.sort(key=lambda u: u.level)
-    return render_template(
-        "rankings/units.html",
+    return dict(
         table=table,
         rows=_page_rows(table),
         columns=[(name, header) for name, header, _ in _page_cells(table)],
         state=state,
-        window=window,
         no_data=no_data,
         no_data_title=(NO_DATA_YET[table["period"].kind] if state["key"] == "live" else table["period"].label)
         + "尚无数据",
