@@ -335,9 +335,10 @@ def pages(world) -> dict[str, tuple[str, str, int]]:
         "rankings people (round)": ("root", f"/rankings/people?board=round&round={exam_id}", 5),
         "rankings people (total)": ("padmin", "/rankings/people?board=total", 4),
         # Where the drill-down ends: a window's people (one query) for its unit admin, after the
-        # scope check; its totals (one query) for staff and admins alike.
+        # scope check; its totals (one query) for staff and admins alike; and the snapshots' stamp
+        # (read_cache: the page is looked up, found to be a window's, the viewer's own, and built).
         "rankings of a window (unit admin)": ("padmin", "/rankings?parent=A1", 13),
-        "rankings of a window (staff)": ("learner", "/rankings?parent=A1", 11),
+        "rankings of a window (staff)": ("learner", "/rankings?parent=A1", 12),
         "admin questions": ("root", "/admin/questions", 7),
         "admin question drafts": ("root", "/admin/questions/drafts", 4),  # stored documents, the choices
         "admin staff": ("root", "/admin/staff", 3),
