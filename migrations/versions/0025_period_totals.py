@@ -86,9 +86,13 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint('round_id', 'unit_id', 'ability_id', name=op.f('pk_round_unit_ability')),
     )
+    op.create_index('ix_learning_item_day', 'learning_item', ['day'], unique=False)
+    op.create_index('ix_attempt_submitted', 'attempt', ['submitted_at'], unique=False)
 
 
 def downgrade():
+    op.drop_index('ix_attempt_submitted', table_name='attempt')
+    op.drop_index('ix_learning_item_day', table_name='learning_item')
     op.drop_table('round_unit_ability')
     op.drop_table('round_unit_total')
     op.drop_table('totals_round')

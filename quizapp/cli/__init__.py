@@ -11,6 +11,7 @@ from .backup import backup_command, restore_command
 from .bank import bank
 from .learning import points_group
 from .people import org_group, user_group
+from .rankings import rankings_group
 from .rounds import round_group
 from .server import init_command, jobs_group, scheduler_command, serve
 
@@ -33,6 +34,7 @@ def init_app(app) -> None:
         user_group,
         points_group,
         round_group,
+        rankings_group,
         backup_command,
         restore_command,
     ):

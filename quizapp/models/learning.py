@@ -100,6 +100,7 @@ class LearningItem(db.Model):
         UniqueConstraint("daily_set_id", "position"),
         Index("ix_learning_item_user_question", "user_id", "question_id", "served_at"),
         Index("ix_learning_item_user_day", "user_id", "day", "kind"),
+        Index("ix_learning_item_day", "day"),  # the live refresh reads the days not folded yet
         CheckConstraint("(kind = 'daily') = (daily_set_id IS NOT NULL)", name="daily_has_set"),
     )
 

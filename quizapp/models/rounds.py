@@ -188,6 +188,7 @@ class Attempt(db.Model):
         Index("ix_attempt_round_status", "round_id", "status", "deadline_at"),
         Index("ix_attempt_user", "user_id", "round_id"),
         Index("ix_attempt_status_deadline", "status", "deadline_at"),
+        Index("ix_attempt_submitted", "submitted_at"),  # the live refresh reads the days not folded yet
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,7 +22,7 @@ from .. import clock
 from ..database import lock_user
 from ..extensions import db
 from ..models import WRITTEN_TYPES, DrawReason, ItemKind, LearningItem, QuestionVersion
-from . import grading, mistakes, points
+from . import grading, mistakes, period_totals, points
 from .daily import AnswerOutcome, feedback_of, grade_once, item_rows, item_view
 from .draws import Drawn, Filters, draw, first_in_case, next_in_case
 from .errors import Conflict, NotFound
@@ -106,6 +106,8 @@ def answer_item(user_id: int, item_id: int, raw, *, now: datetime, rules: Learni
             return AnswerOutcome(item, feedback_of(item, version, source_title, sealed, favourite), False)
         return _write(item, version, raw)
     first = grade_once(item, version, raw, now=now, rules=rules)
+    if first and item.day != clock.business_date(now, rules.tz):  # served on an earlier day
+        period_totals.late_answer(user_id, item.day, now=now)
     paid = 0
     if first and item.correct and item.kind == ItemKind.PRACTICE:
         paid = points.award(user_id, "practice_correct", item.id, clock.business_date(now, rules.tz), rules)

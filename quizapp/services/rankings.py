@@ -40,6 +40,7 @@ from ..models import (
     Unit,
     User,
 )
+from . import period_totals
 from .errors import DomainError
 from .history import round_answer_counts
 from .org import active_staff
@@ -408,14 +409,19 @@ def write_snapshot(
     return snapshot
 
 
-def refresh_live(now: datetime) -> dict:
-    """The scheduler's live refresh: this week, this month and every open round."""
+def refresh_live(now: datetime, *, full: bool = False) -> dict:
+    """The scheduler's live refresh: this week, this month and every open round. The week and the
+    month come from the per-person totals (``period_totals``: one row a person, plus the days not
+    folded yet); ``full`` recomputes them from every fact instead (the same result, slower)."""
     tz = current_app.config["TZINFO"]
     today = clock.business_date(now, tz)
     database.bulk_work()
     units = _units()
     calendar = [week_period(today), month_period(today)]
-    for period, own in zip(calendar, _calendar_totals(calendar, tz).values(), strict=True):
+    totals = (
+        _calendar_totals(calendar, tz) if full else period_totals.live_calendar_totals(calendar, tz, now=now)
+    )
+    for period, own in zip(calendar, totals.values(), strict=True):
         write_snapshot(period, official=False, now=now, tz=tz, computed=(units, _roll_up(own, units)))
     open_rounds = db.session.scalars(
         # A round in marking (written answers) has no live figures: its results wait for the marks.

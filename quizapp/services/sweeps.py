@@ -25,7 +25,8 @@ from ..models import (
     UnitDayStat,
     User,
 )
-from . import accounts, battles, points, previews, rankings, reports, rounds
+from . import accounts, battles, period_reports, period_totals, points, previews, rankings, reports, rounds
+from . import reminders as reminders_
 from .errors import DomainError
 from .org import active_staff
 
@@ -107,7 +108,8 @@ def roll_days(now: datetime) -> dict:
                 _roll_day(day)
         except IntegrityError:  # another scheduler rolled it at the same moment
             continue
-    return {"rolled": len(days)}
+    # The live refresh's per-person totals: the past days of this week and month folded in.
+    return {"rolled": len(days), **period_totals.fold_due(now)}
 
 
 def reroll_day(day: date) -> None:
@@ -170,6 +172,12 @@ def build_due_bulletins(now: datetime) -> dict:
     return {"built": 1}
 
 
+def build_due_reports(now: datetime) -> dict:
+    """季度汇报 and 半年总结, the 月通报's companions: at the start of a quarter or half-year, the
+    report of the one that ended, once (``period_reports.build_due_reports``)."""
+    return period_reports.build_due_reports(now)
+
+
 def housekeeping(now: datetime) -> dict:
     """Remove import previews nobody confirmed within ``UPLOAD_PREVIEW_HOURS`` and sign-in sessions
     that ended or expired over a week ago."""
@@ -179,3 +187,9 @@ def housekeeping(now: datetime) -> dict:
         ),
         "sessions_removed": accounts.remove_old_sessions(now=now),
     }
+
+
+def send_reminders(now: datetime) -> dict:
+    """催办: today's reminder to each configured unit from ``REMINDER_HOUR``, once a day and unit,
+    and the retries of failed deliveries (``services.reminders.sending``)."""
+    return reminders_.sweep(now, reminders_.ReminderSettings.from_config(current_app.config))

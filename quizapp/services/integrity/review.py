@@ -25,7 +25,7 @@ from ...models import (
     Unit,
     User,
 )
-from .. import audit, points, rankings, reports
+from .. import audit, certificates, period_reports, period_totals, points, rankings, reports
 from ..errors import Conflict, NotFound
 from ..org import unit_scope
 from ..periods import month_period, round_period, week_period
@@ -117,6 +117,8 @@ def decide(
         attempt = db.session.get(Attempt, review.attempt_id)
         attempt.held = not counts_again
         db.session.flush()
+        period_totals.restate_round(attempt.round_id, now=now)  # the live refresh's totals
+        period_totals.restate_people([attempt.user_id], now=now)
         _restate_attempt(attempt, now=now)
         target = ("attempt", review.attempt_id)
     else:
@@ -125,6 +127,7 @@ def decide(
         if counts_again:
             _repay_day_points(daily_set, rules)
         db.session.flush()
+        period_totals.restate_people([daily_set.user_id], now=now)  # the live refresh's totals
         _restate_day(daily_set.day, now=now)
         target = ("daily_set", review.daily_set_id)
     audit.record(
@@ -144,6 +147,7 @@ def _restate_attempt(attempt: Attempt, *, now: datetime) -> None:
     if round_.status != RoundStatus.CLOSED:
         return  # the close ranks what stands then
     rank_round(round_.id)
+    certificates.reconcile(round_.id, now=now)  # cleared: issued if it passed; voided: revoked
     tz = current_app.config["TZINFO"]
     _restate_period(round_period(round_, tz), now=now)
     days = {clock.business_date(round_.closes_at, tz)}
@@ -152,6 +156,8 @@ def _restate_attempt(attempt: Attempt, *, now: datetime) -> None:
     # Settled weeks too: a closed week's official snapshot is written when it is first read.
     for period in {month_period(day.replace(day=1)) for day in days} | {week_period(day) for day in days}:
         _restate_period(period, now=now)
+    for period in {span for day in days for span in period_reports.spans_touching(day)}:
+        _restate_period(period, now=now)  # a stored 季度汇报 or 半年总结
 
 
 def _restate_day(day: date, *, now: datetime) -> None:
@@ -160,6 +166,8 @@ def _restate_day(day: date, *, now: datetime) -> None:
     reroll_day(day)
     _restate_period(month_period(day.replace(day=1)), now=now)
     _restate_period(week_period(day), now=now)
+    for period in period_reports.spans_touching(day):
+        _restate_period(period, now=now)
 
 
 def _restate_period(period, *, now: datetime) -> None:

@@ -31,7 +31,7 @@ from ...models import (
     Round,
     RoundStatus,
 )
-from .. import analysis, audit, integrity, rankings, reports, written
+from .. import analysis, audit, certificates, integrity, period_totals, rankings, reports, written
 from ..errors import Conflict, NotFound
 from .attempts import finish_overdue
 from .marking import grade_attempts, rank_round
@@ -84,6 +84,8 @@ def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) ->
     round_.status = RoundStatus.CLOSED
     round_.closed_at = now
     db.session.flush()
+    # The live refresh's totals: the round's results per unit, and the attempts the close held.
+    period_totals.restate_round(round_id, now=now)
     _write_results(round_, now=now)
     outcome = {"closed": True, "auto_submitted": auto, "graded": graded}
     audit.record("round.close", "round", round_id, actor_id=actor_id, after=outcome)
@@ -91,13 +93,14 @@ def close_round(round_id: int, *, now: datetime, actor_id: int | None = None) ->
 
 
 def _write_results(round_: Round, *, now: datetime) -> None:
-    """The official snapshot, the bulletin and the item analysis of a closed round; each is written
-    once (a second call returns what exists)."""
+    """The official snapshot, the bulletin, the item analysis and an exam's certificates of a closed
+    round; each is written once (a second call returns what exists)."""
     tz = current_app.config["TZINFO"]
     snapshot = rankings.write_snapshot(rankings.round_period(round_, tz), official=True, now=now, tz=tz)
     reports.build_round_bulletin(round_.id, snapshot, now=now)
     if not db.session.scalar(select(exists().where(ItemStat.round_id == round_.id))):
         analysis.analyse_round(round_.id, now=now)
+    certificates.reconcile(round_.id, now=now)  # an exam's: one per person who passed
 
 
 def repair_closed_rounds(*, now: datetime, actor_id: int | None = None) -> list[int]:
@@ -111,6 +114,7 @@ def repair_closed_rounds(*, now: datetime, actor_id: int | None = None) -> list[
             exists().where(PaperQuestion.round_id == Round.id)
             & ~exists().where(ItemStat.round_id == Round.id)
         )
+        | certificates.lacking()
     )
     ids = db.session.scalars(
         select(Round.id).where(Round.status == RoundStatus.CLOSED, lacking).order_by(Round.id)
