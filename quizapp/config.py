@@ -18,6 +18,15 @@ ENVIRONMENT = {
     "QUIZAPP_BANK_PATH": "BANK_PATH",
     "QUIZAPP_TRUSTED_PROXIES": "TRUSTED_PROXIES",
     "QUIZAPP_PUBLIC_URL": "PUBLIC_URL",
+    "QUIZAPP_REMINDER_KEY": "REMINDER_KEY",
+    "QUIZAPP_REMINDER_HOUR": "REMINDER_HOUR",
+    "QUIZAPP_REMINDER_WEBHOOK_HOSTS": "REMINDER_WEBHOOK_HOSTS",
+    "QUIZAPP_SMTP_HOST": "SMTP_HOST",
+    "QUIZAPP_SMTP_PORT": "SMTP_PORT",
+    "QUIZAPP_SMTP_USER": "SMTP_USER",
+    "QUIZAPP_SMTP_PASSWORD": "SMTP_PASSWORD",
+    "QUIZAPP_SMTP_STARTTLS": "SMTP_STARTTLS",
+    "QUIZAPP_SMTP_SENDER": "SMTP_SENDER",
 }
 
 
@@ -184,14 +193,37 @@ class DefaultConfig:
     # Composite index = participation + average score (as a fraction) + points per head normalised
     # to the best unit compared (DESIGN §3).
     RANKING_WEIGHTS = {"participation": 0.4, "avg_score": 0.4, "points": 0.2}
+
+    # Reminders (催办, services/reminders): the sweep sends each configured unit today's reminder from
+    # REMINDER_HOUR until REMINDER_UNTIL_HOUR (business time zone). Channel secrets are encrypted with
+    # a key derived (HKDF) from REMINDER_KEY, or from SECRET_KEY when it is not set.
+    REMINDER_KEY: str | None = None
+    REMINDER_HOUR = 16
+    REMINDER_UNTIL_HOUR = 22
+    REMINDER_ROUND_HOURS = 24  # an open round closing within this many hours is in the reminder
+    REMINDER_COOLDOWN_MINUTES = 30  # 一键催办: at most once in this many minutes per unit
+    REMINDER_TIMEOUT_SECONDS = 5
+    REMINDER_MAX_ATTEMPTS = 5  # a failed delivery is retried after 5, 10, 20, 40 minutes, then given up
+    REMINDER_RETRY_MINUTES = 5
+    # Robot webhooks may point only at the vendors' hosts (qyapi.weixin.qq.com, oapi.dingtalk.com) and
+    # these (comma-separated in QUIZAPP_REMINDER_WEBHOOK_HOSTS): e.g. a private 政务钉钉 deployment.
+    REMINDER_WEBHOOK_HOSTS: tuple[str, ...] = ()
+    SMTP_HOST: str | None = None  # e-mail reminders need it
+    SMTP_PORT = 25
+    SMTP_USER: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_STARTTLS = False
+    SMTP_SENDER = "quizapp@localhost"
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 
 
 def _coerce(key: str, value: str):
     if key == "SECURE_COOKIES":
         return value.strip().lower() in {"1", "true", "yes", "on"}
-    if key == "TRUSTED_PROXIES":
+    if key in ("TRUSTED_PROXIES", "REMINDER_HOUR", "SMTP_PORT"):
         return int(value)
+    if key == "SMTP_STARTTLS":
+        return value.strip().lower() in {"1", "true", "yes", "on"}
     return value
 
 

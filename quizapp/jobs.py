@@ -56,6 +56,7 @@ SWEEPS: dict[str, Sweep] = {
     "plan_rounds": Sweep(rounds.plan_rounds, 3600, 3500, "按模板创建下期周周练、月月比"),
     "monthly_bulletin": Sweep(sweeps.build_due_bulletins, 3600, 3500, "生成月通报"),
     "housekeeping": Sweep(sweeps.housekeeping, 3600, 3500, "清理过期的导入预览和登录会话"),
+    "reminders": Sweep(sweeps.send_reminders, 300, 290, "催办：提醒未完成日日学或即将截止轮次的人员"),
 }
 
 # A run's counts in words, for the admin's run log: {"closed": 0, "waiting": 0} → 关闭 0 轮，等待 0 轮.
@@ -71,6 +72,11 @@ COUNT_WORDS = {
     "previews_removed": "清理导入预览 {} 份",
     "sessions_removed": "清理登录会话 {} 个",
     "battles_finished": "结束对战 {} 场",
+    "reminders_sent": "发送催办 {} 条",
+    "reminders_failed": "催办失败 {} 条",
+    "reminders_skipped": "无需催办 {} 个单位",
+    "reminders_retried": "重试催办 {} 条",
+    "reminders_given_up": "放弃催办 {} 条",
 }
 OUTCOME_WORDS = {"ok": "正常", "error": "出错", "running": "运行中"}
 

@@ -351,6 +351,14 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
         Call("/admin/units/C1X/change", data={"action": "rename", "name": "甲市一区"}),
         (LOGIN, 403, 404, 302, 302),
     ),
+    # 催办: 甲市's channel, preview and 一键催办 (by the log channel; the admin's click after the unit
+    # admin's meets the cool-down: refused in a message, still a redirect)
+    ("admin.reminders_page", "GET"): (Call("/admin/reminders?unit=C1"), (LOGIN, 403, 404, 200, 200)),
+    ("admin.reminder_channel", "POST"): (
+        Call("/admin/reminders/C1/channel", data={"kind": "log", "name_people": "0"}),
+        (LOGIN, 403, 404, 302, 302),
+    ),
+    ("admin.reminder_send", "POST"): (Call("/admin/reminders/C1/send"), (LOGIN, 403, 404, 302, 302)),
     ("admin.selection_page", "GET"): (Call("/admin/selection?unit=C1"), (LOGIN, 403, 404, 200, 200)),
     ("admin.screens", "GET"): (Call("/admin/screens"), ADMINS),
     ("admin.screens", "POST"): (

@@ -8,6 +8,7 @@ from . import (  # noqa: E402,F401
     marking_routes,
     ops_routes,
     org_routes,
+    reminder_routes,
     report_routes,
     round_routes,
     routes,

@@ -37,6 +37,8 @@ ACTION_LABELS = {
     "screen.revoke": "停用大屏链接",
     "report.fixed": "纠错：已修正",
     "report.dismissed": "纠错：未采纳",
+    "reminder.channel": "设置催办渠道",
+    "reminder.send": "一键催办",
 }
 
 
