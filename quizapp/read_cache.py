@@ -69,7 +69,7 @@ def stamp() -> tuple:
         dialect = db.session.get_bind().dialect.name
         row = tuple(db.session.execute(_STAMP_SQL.get(dialect, _STAMP_SQL[None])).one())
         if dialect != "postgresql":
-            row += (current_app.extensions.get("quizapp.read_cache.writes", [0])[0],)
+            row += (_writes(),)
         g.read_cache_stamp = tuple(str(value) for value in row)
     return g.read_cache_stamp
 
@@ -91,6 +91,27 @@ def key(read: str, *parts: Hashable) -> str:
     return f"{read}:{hashlib.sha256(material).hexdigest()[:40]}"
 
 
+def once(read: str, parts: tuple, build: Callable[[], Any]) -> tuple[str, Any]:
+    """(key, value) of ``read`` with ``parts``: the value kept under its key, or ``build()``'s.
+    A build that writes a snapshot (a period seen for the first time) changes the stamp: its value
+    is kept under the new one, which the next request reads."""
+    writes = _writes()
+    cache_key = key(read, *parts)
+    found = _find(cache_key)
+    if found is not None:
+        return cache_key, found
+    value = build()
+    if _writes() != writes:
+        g.pop("read_cache_stamp", None)
+        cache_key = key(read, *parts)
+    _keep(cache_key, value)
+    return cache_key, value
+
+
+def _writes() -> int:
+    return current_app.extensions.get("quizapp.read_cache.writes", [0])[0]
+
+
 def _local() -> kept.Kept:
     return kept.store("read_cache", LOCAL_SIZE)
 
@@ -110,29 +131,31 @@ def _redis():
     return client
 
 
-def kept_value(cache_key: str, build: Callable[[], Any]) -> Any:
-    """The value kept under ``cache_key`` (this process, then Redis), or ``build()``'s, kept.
-    ``build`` may raise (a refused or invalid request): nothing is kept then."""
+def _find(cache_key: str) -> Any:
+    """The value kept under ``cache_key``: this process's, else Redis's (then kept here too)."""
     local = _local()
     value = local.get(cache_key)
     if value is not None:
         return value
     shared = _redis()
-    if shared is not None:
-        try:
-            found = shared.get(REDIS_PREFIX + cache_key)
-        except Exception as error:  # noqa: BLE001 - Redis down: build, as without it
-            current_app.logger.warning("read cache: Redis unavailable (%s)", error)
-            found, shared = None, None
-        if found is not None:
-            return local.put(cache_key, pickle.loads(found))  # noqa: S301 - written by this app only
-    value = build()
+    if shared is None:
+        return None
+    try:
+        found = shared.get(REDIS_PREFIX + cache_key)
+    except Exception as error:  # noqa: BLE001 - Redis down: build, as without it
+        current_app.logger.warning("read cache: Redis unavailable (%s)", error)
+        return None
+    return None if found is None else local.put(cache_key, pickle.loads(found))  # noqa: S301 - ours
+
+
+def _keep(cache_key: str, value: Any) -> None:
+    _local().put(cache_key, value)
+    shared = _redis()
     if shared is not None:
         try:
             shared.set(REDIS_PREFIX + cache_key, pickle.dumps(value), ex=REDIS_SECONDS)
         except Exception as error:  # noqa: BLE001
             current_app.logger.warning("read cache: Redis unavailable (%s)", error)
-    return local.put(cache_key, value)
 
 
 def etag_for(cache_key: str, *, personal: bool) -> str:

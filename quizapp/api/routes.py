@@ -11,6 +11,7 @@ from ..database import writes_database
 from ..extensions import db
 from ..models import Ability, Category, QuestionType, Source
 from ..models._types import MAX_ID
+from ..replica import from_replica
 from ..services import (
     daily,
     draws,
@@ -340,18 +341,18 @@ def submit_attempt(attempt_id: int):
 @login_required
 @commits
 @writes_database
+@from_replica
 def rankings_units():
     """Built once per snapshot version (``read_cache``): any signed-in person may see any unit's
     children ranked, so the key is the parameters, with the viewer's scope when no parent is named
     (the default is their own unit or province)."""
     parent = request.args.get("parent")
-    cache_key = read_cache.key(
-        "api.rankings.units",
+    parts = (
         request.args.get("period"),
         ("parent", parent) if parent else ("default", *read_cache.viewer_scope()),
         request.args.get("indicator", "composite"),
     )
-    body = read_cache.kept_value(cache_key, _rankings_units_body)
+    cache_key, body = read_cache.once("api.rankings.units", parts, _rankings_units_body)
     return read_cache.respond(
         body, etag=read_cache.etag_for(cache_key, personal=False), mimetype="application/json"
     )
@@ -403,6 +404,7 @@ def _rankings_units_body() -> bytes:
 
 @bp.get("/rankings/users")
 @login_required
+@from_replica
 def rankings_users():
     kind = request.args.get("board", "month")
     if kind not in ("round", "month", "total"):

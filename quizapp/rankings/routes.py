@@ -11,6 +11,7 @@ from .. import clock, read_cache
 from ..database import writes_database
 from ..extensions import db
 from ..models import Bulletin, Role, Round, RoundStatus, ScreenLink, Unit
+from ..replica import from_replica
 from ..services import contest, dashboard, exports, leaderboards, participation, rankings, reports
 from ..web import transaction
 from . import bp
@@ -176,6 +177,7 @@ def _window(table: dict) -> dict:
 @bp.route("/rankings")
 @login_required
 @writes_database  # a period nobody looked at yet gets its snapshot computed once
+@from_replica
 def units():
     """The page below its nav is built once per snapshot version (``read_cache``): unit rankings
     are for every signed-in person, so the key is the parameters, with the viewer's scope when no
@@ -185,14 +187,15 @@ def units():
     parent = request.args.get("parent")
     if request.args.get("format") == "xlsx":
         return _units_xlsx(_units_table(period, parent, indicator))
-    cache_key = read_cache.key(
-        "page.rankings.units",
+    parts = (
         period,
         ("parent", parent) if parent else ("default", *read_cache.viewer_scope()),
         indicator,
         request.args.get("unit"),
     )
-    body = read_cache.kept_value(cache_key, lambda: _units_body(period, parent, indicator))
+    cache_key, body = read_cache.once(
+        "page.rankings.units", parts, lambda: _units_body(period, parent, indicator)
+    )
     if not body:  # no child units: the viewer's own page
         table = _units_table(period, parent, indicator)
         return render_template(
@@ -296,6 +299,7 @@ def _units_context(table: dict, indicator: str) -> dict:
 
 @bp.route("/rankings/people")
 @login_required
+@from_replica
 def people():
     kind = request.args.get("board", "month")
     unit = _parent(request.args.get("unit"))
@@ -353,6 +357,7 @@ def _bulletin(bulletin_id: int) -> tuple[Bulletin, dict]:
 
 @bp.route("/bulletins")
 @login_required
+@from_replica
 def bulletins():
     _bulletin_scope()
     archive = db.session.scalars(select(Bulletin).order_by(Bulletin.created_at.desc()).limit(200)).all()
@@ -361,6 +366,7 @@ def bulletins():
 
 @bp.route("/bulletins/<int:bulletin_id>")
 @login_required
+@from_replica
 def bulletin(bulletin_id: int):
     item, content = _bulletin(bulletin_id)
     return render_template("rankings/bulletin.html", bulletin=item, content=content, printable=False)
@@ -368,6 +374,7 @@ def bulletin(bulletin_id: int):
 
 @bp.route("/bulletins/<int:bulletin_id>/print")
 @login_required
+@from_replica
 def bulletin_print(bulletin_id: int):
     item, content = _bulletin(bulletin_id)
     return render_template("rankings/bulletin_print.html", bulletin=item, content=content)
@@ -375,6 +382,7 @@ def bulletin_print(bulletin_id: int):
 
 @bp.route("/bulletins/<int:bulletin_id>.xlsx")
 @login_required
+@from_replica
 def bulletin_xlsx(bulletin_id: int):
     item, content = _bulletin(bulletin_id)
     absent = [
@@ -414,6 +422,7 @@ def bulletin_xlsx(bulletin_id: int):
 @bp.route("/honours")
 @login_required
 @writes_database
+@from_replica
 def honours():
     tz = current_app.config["TZINFO"]
     today = _today()
@@ -450,6 +459,7 @@ def honours():
 
 @bp.route("/screen/<token>")
 @writes_database
+@from_replica
 def screen(token: str):
     link = db.session.scalar(
         select(ScreenLink).where(ScreenLink.token == token, ScreenLink.revoked_at.is_(None))

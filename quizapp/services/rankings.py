@@ -21,7 +21,7 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import case, delete, exists, func, or_, select
 
-from .. import clock, database, kept
+from .. import clock, database, kept, read_cache
 from ..extensions import db
 from ..models import (
     Attempt,
@@ -406,6 +406,7 @@ def write_snapshot(
     ]
     database.bulk_insert(SnapshotRow.__table__, rows)
     db.session.flush()
+    read_cache.snapshots_written()  # kept responses: a new stamp, even within the same instant
     return snapshot
 
 
