@@ -49,7 +49,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from .. import clock
+from .. import clock, database
 from ..extensions import db
 from ..models import (
     WRITTEN_TYPES,
@@ -215,15 +215,15 @@ def _person_abilities(runs, who=None):
     )
 
 
-def _upsert(table, columns: list[str], source, keys: list[str], *, add: bool):
+def _upsert(table, columns: list[str], source, keys: list[str], *, add: bool, only=None):
     """INSERT … SELECT … ON CONFLICT DO UPDATE: the new values added to the row's (``add``) or
-    replacing them."""
+    replacing them (``only`` those columns, when given)."""
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = insert(table).from_select(columns, source)
     values = {
         name: (table.c[name] + statement.excluded[name]) if add else statement.excluded[name]
         for name in columns
-        if name not in keys
+        if name not in keys and (only is None or name in only)
     }
     return statement.on_conflict_do_update(index_elements=keys, set_=values)
 
@@ -285,6 +285,7 @@ def fold_due(now: datetime) -> dict:
     """The roll-over's part: drop the rows of periods no longer live (and the markers before the live
     window), then fold every past day of the live week and month not folded yet, oldest first, each
     in its own savepoint, stopping at the first day not settled."""
+    database.bulk_work()
     tz = current_app.config["TZINFO"]
     today = clock.business_date(now, tz)
     periods = live_periods(today)
@@ -363,6 +364,7 @@ def restate_tries(who, *, now: datetime) -> None:
                 source,
                 ["period_key", "user_id"],
                 add=False,
+                only=("tries",),
             ).execution_options(synchronize_session=False)
         )
     db.session.flush()
@@ -428,6 +430,7 @@ def restate_round(round_id: int, *, now: datetime) -> None:
 def rebuild(*, now: datetime) -> dict:
     """The repair: every live row recomputed from the facts of the folded days, and every closed
     round of the live periods' unit rows. Running it changes nothing when all is well."""
+    database.bulk_work()
     tz = current_app.config["TZINFO"]
     for model in (PersonPeriodTotal, PersonPeriodAbility):
         db.session.execute(delete(model))
