@@ -61,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .battles import bp as battles_bp
+    from .certificates import bp as certificates_bp
     from .contest import bp as contest_bp
     from .learn import bp as learn_bp
     from .marking import bp as marking_bp
@@ -78,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(contest_bp)
     app.register_blueprint(marking_bp)
     app.register_blueprint(battles_bp)
+    app.register_blueprint(certificates_bp)
     return app
 
 

@@ -15,7 +15,7 @@ from quizapp import create_app
 from .conftest import ROOT
 
 PACKAGE = ROOT / "quizapp"
-BLUEPRINTS = ["admin", "api", "auth", "battles", "learn", "marking", "rankings", "rounds"]
+BLUEPRINTS = ["admin", "api", "auth", "battles", "certificates", "learn", "marking", "rankings", "rounds"]
 LONG_MODULE = 600
 
 

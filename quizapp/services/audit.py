@@ -32,6 +32,8 @@ ACTION_LABELS = {
     "attempt.extend": "考生延时",
     "integrity.clear": "成绩核查：核准计入",
     "integrity.void": "成绩核查：作废",
+    "certificate.reconcile": "发放/撤销考试证书",
+    "certificate.revoke": "撤销证书",
     "schedule.update": "修改排期模板",
     "screen.create": "生成大屏链接",
     "screen.revoke": "停用大屏链接",
