@@ -18,6 +18,7 @@ ENVIRONMENT = {
     "QUIZAPP_BANK_PATH": "BANK_PATH",
     "QUIZAPP_TRUSTED_PROXIES": "TRUSTED_PROXIES",
     "QUIZAPP_PUBLIC_URL": "PUBLIC_URL",
+    "QUIZAPP_CERTIFICATE_FONT": "CERTIFICATE_FONT",
     "QUIZAPP_REMINDER_KEY": "REMINDER_KEY",
     "QUIZAPP_REMINDER_HOUR": "REMINDER_HOUR",
     "QUIZAPP_REMINDER_WEBHOOK_HOSTS": "REMINDER_WEBHOOK_HOSTS",
@@ -193,6 +194,16 @@ class DefaultConfig:
     # Composite index = participation + average score (as a fraction) + points per head normalised
     # to the best unit compared (DESIGN §3).
     RANKING_WEIGHTS = {"participation": 0.4, "avg_score": 0.4, "points": 0.2}
+
+    # Certificates (人人持证; README "Certificates"): the Chinese font embedded in each PDF (a .ttc
+    # takes its face index), the score bands in percent (合格 from the exam's pass mark up), how many
+    # PDFs one bulk ZIP holds at most (a bigger subtree downloads in parts), and how often one address
+    # may open the public verification page. The QR code links to PUBLIC_URL when set.
+    CERTIFICATE_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    CERTIFICATE_FONT_INDEX = 0
+    CERTIFICATE_BANDS = {"excellent": 90, "good": 75}
+    CERTIFICATE_ZIP_MAX = 500
+    VERIFY_LIMIT_PER_ADDRESS = "60 per minute"
 
     # Reminders (催办, services/reminders): the sweep sends each configured unit today's reminder from
     # REMINDER_HOUR until REMINDER_UNTIL_HOUR (business time zone). Channel secrets are encrypted with

@@ -23,6 +23,7 @@ from quizapp import jobs
 from quizapp.extensions import db
 from quizapp.models import (
     Bulletin,
+    Certificate,
     ErrorReport,
     IntegrityReview,
     PaperQuestion,
@@ -117,8 +118,8 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
     ids["no_battle"] = 999_999  # 对战: a battle nobody sits in
 
     frozen_clock.set(PAST)
-    ids["closed_round"] = make_round(
-        app, "exam", "已结束的考试", ["P1"], PAST - timedelta(hours=1), PAST + timedelta(hours=2)
+    ids["closed_round"] = make_round(  # pass mark 0: both takers (empty papers) get a certificate
+        app, "exam", "已结束的考试", ["P1"], PAST - timedelta(hours=1), PAST + timedelta(hours=2), pass_mark=0
     )
     for username in ("astaff", "bstaff"):
         client = login_as(username)
@@ -171,6 +172,10 @@ def world(login_as, app, org_tree, mixed_bank, create_user, create_question, fro
         link = db.session.scalar(select(ScreenLink))
         ids["screen_token"], ids["screen"] = link.token, link.id
         ids["bulletin"] = db.session.scalar(select(Bulletin.id))
+        ids["cert_a"], ids["cert_b"] = (  # 证书 of 甲员工 and 乙员工 for the closed exam
+            db.session.scalar(select(Certificate.serial).where(Certificate.user_id == people[who].id))
+            for who in ("staff_a", "staff_b")
+        )
         # 甲员工's exam attempt was handed in without the page's report: a review (flagged).
         ids["integrity_review"] = db.session.scalar(
             select(IntegrityReview.id).where(IntegrityReview.user_id == people["staff_a"].id)
@@ -319,6 +324,23 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("rankings.bulletin_print", "GET"): (Call("/bulletins/{bulletin}/print"), MANAGERS),
     ("rankings.bulletin_xlsx", "GET"): (Call("/bulletins/{bulletin}.xlsx"), MANAGERS),
     ("rankings.screen", "GET"): (Call("/screen/{screen_token}"), (200, 200, 200, 200, 200)),
+    # 证书 (issue 23.4): one's own; a manager's subtree; /verify is public (乙员工's: no 甲市 name)
+    ("certificates.mine", "GET"): (Call("/certificates"), SIGNED_IN),
+    ("certificates.pdf", "GET"): (Call("/certificates/{cert_a}.pdf"), (LOGIN, 200, 404, 200, 200)),
+    ("certificates.verify_form", "GET"): (Call("/verify"), (200, 200, 200, 200, 200)),
+    ("certificates.verify", "GET"): (Call("/verify/{cert_b}"), (200, 200, 200, 200, 200)),
+    ("certificates.manage", "GET"): (
+        Call("/admin/certificates?round={closed_round}&unit=C1"),
+        (LOGIN, 403, 404, 200, 200),
+    ),
+    ("certificates.bulk_zip", "GET"): (
+        Call("/admin/certificates/{closed_round}.zip?unit=C1"),
+        (LOGIN, 403, 404, 200, 200),
+    ),
+    ("certificates.revoke", "POST"): (
+        Call("/admin/certificates/{cert_b}/revoke", data={"reason": "矩阵撤销"}),
+        ADMINS_WRITE,
+    ),
     ("admin.home", "GET"): (Call("/admin/"), MANAGERS),
     ("admin.staff", "GET"): (Call("/admin/staff?unit=C1X"), (LOGIN, 403, 404, 200, 200)),
     ("admin.unit_search_json", "GET"): (Call("/admin/units/search?q=甲"), MANAGERS),
@@ -866,6 +888,7 @@ def test_no_answer_reaches_a_taker_during_open_rounds(app, org_tree, open_rounds
         # 对战: a battle's questions are never on a sealed paper (tests/test_battles.py); its stream is
         # held open while it runs, so the scan asks for a battle nobody sits in (404, nothing else)
         "battle_id": [999_999],
+        "serial": ["2026-0000-0000-0000-0000"],  # 证书: none issued while rounds run
     }
     urls = get_urls(app, values)
     withheld = {who: _withheld_from(app, LOGIN_OF[who]) for who in ("staff", "unit_admin")}
@@ -1106,6 +1129,7 @@ def hostile(login_as, app, create_unit, create_user, frozen_clock):
             "code": ["test_source"],
             "source_id": ids["source_id"],
             "battle_id": [ids["battle_id"]],
+            "serial": ["2026-0000-0000-0000-0000"],
         },
         "extra": ["/rankings?parent=P1", "/admin/units?parent=P1", "/admin/staff?unit=X0", "/reports"],
     }
