@@ -1,37 +1,52 @@
 """Build a province-sized synthetic organisation: units, staff, a bank and days of 日日学 history.
 
     python -m benchmarks.make_org --staff 100000 --units 10000 --questions 10000 [--days 30]
+        [--learning] [--today] [--as-of 2026-12-31] [--raw-days N]
         [--database-url postgresql+psycopg://postgres@127.0.0.1/bench]
 
-Everything is written with multi-row INSERTs (ids assigned here, paths computed here), so the size
-of the organisation, not the number of round trips, sets the time.
+Big tables go in with COPY on PostgreSQL (multi-row INSERTs elsewhere; ids and paths assigned
+here), so the size of the organisation, not the number of round trips, sets the time.
+
+History: ``--days`` days before ``--as-of`` (default today), 60% of the staff finishing their
+日日学 set each day (one ledger row each); ``--today`` adds the as-of day itself (as at its end);
+``--learning`` writes each set's 10 answers (``learning_item``, made by the database from the sets:
+~18 M rows a month at province size), which the live refresh's accuracy by ability reads. Past days
+within the live week and month are then folded into the per-person totals (``period_totals``), as
+the day roll-over does. ``--raw-days N`` keeps raw facts for the last N past days only: older days
+of the live week and month exist only as per-person totals (synthetic, drawn as the raw days are)
+— how a nation (1 M staff) is built in minutes.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from flask_migrate import upgrade
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Integer, func, insert, literal, select, text, union_all
 from werkzeug.security import generate_password_hash
 
-from quizapp import clock
+from quizapp import clock, database
 from quizapp.extensions import db
 from quizapp.models import (
     Ability,
     Category,
     DailySet,
+    LearningItem,
+    PersonPeriodAbility,
+    PersonPeriodTotal,
     PointsEntry,
     Question,
     QuestionVersion,
     Source,
+    TotalsDay,
     Unit,
     User,
 )
-from quizapp.services import bank_io
+from quizapp.services import bank_io, period_totals
+from quizapp.services.periods import month_period, week_period
 from quizapp.services.text import content_hash
 
 from .common import app_for, timed
@@ -45,9 +60,53 @@ def chunks(rows, size=CHUNK):
         yield rows[start : start + size]
 
 
-def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> dict:
+def copy_rows(table, names: list[str], rows) -> int:
+    """Write ``rows`` (tuples in ``names`` order, any iterable) into ``table``: COPY on PostgreSQL,
+    multi-row INSERTs elsewhere. Returns how many."""
+    count = 0
+    if db.session.get_bind().dialect.name == "postgresql":
+        columns = ", ".join(f'"{name}"' for name in names)
+        connection = db.session.connection().connection.driver_connection
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+        return count
+    batch = []
+    for row in rows:
+        batch.append(dict(zip(names, row, strict=True)))
+        count += 1
+        if len(batch) >= CHUNK:
+            db.session.execute(insert(table), batch)
+            batch = []
+    if batch:
+        db.session.execute(insert(table), batch)
+    return count
+
+
+UNIT_COLUMNS = ["id", "code", "name", "parent_id", "path", "level", "active", "created_at"]
+
+
+def build(
+    staff: int,
+    units: int,
+    questions: int,
+    days: int,
+    seed: int = 1,
+    *,
+    learning: bool = False,
+    today_too: bool = False,
+    as_of: date | None = None,
+    raw_days: int | None = None,
+) -> dict:
     rng = random.Random(seed)
     results: dict = {}
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Synthetic rows made consistent here: no foreign-key trigger per row (the build's main cost).
+        db.session.execute(text("SET session_replication_role = replica"))
     bank_io.ensure_taxonomy()
     now = clock.utcnow()
     base_unit = (db.session.scalar(select(func.max(Unit.id))) or 0) + 1
@@ -115,32 +174,55 @@ def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> d
                 }
             )
             ids += 1
-        for part in chunks(rows + city_rows + county_rows + window_rows):
-            db.session.execute(insert(Unit), part)
+        copy_rows(
+            Unit.__table__,
+            UNIT_COLUMNS,
+            ([row[name] for name in UNIT_COLUMNS] for row in rows + city_rows + county_rows + window_rows),
+        )
     with timed("staff", results):
         password_hash = generate_password_hash(PASSWORD)
         first_user = (db.session.scalar(select(func.max(User.id))) or 0) + 1
-        people = [
-            {
-                "id": first_user + n,
-                "username": f"b{first_user + n}",
-                "name": f"员工{n}",
-                "password_hash": password_hash,
-                "role": "staff",
-                "unit_id": window_rows[n % windows]["id"],
-                "gender": rng.choice("男女"),
-                "birth_year": rng.randint(1965, 2000),
-                "level": "科员",
-                "job_section": rng.choice(["社会保险经办", "就业创业服务", "劳动关系协调"]),
-                "active": True,
-                "must_change_password": False,
-                "session_version": 1,
-                "created_at": now,
-            }
-            for n in range(staff)
+        people = range(first_user, first_user + staff)  # ids: the rows are streamed, never held
+        names = [
+            "id",
+            "username",
+            "name",
+            "password_hash",
+            "role",
+            "unit_id",
+            "gender",
+            "birth_year",
+            "level",
+            "job_section",
+            "active",
+            "must_change_password",
+            "session_version",
+            "created_at",
         ]
-        for part in chunks(people):
-            db.session.execute(insert(User), part)
+        sections = ["社会保险经办", "就业创业服务", "劳动关系协调"]
+        copy_rows(
+            User.__table__,
+            names,
+            (
+                (
+                    first_user + n,
+                    f"b{first_user + n}",
+                    f"员工{n}",
+                    password_hash,
+                    "staff",
+                    window_rows[n % windows]["id"],
+                    rng.choice("男女"),
+                    rng.randint(1965, 2000),
+                    "科员",
+                    rng.choice(sections),
+                    True,
+                    False,
+                    1,
+                    now,
+                )
+                for n in range(staff)
+            ),
+        )
     with timed("questions", results):
         source_id = db.session.scalar(select(Source.id).limit(1))
         if source_id is None:
@@ -185,46 +267,157 @@ def build(staff: int, units: int, questions: int, days: int, seed: int = 1) -> d
             )
         for part in chunks(versions):
             db.session.execute(insert(QuestionVersion), part)
-    with timed(f"history ({days} days)", results):
-        today = clock.business_date(now, current_app.config["TZINFO"])
-        set_rows, point_rows = [], []
-        for day_offset in range(1, days + 1):
-            day = today - timedelta(days=day_offset)
-            for person in people:
+    first_version = db.session.scalar(
+        select(func.min(QuestionVersion.id)).where(QuestionVersion.question_id >= first_question)
+    )
+    today = as_of or clock.business_date(now, current_app.config["TZINFO"])
+    raw_days = days if raw_days is None else min(raw_days, days)
+    window = min(week_period(today).starts_on, month_period(today).starts_on)
+    raw = [today - timedelta(days=n) for n in range(0 if today_too else 1, raw_days + 1)]
+    synthetic = [
+        today - timedelta(days=n)
+        for n in range(raw_days + 1, days + 1)
+        if today - timedelta(days=n) >= window
+    ]
+    with timed(f"history ({len(raw)} days of facts)", results):
+        results["daily_sets"] = results["learning_items"] = 0
+        for day in sorted(raw):
+            database.bulk_work()  # the statement timeout of background work, per transaction
+            finished = datetime.combine(day, datetime.min.time(), tzinfo=now.tzinfo) + timedelta(hours=4)
+            sets = []
+            for user_id in people:
                 if rng.random() < 0.6:
-                    right = rng.randint(5, 10)
-                    set_rows.append(
-                        {
-                            "user_id": person["id"],
-                            "day": day,
-                            "size": 10,
-                            "answered_count": 10,
-                            "correct_count": right,
-                            "created_at": now,
-                            "finished_at": now,
-                        }
-                    )
-                    point_rows.append(
-                        {
-                            "user_id": person["id"],
-                            "rule": "daily_correct",
-                            "amount": right,
-                            "source_id": len(point_rows) + 1,
-                            "day": day,
-                            "created_at": now,
-                        }
-                    )
-        for part in chunks(set_rows):
-            db.session.execute(insert(DailySet), part)
-        for part in chunks(point_rows):
-            db.session.execute(insert(PointsEntry), part)
-        results["daily_sets"] = len(set_rows)
+                    sets.append((user_id, rng.randint(5, 10)))
+            results["daily_sets"] += copy_rows(
+                DailySet.__table__,
+                [
+                    "user_id",
+                    "day",
+                    "size",
+                    "answered_count",
+                    "correct_count",
+                    "created_at",
+                    "finished_at",
+                    "held",
+                ],
+                ((user_id, day, 10, 10, right, finished, finished, False) for user_id, right in sets),
+            )
+            first_point = (db.session.scalar(select(func.max(PointsEntry.source_id))) or 0) + 1
+            copy_rows(
+                PointsEntry.__table__,
+                ["user_id", "rule", "amount", "source_id", "day", "created_at"],
+                (
+                    (user_id, "daily_correct", right, first_point + n, day, finished)
+                    for n, (user_id, right) in enumerate(sets)
+                ),
+            )
+            if learning:
+                results["learning_items"] += _learning_items(day, first_user, first_version, questions)
+            db.session.commit()
+    if synthetic:
+        with timed(f"per-person totals of {len(synthetic)} older days (no facts kept)", results):
+            database.bulk_work()
+            _synthetic_totals(rng, people, synthetic)
+            db.session.commit()
+    with timed("fold the past days of the live week and month into the totals", results):
+        for day in sorted(d for d in raw if window <= d < today):
+            database.bulk_work()
+            period_totals.fold_day(day, today=today, now=now)
+            db.session.commit()
     advance_sequences()
     db.session.commit()
     if db.engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum would give a live database
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))
     return results
+
+
+def _learning_items(day: date, first_user: int, first_version: int, questions: int) -> int:
+    """The day's sets' answers, made by the database from the sets (one INSERT … SELECT): position n
+    is right when n ≤ the set's correct count; the question is spread over the bank by (set, n)."""
+    positions = union_all(*(select(literal(n, Integer).label("n")) for n in range(1, 11))).subquery("p")
+    version = first_version + (DailySet.id * 7 + positions.c.n * 131) % questions
+    right = positions.c.n <= DailySet.correct_count
+    source = (
+        select(
+            DailySet.user_id,
+            literal("daily"),
+            DailySet.id,
+            positions.c.n,
+            literal("new"),
+            QuestionVersion.question_id,
+            QuestionVersion.id,
+            DailySet.day,
+            DailySet.created_at,
+            DailySet.finished_at,
+            func.cast(right, Integer) * 1.0,
+            right,
+        )
+        .select_from(DailySet)
+        .join(positions, positions.c.n <= DailySet.size)
+        .join(QuestionVersion, QuestionVersion.id == version)
+        .where(DailySet.day == day, DailySet.user_id >= first_user)
+    )
+    columns = [
+        "user_id",
+        "kind",
+        "daily_set_id",
+        "position",
+        "reason",
+        "question_id",
+        "question_version_id",
+        "day",
+        "served_at",
+        "answered_at",
+        "score",
+        "correct",
+    ]
+    return db.session.execute(insert(LearningItem).from_select(columns, source)).rowcount
+
+
+def _synthetic_totals(rng: random.Random, people, days: list[date]) -> None:
+    """Per-person totals for days kept only as totals, drawn as the raw days are (60% finish, 5–10
+    right of 10; the 10 answers spread over the abilities by position), and their fold markers."""
+    abilities = list(db.session.scalars(select(Ability.id).order_by(Ability.id)))
+    periods = sorted({week_period(day).key for day in days} | {month_period(day).key for day in days})
+    totals, answered = [], []
+    for user_id in people:
+        mine = {key: [0, 0, 0, 0, 0] for key in periods}
+        by_ability = {key: {} for key in periods}
+        for day in days:
+            if rng.random() >= 0.6:
+                continue
+            right = rng.randint(5, 10)
+            for key in (week_period(day).key, month_period(day).key):
+                row = mine[key]
+                row[0] += 1
+                row[1] += right == 10
+                row[4] += right
+                for position in range(1, 11):
+                    pair = by_ability[key].setdefault(abilities[position % len(abilities)], [0, 0])
+                    pair[0] += 1
+                    pair[1] += position <= right
+        for key in periods:
+            if mine[key][0]:
+                totals.append((key, user_id, *mine[key]))
+                answered += [(key, user_id, a, n, float(r)) for a, (n, r) in by_ability[key].items()]
+        if len(answered) > 200000:
+            _write_totals(totals, answered)
+            totals, answered = [], []
+    _write_totals(totals, answered)
+    now = clock.utcnow()
+    db.session.execute(insert(TotalsDay), [{"day": day, "folded_at": now} for day in days])
+
+
+def _write_totals(totals: list, answered: list) -> None:
+    copy_rows(
+        PersonPeriodTotal.__table__,
+        ["period_key", "user_id", "sets", "stars", "tries", "battles", "points"],
+        totals,
+    )
+    copy_rows(
+        PersonPeriodAbility.__table__, ["period_key", "user_id", "ability_id", "answered", "right"], answered
+    )
 
 
 def advance_sequences() -> None:
@@ -247,6 +440,10 @@ def main() -> None:
     parser.add_argument("--units", type=int, default=10000)
     parser.add_argument("--questions", type=int, default=10000)
     parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--learning", action="store_true", help="write each set's answers too")
+    parser.add_argument("--today", action="store_true", help="history on the as-of day too (at its end)")
+    parser.add_argument("--as-of", type=date.fromisoformat, help="the history's last day (default today)")
+    parser.add_argument("--raw-days", type=int, help="past days with facts (older: per-person totals only)")
     parser.add_argument("--database-url")
     args = parser.parse_args()
     app = app_for(args.database_url)
@@ -257,7 +454,16 @@ def main() -> None:
     with app.app_context():
         upgrade()
         started = datetime.now()
-        results = build(args.staff, args.units, args.questions, args.days)
+        results = build(
+            args.staff,
+            args.units,
+            args.questions,
+            args.days,
+            learning=args.learning,
+            today_too=args.today,
+            as_of=args.as_of,
+            raw_days=args.raw_days,
+        )
         print(f"done in {(datetime.now() - started).total_seconds():.1f} s: {results}")
 
 

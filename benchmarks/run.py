@@ -40,7 +40,7 @@ from quizapp.models import (
 )
 from quizapp.services import bank_io, sweeps
 
-from . import battles, contest, load, staff_import
+from . import battles, contest, load, refresh, staff_import
 from .common import app_for, percentile, timed
 from .make_org import PASSWORD, advance_sequences, chunks
 
@@ -242,6 +242,8 @@ def main() -> None:
             app, results, battles=50 if args.quick else 200, workers=args.workers, threads=args.battle_threads
         )
     ranking_figures(app, results, 20 if args.quick else 100)
+    # The live refresh as of the history's last day: from the per-person totals and from every fact.
+    refresh.refresh_figures(app, results)
     close_figures(app, results, 2000 if args.quick else 50000)
     import_figures(app, results, 1000 if args.quick else 10000)
     rows = 10000 if args.quick else 100000
