@@ -107,6 +107,7 @@ def build(
     if db.session.get_bind().dialect.name == "postgresql":
         # Synthetic rows made consistent here: no foreign-key trigger per row (the build's main cost).
         db.session.execute(text("SET session_replication_role = replica"))
+    database.bulk_work()  # the background statement timeout (until the first commit)
     bank_io.ensure_taxonomy()
     now = clock.utcnow()
     base_unit = (db.session.scalar(select(func.max(Unit.id))) or 0) + 1
