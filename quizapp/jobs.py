@@ -55,6 +55,7 @@ SWEEPS: dict[str, Sweep] = {
     "roll_day": Sweep(sweeps.roll_days, 600, 590, "日终结转：日日学参与情况"),
     "plan_rounds": Sweep(rounds.plan_rounds, 3600, 3500, "按模板创建下期周周练、月月比"),
     "monthly_bulletin": Sweep(sweeps.build_due_bulletins, 3600, 3500, "生成月通报"),
+    "period_reports": Sweep(sweeps.build_due_reports, 3600, 3500, "生成季度汇报、半年总结"),
     "housekeeping": Sweep(sweeps.housekeeping, 3600, 3500, "清理过期的导入预览和登录会话"),
     "reminders": Sweep(sweeps.send_reminders, 300, 290, "催办：提醒未完成日日学或即将截止轮次的人员"),
 }
@@ -69,6 +70,8 @@ COUNT_WORDS = {
     "rolled": "结转 {} 天",
     "created": "创建 {} 轮",
     "built": "生成 {} 份月通报",
+    "reports_built": "生成 {} 份季度汇报/半年总结",
+    "reports_waiting": "{} 份待轮次结束后生成",
     "previews_removed": "清理导入预览 {} 份",
     "sessions_removed": "清理登录会话 {} 个",
     "battles_finished": "结束对战 {} 场",

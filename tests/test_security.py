@@ -323,6 +323,19 @@ MATRIX: dict[tuple[str, str], tuple[Call, tuple]] = {
     ("rankings.bulletin", "GET"): (Call("/bulletins/{bulletin}"), MANAGERS),
     ("rankings.bulletin_print", "GET"): (Call("/bulletins/{bulletin}/print"), MANAGERS),
     ("rankings.bulletin_xlsx", "GET"): (Call("/bulletins/{bulletin}.xlsx"), MANAGERS),
+    # 阶段报告 of 甲市 (issue 23.3): it names people, so managers of 甲市 only (乙市's admin: as if missing)
+    ("rankings.period_report", "GET"): (
+        Call("/period-reports?unit=C1&period=quarter:2026-Q1"),
+        (LOGIN, 403, 404, 200, 200),
+    ),
+    ("rankings.period_report_print", "GET"): (
+        Call("/period-reports/print?unit=C1&period=quarter:2026-Q1"),
+        (LOGIN, 403, 404, 200, 200),
+    ),
+    ("rankings.period_report_xlsx", "GET"): (
+        Call("/period-reports.xlsx?unit=C1&period=half:2026-H1"),
+        (LOGIN, 403, 404, 200, 200),
+    ),
     ("rankings.screen", "GET"): (Call("/screen/{screen_token}"), (200, 200, 200, 200, 200)),
     # 证书 (issue 23.4): one's own; a manager's subtree; /verify is public (乙员工's: no 甲市 name)
     ("certificates.mine", "GET"): (Call("/certificates"), SIGNED_IN),

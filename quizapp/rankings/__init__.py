@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("rankings", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import report_routes, routes  # noqa: E402,F401

@@ -28,7 +28,7 @@ from ..models import (
     Unit,
     User,
 )
-from . import rankings
+from . import period_reports, rankings
 from .org import active_staff
 
 TOP = 10
@@ -77,8 +77,8 @@ def _round_key(round_id: int) -> str:
 
 
 def rebuild_bulletin(period, snapshot: RankingSnapshot, *, now: datetime) -> None:
-    """Build a published bulletin of a round or a month again (its official snapshot was restated);
-    nothing when none was published."""
+    """Build a published bulletin of a round, a month, a quarter or a half-year again (its official
+    snapshot was restated); nothing when none was published."""
     key = _round_key(period.round_id) if period.round_id is not None else period.key
     existing = db.session.scalar(select(Bulletin).where(Bulletin.period_key == key))
     if existing is None:
@@ -87,6 +87,8 @@ def rebuild_bulletin(period, snapshot: RankingSnapshot, *, now: datetime) -> Non
     db.session.flush()
     if period.round_id is not None:
         build_round_bulletin(period.round_id, snapshot, now=now)
+    elif period.kind in period_reports.STORED_KINDS:  # a 季度汇报 or 半年总结
+        period_reports.build_report_bulletin(period, now=now)
     else:
         build_month_bulletin(period.starts_on, now=now)
 
