@@ -465,3 +465,43 @@ def test_the_page_runs_the_same_statements_whatever_the_size(
     assert large == small, (small, large)
     assert max(large.values()) <= 16, large
     figures.put("period reports", "statements on the report page", max(large.values()))
+
+
+def test_a_reviewers_decision_restates_a_stored_report(app, history):
+    """cat's 日日学 day in May was held when the quarter's report was stored: cleared afterwards, the
+    stored 季度汇报 and 半年总结 are built again from the restated official figures."""
+    from quizapp.services.integrity import review
+
+    units, people = history
+    day = date(2026, 5, 8)
+    with app.app_context():
+        held = DailySet(
+            user_id=people["cat"].id,
+            day=day,
+            size=10,
+            answered_count=10,
+            correct_count=9,
+            finished_at=datetime(2026, 5, 8, 3, tzinfo=UTC),
+            held=True,
+        )
+        db.session.add(held)
+        db.session.commit()
+        held_id = held.id
+    assert jobs.run_sweep(app, "period_reports").counts == {"reports_built": 2, "reports_waiting": 0}
+
+    def stored(key: str) -> tuple[list[str], int]:
+        bulletin = db.session.scalar(select(Bulletin).where(Bulletin.period_key == key))
+        names = sorted(p["username"] for g in bulletin.content["non_participants"] for p in g["people"])
+        return names, bulletin.content["participants"]
+
+    with app.app_context():
+        assert stored(Q2) == (["aadmin", "abe", "ben", "cat"], 4)
+        db.session.get(DailySet, held_id).held = False  # 核准计入
+        db.session.flush()
+        review._restate_day(day, now=NOW + timedelta(hours=1))
+        db.session.commit()
+        assert stored(Q2) == (["aadmin", "abe", "ben"], 5)
+        assert stored("half:2026-H1")[0] == ["aadmin", "abe"]
+        assert db.session.scalar(select(func.count(Bulletin.id))) == 2
+    report = report_of(app)
+    assert report["summary"]["current"]["participants"] == 5 and report["absent"]["total"] == 3
