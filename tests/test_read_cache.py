@@ -14,7 +14,7 @@ from sqlalchemy import event, select
 from quizapp import create_app, read_cache
 from quizapp.extensions import db
 from quizapp.models import Unit
-from quizapp.services import rankings
+from quizapp.services import rankings, reports
 
 from .conftest import PASSWORD, require_service
 from .test_rankings import NOW, add_facts, town  # noqa: F401  (town: the fixture)
@@ -149,3 +149,35 @@ def test_redis_shares_a_response_between_processes(app, app_config, monkeypatch,
     shared = client(second).get("/api/v1/rankings/units?parent=P")
     assert shared.status_code == 200 and shared.get_data() == built.get_data()
     assert store.keys(read_cache.REDIS_PREFIX + "*")
+
+
+def test_a_bulletin_is_kept_per_readers_scope(app, town, login_as, create_user):  # noqa: F811
+    units, people = town
+    create_user("badmin", unit=units["B"], role="unit_admin")
+    add_facts(app, people, daily=[("amy", date(2026, 3, 3), True), ("bob", date(2026, 3, 3), True)])
+    with app.app_context():
+        bulletin_id = reports.build_month_bulletin(date(2026, 3, 1), now=NOW).id
+        db.session.commit()
+    url = f"/bulletins/{bulletin_id}"
+    admin = login_as("aadmin")
+    first = admin.get(url)
+    assert first.status_code == 200 and "ann" in first.get_data(as_text=True)  # 甲市's absentee
+    assert admin.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    other = login_as("badmin").get(url).get_data(as_text=True)
+    assert "ben" in other and "ann" not in other  # 乙市's part only, never the kept 甲市 one
+    assert login_as("amy").get(url).status_code == 403  # staff: never, kept or not
+    assert "ann" in login_as("root").get(f"{url}/print").get_data(as_text=True)
+
+
+def test_the_honours_page_is_kept_per_root(app, town, login_as):  # noqa: F811
+    _, people = town
+    add_facts(app, people, points=[("bob", date(2026, 3, 19), 30)])
+    amy = login_as("amy")
+    first = amy.get("/honours")
+    assert first.status_code == 200 and "bob" in first.get_data(as_text=True)
+    assert amy.get("/honours", headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    assert "bob" not in login_as("aadmin").get("/honours").get_data(as_text=True)  # 甲市: bob is 乙市's
+    add_facts(app, people, points=[("ann", date(2026, 3, 19), 50)])
+    assert "ann" not in amy.get("/honours").get_data(as_text=True)  # kept until the next snapshot
+    refresh(app)
+    assert "ann" in amy.get("/honours").get_data(as_text=True)

@@ -368,16 +368,36 @@ def bulletins():
 @login_required
 @from_replica
 def bulletin(bulletin_id: int):
-    item, content = _bulletin(bulletin_id)
-    return render_template("rankings/bulletin.html", bulletin=item, content=content, printable=False)
+    return _kept_bulletin(bulletin_id, "rankings/bulletin.html")
 
 
 @bp.route("/bulletins/<int:bulletin_id>/print")
 @login_required
 @from_replica
 def bulletin_print(bulletin_id: int):
-    item, content = _bulletin(bulletin_id)
-    return render_template("rankings/bulletin_print.html", bulletin=item, content=content)
+    return _kept_bulletin(bulletin_id, "rankings/bulletin_print.html")
+
+
+def _kept_bulletin(bulletin_id: int, template: str) -> Response:
+    """A bulletin's body is built once per snapshot version and reader's scope (``read_cache``):
+    it is written at a close and rewritten only with its snapshot (a restatement). The scope (who
+    may read, and which subtree) is checked on every request; only the title row is read then."""
+    scope = _bulletin_scope()
+    head = db.session.execute(
+        select(Bulletin.id, Bulletin.title, Bulletin.created_at).where(Bulletin.id == bulletin_id)
+    ).first()
+    if head is None:
+        abort(404)
+    cache_key, body = read_cache.once(
+        "page.bulletin",
+        (bulletin_id, head.created_at.isoformat(), scope),
+        lambda: render_template("rankings/_bulletin_body.html", content=_bulletin(bulletin_id)[1]),
+    )
+    return read_cache.respond(
+        render_template(template, bulletin=head, body=Markup(body)),
+        etag=read_cache.etag_for(cache_key, personal=True),
+        mimetype="text/html",
+    )
 
 
 @bp.route("/bulletins/<int:bulletin_id>.xlsx")
@@ -424,13 +444,27 @@ def bulletin_xlsx(bulletin_id: int):
 @writes_database
 @from_replica
 def honours():
+    """Built once per snapshot version (``read_cache``) and root: the viewer's province, or their
+    own unit for a unit admin, by its path (a unit moved is another key). The stars (the month's
+    points) and the contests' podiums are as of that version: read again with the next snapshot."""
+    root = leaderboards.default_unit(current_user)
+    if root is None:
+        abort(404)
+    cache_key, body = read_cache.once(
+        "page.honours", (request.args.get("month"), root.id, root.path), lambda: _honours_body(root)
+    )
+    return read_cache.respond(
+        render_template("rankings/honours.html", body=Markup(body)),
+        etag=read_cache.etag_for(cache_key, personal=True),
+        mimetype="text/html",
+    )
+
+
+def _honours_body(root: Unit) -> str:
     tz = current_app.config["TZINFO"]
     today = _today()
     month = rankings.parse_month(request.args.get("month"), today=today)
     period = rankings.month_period(month)
-    root = leaderboards.default_unit(current_user)
-    if root is None:
-        abort(404)
     with transaction(flash_errors=False):
         snapshot = rankings.ensure_snapshot(period, now=clock.utcnow(), tz=tz)
         top_units = rankings.rank_children(snapshot, root.id, "composite")[:10]
@@ -441,7 +475,7 @@ def honours():
     top_units = [u for u in top_units if u["composite"] > 0]
     star_rows = [s for s in stars["rows"] if s["value"] > 0]
     return render_template(
-        "rankings/honours.html",
+        "rankings/_honours_body.html",
         period=period,
         root=root,
         top_units=top_units,
