@@ -11,6 +11,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # Environment variable → config key. Values are strings; see ``_coerce`` for the few typed ones.
 ENVIRONMENT = {
     "QUIZAPP_DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "QUIZAPP_DIRECT_DATABASE_URL": "DIRECT_DATABASE_URL",
+    "QUIZAPP_READ_DATABASE_URL": "READ_DATABASE_URL",
+    "QUIZAPP_READ_MAX_LAG_SECONDS": "READ_MAX_LAG_SECONDS",
     "QUIZAPP_SECRET_KEY": "SECRET_KEY",
     "QUIZAPP_TIMEZONE": "TIMEZONE",
     "QUIZAPP_REDIS_URL": "REDIS_URL",
@@ -18,7 +21,6 @@ ENVIRONMENT = {
     "QUIZAPP_BANK_PATH": "BANK_PATH",
     "QUIZAPP_TRUSTED_PROXIES": "TRUSTED_PROXIES",
     "QUIZAPP_PUBLIC_URL": "PUBLIC_URL",
-    "QUIZAPP_CERTIFICATE_FONT": "CERTIFICATE_FONT",
     "QUIZAPP_REMINDER_KEY": "REMINDER_KEY",
     "QUIZAPP_REMINDER_HOUR": "REMINDER_HOUR",
     "QUIZAPP_REMINDER_WEBHOOK_HOSTS": "REMINDER_WEBHOOK_HOSTS",
@@ -28,6 +30,7 @@ ENVIRONMENT = {
     "QUIZAPP_SMTP_PASSWORD": "SMTP_PASSWORD",
     "QUIZAPP_SMTP_STARTTLS": "SMTP_STARTTLS",
     "QUIZAPP_SMTP_SENDER": "SMTP_SENDER",
+    "QUIZAPP_CERTIFICATE_FONT": "CERTIFICATE_FONT",
 }
 
 
@@ -45,6 +48,19 @@ class DefaultConfig:
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None  # None → SQLite file in the instance folder
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # A nation (docs/scaling.md): SQLALCHEMY_DATABASE_URI may point at PgBouncer in transaction
+    # pooling mode; DIRECT_DATABASE_URL then names the primary itself, for what needs a session of
+    # its own (the scheduler's advisory lock, the battles' LISTEN, pg_dump). Setting it tells the app
+    # that the main URL is pooled: no server-side prepared statements and no statement timeout sent at
+    # connect there (the pool sets it: README "Deploying for a nation").
+    DIRECT_DATABASE_URL: str | None = None
+    # A streaming replica for the snapshot reads (rankings, honours, big screen, bulletins:
+    # ``replica.reads``), used while it has replayed everything the primary wrote READ_MAX_LAG_SECONDS
+    # ago, checked at most every READ_CHECK_SECONDS per process; else (behind, or down) those reads go
+    # to the primary, with a warning in the log.
+    READ_DATABASE_URL: str | None = None
+    READ_MAX_LAG_SECONDS = 10.0
+    READ_CHECK_SECONDS = 5.0
     STATEMENT_TIMEOUT_SECONDS = 30  # PostgreSQL: no statement may hold a worker longer
     BULK_STATEMENT_TIMEOUT_SECONDS = 600  # closing a round, refreshing rankings: set-based over everything
     TIMEZONE = "Asia/Shanghai"
@@ -229,6 +245,8 @@ class DefaultConfig:
 
 
 def _coerce(key: str, value: str):
+    if key == "READ_MAX_LAG_SECONDS":
+        return float(value)
     if key == "SECURE_COOKIES":
         return value.strip().lower() in {"1", "true", "yes", "on"}
     if key in ("TRUSTED_PROXIES", "REMINDER_HOUR", "SMTP_PORT"):

@@ -8,6 +8,8 @@ Reads (GET requests, unless the view is marked ``writes_database``) begin deferr
 
 PostgreSQL gets a statement timeout; rows are locked explicitly where a rule needs it
 (``lock_user``), a no-op on SQLite, where the immediate transaction already serialises writers.
+Behind PgBouncer (transaction pooling, ``DIRECT_DATABASE_URL`` set) nothing may rely on a session:
+only ``SET LOCAL`` and transaction-level locks; what needs a session connects directly.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from __future__ import annotations
 import functools
 
 from flask import Flask, current_app, has_request_context, request
-from sqlalchemy import Integer, event, func, select, text
+from sqlalchemy import Integer, create_engine, event, func, make_url, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 from .extensions import db
 
@@ -59,9 +62,44 @@ def init_app(app: Flask) -> None:
     if uri.startswith("sqlite"):
         options.setdefault("connect_args", {})["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
     elif uri.startswith("postgresql"):
-        timeout_ms = int(app.config["STATEMENT_TIMEOUT_SECONDS"] * 1000)
-        options.setdefault("connect_args", {})["options"] = f"-c statement_timeout={timeout_ms}"
+        connect_args = options.setdefault("connect_args", {})
+        if app.config.get("DIRECT_DATABASE_URL"):
+            # Through PgBouncer's transaction pooling a server connection is ours for one transaction
+            # only: psycopg's prepared statements (made after 5 runs of a statement on a connection)
+            # would be missing on the next one, and PgBouncer refuses startup options; the pool sets
+            # the statement timeout instead (README "Deploying for a nation").
+            connect_args["prepare_threshold"] = None
+        else:
+            connect_args["options"] = statement_timeout_option(app)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def statement_timeout_option(app: Flask) -> str:
+    return f"-c statement_timeout={int(app.config['STATEMENT_TIMEOUT_SECONDS'] * 1000)}"
+
+
+def direct_url() -> str:
+    """A libpq URL of the primary itself, never a transaction pooler: for what needs a session of its
+    own (LISTEN, pg_dump). ``DIRECT_DATABASE_URL`` when set, else the app's database URL."""
+    url = current_app.config.get("DIRECT_DATABASE_URL") or db.engine.url
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def direct_engine() -> Engine:
+    """An engine on the primary itself (the scheduler's session-level advisory lock): the app's own
+    engine unless ``DIRECT_DATABASE_URL`` is set, then one without a pool (one lasting connection)."""
+    url = current_app.config.get("DIRECT_DATABASE_URL")
+    if not url:
+        return db.engine
+    engine = current_app.extensions.get("quizapp.direct_engine")
+    if engine is None:
+        engine = current_app.extensions.setdefault(
+            "quizapp.direct_engine",
+            create_engine(
+                url, poolclass=NullPool, connect_args={"options": statement_timeout_option(current_app)}
+            ),
+        )
+    return engine
 
 
 def configure_engine(engine: Engine) -> None:

@@ -28,7 +28,7 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from . import clock
+from . import clock, database
 from .extensions import db
 from .models import JobRun, SchedulerLease
 from .services import rounds, sweeps
@@ -116,7 +116,9 @@ class Leadership:
     def is_leader(self, now: datetime) -> bool:
         with _context(self.app):
             if db.engine.dialect.name == "postgresql":
-                return self._advisory(db.engine)
+                # on the primary itself: through PgBouncer's transaction pooling the lock's session
+                # would go back to the pool, and whoever got it next would hold the lock too
+                return self._advisory(database.direct_engine())
             return self._lease(now)
 
     def _advisory(self, engine) -> bool:

@@ -26,8 +26,10 @@ from pathlib import Path
 
 from alembic.script import ScriptDirectory
 from flask import current_app
+from sqlalchemy import make_url
 from sqlalchemy.engine import URL
 
+from .. import database
 from ..extensions import db
 from .errors import DomainError
 
@@ -219,7 +221,7 @@ def _version(path: str) -> list[int]:
 
 def _pg_connection() -> tuple[str, dict]:
     """A libpq URL without the password, and an environment carrying it (so no process list shows it)."""
-    url: URL = db.engine.url
+    url: URL = make_url(database.direct_url())  # pg_dump's session settings: never through PgBouncer
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)

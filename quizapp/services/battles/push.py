@@ -21,6 +21,7 @@ import weakref
 from flask import current_app
 from sqlalchemy import event
 
+from ... import database
 from ...extensions import db
 
 CHANNEL = "quizapp_battles"
@@ -123,7 +124,8 @@ class Notifier:
             for attempt in (1, 2):
                 try:
                     if self.connection is None or self.connection.closed:
-                        self.connection = psycopg.connect(self.url, autocommit=True)
+                        # prepare_threshold=None: the URL may be PgBouncer's (transaction pooling)
+                        self.connection = psycopg.connect(self.url, autocommit=True, prepare_threshold=None)
                         # closed with this notifier (an app gone: tests build many), not left to the
                         # garbage collector, which warns of an open connection
                         weakref.finalize(self, self.connection.close)
@@ -159,7 +161,7 @@ def listen(app) -> None:
         if app in _listening:
             return
         _listening.add(app)
-    url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = database.direct_url()  # LISTEN needs a session of its own: never through PgBouncer
     here = weakref.ref(board())
     threading.Thread(target=_listen, args=(url, here), name="battle-listener", daemon=True).start()
 
