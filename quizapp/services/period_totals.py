@@ -23,6 +23,10 @@ as they are now (the unit they are in, whether they count), the facts of the day
 and any day the roll-over has not reached), and the closed rounds' unit rows; its result equals the
 full recompute (``rankings._calendar_totals``; tests/test_period_totals.py compares them on random
 histories). ``rebuild`` recomputes every row from the facts (``quizapp rankings rebuild-totals``).
+
+The module is long because the fold, the restates, the repair and the live read must count each
+fact the same way (``_person_facts``, ``_person_abilities``, ``fold_round``): kept side by side so
+that a change to one is seen to be a change to all.
 """
 
 from __future__ import annotations
