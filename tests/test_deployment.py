@@ -17,21 +17,30 @@ from sqlalchemy import create_engine, text
 
 from .conftest import require_service
 from .live import Browser, Gunicorn, Process, quizapp
+from .test_pgbouncer_replica import nation_urls
 
 PASSWORD = "Deploy12345"
 TZ = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture
-def services(tmp_path):
+def services(tmp_path, monkeypatch):
+    """With QUIZAPP_TEST_PGBOUNCER_URL and QUIZAPP_TEST_REPLICA_URL (CI: .ci/services.sh), deployed as
+    a nation: every process's database URL is PgBouncer's (transaction pooling), with the primary's
+    own URL for what needs a session (the schedulers' advisory lock) and the replica's for the
+    snapshot reads (tests/test_pgbouncer_replica.py). ``engine``: the primary itself."""
     database_url = require_service("QUIZAPP_TEST_DATABASE_URL", "PostgreSQL")
     redis_url = require_service("QUIZAPP_TEST_REDIS_URL", "Redis")
+    nation = nation_urls(database_url, required=False)
+    if nation is not None:  # gunicorn and the schedulers inherit these
+        monkeypatch.setenv("QUIZAPP_DIRECT_DATABASE_URL", nation.primary)
+        monkeypatch.setenv("QUIZAPP_READ_DATABASE_URL", nation.replica)
     engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
     redis.Redis.from_url(redis_url).flushdb()
     env = os.environ | {
-        "QUIZAPP_DATABASE_URL": database_url,
+        "QUIZAPP_DATABASE_URL": nation.bouncer if nation is not None else database_url,
         "QUIZAPP_REDIS_URL": redis_url,
         "QUIZAPP_SECRET_KEY": "deployment-test-secret",
         "QUIZAPP_ADMIN_PASSWORD": "Admin12345",
@@ -153,3 +162,8 @@ def test_two_app_processes_and_two_schedulers_share_one_state(services, tmp_path
     figures.put("deployment", "app processes", 2)
     figures.put("deployment", "schedulers started / acting", "2 / 1")
     figures.put("deployment", "answers saved across processes", len(saved))
+    figures.put(
+        "deployment",
+        "through PgBouncer, reads from a replica",
+        "QUIZAPP_DIRECT_DATABASE_URL" in env,
+    )
