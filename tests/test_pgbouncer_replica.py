@@ -347,6 +347,45 @@ def test_the_scheduler_holds_its_advisory_lock_on_a_direct_connection(nation, na
         _end_advisory_holders(nation)
 
 
+@pytest.mark.postgres
+def test_battle_changes_reach_other_processes_through_pgbouncer(nation, app):
+    """The battles' push: NOTIFY through the pool (one autocommit statement), LISTEN on a direct
+    connection of its own (through transaction pooling it would sit on a server connection that is
+    not the listener's)."""
+    from quizapp.services.battles import push
+
+    battle = 424242
+    with app.app_context():
+        push.listen(app)
+        here = push.board()
+        notifier = push._notifier()
+        assert make_url(notifier.url).port == make_url(nation.bouncer).port
+        deadline = time.monotonic() + 30
+        while here.version(battle) == 0:  # until the listener is listening
+            assert time.monotonic() < deadline, "no notification reached the listener"
+            notifier.send({battle: []})
+            here.wait(battle, 0, timeout=0.2)
+        start = here.version(battle)
+        for _ in range(20):  # more than psycopg's 5 runs before it would prepare a statement
+            notifier.send({battle: []})
+        assert here.wait(battle, start + 19, timeout=10) == start + 20
+    with psycopg.connect(Nation.libpq(nation.primary), autocommit=True) as primary:
+        listeners = {
+            row[0]
+            for row in primary.execute(
+                "SELECT pid FROM pg_stat_activity WHERE query LIKE 'LISTEN%%' AND datname = current_database()"
+            )
+        }
+    bouncer = make_url(nation.bouncer)
+    with psycopg.connect(
+        f"host={bouncer.host} port={bouncer.port} user={bouncer.username} dbname=pgbouncer", autocommit=True
+    ) as console:
+        cursor = console.execute("SHOW SERVERS")
+        column = [d.name for d in cursor.description].index("remote_pid")
+        pooled = {row[column] for row in cursor}
+    assert listeners and not listeners & pooled  # the listener's session is its own, not the pool's
+
+
 def _end_advisory_holders(nation: Nation) -> None:
     with psycopg.connect(Nation.libpq(nation.primary), autocommit=True) as primary:
         primary.execute(
