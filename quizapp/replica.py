@@ -49,10 +49,14 @@ class Replica:
 
     def __init__(self, app: Flask, url: str):
         options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options["connect_args"] = {
-            "options": statement_timeout_option(app),
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-        }
+        connect_args: dict = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        if app.config.get("DIRECT_DATABASE_URL"):
+            # the pooled layout (docs/scaling.md: a PgBouncer beside each replica too): the same rules
+            # as the primary's pooled URL, the statement timeout from the pool or the role
+            connect_args["prepare_threshold"] = None
+        else:
+            connect_args["options"] = statement_timeout_option(app)
+        options["connect_args"] = connect_args
         self.engine = create_engine(url, **options)
         self.max_lag = float(app.config["READ_MAX_LAG_SECONDS"])
         self.check_seconds = float(app.config["READ_CHECK_SECONDS"])
