@@ -197,8 +197,9 @@ def test_roll_day_freezes_each_missed_day_once(login_as, app, province, mixed_ba
         finish_daily(client)
         clock_at.advance(days=1)
     run = sweep(app, "roll_day")
-    assert run.counts == {"rolled": 3}
-    assert sweep(app, "roll_day").counts == {"rolled": 0}
+    # "folded": the past days of this month, into the live refresh's per-person totals (issue 24).
+    assert run.counts == {"rolled": 3, "folded": 6}
+    assert sweep(app, "roll_day").counts == {"rolled": 0, "folded": 0}
     with app.app_context():
         stats = db.session.execute(
             select(UnitDayStat.day, UnitDayStat.participants, UnitDayStat.headcount).order_by(UnitDayStat.day)
