@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import ColumnElement, case, exists, func, or_, select, update
 
 from ... import clock
-from ...database import dialect_insert
+from ...database import dialect_insert, refresh_statistics
 from ...extensions import db
 from ...models import (
     Attempt,
@@ -89,17 +89,26 @@ def _band_sql(percent) -> ColumnElement:
 
 
 def _insert():
+    """INSERT … ON CONFLICT DO NOTHING: a certificate issued meanwhile (another decision) stands."""
     return dialect_insert()(Certificate.__table__).on_conflict_do_nothing()
 
 
-def reconcile(round_id: int, *, now: datetime, actor_id: int | None = None) -> dict:
+def reconcile(
+    round_id: int, *, now: datetime, actor_id: int | None = None, user_ids: list[int] | None = None
+) -> dict:
     """Bring a closed exam's certificates in line with its official results: one for each person
     whose counted attempt passed and who has none yet; revoke those whose attempt was voided (or
     move one to the person's other passing attempt, on an exam of several attempts). Returns the
-    counts. Anything but a closed exam: nothing to do."""
+    counts. Anything but a closed exam: nothing to do.
+
+    ``user_ids``: only these takers (an integrity decision concerns one); else the whole exam (the
+    close, the repair), after fresh statistics of the certificate table — with a stale "empty", the
+    planner would check each passer against every certificate of the exam (minutes at 20,000)."""
     round_ = db.session.get(Round, round_id)
     if round_ is None or round_.kind != RoundKind.EXAM or round_.status != RoundStatus.CLOSED:
-        return {"issued": 0, "revoked": 0}
+        return {"issued": 0, "revoked": 0, "moved": 0}
+    if user_ids is None:
+        refresh_statistics(Certificate)
     passing = (
         Attempt.round_id == round_id,
         Attempt.counted.is_(True),
@@ -111,7 +120,11 @@ def reconcile(round_id: int, *, now: datetime, actor_id: int | None = None) -> d
     )
     stands = select(Attempt.id).where(*passing, Attempt.user_id == Certificate.user_id)
     mine = (Certificate.round_id == round_id, Certificate.revoked_at.is_(None), voided)
-    percent = (
+    takers = ()
+    if user_ids is not None:
+        mine = (*mine, Certificate.user_id.in_(user_ids))
+        takers = (Attempt.user_id.in_(user_ids),)
+    standing = (
         select(Attempt.percent)
         .where(*passing, Attempt.user_id == Certificate.user_id)
         .limit(1)
@@ -120,7 +133,7 @@ def reconcile(round_id: int, *, now: datetime, actor_id: int | None = None) -> d
     moved = db.session.execute(  # voided, but another attempt of the person passed and counts
         update(Certificate)
         .where(*mine, stands.exists())
-        .values(attempt_id=stands.limit(1).scalar_subquery(), percent=percent, band=_band_sql(percent))
+        .values(attempt_id=stands.limit(1).scalar_subquery(), percent=standing, band=_band_sql(standing))
         .execution_options(synchronize_session=False)
     ).rowcount
     revoked = db.session.execute(
@@ -135,6 +148,7 @@ def reconcile(round_id: int, *, now: datetime, actor_id: int | None = None) -> d
         .join(Unit, Unit.id == Attempt.unit_id)
         .where(
             *passing,
+            *takers,
             ~exists().where(Certificate.round_id == round_id, Certificate.user_id == Attempt.user_id),
         )
         .order_by(Attempt.id)

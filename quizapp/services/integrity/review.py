@@ -147,7 +147,8 @@ def _restate_attempt(attempt: Attempt, *, now: datetime) -> None:
     if round_.status != RoundStatus.CLOSED:
         return  # the close ranks what stands then
     rank_round(round_.id)
-    certificates.reconcile(round_.id, now=now)  # cleared: issued if it passed; voided: revoked
+    # cleared: issued if it passed; voided: revoked
+    certificates.reconcile(round_.id, now=now, user_ids=[attempt.user_id])
     tz = current_app.config["TZINFO"]
     _restate_period(round_period(round_, tz), now=now)
     days = {clock.business_date(round_.closes_at, tz)}

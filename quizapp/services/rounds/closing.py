@@ -25,6 +25,7 @@ from ...models import (
     AttemptAnswer,
     AttemptStatus,
     Bulletin,
+    Certificate,
     ItemStat,
     PaperQuestion,
     RankingSnapshot,
@@ -116,6 +117,7 @@ def repair_closed_rounds(*, now: datetime, actor_id: int | None = None) -> list[
         )
         | certificates.lacking()
     )
+    refresh_statistics(Certificate)  # lacking: an anti-join on certificates, planned on fresh figures
     ids = db.session.scalars(
         select(Round.id).where(Round.status == RoundStatus.CLOSED, lacking).order_by(Round.id)
     ).all()
