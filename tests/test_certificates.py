@@ -530,3 +530,18 @@ def test_the_managers_page_takes_a_fixed_number_of_queries(login_as, app, passed
         page = admin.get(url)
     assert page.status_code == 200 and "另一人11" in page.get_data(as_text=True)
     assert many.count == few.count
+
+
+def test_another_subtree_s_exam_is_not_listed_to_a_unit_admin(login_as, app, passed, frozen_clock):
+    frozen_clock.set(T0)
+    only_a = exam(app, title="甲市自己的考试")
+    take_part(login_as, app, "amy", only_a, right=True)
+    close_all(app, frozen_clock)
+    a_admin, b_admin = login_as("a_admin"), login_as("b_admin")
+    assert "甲市自己的考试" in a_admin.get("/admin/certificates").get_data(as_text=True)
+    listing = b_admin.get("/admin/certificates").get_data(as_text=True)
+    assert "甲市自己的考试" not in listing and "社会保险专项考试" in listing
+    assert b_admin.get(f"/admin/certificates?round={only_a}").status_code == 404
+    assert b_admin.get(f"/admin/certificates/{only_a}.zip").status_code == 404
+    assert a_admin.get(f"/admin/certificates?round={only_a}&page=99999999999").status_code == 200
+    assert a_admin.get("/admin/certificates?round=99999999999").status_code == 200  # no such: the latest

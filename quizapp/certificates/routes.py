@@ -22,6 +22,7 @@ from flask_login import current_user, login_required
 from .. import clock
 from ..extensions import limiter
 from ..models import Role
+from ..models._types import MAX_ID
 from ..services import certificates
 from ..services.errors import DomainError, NotFound
 from ..web import safe_next, transaction
@@ -108,16 +109,23 @@ def _public(page: str) -> Response:
     return response
 
 
+def _number(name: str) -> int | None:
+    """A positive whole number from the query, within what an id column holds (None else: a
+    number past it would be a database error, not a missing page)."""
+    value = request.args.get(name, type=int)
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
 @bp.route("/admin/certificates")
 @managers_only
 def manage():
     exams = certificates.exams(current_user)
-    round_id = request.args.get("round", type=int) or (exams[0].id if exams else None)
+    round_id = _number("round") or (exams[0].id if exams else None)
     unit = certificates.scope_unit(current_user, request.args.get("unit"))
-    page = max(1, request.args.get("page", 1, type=int))
+    page = _number("page") or 1
     exam, counts, rows = None, {"valid": 0, "revoked": 0}, []
     if round_id is not None:
-        exam = certificates.exam_in_scope(round_id)
+        exam = certificates.exam_in_scope(current_user, round_id)
         counts = certificates.subtree_counts(exam.id, unit)
         rows = certificates.subtree_page(exam.id, unit, page=page, size=PAGE_SIZE)
     total = counts["valid"] + counts["revoked"]
@@ -141,9 +149,9 @@ def manage():
 def bulk_zip(round_id: int):
     """The valid certificates of an exam in a subtree the viewer manages, one PDF each, streamed
     as they are rendered; at most CERTIFICATE_ZIP_MAX a file (``part`` 1, 2, … for the rest)."""
-    exam = certificates.exam_in_scope(round_id)
+    exam = certificates.exam_in_scope(current_user, round_id)
     unit = certificates.scope_unit(current_user, request.args.get("unit"))
-    part = max(1, request.args.get("part", 1, type=int))
+    part = _number("part") or 1
     size = current_app.config["CERTIFICATE_ZIP_MAX"]
     rows = certificates.subtree_page(exam.id, unit, page=part, size=size, valid_only=True)
     if not rows:

@@ -281,15 +281,23 @@ def scope_unit(viewer: User, unit_code: str | None) -> Unit:
     return unit
 
 
-def exams(viewer: User) -> list[Round]:
-    """Closed exams, the newest first (their certificates are what a manager lists)."""
-    return list(
-        db.session.scalars(
-            select(Round)
-            .where(Round.kind == RoundKind.EXAM, Round.status == RoundStatus.CLOSED)
-            .order_by(Round.closes_at.desc(), Round.id.desc())
-            .limit(200)
+def _exams_of(viewer: User):
+    """Closed exams; for a unit admin, those with a certificate in their subtree (another subtree's
+    exam, even its title, is none of theirs)."""
+    stmt = select(Round).where(Round.kind == RoundKind.EXAM, Round.status == RoundStatus.CLOSED)
+    if viewer.role != Role.ADMIN:
+        stmt = stmt.where(
+            exists()
+            .where(Certificate.round_id == Round.id, Unit.id == Certificate.unit_id, unit_scope(viewer))
+            .correlate(Round)
         )
+    return stmt
+
+
+def exams(viewer: User) -> list[Round]:
+    """The exams whose certificates a manager lists, the newest first (the latest 200)."""
+    return list(
+        db.session.scalars(_exams_of(viewer).order_by(Round.closes_at.desc(), Round.id.desc()).limit(200))
     )
 
 
@@ -330,10 +338,10 @@ def subtree_page(
     )
 
 
-def exam_in_scope(round_id: int) -> Round:
-    round_ = db.session.get(Round, round_id)
-    if round_ is None or round_.kind != RoundKind.EXAM or round_.status != RoundStatus.CLOSED:
-        raise NotFound("考试不存在或尚未结束")
+def exam_in_scope(viewer: User, round_id: int) -> Round:
+    round_ = db.session.scalar(_exams_of(viewer).where(Round.id == round_id))
+    if round_ is None:
+        raise NotFound("考试不存在、尚未结束或您的管理范围内没有它的证书")
     return round_
 
 
