@@ -205,6 +205,9 @@ def run_sweep(app: Flask, name: str, leadership: Leadership | None = None) -> Jo
         try:
             counts = sweep.function(now)
             db.session.commit()
+            if isinstance(counts, sweeps.Then):  # its second step, after the first one's commit
+                counts = counts.step()
+                db.session.commit()
             outcome, error = "ok", None
         except Exception:  # noqa: BLE001 - logged, then the scheduler goes on with the next sweep
             db.session.rollback()

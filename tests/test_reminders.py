@@ -6,6 +6,7 @@ and never shown, and the scope of the pages."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import email
 import hashlib
 import hmac
@@ -47,6 +48,7 @@ class FakeRobots:
     def __init__(self):
         self.received: list[dict] = []
         self.failing: set[str] = set()
+        self.on_request = lambda: None  # called as each message arrives, before it is answered
         robots = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -55,6 +57,7 @@ class FakeRobots:
                 query = {k: v[0] for k, v in urllib.parse.parse_qs(parts.query).items()}
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 robots.received.append({"path": parts.path, "query": query, "body": body})
+                robots.on_request()
                 token = query.get("key") or query.get("access_token")
                 if token in robots.failing:
                     answer, status = b"internal error", 500
@@ -404,6 +407,50 @@ def test_a_slow_robot_times_out_without_holding_the_others(app, people, robots_a
         silent.close()
     assert counts["reminders_sent"] == 1 and counts["reminders_failed"] == 1
     assert "timed out" in deliveries(app, "C1")[0].response_excerpt
+
+
+def test_no_write_lock_is_held_while_a_robot_answers(app, people, robots_allowed):
+    """The claims are committed before the messages go out: while a robot takes its time, another
+    writer of the SQLite file gets in at once (a sweep holding its transaction would lock it out)."""
+    import sqlite3
+
+    path = app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    writes = []
+
+    def write_meanwhile():
+        with contextlib.closing(sqlite3.connect(path, timeout=0.2)) as other:
+            other.execute("UPDATE unit SET name = name WHERE code = 'P1'")
+            other.commit()
+            writes.append(other.execute("SELECT status FROM reminder_delivery").fetchall())
+
+    robots_allowed.on_request = write_meanwhile
+    configure(app, "C1", kind="wecom", webhook=robots_allowed.wecom_url())
+
+    assert sweep(app)["reminders_sent"] == 1
+    assert writes == [[("pending",)]]  # written while the claim was committed, its outcome not yet
+    assert deliveries(app, "C1")[0].status == "sent"
+
+
+def test_a_claim_left_by_a_dead_process_is_sent_by_a_later_sweep(app, people, robots_allowed, frozen_clock):
+    configure(app, "C1", kind="wecom", webhook=robots_allowed.wecom_url())
+    with app.app_context():  # the sweep's claims are committed, then its process dies: nothing sent
+        reminders.sweep(frozen_clock(), reminders.ReminderSettings.from_config(app.config))
+        db.session.commit()
+    assert [d.status for d in deliveries(app, "C1")] == ["pending"]
+
+    assert sweep(app) == {"reminders_sent": 0, "reminders_failed": 0, "reminders_skipped": 0}
+    frozen_clock.advance(minutes=14)  # the claim may still be at work elsewhere
+    sweep(app)
+    assert robots_allowed.received == []
+    frozen_clock.advance(minutes=1)
+    counts = sweep(app)
+    assert (counts["reminders_retried"], counts["reminders_sent"]) == (1, 1)
+    assert len(robots_allowed.to(WECOM_KEY)) == 1
+    frozen_clock.advance(minutes=30)
+    sweep(app)
+    assert len(robots_allowed.to(WECOM_KEY)) == 1  # sent once, no more
+    (delivery,) = deliveries(app, "C1")
+    assert (delivery.status, delivery.attempts) == ("sent", 1)
 
 
 # ---------------------------------------------------------------------------------------------

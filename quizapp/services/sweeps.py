@@ -8,6 +8,8 @@ reconciles is already right, and the writes are guarded by unique keys and row l
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from flask import current_app
@@ -189,7 +191,17 @@ def housekeeping(now: datetime) -> dict:
     }
 
 
-def send_reminders(now: datetime) -> dict:
+@dataclass(frozen=True)
+class Then:
+    """A sweep's second step: the scheduler commits the first step's work, then runs ``step`` (with
+    no transaction open until it reads or writes) and commits it; ``step`` returns the run's counts."""
+
+    step: Callable[[], dict]
+
+
+def send_reminders(now: datetime) -> Then:
     """催办: today's reminder to each configured unit from ``REMINDER_HOUR``, once a day and unit,
-    and the retries of failed deliveries (``services.reminders.sending``)."""
-    return reminders_.sweep(now, reminders_.ReminderSettings.from_config(current_app.config))
+    and the retries of failed deliveries (``services.reminders.sending``): the claims are committed
+    first, then the messages sent — no transaction held while the robots answer."""
+    claimed = reminders_.sweep(now, reminders_.ReminderSettings.from_config(current_app.config))
+    return Then(claimed.send)

@@ -11,10 +11,15 @@ business day, so a scheduler that was down catches up when it returns) does, in 
    in a savepoint, and the unique key (unit, sweep_day) makes a second insert fail — a second sweep,
    even at the same moment, skips the unit instead of sending again.
 
-Messages are sent after all the claims, in parallel threads that only talk to the network (each
-call with its short timeout), so one slow or failing robot holds up neither the other units nor the
-sweep for long; each outcome is written to its row: sent, or failed with ``next_try_at`` = now +
-base × 2^(attempts−1), or ``gave_up`` after ``max_attempts``.
+The claims are committed before anything is sent (``sweep`` returns them; the scheduler commits,
+then calls ``Claimed.send``): no transaction is open while a robot takes its time, so on SQLite no
+write lock is held across the network. A claim is ``pending`` with ``next_try_at`` = now +
+CLAIM_MINUTES: if the process dies before the outcome is written, a later sweep takes it as a failure
+due for another try (a robot may then get it twice; a reminder is never lost). Messages go out in
+parallel threads that only talk to the network (each call with its short timeout), so one slow or
+failing robot holds up neither the other units nor the sweep for long; each outcome is written to
+its row: sent, or failed with ``next_try_at`` = now + base × 2^(attempts−1), or ``gave_up`` after
+``max_attempts``.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from .outstanding import Message, build_message
 from .settings import ReminderSettings
 
 SEND_THREADS = 8
+CLAIM_MINUTES = 15  # a claim whose outcome was never written (a dead process) is retried after this
 STATUS_LABELS = {
     "pending": "发送中",
     "sent": "已发送",
@@ -119,11 +125,14 @@ def _channels_by_unit(unit_ids) -> dict[int, ReminderChannel]:
     }
 
 
+_RETRYABLE = ("failed", "pending")  # pending past its claim: the process that claimed it died
+
+
 def _retries(now: datetime, today, settings: ReminderSettings) -> tuple[list[_Job], int]:
     due = db.session.execute(
         select(ReminderDelivery.id, ReminderDelivery.attempts)
         .where(
-            ReminderDelivery.status == "failed",
+            ReminderDelivery.status.in_(_RETRYABLE),
             ReminderDelivery.day == today,
             ReminderDelivery.next_try_at <= now,
         )
@@ -135,10 +144,11 @@ def _retries(now: datetime, today, settings: ReminderSettings) -> tuple[list[_Jo
             update(ReminderDelivery)
             .where(
                 ReminderDelivery.id == delivery_id,
-                ReminderDelivery.status == "failed",
+                ReminderDelivery.status.in_(_RETRYABLE),
                 ReminderDelivery.attempts == attempts,
+                ReminderDelivery.next_try_at <= now,
             )
-            .values(status="pending")
+            .values(status="pending", next_try_at=now + timedelta(minutes=CLAIM_MINUTES))
             .execution_options(synchronize_session=False)
         ).rowcount
         if not claimed:
@@ -155,12 +165,33 @@ def _retries(now: datetime, today, settings: ReminderSettings) -> tuple[list[_Jo
     return jobs, skipped
 
 
-def sweep(now: datetime, settings: ReminderSettings) -> dict:
-    """The reminders sweep (see the module's docstring). Returns its counts for the run log."""
+@dataclass
+class Claimed:
+    """The sweep's claims, to be sent once they are committed (``send``: no transaction is open
+    while it talks to the network; its outcomes are written in the next)."""
+
+    jobs: list[_Job]
+    now: datetime
+    settings: ReminderSettings
+    counts: dict
+
+    def send(self) -> dict:
+        """Sends the claimed messages and writes their outcomes; the run's counts."""
+        _send_all(self.jobs, self.now, self.settings)
+        sent = sum(1 for job in self.jobs if job.delivery.status == "sent")
+        return {"reminders_sent": sent, "reminders_failed": len(self.jobs) - sent, **self.counts}
+
+
+def sweep(now: datetime, settings: ReminderSettings) -> Claimed:
+    """The reminders sweep's claims (see the module's docstring): commit them, then ``send``."""
     today = clock.business_date(now, settings.tz)
     gave_up = db.session.execute(
         update(ReminderDelivery)
-        .where(ReminderDelivery.status == "failed", ReminderDelivery.day < today)
+        .where(
+            ReminderDelivery.status.in_(_RETRYABLE),
+            ReminderDelivery.day < today,
+            or_(ReminderDelivery.next_try_at.is_(None), ReminderDelivery.next_try_at <= now),
+        )
         .values(status="gave_up", next_try_at=None)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -186,6 +217,7 @@ def sweep(now: datetime, settings: ReminderSettings) -> dict:
                 kind="sweep",
                 channel=channel.kind,
                 created_at=now,
+                next_try_at=now + timedelta(minutes=CLAIM_MINUTES),
             )
             try:
                 with db.session.begin_nested():
@@ -194,18 +226,17 @@ def sweep(now: datetime, settings: ReminderSettings) -> dict:
             except IntegrityError:
                 continue
             if message.empty:
-                delivery.status, delivery.people = "skipped", 0
+                delivery.status, delivery.next_try_at, delivery.people = "skipped", None, 0
                 skipped += 1
                 continue
             jobs.append(_prepare(delivery, unit, channel, message, settings))
-    _send_all(jobs, now, settings)
-    sent = sum(1 for job in jobs if job.delivery.status == "sent")
-    counts = {"reminders_sent": sent, "reminders_failed": len(jobs) - sent, "reminders_skipped": skipped}
+    db.session.flush()  # each claim with its message (``_prepare``), committed before the send
+    counts = {"reminders_skipped": skipped}
     if retried:
         counts["reminders_retried"] = retried
     if gave_up:
         counts["reminders_given_up"] = gave_up
-    return counts
+    return Claimed(jobs, now, settings, counts)
 
 
 def _channel_of(unit_id: int) -> ReminderChannel:
