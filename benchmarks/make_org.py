@@ -318,7 +318,8 @@ def build(
     if synthetic:
         with timed(f"per-person totals of {len(synthetic)} older days (no facts kept)", results):
             database.bulk_work()
-            _synthetic_totals(rng, people, synthetic)
+            live_keys = {week_period(today).key, month_period(today).key}
+            _synthetic_totals(rng, people, synthetic, live_keys)
             db.session.commit()
     with timed("fold the past days of the live week and month into the totals", results):
         for day in sorted(d for d in raw if window <= d < today):
@@ -376,14 +377,16 @@ def _learning_items(day: date, first_user: int, first_version: int, questions: i
     return db.session.execute(insert(LearningItem).from_select(columns, source)).rowcount
 
 
-def _synthetic_totals(rng: random.Random, people, days: list[date]) -> None:
+def _synthetic_totals(rng: random.Random, people, days: list[date], live_keys: set[str]) -> None:
     """Per-person totals for days kept only as totals, drawn as the raw days are (60% finish, 5–10
     right of 10; the 10 answers spread over the abilities by position), and their fold markers."""
     abilities = list(db.session.scalars(select(Ability.id).order_by(Ability.id)))
     if db.session.get_bind().dialect.name == "postgresql":
-        _synthetic_totals_in_sql(people, days, abilities)
+        _synthetic_totals_in_sql(people, days, abilities, live_keys)
         return
-    periods = sorted({week_period(day).key for day in days} | {month_period(day).key for day in days})
+    periods = sorted(
+        ({week_period(day).key for day in days} | {month_period(day).key for day in days}) & live_keys
+    )
     totals, answered = [], []
     for user_id in people:
         mine = {key: [0, 0, 0, 0, 0] for key in periods}
@@ -392,7 +395,7 @@ def _synthetic_totals(rng: random.Random, people, days: list[date]) -> None:
             if rng.random() >= 0.6:
                 continue
             right = rng.randint(5, 10)
-            for key in (week_period(day).key, month_period(day).key):
+            for key in {week_period(day).key, month_period(day).key} & set(mine):
                 row = mine[key]
                 row[0] += 1
                 row[1] += right == 10
@@ -413,7 +416,7 @@ def _synthetic_totals(rng: random.Random, people, days: list[date]) -> None:
     db.session.execute(insert(TotalsDay), [{"day": day, "folded_at": now} for day in days])
 
 
-def _synthetic_totals_in_sql(people, days: list[date], abilities: list[int]) -> None:
+def _synthetic_totals_in_sql(people, days: list[date], abilities: list[int], live_keys: set[str]) -> None:
     """The same draws made by PostgreSQL (a million people × a month in seconds, not in Python):
     each day a person finishes with probability 0.6, with 5–10 of 10 right; position p's ability is
     the (p mod 4)-th, right when p ≤ the day's right answers."""
@@ -427,33 +430,44 @@ def _synthetic_totals_in_sql(people, days: list[date], abilities: list[int]) -> 
         {"days": days, "first": people[0], "last": people[-1]},
     )
     # Right answers of ability k (positions p ≤ r with p mod 4 = k): floor((r - k) / 4) + 1 for k ≥ 1.
-    right_of = {
-        k: f"(CASE WHEN right_count >= {k} THEN (right_count - {k}) / 4 + 1 ELSE 0 END)" for k in (1, 2, 3)
-    }
-    right_of[0] = "(right_count / 4)"
-    answered_of = {0: 2, 1: 3, 2: 3, 3: 2}  # positions 1–10 by p mod 4
+    right_of = [
+        "right_count / 4",
+        *(f"CASE WHEN right_count >= {k} THEN (right_count - {k}) / 4 + 1 ELSE 0 END" for k in (1, 2, 3)),
+    ]
+    answered_of = [2, 3, 3, 2]  # positions 1–10 by p mod 4
     keys: dict[str, list[date]] = {}
-    for day in days:
-        keys.setdefault(week_period(day).key, []).append(day)
-        keys.setdefault(month_period(day).key, []).append(day)
+    for day in days:  # only the live week and month are ever read
+        for key in {week_period(day).key, month_period(day).key} & live_keys:
+            keys.setdefault(key, []).append(day)
     for key, key_days in keys.items():
+        db.session.execute(text("DROP TABLE IF EXISTS synthetic_person"))
+        db.session.execute(
+            text(
+                "CREATE TEMP TABLE synthetic_person AS SELECT user_id, count(*) AS sets, "
+                "count(*) FILTER (WHERE right_count = 10) AS stars, sum(right_count) AS points, "
+                + ", ".join(f"sum({expression}) AS right{k}" for k, expression in enumerate(right_of))
+                + " FROM synthetic_day WHERE day = ANY(CAST(:days AS date[])) GROUP BY user_id"
+            ),
+            {"days": key_days},
+        )
         db.session.execute(
             text(
                 "INSERT INTO person_period_total (period_key, user_id, sets, stars, tries, battles, points) "
-                "SELECT :key, user_id, count(*), count(*) FILTER (WHERE right_count = 10), 0, 0, sum(right_count) "
-                "FROM synthetic_day WHERE day = ANY(CAST(:days AS date[])) GROUP BY user_id"
+                "SELECT :key, user_id, sets, stars, 0, 0, points FROM synthetic_person"
             ),
-            {"key": key, "days": key_days},
+            {"key": key},
         )
-        for k in range(4):
-            db.session.execute(
-                text(
-                    'INSERT INTO person_period_ability (period_key, user_id, ability_id, answered, "right") '
-                    f"SELECT :key, user_id, :ability, {answered_of[k]} * count(*), sum({right_of[k]}) "
-                    "FROM synthetic_day WHERE day = ANY(CAST(:days AS date[])) GROUP BY user_id"
-                ),
-                {"key": key, "days": key_days, "ability": abilities[k % len(abilities)]},
-            )
+        db.session.execute(
+            text(
+                'INSERT INTO person_period_ability (period_key, user_id, ability_id, answered, "right") '
+                "SELECT :key, p.user_id, k.ability, k.answered * p.sets, "
+                "CASE k.position WHEN 0 THEN p.right0 WHEN 1 THEN p.right1 WHEN 2 THEN p.right2 ELSE p.right3 END "
+                "FROM synthetic_person p CROSS JOIN (VALUES "
+                + ", ".join(f"({k}, {abilities[k % len(abilities)]}, {answered_of[k]})" for k in range(4))
+                + ") AS k(position, ability, answered)"
+            ),
+            {"key": key},
+        )
     now = clock.utcnow()
     db.session.execute(insert(TotalsDay), [{"day": day, "folded_at": now} for day in days])
 
