@@ -5,12 +5,16 @@ started → answers saved one by one (server time) → submitted | auto-submitte
 deadline: min(start + time limit, round close), plus any extension an admin grants. Answers arriving
 after deadline + grace are refused (409), never dropped silently. The statements of this path are
 built once (``per_dialect``) here and only here.
+
+The module is long because the save's two ways (one statement from what this process keeps of the
+attempt, the long way that reads and says why) share those statements and must agree on every check.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -18,6 +22,7 @@ from sqlalchemy import and_, bindparam, delete, func, literal, select, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ... import kept
 from ...database import (
     dialect_insert,
     lock_user,
@@ -295,6 +300,7 @@ _OWN = PaperQuestion.__table__.alias("own")  # a drawn round's attempt: its own 
 _SAVE_READ = (
     select(
         _ATTEMPT.c.id,
+        _ATTEMPT.c.round_id,
         _ATTEMPT.c.status,
         _ATTEMPT.c.deadline_at,
         _ATTEMPT.c.option_orders,
@@ -355,6 +361,145 @@ def _save_upsert():
     )
 
 
+# A save in one statement. A taker's paper never changes once they have started (no redraw then:
+# ``papers.draw_paper``) and a version never changes (an edit makes a new one), so what grading a
+# save needs — each question's version on the attempt's paper, the attempt's option orders — is
+# kept per process from the attempt's first save here. A later save is then the upsert alone, fed
+# by the attempt's row locked and checked in the same statement (its own, in progress, the round's
+# grace as kept and the deadline plus that grace not passed): a submit still waits for the save or
+# the save sees the submit, as with the read. No row (submitted, late, the grace changed): the
+# save is done the long way, which says why.
+_KEPT_ATTEMPTS = 4000  # attempts saving in this process at once; about 10 KB each (option orders)
+
+
+@dataclass(frozen=True)
+class _KeptAttempt:
+    user_id: int
+    option_orders: dict
+    grace_seconds: int
+    versions: dict  # question id → the paper's version row (id, question_id, type, options, answer)
+    clients: tuple
+
+
+_SAVE_FAST_COLUMNS = ("question_id", "question_version_id", "response", "score", "correct")
+
+
+@per_dialect
+def _save_fast():
+    saved_at = bindparam("saved_at", type_=_ANSWER.c.saved_at.type)
+    attempt_id = bindparam("attempt_id", type_=_ATTEMPT.c.id.type)
+    previous = (
+        select(func.max(_ANSWER.c.first_saved_at)).where(_ANSWER.c.attempt_id == attempt_id).scalar_subquery()
+    )
+    rounds = Round.__table__
+    source = (
+        select(
+            _ATTEMPT.c.id,
+            *[bindparam(name, type_=_ANSWER.c[name].type) for name in _SAVE_FAST_COLUMNS],
+            saved_at,
+            saved_at,
+            seconds_between(previous, saved_at),
+            literal(1),
+        )
+        .select_from(_ATTEMPT.join(rounds, rounds.c.id == _ATTEMPT.c.round_id))
+        .where(
+            _ATTEMPT.c.id == attempt_id,
+            _ATTEMPT.c.user_id == bindparam("user_id"),
+            _ATTEMPT.c.status == AttemptStatus.IN_PROGRESS,
+            _ATTEMPT.c.deadline_at >= bindparam("cutoff", type_=_ATTEMPT.c.deadline_at.type),
+            rounds.c.grace_seconds == bindparam("grace_seconds"),
+        )
+        .with_for_update(of=_ATTEMPT)
+    )
+    names = ["attempt_id", *_SAVE_FAST_COLUMNS, "saved_at", "first_saved_at", "gap_seconds", "revision"]
+    insert = dialect_insert()(_ANSWER).from_select(names, source)
+    replaced = ("question_version_id", "response", "score", "correct", "saved_at")
+    return insert.on_conflict_do_update(
+        index_elements=[_ANSWER.c.attempt_id, _ANSWER.c.question_id],
+        set_={**{name: insert.excluded[name] for name in replaced}, "revision": _ANSWER.c.revision + 1},
+    ).returning(_ANSWER.c.revision)  # a row saved (rowcount is not told for INSERT … SELECT by psycopg)
+
+
+_PAPER_VERSIONS = (
+    select(
+        _VERSION.c.id.label("version_id"),
+        _VERSION.c.question_id,
+        _VERSION.c.type,
+        _VERSION.c.options,
+        _VERSION.c.answer,
+    )
+    .select_from(_PAPER.join(_VERSION, _VERSION.c.id == _PAPER.c.question_version_id))
+    .where(
+        _PAPER.c.round_id == bindparam("round_id"),
+        (_PAPER.c.attempt_id.is_(None)) | (_PAPER.c.attempt_id == bindparam("attempt_id")),
+    )
+)
+
+
+def _kept_attempts() -> kept.Kept:
+    return kept.store("saving_attempts", _KEPT_ATTEMPTS)
+
+
+def _keep_attempt(attempt_id: int, user_id: int, row, clients: list | None) -> None:
+    """After a save the long way: the attempt's paper and orders, read once for this process."""
+    versions = {
+        version.question_id: version
+        for version in db.session.connection().execute(
+            _PAPER_VERSIONS, {"round_id": row.round_id, "attempt_id": attempt_id}
+        )
+    }
+    _kept_attempts().put(
+        attempt_id,
+        _KeptAttempt(user_id, row.option_orders or {}, row.grace_seconds, versions, tuple(clients or ())),
+    )
+
+
+def _save_kept(user_id: int, attempt_id: int, question_id: int, raw, *, now: datetime, client: str | None):
+    """The one-statement save, or None when it cannot be (nothing kept, an answer cleared, a new
+    client, an answer that does not parse, or no row: the long way says why)."""
+    attempt = _kept_attempts().get(attempt_id)
+    if attempt is None or attempt.user_id != user_id or raw is None:
+        return None
+    version = attempt.versions.get(question_id)
+    if version is None or version.type in WRITTEN_TYPES and isinstance(raw, str) and not raw.strip():
+        return None
+    if integrity.with_client(list(attempt.clients), client) is not None:
+        return None
+    try:
+        shown = _Graded(version, attempt.option_orders)
+        response = grading.parse_response(version, _to_original(shown, version, raw))
+    except grading.InvalidResponse:
+        return None
+    result = grading.grade(version, response, multiple_partial=current_app.config["MULTIPLE_PARTIAL_CREDIT"])
+    saved = db.session.connection().execute(
+        _save_fast(),
+        {
+            "attempt_id": attempt_id,
+            "user_id": user_id,
+            "cutoff": now - timedelta(seconds=attempt.grace_seconds),
+            "grace_seconds": attempt.grace_seconds,
+            "question_id": question_id,
+            "question_version_id": version.version_id,
+            "response": response,
+            "score": result.score,
+            "correct": result.correct,
+            "saved_at": now,
+        },
+    )
+    if saved.first() is None:
+        _kept_attempts().forget(lambda key: key == attempt_id)
+        return None
+    return now
+
+
+@dataclass(frozen=True)
+class _Graded:
+    """What ``_to_original`` reads of an attempt: its option orders."""
+
+    version: object
+    option_orders: dict
+
+
 def save_answer(
     user: User, attempt_id: int, question_id: int, raw, *, now: datetime, client: str | None = None
 ) -> datetime | None:
@@ -363,6 +508,9 @@ def save_answer(
     submitted or past deadline + grace; nothing changes. Two statements: the read above and one
     upsert (or delete) — and a third the first time a session or address (``client``, an integrity
     signal) saves into the attempt."""
+    fast = _save_kept(user.id, attempt_id, question_id, raw, now=now, client=client)
+    if fast is not None:
+        return fast
     connection = db.session.connection()
     keys = {"attempt_id": attempt_id, "question_id": question_id}
     row = connection.execute(_SAVE_READ, {**keys, "user_id": user.id}).first()
@@ -393,6 +541,11 @@ def save_answer(
             "saved_at": now,
         },
     )
+    known = _kept_attempts().get(attempt_id)
+    if known is None:
+        _keep_attempt(attempt_id, user.id, row, clients if clients is not None else row.clients)
+    elif clients is not None:  # a new session or address: saves from it are quick from now on
+        _kept_attempts().put(attempt_id, replace(known, clients=tuple(clients)))
     return now
 
 
