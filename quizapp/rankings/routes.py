@@ -445,13 +445,15 @@ def bulletin_xlsx(bulletin_id: int):
 @from_replica
 def honours():
     """Built once per snapshot version (``read_cache``) and root: the viewer's province, or their
-    own unit for a unit admin, by its path (a unit moved is another key). The stars (the month's
-    points) and the contests' podiums are as of that version: read again with the next snapshot."""
+    own unit for a unit admin, by its path (a unit moved is another key), and the contests'
+    record (a finish, or a finish taken back, shows at once). The stars (the month's points) are as
+    of that version: read again with the next snapshot."""
     root = leaderboards.default_unit(current_user)
     if root is None:
         abort(404)
+    contests = contest.record.stamp()
     cache_key, body = read_cache.once(
-        "page.honours", (request.args.get("month"), root.id, root.path), lambda: _honours_body(root)
+        "page.honours", (request.args.get("month"), root.id, root.path, contests), lambda: _honours_body(root)
     )
     return read_cache.respond(
         render_template("rankings/honours.html", body=Markup(body)),
