@@ -119,6 +119,9 @@ def test_the_daily_set_goes_on_offline_and_is_graded_when_the_network_returns(li
 
     # Offline mid-set: two answers wait on the phone, said so.
     context.set_offline(True)
+    # the page has been told (on a loaded machine the emulation reaches it a moment later: an answer
+    # sent in between may still reach the server, and the server's count below would be off by one)
+    page.wait_for_function("() => !navigator.onLine")
     for waiting in (1, 2):
         answer_current_question(page)
         assert page.locator(".verdict").inner_text() == "已保存在本机，待发送"
