@@ -234,7 +234,7 @@ async function refresh() {
 async function start() {
   try {
     const shown = await refresh();
-    await sync();
+    if (navigator.onLine) await sync(); // offline, the "online" event sends what waits
     if (!shown && !state) {
       clear(root).append(h("div", { class: "empty" }, h("p", { class: "empty-title" }, "无法加载今日题目"),
         h("p", { class: "muted" }, "当前没有网络，这台设备上也没有今天的题目。请联网后再打开日日学。")));
