@@ -472,7 +472,7 @@ def live_calendar_totals(periods: list[Period], tz, *, now: datetime) -> dict[st
     computes them from every fact, but from the person rows, the facts of the days not folded and
     the closed rounds' unit rows. Closed rounds of the periods without unit rows get them first."""
     from .ranking_abilities import add_answers
-    from .rankings import _blank  # rankings imports this module
+    from .rankings import unit_activity  # rankings imports this module
 
     today = clock.business_date(now, tz)
     first, last = min(p.starts_on for p in periods), max(p.ends_on for p in periods)
@@ -542,18 +542,7 @@ def live_calendar_totals(periods: list[Period], tz, *, now: datetime) -> dict[st
     if parts:
         statement = statement.outerjoin(per_person, per_person.c.user_id == User.id)
     rows = db.session.execute(statement.where(active_staff()).group_by(User.unit_id)).all()
-    result: dict[str, dict[int, dict]] = {p.key: defaultdict(_blank) for p in periods}
-    for row in rows:
-        unit_id, headcount = row[0], row[1]
-        for i, period in enumerate(periods):
-            participants, person_times, earned, stars = row[2 + 4 * i : 6 + 4 * i]
-            result[period.key][unit_id].update(
-                headcount=headcount,
-                participants=int(participants or 0),
-                person_times=int(person_times or 0),
-                points=int(earned or 0),
-                stars=int(stars or 0),
-            )
+    result = unit_activity(rows, periods)
 
     # Learning answers by ability: stored rows and the open days' answers, by the person's unit now.
     answer_parts = []

@@ -233,18 +233,7 @@ def _calendar_totals(periods: list[Period], tz) -> dict[str, dict[int, dict]]:
     if battles is not None:
         statement = statement.outerjoin(battles, battles.c.user_id == User.id)
     rows = db.session.execute(statement.where(active_staff()).group_by(User.unit_id)).all()
-    result: dict[str, dict[int, dict]] = {p.key: defaultdict(_blank) for p in periods}
-    for row in rows:
-        unit_id, headcount = row[0], row[1]
-        for i, period in enumerate(periods):
-            participants, person_times, earned_points, stars = row[2 + 4 * i : 6 + 4 * i]
-            result[period.key][unit_id].update(
-                headcount=headcount,
-                participants=int(participants or 0),
-                person_times=int(person_times or 0),
-                points=int(earned_points or 0),
-                stars=int(stars or 0),
-            )
+    result = unit_activity(rows, periods)
     # Scores: the counted attempts of rounds that closed within each period.
     score_columns = []
     for start_utc, end_utc in bounds:
@@ -712,3 +701,21 @@ def children_table(period_value: str | None, parent: Unit, indicator: str, *, no
         "indicators": choices,
         "abilities": abilities_for(snapshot),
     }
+
+
+def unit_activity(rows, periods) -> dict[str, dict[int, dict]]:
+    """period key → unit → totals, from rows (unit_id, headcount, then per period: participants,
+    person-times, points, stars) — the live refresh's and the full recompute's one reading."""
+    result: dict[str, dict[int, dict]] = {p.key: defaultdict(_blank) for p in periods}
+    for row in rows:
+        unit_id, headcount = row[0], row[1]
+        for i, period in enumerate(periods):
+            participants, person_times, earned_points, stars = row[2 + 4 * i : 6 + 4 * i]
+            result[period.key][unit_id].update(
+                headcount=headcount,
+                participants=int(participants or 0),
+                person_times=int(person_times or 0),
+                points=int(earned_points or 0),
+                stars=int(stars or 0),
+            )
+    return result
