@@ -36,7 +36,6 @@ from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import (
-    Float,
     Integer,
     and_,
     case,
@@ -52,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from .. import clock, database
 from ..extensions import db
@@ -193,20 +193,22 @@ def _tries(runs, tz, who):
     )
 
 
-def _person_abilities(runs, who=None):
-    """Per person and ability over the runs' days: the learning answers that count (日日学, practice,
-    review; not a written one, which is the learner's own self-marking; not of a day held for review)
-    and the sum of their fractions right — as ``ranking_abilities.answers_by_ability`` counts them."""
+def _counted_answers(runs, who=None):
+    """The learning answers over the runs' days that count for accuracy by ability (日日学, practice,
+    review; not a written one, which is the learner's own self-marking; not of a day held for
+    review): (user_id, ability_id, right) a row each — as ``ranking_abilities.answers_by_ability``
+    counts them."""
     return (
         select(
             LearningItem.user_id.label("user_id"),
             QuestionVersion.ability_id.label("ability_id"),
-            func.count(LearningItem.id).label("answered"),
-            func.sum(case((LearningItem.correct.is_(True), 1.0), else_=0.0)).label("right"),
+            case((LearningItem.correct.is_(True), 1.0), else_=0.0).label("right"),
         )
         .select_from(LearningItem)
         .join(QuestionVersion, QuestionVersion.id == LearningItem.question_version_id)
-        .outerjoin(DailySet, DailySet.id == LearningItem.daily_set_id)
+        # A set's items are served on its day: joined to the sets of the same days only (not to
+        # every set in the history, a hash of all of them per read).
+        .outerjoin(DailySet, and_(DailySet.id == LearningItem.daily_set_id, _on_days(DailySet.day, runs)))
         .where(
             _on_days(LearningItem.day, runs),
             LearningItem.answered_at.is_not(None),
@@ -214,7 +216,22 @@ def _person_abilities(runs, who=None):
             or_(LearningItem.daily_set_id.is_(None), DailySet.held.is_(False)),
             *([LearningItem.user_id.in_(who)] if who is not None else []),
         )
-        .group_by(LearningItem.user_id, QuestionVersion.ability_id)
+        .subquery("counted_answers")
+    )
+
+
+def _person_abilities(runs, who=None):
+    """Per person and ability over the runs' days: the counted answers and the sum of their
+    fractions right."""
+    answers = _counted_answers(runs, who)
+    return (
+        select(
+            answers.c.user_id,
+            answers.c.ability_id,
+            func.count().label("answered"),
+            func.sum(answers.c.right).label("right"),
+        )
+        .group_by(answers.c.user_id, answers.c.ability_id)
         .subquery("person_abilities")
     )
 
@@ -478,102 +495,79 @@ def live_calendar_totals(periods: list[Period], tz, *, now: datetime) -> dict[st
     first, last = min(p.starts_on for p in periods), max(p.ends_on for p in periods)
     folded = _folded_days(first, min(last, today))
     stored_keys = {p.key for p in live_periods(today)}
-    # Per period: the person rows' key (when it is a live one) and the runs of days read as facts.
-    open_runs = []
+    # The days each period reads as facts (those not in its person rows), split by the periods
+    # that read them: the open days the week and the month share (today, usually) are read once
+    # for both, the month's other days once for it alone.
+    open_days = []
     for period in periods:
-        days = (period.starts_on + timedelta(days=n) for n in range((period.ends_on - period.starts_on).days))
         stored = period.key in stored_keys
-        open_runs.append(_runs(day for day in days if not (stored and day in folded)))
+        days = (period.starts_on + timedelta(days=n) for n in range((period.ends_on - period.starts_on).days))
+        open_days.append({day for day in days if not (stored and day in folded)})
+    readers: dict[tuple[int, ...], list[date]] = defaultdict(list)
+    for day in sorted(set().union(*open_days)):
+        readers[tuple(i for i, days in enumerate(open_days) if day in days)].append(day)
+    groups = {tuple(_runs(days)): list(slots) for slots, days in readers.items()}
 
-    # One row per person: the stored rows of every period side by side, then the open days' facts
-    # (read once for the periods whose open days are the same: usually just today, in both).
-    width, size = len(periods), len(PERSON_COLUMNS)
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, runs in enumerate(open_runs):
-        if runs:
-            groups[tuple(runs)].append(i)
-    parts = []
+    # Each person once, with their stored row of each live period and their facts of each group of
+    # open days joined to them (hash joins on the person; no regrouping of a wide union by person).
+    sources: list[list] = [[] for _ in periods]  # per period: the row sources to add up
+    statement = select(User.unit_id, func.count(User.id))
     for i, period in enumerate(periods):
         if period.key in stored_keys:
-            columns = [_zero() for _ in range(size * width)]
-            for j, name in enumerate(PERSON_COLUMNS):
-                columns[i * size + j] = getattr(PersonPeriodTotal, name)
-            parts.append(
-                select(PersonPeriodTotal.user_id.label("user_id"), *columns).where(
-                    PersonPeriodTotal.period_key == period.key
-                )
-            )
-    for runs, slots in groups.items():
-        facts = _person_facts(list(runs), tz)
-        columns = [_zero() for _ in range(size * width)]
+            row = aliased(PersonPeriodTotal, name=f"people_{i}")
+            statement = statement.outerjoin(row, and_(row.user_id == User.id, row.period_key == period.key))
+            sources[i].append(row)
+    for n, (runs, slots) in enumerate(groups.items()):
+        facts = _person_facts(list(runs), tz).alias(f"facts_{n}")
+        statement = statement.outerjoin(facts, facts.c.user_id == User.id)
         for i in slots:
-            for j, name in enumerate(PERSON_COLUMNS):
-                columns[i * size + j] = facts.c[name]
-        parts.append(select(facts.c.user_id, *columns))
-    labels = [f"{name}{i}" for i in range(width) for name in PERSON_COLUMNS]
-    if parts:
-        union = union_all(*parts).subquery("parts")
-        per_person = (
-            select(
-                union.c.user_id,
-                *(
-                    func.sum(column).label(label)
-                    for column, label in zip(list(union.c)[1:], labels, strict=True)
-                ),
-            )
-            .group_by(union.c.user_id)
-            .subquery("per_person")
-        )
+            sources[i].append(facts.c)
     battles_count = current_app.config["BATTLE_IN_MONTHLY"]
-    columns = [User.unit_id, func.count(User.id)]
-    for i in range(width):
-        if parts:
-            c = {name: func.coalesce(per_person.c[f"{name}{i}"], 0) for name in PERSON_COLUMNS}
-        else:
-            c = {name: _zero() for name in PERSON_COLUMNS}
+    for i in range(len(periods)):
+        c = {
+            name: sum((func.coalesce(getattr(source, name), 0) for source in sources[i]), _zero())
+            for name in PERSON_COLUMNS
+        }
         tries = c["tries"] + c["battles"] if battles_count else c["tries"]
-        columns += [
+        statement = statement.add_columns(
             func.sum(case((or_(c["sets"] > 0, tries > 0), 1), else_=0)),
             func.sum(c["sets"] + tries),
             func.sum(c["points"]),
             func.sum(c["stars"]),
-        ]
-    statement = select(*columns)
-    if parts:
-        statement = statement.outerjoin(per_person, per_person.c.user_id == User.id)
+        )
     rows = db.session.execute(statement.where(active_staff()).group_by(User.unit_id)).all()
     result = unit_activity(rows, periods)
 
-    # Learning answers by ability: stored rows and the open days' answers, by the person's unit now.
-    answer_parts = []
-    for i, period in enumerate(periods):
-        if period.key in stored_keys:
-            row = PersonPeriodAbility
-            values = _zero_pairs(width)
-            values[2 * i], values[2 * i + 1] = row.answered, row.right
-            answer_parts.append(
-                select(row.user_id.label("user_id"), row.ability_id.label("ability_id"), *values).where(
-                    row.period_key == period.key
-                )
-            )
-    for runs, slots in groups.items():
-        answers = _person_abilities(list(runs))
-        values = _zero_pairs(width)
-        for i in slots:
-            values[2 * i], values[2 * i + 1] = answers.c.answered, answers.c.right
-        answer_parts.append(select(answers.c.user_id, answers.c.ability_id, *values))
-    if answer_parts:
-        union = union_all(*answer_parts).subquery("answer_parts")
-        sums = [func.sum(column) for column in list(union.c)[2:]]
-        for row in db.session.execute(
-            select(User.unit_id, union.c.ability_id, *sums)
-            .join(User, User.id == union.c.user_id)
-            .where(active_staff())
-            .group_by(User.unit_id, union.c.ability_id)
-        ):
+    # Learning answers by ability, by the person's unit now: the stored rows and the open days'
+    # answers, each summed by unit and ability in the database (tens of thousands of rows back, not
+    # one per person and ability).
+    stored = [period.key for period in periods if period.key in stored_keys]
+    if stored:
+        row = PersonPeriodAbility
+        sums = []
+        for period in periods:
+            mine = row.period_key == period.key
+            sums += [func.sum(row.answered).filter(mine), func.sum(row.right).filter(mine)]
+        by_unit = (
+            select(User.unit_id, row.ability_id, *sums)
+            .join(User, User.id == row.user_id)
+            .where(row.period_key.in_(stored), active_staff())
+            .group_by(User.unit_id, row.ability_id)
+        )
+        for unit_id, ability_id, *values in db.session.execute(by_unit):
             for i, period in enumerate(periods):
-                if row[2 + 2 * i]:
-                    add_answers(result[period.key][row[0]], row[1], row[2 + 2 * i], row[3 + 2 * i])
+                add_answers(result[period.key][unit_id], ability_id, values[2 * i], values[2 * i + 1])
+    for runs, slots in groups.items():
+        answers = _counted_answers(list(runs))
+        by_unit = (
+            select(User.unit_id, answers.c.ability_id, func.count(), func.sum(answers.c.right))
+            .join(User, User.id == answers.c.user_id)
+            .where(active_staff())
+            .group_by(User.unit_id, answers.c.ability_id)
+        )
+        for unit_id, ability_id, answered, right in db.session.execute(by_unit):
+            for i in slots:
+                add_answers(result[periods[i].key][unit_id], ability_id, answered, right)
 
     # Closed rounds: their unit rows (scores, and answers by ability), by the closing time.
     bounds = [(clock.day_bounds(p.starts_on, tz)[0], clock.day_bounds(p.ends_on, tz)[0]) for p in periods]
@@ -629,7 +623,3 @@ def live_calendar_totals(periods: list[Period], tz, *, now: datetime) -> dict[st
 def _zero():
     """A new literal 0 each time: a select() folds repeats of one column object into one column."""
     return literal(0, Integer)
-
-
-def _zero_pairs(width: int) -> list:
-    return [value for _ in range(width) for value in (literal(0, Integer), literal(0.0, Float))]

@@ -35,10 +35,16 @@ ABILITY_KEY = re.compile(r"ability_(\d+)")
 
 
 def add_answers(target: dict, ability_id, answered, right) -> None:
+    """Add answers to a unit's totals by ability (the pair is the target's own list, added to in
+    place: the roll-up of a nation makes millions of these)."""
     if answered:
-        key = str(ability_id)
-        before = target["abilities"].get(key, (0, 0.0))
-        target["abilities"][key] = [before[0] + int(answered), before[1] + float(right or 0.0)]
+        abilities, key = target["abilities"], str(ability_id)
+        pair = abilities.get(key)
+        if pair is None:
+            abilities[key] = [int(answered), float(right or 0.0)]
+        else:
+            pair[0] += int(answered)
+            pair[1] += float(right or 0.0)
 
 
 def answers_by_ability(periods: list[Period], bounds: list[tuple]) -> tuple:

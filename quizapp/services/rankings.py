@@ -321,8 +321,14 @@ def _roll_up(own: dict[int, dict], units: list[UnitRow]) -> dict[int, dict]:
     def add(target: dict, values: dict) -> None:
         for key in TOTALS:
             target[key] += values[key]
+        abilities = target["abilities"]
         for ability, (answered, right) in values["abilities"].items():
-            add_answers(target, ability, answered, right)
+            pair = abilities.get(ability)
+            if pair is None:
+                abilities[ability] = [answered, right]
+            else:
+                pair[0] += answered
+                pair[1] += right
 
     for unit_id, values in own.items():
         target = summed.get(unit_id)
