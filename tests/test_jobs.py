@@ -65,7 +65,9 @@ def time_is_over(app, round_id: int) -> None:
     with app.app_context():
         db.session.get(Round, round_id).closes_at = over
         db.session.execute(
-            update(Attempt).where(Attempt.round_id == round_id, Attempt.deadline_at > over).values(deadline_at=over)
+            update(Attempt)
+            .where(Attempt.round_id == round_id, Attempt.deadline_at > over)
+            .values(deadline_at=over)
         )
         db.session.commit()
 
