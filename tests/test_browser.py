@@ -67,11 +67,12 @@ def live_server(tmp_path_factory):
 
 
 @contextmanager
-def serving(app):
-    """Serve ``app`` behind waitress on a free port in a thread; yields its base URL."""
+def serving(app, threads: int = 4):
+    """Serve ``app`` behind waitress on a free port in a thread; yields its base URL. ``threads``: one
+    per held event stream, and more for the pages' own requests."""
     from waitress import create_server
 
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    server = create_server(app, host="127.0.0.1", port=0, threads=threads)
     stopping = threading.Event()
 
     def serve():

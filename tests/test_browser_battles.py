@@ -8,16 +8,14 @@ result with its card).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import struct
-import threading
 
 import pytest
 
 from .conftest import make_config
-from .test_browser import DEMO_PASSWORD, PHONE, PIN_TABS, page_for, sign_in
+from .test_browser import DEMO_PASSWORD, PHONE, PIN_TABS, page_for, serving, sign_in
 
 pytestmark = pytest.mark.browser
 __all__ = ["page_for"]  # a fixture, used by name
@@ -30,8 +28,6 @@ BATTLE_URL = re.compile(r"/battles/(\d+)$")
 def arena(tmp_path_factory):
     """The app initialised as `quizapp serve --demo` does, with short battles, behind waitress with
     threads enough for the held event streams (one per phone) and the phones' requests."""
-    from waitress import create_server
-
     from quizapp import create_app
     from quizapp.cli.server import initialise
 
@@ -53,12 +49,8 @@ def arena(tmp_path_factory):
             initialise(demo_org=True, echo=lambda message: None)
     finally:
         del os.environ["QUIZAPP_DEMO_PASSWORD"], os.environ["QUIZAPP_ADMIN_PASSWORD"]
-    server = create_server(app, host="127.0.0.1", port=0, threads=24)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}"
-    with contextlib.suppress(OSError):
-        server.close()
+    with serving(app, threads=24) as base:
+        yield app, base
 
 
 def picture(page, name: str) -> None:

@@ -3,7 +3,6 @@ play every segment type — 必答 on the phone, 抢答 with a foul, 风险题 w
 
 from __future__ import annotations
 
-import contextlib
 import random
 import re
 
@@ -16,7 +15,7 @@ from quizapp.models import Unit, User
 from quizapp.services.contest import setup
 
 from .conftest import make_config
-from .test_browser import DESKTOP, PHONE, page_for, shot, sign_in  # noqa: F401
+from .test_browser import DESKTOP, PHONE, page_for, serving, shot, sign_in  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -24,11 +23,8 @@ pytestmark = pytest.mark.browser
 @pytest.fixture(scope="module")
 def hall_server(tmp_path_factory):
     """The app initialised as `quizapp serve` does, behind waitress with enough threads for the
-    held event streams (8 here: a host, a screen, six phones) — tests/test_browser.serving has 4."""
+    held event streams (8 here: a host, a screen, six phones) and the pages' requests."""
     import os
-    import threading
-
-    from waitress import create_server
 
     from quizapp import create_app
     from quizapp.cli.server import initialise
@@ -42,12 +38,8 @@ def hall_server(tmp_path_factory):
             initialise(demo_org=True, echo=lambda message: None)
     finally:
         del os.environ["QUIZAPP_ADMIN_PASSWORD"]
-    server = create_server(app, host="127.0.0.1", port=0, threads=24)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.effective_port}"
-    with contextlib.suppress(OSError):
-        server.close()
+    with serving(app, threads=24) as base:
+        yield app, base
 
 
 def make_contest(app) -> tuple[str, list[dict], dict]:
