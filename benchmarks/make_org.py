@@ -374,7 +374,12 @@ def _learning_items(day: date, first_user: int, first_version: int, questions: i
         "score",
         "correct",
     ]
-    return db.session.execute(insert(LearningItem).from_select(columns, source)).rowcount
+    db.session.execute(insert(LearningItem).from_select(columns, source))
+    return db.session.scalar(  # psycopg reports no rowcount for an INSERT … SELECT here (-1)
+        select(func.count())
+        .select_from(LearningItem)
+        .where(LearningItem.day == day, LearningItem.kind == "daily", LearningItem.user_id >= first_user)
+    )
 
 
 def _synthetic_totals(rng: random.Random, people, days: list[date], live_keys: set[str]) -> None:

@@ -62,3 +62,27 @@ def test_a_server_process_freezes_what_it_loaded(tmp_path):
     assert done.returncode == 0, done.stderr
     assert int(done.stdout.strip()) > 10_000
     assert not list(Path(ROOT / "instance").glob("quizapp.sqlite3-*")), "the test wrote into the repo"
+
+
+# What a server process leaves to the moment it writes a file or draws a certificate: openpyxl
+# (with numpy, lxml and PIL behind it), reportlab and rapidfuzz were about 45 MB of each worker.
+HEAVY_ON_DEMAND = ("openpyxl", "numpy", "lxml", "PIL", "reportlab", "rapidfuzz")
+
+
+def test_a_server_process_loads_the_heavy_libraries_only_when_used(tmp_path):
+    environment = os.environ | {"QUIZAPP_INSTANCE_PATH": str(tmp_path)}
+    environment.pop("QUIZAPP_DATABASE_URL", None)
+    probe = (
+        "import sys, quizapp.wsgi\n"
+        f"print(' '.join(m for m in {HEAVY_ON_DEMAND!r} if m in sys.modules))\n"
+        "from quizapp.services import exports\n"
+        "exports.save(exports.workbook())\n"
+        "print('openpyxl' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    loaded, used = done.stdout.splitlines()
+    assert loaded == "", f"loaded at start: {loaded}"
+    assert used == "True"

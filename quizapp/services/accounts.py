@@ -10,7 +10,6 @@ import string
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from openpyxl import Workbook
 from sqlalchemy import bindparam, delete, insert, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -545,7 +544,7 @@ def import_staff(data: bytes, *, file_name: str = "", actor_id: int | None = Non
 
 
 def staff_template_xlsx() -> bytes:
-    workbook = Workbook()
+    workbook = exports.workbook()
     sheet = workbook.active
     sheet.title = "人员"
     exports.header(sheet, list(STAFF_COLUMNS))
@@ -553,7 +552,7 @@ def staff_template_xlsx() -> bytes:
 
 
 def passwords_xlsx(rows: list[tuple[str, str, str]]) -> bytes:
-    workbook = Workbook(write_only=True)  # streams: an import can create 100,000 accounts
+    workbook = exports.workbook(write_only=True)  # streams: an import can create 100,000 accounts
     sheet = workbook.create_sheet("初始密码")
     exports.append(sheet, ["登录名", "姓名", "初始密码"])
     for row in rows:

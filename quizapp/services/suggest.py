@@ -9,8 +9,6 @@ left out, 三十日 for 30日 is *not* near (the folding keeps numerals apart, a
 
 from __future__ import annotations
 
-from rapidfuzz import fuzz
-
 from .text import normalise
 
 NEAR = 75  # percent alike for a near match of a phrase of MIN_NEAR characters or more
@@ -28,6 +26,8 @@ def suggest(answer_text: str, key: dict) -> dict:
 
 
 def _item(folded: str, item: dict) -> dict:
+    from rapidfuzz import fuzz  # when a marker looks, not when a server process starts
+
     exact, near = [], []
     for phrase in item["phrases"]:
         target = normalise(phrase)

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import yaml
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import select
 
 from ...extensions import db
@@ -140,7 +137,7 @@ def _header_row(sheet) -> None:
 
 
 def export_xlsx(rows: list[dict]) -> bytes:
-    workbook = Workbook()
+    workbook = exports.workbook()
     sheet = workbook.active
     sheet.title = "题目"
     _header_row(sheet)
@@ -186,8 +183,10 @@ def export_xlsx(rows: list[dict]) -> bytes:
 def template_xlsx(categories: list[str] | None = None, abilities: list[str] | None = None) -> bytes:
     """The import template: the header row, drop-down lists, and a sheet of instructions with examples."""
     categories = categories or DEFAULT_CATEGORIES
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     abilities = abilities or DEFAULT_ABILITIES
-    workbook = Workbook()
+    workbook = exports.workbook()
     sheet = workbook.active
     sheet.title = "题目"
     _header_row(sheet)
@@ -246,5 +245,5 @@ def template_xlsx(categories: list[str] | None = None, abilities: list[str] | No
         ("示例（填空）", "题干：失业人员应当自终止就业之日起____日内办理失业登记。 答案：六十|60"),
     ]:
         exports.append(guide, line)
-    guide["A1"].font = guide["B1"].font = Font(bold=True)
+    guide["A1"].font = guide["B1"].font = exports.bold()
     return exports.save(workbook)

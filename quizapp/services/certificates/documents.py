@@ -19,25 +19,23 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
-from reportlab.lib.colors import Color, HexColor
-from reportlab.lib.pagesizes import A4, landscape
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen import canvas
+from typing import TYPE_CHECKING
 
 from ..errors import DomainError
 
+if TYPE_CHECKING:
+    from reportlab.pdfgen import canvas
+
+# reportlab is imported by the functions that draw: a server process that never renders a
+# certificate does not carry it (about 10 MB a worker).
+
 TITLE = "练兵比武合格证书"
 ISSUER = "人社系统窗口单位业务技能练兵比武"
-RED = HexColor("#9b1c1c")
-GOLD = HexColor("#b8862b")
-INK = HexColor("#1f2328")
-GREY = HexColor("#5b6470")
-PAPER = Color(1, 0.992, 0.965)
+RED = "#9b1c1c"
+GOLD = "#b8862b"
+INK = "#1f2328"
+GREY = "#5b6470"
+PAPER = (1, 0.992, 0.965)
 NO_LINE_START = set("，。、；：！？）》」』”’…")  # closing punctuation stays at the end of its line
 
 
@@ -88,6 +86,9 @@ _font_lock = threading.Lock()
 def font_name(font_path: str, font_index: int = 0) -> str:
     """Register the font once per process (reading a 5 MB .ttc costs ~0.4 s) and return its name;
     FontMissing, with what to do, when the file is not there or is no font."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     path, index = font_path, int(font_index)
     key = (path, index)
     with _font_lock:
@@ -113,6 +114,8 @@ def font_name(font_path: str, font_index: int = 0) -> str:
 def _lines(text: str, font: str, size: float, width: float, most: int) -> list[str]:
     """Break ``text`` into lines no wider than ``width`` (character by character: Chinese has no
     spaces to break at); the last of ``most`` lines ends in … when the text goes on."""
+    from reportlab.pdfbase import pdfmetrics
+
     lines, line = [], ""
     for char in text:
         if line and char not in NO_LINE_START and pdfmetrics.stringWidth(line + char, font, size) > width:
@@ -131,6 +134,10 @@ def _lines(text: str, font: str, size: float, width: float, most: int) -> list[s
 
 
 def _qr(c: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
+    from reportlab.graphics import renderPDF
+    from reportlab.graphics.barcode.qr import QrCodeWidget
+    from reportlab.graphics.shapes import Drawing
+
     widget = QrCodeWidget(url, barLevel="M", barBorder=2)
     left, bottom, right, top = widget.getBounds()
     drawing = Drawing(size, size, transform=[size / (right - left), 0, 0, size / (top - bottom), 0, 0])
@@ -140,6 +147,10 @@ def _qr(c: canvas.Canvas, url: str, x: float, y: float, size: float) -> None:
 
 def render_pdf(text: CertificateText, *, font_path: str, font_index: int = 0) -> bytes:
     """One certificate, one A4 landscape page."""
+    from reportlab.lib.colors import Color
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.pdfgen import canvas
+
     font = font_name(font_path, font_index)
     buffer = io.BytesIO()
     width, height = landscape(A4)

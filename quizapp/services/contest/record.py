@@ -6,13 +6,12 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from sqlalchemy import func, select
 
 from ... import clock
 from ...extensions import db
 from ...models import Contest, Unit
+from .. import exports
 from ..org import in_subtree
 from ..periods import Period
 from . import play, rules
@@ -79,8 +78,8 @@ def score_sheet(contest: Contest, *, tz) -> io.BytesIO:
     state = rules.replay(setup, events)
     names = {t["id"]: t["name"] for t in setup["teams"]}
     gone = rules.voided(events)
-    book = Workbook()
-    bold = Font(bold=True)
+    book = exports.workbook()
+    bold = exports.bold()
 
     sheet = book.active
     sheet.title = "总成绩"
