@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from quizapp.extensions import db
-from quizapp.models import Battle, BattlePlayer, PointsEntry, QuestionVersion
+from quizapp.models import Battle, BattleAnswer, BattlePlayer, PointsEntry, QuestionVersion
 from quizapp.services import points, rules
 from quizapp.services.battles import machine, match, play
 from quizapp.services.errors import DomainError
@@ -155,6 +155,50 @@ def test_a_question_ends_as_soon_as_everyone_has_answered(app, province, bank, f
         assert view["phase"]["kind"] == "reveal"
         assert view["phase"]["next_at"] == (opens + timedelta(seconds=4 + 4)).isoformat()  # the key for 4 s
         assert [p["score"] for p in view["players"]] == [pytest.approx(19.3), 0]
+
+
+@pytest.mark.postgres
+def test_an_answer_and_a_look_never_wait_for_a_seat_row_another_transaction_holds(
+    app, province, bank, frozen_clock
+):
+    """The process's batched seen reports (and the finish) hold seat rows for a moment: an answer
+    is stored and a look is served meanwhile, without waiting for them (they date the player as
+    recently), and the seat's hold does not block the answer's row either (FOR NO KEY UPDATE)."""
+    import threading
+
+    from sqlalchemy import text
+
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    opens = start + timedelta(seconds=3)
+    key = right_answer(app, battle.id, 0)
+    with app.app_context():
+        seat = db.session.scalar(
+            select(BattlePlayer.id).where(BattlePlayer.battle_id == battle.id, BattlePlayer.user_id == amy.id)
+        )
+        holder = db.engine.connect()
+    holding = holder.begin()
+    holder.execute(text("SELECT id FROM battle_player WHERE id = :seat FOR NO KEY UPDATE"), {"seat": seat})
+    done: dict = {}
+
+    def answer_and_look() -> None:
+        done["answer"] = run(app, play.answer, battle.id, amy.id, 0, key, now=opens + timedelta(seconds=1))
+        run(app, play.seen, battle.id, amy.id, now=opens + timedelta(seconds=2))
+        done["look"] = True
+
+    worker = threading.Thread(target=answer_and_look)
+    try:
+        worker.start()
+        worker.join(timeout=20)
+        assert not worker.is_alive(), "the answer waited for the held seat row"
+    finally:
+        holding.rollback()
+        holder.close()
+        worker.join(timeout=20)
+    assert done == {"answer": {"correct": True, "points": pytest.approx(19.3)}, "look": True}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(BattleAnswer)) == 1
 
 
 def play_out(app, battle_id, moves, start):
@@ -483,3 +527,45 @@ def test_the_unit_ladder_sums_the_wins_of_each_child_units_members(app, province
         top = db.session.scalar(select(Unit).where(Unit.code == "P"))
         ladder = counting.unit_ladder(top, start - timedelta(days=1), start + timedelta(days=1))
         assert [(row["name"], row["wins"]) for row in ladder] == [("甲市", 2), ("乙市", 0)]
+
+
+def test_the_board_wakes_every_stream_of_a_changed_battle_and_no_other():
+    """Many streams of many battles wait at once, each battle on a lock of its own: a change of one
+    battle wakes all of its streams with the new version, none of another battle's; a change before
+    any stream of a battle waits is not missed."""
+    import threading
+    import time
+
+    from quizapp.services.battles.push import Board
+
+    board = Board()
+    board.bump(99)  # no stream of battle 99 here yet
+    assert board.wait(99, 0, timeout=5) == 1
+    woke: dict[tuple[int, int], tuple[int, float]] = {}
+    streams = {
+        (b, n): threading.Thread(
+            target=lambda b=b, n=n: woke.__setitem__((b, n), (board.wait(b, 0, timeout=10), time.monotonic()))
+        )
+        for b in range(20)
+        for n in range(5)
+    }
+    for thread in streams.values():
+        thread.start()
+    deadline = time.monotonic() + 10
+    while len(board.conditions) < 21 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # every stream inside its wait
+    changed = time.monotonic()
+    even, odd = range(0, 20, 2), range(1, 20, 2)
+    for battle in even:
+        board.bump(battle)
+    for (battle, _), thread in streams.items():
+        if battle in even:
+            thread.join(timeout=10)
+    assert sorted(woke) == [(b, n) for b in even for n in range(5)]  # the odd battles' streams still wait
+    assert all(version == 1 and at - changed < 2 for version, at in woke.values())
+    for battle in odd:
+        board.bump(battle)
+    for thread in streams.values():
+        thread.join(timeout=10)
+    assert len(woke) == 100 and {version for version, _ in woke.values()} == {1}

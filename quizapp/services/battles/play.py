@@ -147,10 +147,11 @@ def seen(battle_id: int, user_id: int, *, now: datetime, client: str | None = No
     battle, players = _load(battle_id)
     player = _seat(players, user_id)
     if player.forfeited_at is None and battle.status == "running":
-        player.last_seen_at = now
         clients = integrity.with_client(player.clients, client)
         if clients is not None:
             player.clients = clients
+        if clients is not None or _free(player):
+            player.last_seen_at = now
         db.session.flush()
 
 
@@ -191,13 +192,29 @@ def answer(
         answered_at=now,
     )
     db.session.add(given)
-    player.last_seen_at = now
     clients = integrity.with_client(player.clients, client)
     if clients is not None:
         player.clients = clients
+    if clients is not None or _free(player):
+        player.last_seen_at = now
     db.session.flush()
     push.changed(battle_id, answer_note(given))
     return {"correct": grade.correct, "points": points}
+
+
+def _free(player: BattlePlayer) -> bool:
+    """Whether the seat's row can be had now (and is then held), to mark the player seen: a look or
+    an answer does not wait behind the batched seen reports (``streams.seen_later``) or the finish,
+    which hold seat rows for a moment and date the player as recently. FOR NO KEY UPDATE: an
+    answer's insert (its foreign key takes KEY SHARE on the seat) is never blocked by it."""
+    return (
+        db.session.scalar(
+            select(BattlePlayer.id)
+            .where(BattlePlayer.id == player.id)
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        is not None
+    )
 
 
 def view(battle_id: int, user_id: int, *, now: datetime) -> dict:

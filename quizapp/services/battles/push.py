@@ -32,7 +32,12 @@ class Board:
     """Per battle: its version and a condition only its own streams wait on (a change of one battle
     wakes its streams, not every stream of the process); and the rows the process's streams share
     (``rows``, kept by ``streams.stream_view``). A change that is one answer carries the answer: rows
-    read at the version just before it take it in place, so no stream reads the battle again."""
+    read at the version just before it take it in place, so no stream reads the battle again.
+
+    Each battle's condition has a lock of its own; the board's lock only guards the dictionaries.
+    One lock under every condition (as at first) made 250 threads a worker queue for it at each wake,
+    and a thread that lost the GIL while holding it held up every stream of the process: answers
+    reached opponents seconds late at 200 battles (docs/scaling.md)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
@@ -41,22 +46,28 @@ class Board:
         self.rows: dict = {}  # battle → streams._Rows
 
     def _condition(self, battle_id: int) -> threading.Condition:
-        with self.lock:
-            condition = self.conditions.get(battle_id)
-            if condition is None:
-                condition = self.conditions[battle_id] = threading.Condition(self.lock)
-            return condition
+        condition = self.conditions.get(battle_id)
+        if condition is None:
+            with self.lock:
+                condition = self.conditions.setdefault(battle_id, threading.Condition(threading.Lock()))
+        return condition
 
     def bump(self, battle_id: int, answer: dict | None = None) -> None:
         with self.lock:
-            before = self.versions.get(battle_id, 0)
-            self.versions[battle_id] = before + 1
-            rows = self.rows.get(battle_id)
-            if answer is not None and rows is not None and rows.version == before:
-                self.rows[battle_id] = rows.with_answer(answer, before + 1)
             condition = self.conditions.get(battle_id)
-            if condition is not None:
-                condition.notify_all()
+            if condition is None:  # no stream of it here yet: the version moves under the board's lock
+                self._advance(battle_id, answer)
+                return
+        with condition:  # once a battle has its condition, its version moves only under it
+            self._advance(battle_id, answer)
+            condition.notify_all()
+
+    def _advance(self, battle_id: int, answer: dict | None) -> None:
+        before = self.versions.get(battle_id, 0)
+        self.versions[battle_id] = before + 1
+        rows = self.rows.get(battle_id)
+        if answer is not None and rows is not None and rows.version == before:
+            self.rows[battle_id] = rows.with_answer(answer, before + 1)
 
     def version(self, battle_id: int) -> int:
         return self.versions.get(battle_id, 0)

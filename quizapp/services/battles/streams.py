@@ -162,7 +162,7 @@ def seen_later(battle_id: int, user_id: int, *, now: datetime) -> None:
             table.c.forfeited_at.is_(None),
             running.exists(),
         )
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE: answers insert freely
         .scalar_subquery()
     )
     statement = update(table).where(table.c.id == free).values(last_seen_at=bindparam("at"))
