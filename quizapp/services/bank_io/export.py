@@ -182,9 +182,9 @@ def export_xlsx(rows: list[dict]) -> bytes:
 
 def template_xlsx(categories: list[str] | None = None, abilities: list[str] | None = None) -> bytes:
     """The import template: the header row, drop-down lists, and a sheet of instructions with examples."""
-    categories = categories or DEFAULT_CATEGORIES
     from openpyxl.worksheet.datavalidation import DataValidation
 
+    categories = categories or DEFAULT_CATEGORIES
     abilities = abilities or DEFAULT_ABILITIES
     workbook = exports.workbook()
     sheet = workbook.active
