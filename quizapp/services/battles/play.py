@@ -7,7 +7,8 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ...extensions import db
 from ...models import WRITTEN_TYPES, Battle, BattleAnswer, BattlePlayer, QuestionVersion, Unit, User
@@ -147,12 +148,7 @@ def seen(battle_id: int, user_id: int, *, now: datetime, client: str | None = No
     battle, players = _load(battle_id)
     player = _seat(players, user_id)
     if player.forfeited_at is None and battle.status == "running":
-        clients = integrity.with_client(player.clients, client)
-        if clients is not None:
-            player.clients = clients
-        if clients is not None or _free(player):
-            player.last_seen_at = now
-        db.session.flush()
+        _mark_seen(player, client, now)
 
 
 def answer(
@@ -192,29 +188,37 @@ def answer(
         answered_at=now,
     )
     db.session.add(given)
-    clients = integrity.with_client(player.clients, client)
-    if clients is not None:
-        player.clients = clients
-    if clients is not None or _free(player):
-        player.last_seen_at = now
+    _mark_seen(player, client, now)
     db.session.flush()
     push.changed(battle_id, answer_note(given))
     return {"correct": grade.correct, "points": points}
 
 
-def _free(player: BattlePlayer) -> bool:
-    """Whether the seat's row can be had now (and is then held), to mark the player seen: a look or
-    an answer does not wait behind the batched seen reports (``streams.seen_later``) or the finish,
-    which hold seat rows for a moment and date the player as recently. FOR NO KEY UPDATE: an
-    answer's insert (its foreign key takes KEY SHARE on the seat) is never blocked by it."""
-    return (
-        db.session.scalar(
-            select(BattlePlayer.id)
-            .where(BattlePlayer.id == player.id)
-            .with_for_update(skip_locked=True, key_share=True)
-        )
-        is not None
+def _mark_seen(player: BattlePlayer, client: str | None, now: datetime) -> None:
+    """Mark the player seen by a look or an answer. A new client is written with the seat (rarely:
+    once per device); otherwise one UPDATE of the seat if its row is free — never waiting behind the
+    batched seen reports (``streams.seen_later``) or the finish, which hold seat rows for a moment
+    and date the player as recently. FOR NO KEY UPDATE: an answer's insert (its foreign key takes
+    KEY SHARE on the seat) is never blocked by it."""
+    clients = integrity.with_client(player.clients, client)
+    if clients is not None:
+        player.clients, player.last_seen_at = clients, now
+        db.session.flush()
+        return
+    free = (
+        select(BattlePlayer.id)
+        .where(BattlePlayer.id == player.id)
+        .with_for_update(skip_locked=True, key_share=True)
+        .scalar_subquery()
     )
+    marked = db.session.execute(
+        update(BattlePlayer)
+        .where(BattlePlayer.id == free)
+        .values(last_seen_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if marked.rowcount:
+        set_committed_value(player, "last_seen_at", now)  # as written: the view reads it next
 
 
 def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
