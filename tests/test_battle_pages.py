@@ -204,3 +204,34 @@ def test_a_finished_battle_puts_its_players_on_the_month_board(app, province, ba
         ("mine", ["1", "甲一", "甲市窗口", "1", "1", "100%", "4"]),
         ("", ["2", "乙一", "乙市窗口", "1", "0", "0%", "1"]),
     ]
+
+
+def test_a_stream_wake_with_nothing_changed_pings_and_reports_without_building_the_view(
+    app, province, bank, login_as, frozen_clock, monkeypatch
+):
+    """800 held streams wake every few seconds to report their player seen: a wake with no change of
+    the battle and no change of phase due writes a ping and a report, and builds no view (reads
+    nothing); a change builds it again."""
+    from quizapp.battles import routes
+    from quizapp.services.battles import presence, push, streams
+
+    battle_id = start(app, "duel", ["amy", "bob"], frozen_clock())
+    bob = login_as("bob")
+    frozen_clock.advance(seconds=4)  # question 1 open for 15 s by the frozen clock
+    monkeypatch.setattr(routes, "STREAM_SECONDS", 0.01)
+    built, reported = [], []
+    real_view, real_report = streams.stream_view, presence.report
+    monkeypatch.setattr(streams, "stream_view", lambda *a, **k: built.append(1) or real_view(*a, **k))
+    monkeypatch.setattr(presence, "report", lambda *a, **k: reported.append(1) or real_report(*a, **k))
+    response = bob.get(f"/battles/{battle_id}/events", buffered=False)
+    chunks = iter(response.response)
+    try:
+        assert "event: state" in next(chunks).decode()
+        assert [next(chunks).decode() for _ in range(5)] == [": ping\n\n"] * 5
+        assert built == [] and len(reported) == 5
+        with app.app_context():
+            push.board().bump(battle_id)  # a change: the next wake builds the view
+        next(chunks)
+        assert built == [1]
+    finally:
+        response.close()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from statistics import mean
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from quizapp.extensions import db
 from quizapp.models import Battle, BattleAnswer, BattlePlayer, PointsEntry, QuestionVersion
@@ -569,3 +569,137 @@ def test_the_board_wakes_every_stream_of_a_changed_battle_and_no_other():
     for thread in streams.values():
         thread.join(timeout=10)
     assert len(woke) == 100 and {version for version, _ in woke.values()} == {1}
+
+
+def seats_seen(app, battle_id):
+    with app.app_context():
+        return dict(
+            db.session.execute(
+                select(BattlePlayer.user_id, BattlePlayer.last_seen_at).where(
+                    BattlePlayer.battle_id == battle_id
+                )
+            ).all()
+        )
+
+
+def test_the_reports_book_dates_running_seats_in_one_write_but_not_a_forfeited_seat_or_an_ended_battle(
+    app, province, bank, frozen_clock, create_user
+):
+    from quizapp.services.battles import presence
+
+    units, _ = province
+    create_user("cat", unit=units["A1"])
+    create_user("dan", unit=units["B1"])
+    amy, bob, cat, dan = (user(app, name) for name in ("amy", "bob", "cat", "dan"))
+    start = frozen_clock()
+    running = run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id)
+    ended = run(app, lambda: play.start_battle("duel", [cat.id, dan.id], now=start).id)
+    with app.app_context():
+        db.session.execute(
+            update(BattlePlayer)
+            .where(BattlePlayer.battle_id == running, BattlePlayer.user_id == bob.id)
+            .values(forfeited_at=start)
+        )
+        db.session.execute(update(Battle).where(Battle.id == ended).values(status="finished"))
+        db.session.commit()
+    later = start + timedelta(seconds=5)
+    with app.app_context():
+        presence.write({(running, amy.id): later, (running, bob.id): later, (ended, cat.id): later})
+    assert seats_seen(app, running) == {amy.id: later, bob.id: start}
+    assert seats_seen(app, ended) == {cat.id: start, dan.id: start}
+
+
+@pytest.mark.postgres
+def test_the_reports_write_skips_a_seat_another_transaction_holds_and_holds_no_seat_after_it(
+    app, province, bank, frozen_clock
+):
+    """The reports of a process are one statement on a connection of its own (autocommit): a seat
+    row another transaction holds is skipped, not waited for, and nothing stays held once it is
+    written — an answer's transaction never queues behind it."""
+    import threading
+
+    from sqlalchemy import text
+
+    from quizapp.services.battles import presence
+
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id)
+    with app.app_context():
+        seat = db.session.scalar(
+            select(BattlePlayer.id).where(BattlePlayer.battle_id == battle, BattlePlayer.user_id == amy.id)
+        )
+        holder = db.engine.connect()
+    holding = holder.begin()
+    holder.execute(text("SELECT id FROM battle_player WHERE id = :seat FOR UPDATE"), {"seat": seat})
+    later = start + timedelta(seconds=5)
+
+    def write() -> None:
+        with app.app_context():
+            presence.write({(battle, amy.id): later, (battle, bob.id): later})
+
+    writer = threading.Thread(target=write)
+    try:
+        writer.start()
+        writer.join(timeout=20)
+        assert not writer.is_alive(), "the reports waited for the held seat row"
+    finally:
+        holding.rollback()
+        holder.close()
+        writer.join(timeout=20)
+    assert seats_seen(app, battle) == {amy.id: start, bob.id: later}
+    with app.app_context():  # nothing of the write is left holding bob's seat
+        db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+        db.session.execute(
+            text("SELECT id FROM battle_player WHERE battle_id = :b FOR UPDATE NOWAIT"), {"b": battle}
+        )
+        db.session.rollback()
+
+
+@pytest.mark.postgres
+def test_an_answer_skips_recording_a_forfeit_whose_seat_another_transaction_holds(
+    app, province, bank, frozen_clock
+):
+    """Many of a battle's transactions find the same person gone at once: an answer leaves a gone
+    person's forfeit to the transaction that holds their seat instead of queueing behind it; the
+    finish records it."""
+    import threading
+
+    from sqlalchemy import text
+
+    amy, bob = user(app, "amy"), user(app, "bob")
+    start = frozen_clock()
+    battle = Started(run(app, lambda: play.start_battle("duel", [amy.id, bob.id], now=start).id))
+    opens = start + timedelta(seconds=3)
+    # bob was last seen at the start: at 15 s past the opening he is gone (10 s and the slack)
+    amy_at = opens + timedelta(seconds=14, milliseconds=900)
+    run(app, play.seen, battle.id, amy.id, now=amy_at - timedelta(seconds=1))
+    with app.app_context():
+        seat = db.session.scalar(
+            select(BattlePlayer.id).where(BattlePlayer.battle_id == battle.id, BattlePlayer.user_id == bob.id)
+        )
+        holder = db.engine.connect()
+    holding = holder.begin()
+    holder.execute(text("SELECT id FROM battle_player WHERE id = :seat FOR NO KEY UPDATE"), {"seat": seat})
+    done: dict = {}
+
+    def answer() -> None:
+        done["answer"] = run(
+            app, play.answer, battle.id, amy.id, 0, right_answer(app, battle.id, 0), now=amy_at
+        )
+
+    worker = threading.Thread(target=answer)
+    try:
+        worker.start()
+        worker.join(timeout=20)
+        assert not worker.is_alive(), "the answer waited to record bob's forfeit"
+    finally:
+        holding.rollback()
+        holder.close()
+        worker.join(timeout=20)
+    assert done["answer"]["correct"] is True
+    with app.app_context():
+        assert db.session.get(BattlePlayer, seat).forfeited_at is None  # left to whoever held it
+        play.finish(battle.id, now=start + timedelta(minutes=5))
+        db.session.commit()
+        assert db.session.get(BattlePlayer, seat).forfeited_at == start + timedelta(seconds=10)

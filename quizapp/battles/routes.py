@@ -9,6 +9,7 @@ keeps the player "seen" (a page gone for more than 10 s forfeits the rest).
 from __future__ import annotations
 
 import json
+import time
 from datetime import datetime, timedelta
 
 from flask import Response, abort, current_app, jsonify, render_template, request
@@ -18,12 +19,15 @@ from .. import clock
 from ..database import writes_database
 from ..extensions import db
 from ..models import Unit
-from ..services.battles import counting, match, play, push, streams
+from ..services.battles import counting, match, play, presence, push, streams
 from ..services.errors import DomainError
 from ..web import client_key, commits, transaction
 from . import bp
 
 STREAM_SECONDS = 3  # the stream's longest wait: it reports the player seen at least this often
+# A wake with no change of the battle and no change of phase due only pings (and reports the player
+# seen); the view is built again at least this often all the same (who has gone: ``stream_view``).
+VIEW_SECONDS = 10
 STREAM_MINUTES = 30  # a stream ends after this long (the page reconnects): no thread held forever
 
 
@@ -164,7 +168,7 @@ def answer(battle_id: int):
 def events(battle_id: int):
     """text/event-stream: the player's view now, then on every change of the battle and at each
     change of phase by the clock; ``: ping`` comments between. Each wake reports the player seen
-    (the process writes its streams' reports together: ``streams.seen_later``). Views come from
+    (the process writes its streams' reports together: ``presence.report``). Views come from
     rows the process's streams share (``streams.stream_view``: read again when the battle's version
     passes them; an answer's change brings the answer); a wake with something to write takes
     ``play.view`` in a transaction. The stream holds no database connection while it waits."""
@@ -177,25 +181,33 @@ def events(battle_id: int):
     db.session.remove()
 
     def stream():
-        view, version = first, start
+        view, version, built = first, start, time.monotonic()
         yield "retry: 1000\n" + _event(view)
         ends = clock.utcnow() + timedelta(minutes=STREAM_MINUTES)
         while view["status"] in ("running", "invited") and clock.utcnow() < ends:
             wait = STREAM_SECONDS
-            next_at = view["phase"].get("next_at")
-            if next_at:
+            if next_at := view["phase"].get("next_at"):
                 wait = max(
                     0.05, min(wait, (datetime.fromisoformat(next_at) - clock.utcnow()).total_seconds() + 0.05)
                 )
-            version = here.wait(battle_id, version, wait)
+            seen_version, version = version, here.wait(battle_id, version, wait)
+            if (
+                version == seen_version
+                and not next_at_passed(view)
+                and time.monotonic() - built < VIEW_SECONDS
+            ):
+                with app.app_context():  # nothing can have changed what the page shows: a ping
+                    presence.report(battle_id, user_id, now=clock.utcnow())
+                yield ": ping\n\n"
+                continue
+            built = time.monotonic()
             with app.app_context():
                 now = clock.utcnow()
                 fresh = streams.stream_view(battle_id, user_id, now=now, version=version)
                 if fresh is None:  # something to write (a forfeit, the finish), or not running
                     fresh = _seen_view(battle_id, user_id, client)
                 else:
-                    with transaction(flash_errors=False):
-                        streams.seen_later(battle_id, user_id, now=now)
+                    presence.report(battle_id, user_id, now=now)
                 db.session.remove()
             if _changed(view, fresh):
                 view = fresh
@@ -208,6 +220,11 @@ def events(battle_id: int):
         mimetype="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+def next_at_passed(view: dict) -> bool:
+    next_at = view["phase"].get("next_at")
+    return next_at is not None and clock.utcnow() >= datetime.fromisoformat(next_at)
 
 
 def _seen_view(battle_id: int, user_id: int, client: str) -> dict:

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ...extensions import db
@@ -122,24 +123,67 @@ def _times(answers: list[BattleAnswer]) -> dict[int, list[datetime]]:
 
 
 def mark_gone(
-    battle: Battle, players: list[BattlePlayer], answers: list[BattleAnswer], now: datetime
+    battle: Battle,
+    players: list[BattlePlayer],
+    answers: list[BattleAnswer],
+    now: datetime,
+    *,
+    waiting_for: BattlePlayer | None = None,
+    wait: bool = True,
 ) -> bool:
     """Record a forfeit for each person unseen for more than GONE_SECONDS while the battle ran: the
     questions from then on count nothing for them (leaving after the last question is no forfeit).
-    Returns whether any was recorded."""
+    Returns whether any was recorded.
+
+    ``wait=False`` (an answer, a look: many of a battle's transactions find the same person gone at
+    once): another person's seat row that another transaction holds is skipped, not waited for —
+    that one is recording the forfeit, or marking the person seen; the finish, holding the battle,
+    records every forfeit. ``waiting_for``'s own seat is always written."""
     phase, ended = phases(battle, _times(answers), players, now)
     over = ended[-1][1] if phase.kind == "finished" else None
     gone = False
     for player in players:
         if player.user_id is None or player.forfeited_at is not None or player.last_seen_at is None:
             continue
-        left = player.last_seen_at + timedelta(seconds=GONE_SECONDS)
-        if left + timedelta(seconds=REPORT_SLACK) < now and (over is None or left < over):
+        left = last_contact(player, answers) + timedelta(seconds=GONE_SECONDS)
+        if not (left + timedelta(seconds=REPORT_SLACK) < now and (over is None or left < over)):
+            continue
+        if wait or player is waiting_for:
             player.forfeited_at = left
+            gone = True
+        elif _forfeit_if_free(player, left):
             gone = True
     if gone:
         db.session.flush()
     return gone
+
+
+def last_contact(player: BattlePlayer, answers: list[BattleAnswer]) -> datetime:
+    """When the player's page was last there: its last report, or its last answer if later (an
+    answer is contact; it writes no report of its own)."""
+    return max([player.last_seen_at, *(a.answered_at for a in answers if a.player_id == player.id)])
+
+
+def _forfeit_if_free(player: BattlePlayer, left: datetime) -> bool:
+    free = (
+        select(BattlePlayer.id)
+        .where(
+            BattlePlayer.id == player.id,
+            BattlePlayer.forfeited_at.is_(None),
+            BattlePlayer.last_seen_at == player.last_seen_at,  # not seen since it was read
+        )
+        .with_for_update(skip_locked=True, key_share=True)
+        .scalar_subquery()
+    )
+    written = db.session.execute(
+        update(BattlePlayer)
+        .where(BattlePlayer.id == free)
+        .values(forfeited_at=left)
+        .execution_options(synchronize_session=False)
+    )
+    if written.rowcount:
+        set_committed_value(player, "forfeited_at", left)
+    return bool(written.rowcount)
 
 
 def seen(battle_id: int, user_id: int, *, now: datetime, client: str | None = None) -> None:
@@ -161,7 +205,7 @@ def answer(
     if battle.status != "running":
         raise BattleError("对战未在进行中")
     answers = _answers(battle_id)
-    mark_gone(battle, players, answers, now)
+    mark_gone(battle, players, answers, now, waiting_for=player, wait=False)
     if player.forfeited_at is not None:
         raise BattleError("您已离开超过 10 秒，本场剩余题目作废")
     phase, _ = phases(battle, _times(answers), players, now)
@@ -172,10 +216,7 @@ def answer(
     grade = grading.grade(version, response, multiple_partial=0.0)
     seconds = (now - phase.opens_at).total_seconds()
     points = speed_points(grade.correct, seconds, battle.question_seconds)
-    exists = db.session.scalar(
-        select(BattleAnswer.id).where(BattleAnswer.player_id == player.id, BattleAnswer.position == position)
-    )
-    if exists is not None:
+    if any(a.player_id == player.id and a.position == position for a in answers):
         raise BattleError("本题已作答")
     given = BattleAnswer(
         battle_id=battle_id,
@@ -188,22 +229,31 @@ def answer(
         answered_at=now,
     )
     db.session.add(given)
-    _mark_seen(player, client, now)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same question answered at the same moment from another page
+        raise BattleError("本题已作答") from None
+    _record_client(player, client, now)
     push.changed(battle_id, answer_note(given))
     return {"correct": grade.correct, "points": points}
 
 
-def _mark_seen(player: BattlePlayer, client: str | None, now: datetime) -> None:
-    """Mark the player seen by a look or an answer. A new client is written with the seat (rarely:
-    once per device); otherwise one UPDATE of the seat if its row is free — never waiting behind the
-    batched seen reports (``streams.seen_later``) or the finish, which hold seat rows for a moment
-    and date the player as recently. FOR NO KEY UPDATE: an answer's insert (its foreign key takes
-    KEY SHARE on the seat) is never blocked by it."""
+def _record_client(player: BattlePlayer, client: str | None, now: datetime) -> bool:
+    """A new client (rarely: once per device) is written with the seat, dated seen."""
     clients = integrity.with_client(player.clients, client)
-    if clients is not None:
-        player.clients, player.last_seen_at = clients, now
-        db.session.flush()
+    if clients is None:
+        return False
+    player.clients, player.last_seen_at = clients, now
+    db.session.flush()
+    return True
+
+
+def _mark_seen(player: BattlePlayer, client: str | None, now: datetime) -> None:
+    """Mark the player seen by a look: one UPDATE of the seat if its row is free — never waiting
+    behind the reports' writes (``presence``) or the finish, which hold seat rows for a moment and
+    date the player as recently. FOR NO KEY UPDATE: an answer's insert (its foreign key takes KEY
+    SHARE on the seat) is never blocked by it. An answer writes no report (``last_contact``)."""
+    if _record_client(player, client, now):
         return
     free = (
         select(BattlePlayer.id)
@@ -229,7 +279,7 @@ def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
     battle, players = _load(battle_id)
     me = _seat(players, user_id)
     answers = _answers(battle_id)
-    if battle.status == "running" and mark_gone(battle, players, answers, now):
+    if battle.status == "running" and mark_gone(battle, players, answers, now, waiting_for=me, wait=False):
         push.changed(battle_id)
     if battle.status in ("invited", "declined"):  # a challenge: not started (or never will be)
         return _invited_view(battle, players, me, now)

@@ -5,25 +5,20 @@ seconds. ``stream_view`` builds what ``play.view`` shows from rows the process k
 (``push.Board.rows``), read again only when the battle's version passes them — an answer's change
 brings the answer itself — so a wake reads nothing most of the time and writes nothing: when there
 is something to write (a forfeit to record, the finish) it says so and the stream takes
-``play.view`` in a transaction. ``seen_later`` keeps the streams' "seen" reports and writes a
-process's together.
+``play.view`` in a transaction. The streams' "seen" reports go to ``presence``.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from flask import current_app
-from sqlalchemy import bindparam, select, text, update
 
 from ... import clock
 from ...extensions import db
 from ...models import Battle, BattleAnswer, BattlePlayer
 from . import push
-from .play import _answers, _compose, _load, _names, _questions, _times
+from .play import _answers, _compose, _load, _names, _questions, _times, last_contact
 from .timeline import GONE_SECONDS, REPORT_SLACK, phases
 
 
@@ -92,18 +87,18 @@ def stream_view(battle_id: int, user_id: int, *, now: datetime, version: int) ->
     # Gone as the rows were read (``last_seen_at`` moves without a change): a forfeit is recorded at
     # the moment the player left whenever it is found, so finding it up to ROWS_SECONDS later changes
     # nothing in the result; answers and ``view`` find it at once.
-    if _gone(players, rows.read_at) or phase.kind == "finished":
+    if _gone(players, answers, rows.read_at) or phase.kind == "finished":
         cache.pop(battle_id, None)
         return None
     return _compose(battle, players, answers, rows.questions, rows.names, me, phase, ended, now)
 
 
-def _gone(players, now: datetime) -> bool:
+def _gone(players, answers, now: datetime) -> bool:
     return any(
         p.user_id is not None
         and p.forfeited_at is None
         and p.last_seen_at is not None
-        and p.last_seen_at + timedelta(seconds=GONE_SECONDS + REPORT_SLACK) < now
+        and last_contact(p, answers) + timedelta(seconds=GONE_SECONDS + REPORT_SLACK) < now
         for p in players
     )
 
@@ -127,46 +122,3 @@ def _read_rows(battle_id: int, version: int, before: _Rows | None) -> _Rows:
     for row in (battle, *players, *answers):
         db.session.expunge(row)
     return _Rows(version, time.monotonic(), read_at, battle, players, answers, questions, names)
-
-
-class _SeenBook:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.pending: dict[tuple[int, int], datetime] = {}
-        self.written = time.monotonic()
-
-
-SEEN_FLUSH_SECONDS = 1.0
-
-
-def seen_later(battle_id: int, user_id: int, *, now: datetime) -> None:
-    """``seen`` for a stream that has reported its client already: kept in the process's book and
-    written with every other stream's in one statement at most SEEN_FLUSH_SECONDS later (by the
-    first stream to come by then, in its transaction) — not a write per stream every few seconds."""
-    book = current_app.extensions.setdefault("quizapp.battles.seen", _SeenBook())
-    with book.lock:
-        book.pending[(battle_id, user_id)] = now
-        if time.monotonic() - book.written < SEEN_FLUSH_SECONDS:
-            return
-        batch, book.pending, book.written = book.pending, {}, time.monotonic()
-    table, battles = BattlePlayer.__table__, Battle.__table__
-    running = select(battles.c.id).where(battles.c.id == bindparam("b"), battles.c.status == "running")
-    # A seat row another transaction holds (an answer, which marks the player seen itself, or the
-    # finish) is skipped, not waited for: a report waiting there would hold the rows it has already
-    # written — the answers queue behind it — and two such could deadlock.
-    free = (
-        select(table.c.id)
-        .where(
-            table.c.battle_id == bindparam("b"),
-            table.c.user_id == bindparam("u"),
-            table.c.forfeited_at.is_(None),
-            running.exists(),
-        )
-        .with_for_update(skip_locked=True, key_share=True)  # FOR NO KEY UPDATE: answers insert freely
-        .scalar_subquery()
-    )
-    statement = update(table).where(table.c.id == free).values(last_seen_at=bindparam("at"))
-    rows = [{"b": b, "u": u, "at": at} for (b, u), at in sorted(batch.items())]
-    if db.engine.dialect.name == "postgresql":  # a lost report is harmless: no wait for the WAL flush
-        db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    db.session.connection().execute(statement, rows)

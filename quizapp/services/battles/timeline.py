@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 GONE_SECONDS = 10  # a player unseen this long forfeits the questions left
 # The page is seen through its event stream, which wakes every few seconds and whose reports are
-# written together once a second (``streams.seen_later``): the last report kept may be this much older
+# written together once a second (``presence.report``): the last report kept may be this much older
 # than the page's last contact. A forfeit is decided only past GONE_SECONDS + REPORT_SLACK since the
 # last report (dated GONE_SECONDS after it), so a page back within 10 s always goes on.
 REPORT_SLACK = 4
