@@ -41,7 +41,7 @@ import time
 from datetime import timedelta
 
 from flask_migrate import upgrade
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from quizapp import clock
 from quizapp.extensions import db
@@ -332,6 +332,14 @@ def battle_figures(
     finally:
         for stream in streams:
             stream.close()
+        with app.app_context():  # every player stayed connected: a forfeit is the server's fault
+            forfeits = db.session.scalar(
+                select(func.count())
+                .select_from(BattlePlayer)
+                .where(BattlePlayer.battle_id.in_(battle_ids), BattlePlayer.forfeited_at.is_not(None))
+            )
+        if forfeits:
+            errors["forfeited though connected"] = forfeits
         remove_battles(app, battle_ids)
         threading.stack_size(0)
         if before is None:
@@ -360,6 +368,12 @@ def battle_figures(
             by_count.setdefault(answered, []).append(latencies[-1])
     if missing:
         errors["delivery never seen"] = missing
+    # the answers' POSTs by when they were sent (5 s spans of play): where they queue
+    post_by_time: dict[int, list[float]] = {}
+    if answers:
+        began = min(a[3] for a in answers)
+        for *_, sent, returned in answers:
+            post_by_time.setdefault(int((sent - began) // 5) * 5, []).append((returned - sent) * 1000)
     figures = {
         "battles": battles,
         "players": players,
@@ -378,6 +392,10 @@ def battle_figures(
         ],
         "p95 ms by a player's nth answer": {
             n: round(percentile(values, 0.95), 1) for n, values in sorted(by_count.items())
+        },
+        "answer POST p50 / p95 ms by 5 s of play": {
+            start: [round(percentile(values, 0.5)), round(percentile(values, 0.95))]
+            for start, values in sorted(post_by_time.items())
         },
         "answer POST p95 ms": round(percentile(post_seconds, 0.95) * 1000, 1) if post_seconds else None,
         "floor GET p95 ms meanwhile": round(percentile(floor, 0.95) * 1000, 1) if floor else None,
@@ -406,6 +424,10 @@ def battle_figures(
         f"{figures['answer POST p95 ms']} ms (floor GET meanwhile {figures['floor GET p95 ms meanwhile']} ms); "
         "p95 by a player's nth answer "
         f"{by_nth}",
+        flush=True,
+    )
+    print(
+        f"  {'':<44} answer POST p50 / p95 ms by 5 s of play {figures['answer POST p50 / p95 ms by 5 s of play']}",
         flush=True,
     )
     print(

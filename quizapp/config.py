@@ -14,6 +14,8 @@ ENVIRONMENT = {
     "QUIZAPP_DIRECT_DATABASE_URL": "DIRECT_DATABASE_URL",
     "QUIZAPP_READ_DATABASE_URL": "READ_DATABASE_URL",
     "QUIZAPP_READ_MAX_LAG_SECONDS": "READ_MAX_LAG_SECONDS",
+    "QUIZAPP_DATABASE_POOL_SIZE": "DATABASE_POOL_SIZE",
+    "QUIZAPP_DATABASE_POOL_MAX_OVERFLOW": "DATABASE_POOL_MAX_OVERFLOW",
     "QUIZAPP_SECRET_KEY": "SECRET_KEY",
     "QUIZAPP_TIMEZONE": "TIMEZONE",
     "QUIZAPP_REDIS_URL": "REDIS_URL",
@@ -61,6 +63,11 @@ class DefaultConfig:
     READ_DATABASE_URL: str | None = None
     READ_MAX_LAG_SECONDS = 10.0
     READ_CHECK_SECONDS = 5.0
+    # PostgreSQL connections per server process: kept open, and opened beyond those for a moment
+    # (SQLAlchemy's QueuePool; at most their sum at once). A server with gunicorn -w N takes up to
+    # N × (sum + 2) of max_connections (the battles' listener and notifier), or goes through PgBouncer.
+    DATABASE_POOL_SIZE = 12
+    DATABASE_POOL_MAX_OVERFLOW = 3
     STATEMENT_TIMEOUT_SECONDS = 30  # PostgreSQL: no statement may hold a worker longer
     BULK_STATEMENT_TIMEOUT_SECONDS = 600  # closing a round, refreshing rankings: set-based over everything
     TIMEZONE = "Asia/Shanghai"
@@ -249,7 +256,13 @@ def _coerce(key: str, value: str):
         return float(value)
     if key == "SECURE_COOKIES":
         return value.strip().lower() in {"1", "true", "yes", "on"}
-    if key in ("TRUSTED_PROXIES", "REMINDER_HOUR", "SMTP_PORT"):
+    if key in (
+        "TRUSTED_PROXIES",
+        "REMINDER_HOUR",
+        "SMTP_PORT",
+        "DATABASE_POOL_SIZE",
+        "DATABASE_POOL_MAX_OVERFLOW",
+    ):
         return int(value)
     if key == "SMTP_STARTTLS":
         return value.strip().lower() in {"1", "true", "yes", "on"}

@@ -62,6 +62,11 @@ def init_app(app: Flask) -> None:
     if uri.startswith("sqlite"):
         options.setdefault("connect_args", {})["timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS
     elif uri.startswith("postgresql"):
+        # Connections kept open per process: a burst (a question opening in many battles at once)
+        # beyond the kept ones opened and closed a server connection per request (a backend forked
+        # each time, under the burst); the most at once stays the same.
+        options.setdefault("pool_size", app.config["DATABASE_POOL_SIZE"])
+        options.setdefault("max_overflow", app.config["DATABASE_POOL_MAX_OVERFLOW"])
         connect_args = options.setdefault("connect_args", {})
         if app.config.get("DIRECT_DATABASE_URL"):
             # Through PgBouncer's transaction pooling a server connection is ours for one transaction

@@ -9,7 +9,6 @@ keeps the player "seen" (a page gone for more than 10 s forfeits the rest).
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, timedelta
 
 from flask import Response, abort, current_app, jsonify, render_template, request
@@ -25,9 +24,6 @@ from ..web import client_key, commits, transaction
 from . import bp
 
 STREAM_SECONDS = 3  # the stream's longest wait: it reports the player seen at least this often
-# A wake with no change of the battle and no change of phase due only pings (and reports the player
-# seen); the view is built again at least this often all the same (who has gone: ``stream_view``).
-VIEW_SECONDS = 10
 STREAM_MINUTES = 30  # a stream ends after this long (the page reconnects): no thread held forever
 
 
@@ -181,7 +177,7 @@ def events(battle_id: int):
     db.session.remove()
 
     def stream():
-        view, version, built = first, start, time.monotonic()
+        view, version = first, start
         yield "retry: 1000\n" + _event(view)
         ends = clock.utcnow() + timedelta(minutes=STREAM_MINUTES)
         while view["status"] in ("running", "invited") and clock.utcnow() < ends:
@@ -191,25 +187,23 @@ def events(battle_id: int):
                     0.05, min(wait, (datetime.fromisoformat(next_at) - clock.utcnow()).total_seconds() + 0.05)
                 )
             seen_version, version = version, here.wait(battle_id, version, wait)
-            if (
-                version == seen_version
-                and not next_at_passed(view)
-                and time.monotonic() - built < VIEW_SECONDS
-            ):
-                with app.app_context():  # nothing can have changed what the page shows: a ping
-                    presence.report(battle_id, user_id, now=clock.utcnow())
-                yield ": ping\n\n"
-                continue
-            built = time.monotonic()
             with app.app_context():
                 now = clock.utcnow()
-                fresh = streams.stream_view(battle_id, user_id, now=now, version=version)
-                if fresh is None:  # something to write (a forfeit, the finish), or not running
-                    fresh = _seen_view(battle_id, user_id, client)
+                if (
+                    version == seen_version
+                    and not next_at_passed(view, now)
+                    and not streams.rows_due(battle_id)
+                ):
+                    fresh = view  # nothing new can show (no change, no phase due): a ping, and the report
                 else:
+                    fresh = streams.stream_view(battle_id, user_id, now=now, version=version)
+                looked = fresh is None  # something to write (a forfeit, the finish), or not running
+                if looked:
+                    fresh = _seen_view(battle_id, user_id, client)  # reports the player seen itself
+                db.session.remove()  # before the report's own connection (SQLite: one writer)
+                if not looked:
                     presence.report(battle_id, user_id, now=now)
-                db.session.remove()
-            if _changed(view, fresh):
+            if fresh is not view and _changed(view, fresh):
                 view = fresh
                 yield _event(view)
             else:
@@ -222,9 +216,9 @@ def events(battle_id: int):
     )
 
 
-def next_at_passed(view: dict) -> bool:
+def next_at_passed(view: dict, now: datetime) -> bool:
     next_at = view["phase"].get("next_at")
-    return next_at is not None and clock.utcnow() >= datetime.fromisoformat(next_at)
+    return next_at is not None and now >= datetime.fromisoformat(next_at)
 
 
 def _seen_view(battle_id: int, user_id: int, client: str) -> dict:

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ... import kept
 from ...extensions import db
 from ...models import WRITTEN_TYPES, Battle, BattleAnswer, BattlePlayer, QuestionVersion, Unit, User
 from .. import draws, grading, integrity
@@ -90,18 +91,28 @@ def start_battle(mode: str, user_ids: list[int], *, now: datetime, challenge: bo
 
 
 def _load(battle_id: int, *, lock: bool = False) -> tuple[Battle, list[BattlePlayer]]:
-    statement = select(Battle).where(Battle.id == battle_id)
     if lock:  # the row as the lock found it (another transaction may have finished it meanwhile)
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    battle = db.session.scalar(statement)
-    if battle is None:
-        raise NotFound("对战不存在")
-    players = list(
-        db.session.scalars(
+        battle = db.session.scalar(
+            select(Battle)
+            .where(Battle.id == battle_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        if battle is None:
+            raise NotFound("对战不存在")
+        players = db.session.scalars(
             select(BattlePlayer).where(BattlePlayer.battle_id == battle_id).order_by(BattlePlayer.seat)
         )
-    )
-    return battle, players
+        return battle, list(players)
+    rows = db.session.execute(  # the battle with its seats: one round trip (every battle has seats)
+        select(Battle, BattlePlayer)
+        .join(BattlePlayer, BattlePlayer.battle_id == Battle.id)
+        .where(Battle.id == battle_id)
+        .order_by(BattlePlayer.seat)
+    ).all()
+    if not rows:
+        raise NotFound("对战不存在")
+    return rows[0][0], [player for _, player in rows]
 
 
 def _seat(players: list[BattlePlayer], user_id: int) -> BattlePlayer:
@@ -211,7 +222,7 @@ def answer(
     phase, _ = phases(battle, _times(answers), players, now)
     if phase.kind != "question" or phase.index != position:
         raise BattleError("本题已结束，作答无效")
-    version = db.session.get(QuestionVersion, battle.question_version_ids[position])
+    version = _grading_form(battle.question_version_ids[position])
     response = grading.parse_response(version, raw)
     grade = grading.grade(version, response, multiple_partial=0.0)
     seconds = (now - phase.opens_at).total_seconds()
@@ -236,6 +247,19 @@ def answer(
     _record_client(player, client, now)
     push.changed(battle_id, answer_note(given))
     return {"correct": grade.correct, "points": points}
+
+
+def _grading_form(version_id: int):
+    """What grading reads of a question version (its type, options and key), kept per process: a
+    version's content never changes (an edit makes a new version)."""
+    return kept.store("battle_keys", 5000).get_or_make(
+        version_id,
+        lambda: db.session.execute(
+            select(QuestionVersion.type, QuestionVersion.options, QuestionVersion.answer).where(
+                QuestionVersion.id == version_id
+            )
+        ).one(),
+    )
 
 
 def _record_client(player: BattlePlayer, client: str | None, now: datetime) -> bool:

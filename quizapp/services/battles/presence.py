@@ -10,10 +10,11 @@ import time
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import bindparam, select, text, update
+from sqlalchemy import bindparam, select, update
 
 from ...extensions import db
 from ...models import Battle, BattlePlayer
+from . import push
 
 
 class _SeenBook:
@@ -40,17 +41,18 @@ def report(battle_id: int, user_id: int, *, now: datetime) -> None:
     write(batch)
 
 
-# One statement for the whole book, run on its own (autocommit): the seat rows are held for that
-# statement only, whatever the process's threads do next. A seat row another transaction holds (an
-# answer; a look, which marks the player seen itself; a forfeit; the finish) is skipped, not waited for —
-# a report waiting there would hold the rows it had already locked while answers queued behind
-# them. FOR NO KEY UPDATE: an answer's insert (its foreign key takes KEY SHARE on the seat) is never
-# blocked by it. One statement text whatever the book's size (arrays), so it is prepared once.
-_SEEN_POSTGRESQL = text(
-    """
+# One statement for the whole book, on the process's own connection (autocommit: ``push.
+# ProcessConnection``) — never waiting for a pool connection behind a burst of answers, which made
+# reports late and players who had never left forfeit. The seat rows are held for that statement
+# only. A seat row another transaction holds (a look, which marks the player seen itself; a
+# forfeit; the finish) is skipped, not waited for — a report waiting there would hold the rows it
+# had already locked while answers queued behind them. FOR NO KEY UPDATE: an answer's insert (its
+# foreign key takes KEY SHARE on the seat) is never blocked by it. One statement text whatever the
+# book's size (arrays).
+_SEEN_POSTGRESQL = """
     WITH reports (battle_id, user_id, at) AS (
-        SELECT * FROM unnest(CAST(:battles AS integer[]), CAST(:users AS integer[]),
-                             CAST(:ats AS timestamptz[]))
+        SELECT * FROM unnest(CAST(%(battles)s AS integer[]), CAST(%(users)s AS integer[]),
+                             CAST(%(ats)s AS timestamptz[]))
     ), free AS (
         SELECT p.id, r.at FROM battle_player p
         JOIN reports r ON r.battle_id = p.battle_id AND r.user_id = p.user_id
@@ -60,8 +62,7 @@ _SEEN_POSTGRESQL = text(
         FOR NO KEY UPDATE OF p SKIP LOCKED
     )
     UPDATE battle_player SET last_seen_at = free.at FROM free WHERE battle_player.id = free.id
-    """
-)
+"""
 
 
 def write(batch: dict[tuple[int, int], datetime]) -> None:
@@ -71,15 +72,12 @@ def write(batch: dict[tuple[int, int], datetime]) -> None:
         return
     keys = sorted(batch)
     if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-            connection.execute(
-                _SEEN_POSTGRESQL,
-                {
-                    "battles": [b for b, _ in keys],
-                    "users": [u for _, u in keys],
-                    "ats": [batch[k] for k in keys],
-                },
-            )
+        params = {
+            "battles": [b for b, _ in keys],
+            "users": [u for _, u in keys],
+            "ats": [batch[k] for k in keys],
+        }
+        push.process_connection("presence").run([(_SEEN_POSTGRESQL, params)], what="battle seen reports")
         return
     with db.engine.begin() as connection:  # SQLite: one process, one writer at a time
         table, battles = BattlePlayer.__table__, Battle.__table__

@@ -4,7 +4,7 @@ Each process keeps a version per battle and a condition its streams wait on (``w
 (``changed``, called by the writer inside its transaction) reaches the process's own streams after
 the commit (the session's commit hook; never for a rolled-back change), and the other processes'
 through PostgreSQL: the same hook sends ``pg_notify`` on the process's own autocommit connection
-(``Notifier``), delivered to each process's listener thread, which bumps the battle's version there.
+(``process_connection("notifier")``), delivered to each process's listener thread, which bumps the battle's version there.
 Not in the writer's transaction: PostgreSQL serializes the commits of transactions that notify, each
 with its WAL flush — at a few hundred answers a second that queue, not the work, was the latency.
 On SQLite (one process) the commit hook alone does it. A stream holds no database connection while
@@ -91,7 +91,7 @@ def changed(battle_id: int, answer: dict | None = None) -> None:
     pending = session.info.setdefault("battles_changed", {})
     if not pending:
         here = board()
-        notifier = _notifier() if db.engine.dialect.name == "postgresql" else None
+        notifier = process_connection("notifier") if db.engine.dialect.name == "postgresql" else None
 
         @event.listens_for(session, "after_commit", once=True)
         def wake(_session) -> None:
@@ -100,7 +100,7 @@ def changed(battle_id: int, answer: dict | None = None) -> None:
                 for note in answers or [None]:
                     here.bump(one, note)
             if notifier is not None:
-                notifier.send(done)
+                notify(notifier, done)
 
         @event.listens_for(session, "after_rollback", once=True)
         def forget(_session) -> None:
@@ -112,51 +112,59 @@ def changed(battle_id: int, answer: dict | None = None) -> None:
         pending.setdefault(battle_id, []).append(answer)
 
 
-class Notifier:
-    """The process's connection for ``pg_notify`` after a commit (autocommit: no WAL flush, no
-    transaction held). A failure is logged, not raised — the change is committed; the streams of
-    other processes see it at their next wake (within seconds) instead."""
+class ProcessConnection:
+    """A connection of the process's own (autocommit), not the pool's, for short statements after
+    the fact: the battles' notifications, the seen reports (``presence``). It never waits behind a
+    burst of requests for a pool connection and holds no transaction. A failure is logged, not
+    raised — what it writes is the kind the next few seconds write again."""
 
     def __init__(self, url: str) -> None:
         self.url, self.lock, self.connection = url, threading.Lock(), None
 
-    def send(self, changes: dict) -> None:
-        """``changes``: battle → its answers (empty: read it again)."""
+    def run(self, statements: list[tuple[str, object]], *, what: str) -> bool:
         import psycopg
 
-        if not changes:
-            return
-        payloads = [
-            f"{battle_id} {json.dumps(note)}" if note is not None else str(battle_id)
-            for battle_id, answers in changes.items()
-            for note in answers or [None]
-        ]
         with self.lock:
             for attempt in (1, 2):
                 try:
                     if self.connection is None or self.connection.closed:
                         # prepare_threshold=None: the URL may be PgBouncer's (transaction pooling)
                         self.connection = psycopg.connect(self.url, autocommit=True, prepare_threshold=None)
-                        # closed with this notifier (an app gone: tests build many), not left to the
+                        # closed with this object (an app gone: tests build many), not left to the
                         # garbage collector, which warns of an open connection
                         weakref.finalize(self, self.connection.close)
-                    for payload in payloads:
-                        self.connection.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
-                    return
-                except Exception:  # noqa: BLE001 — the change is committed whatever happens here
+                    for sql, params in statements:
+                        self.connection.execute(sql, params)
+                    return True
+                except Exception:  # noqa: BLE001 — see the class's docstring
                     if self.connection is not None:
                         self.connection.close()
                     self.connection = None
                     if attempt == 2:
-                        log.exception("battle notify failed")
+                        log.exception("%s failed", what)
+        return False
 
 
-def _notifier() -> Notifier:
-    notifier = current_app.extensions.get("quizapp.battles.notifier")
-    if notifier is None:
+def process_connection(name: str) -> ProcessConnection:
+    """The app's process connection called ``name`` (PostgreSQL)."""
+    key = f"quizapp.battles.{name}"
+    connection = current_app.extensions.get(key)
+    if connection is None:
         url = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        notifier = current_app.extensions.setdefault("quizapp.battles.notifier", Notifier(url))
-    return notifier
+        connection = current_app.extensions.setdefault(key, ProcessConnection(url))
+    return connection
+
+
+def notify(connection: ProcessConnection, changes: dict) -> None:
+    """``changes``: battle → its answers (empty: read it again). After the commit; the streams of
+    other processes see a change whose notification failed at their next wake (within seconds)."""
+    statements = [
+        ("SELECT pg_notify(%s, %s)", (CHANNEL, f"{battle_id} {json.dumps(note)}" if note else str(battle_id)))
+        for battle_id, answers in changes.items()
+        for note in answers or [None]
+    ]
+    if statements:
+        connection.run(statements, what="battle notify")
 
 
 _listening: weakref.WeakSet = weakref.WeakSet()  # apps with a listener

@@ -61,9 +61,18 @@ class _Answer:
     answered_at: datetime
 
 
-# Shared rows are read again after this long whatever happened (who is gone), plus up to 10 s by
-# battle so that battles read together do not come due together.
-ROWS_SECONDS = 30
+# Shared rows are read again after this long whatever happened (who is gone, for the screens: an
+# answer finds a gone player at once, the finish every one), plus up to as long again by battle so
+# that battles read together do not come due together. At 30 s plus up to 10, 200 battles read at
+# once came due in the middle of their third question and held answers up for seconds
+# (docs/scaling.md, 对战).
+ROWS_SECONDS = 60
+
+
+def rows_due(battle_id: int) -> bool:
+    """Whether the battle's shared rows are to be read again (or were never read here)."""
+    rows = push.board().rows.get(battle_id)
+    return rows is None or time.monotonic() - rows.loaded > ROWS_SECONDS + battle_id % ROWS_SECONDS
 
 
 def stream_view(battle_id: int, user_id: int, *, now: datetime, version: int) -> dict | None:
@@ -76,8 +85,7 @@ def stream_view(battle_id: int, user_id: int, *, now: datetime, version: int) ->
     transaction."""
     cache = push.board().rows
     rows = cache.get(battle_id)
-    due = ROWS_SECONDS + battle_id % 10
-    if rows is None or rows.version < version or time.monotonic() - rows.loaded > due:
+    if rows is None or rows.version < version or rows_due(battle_id):
         rows = _keep(cache, _read_rows(battle_id, version, rows))
     battle, players, answers = rows.battle, rows.players, rows.answers
     me = next((p for p in players if p.user_id == user_id), None)
