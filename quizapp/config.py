@@ -65,7 +65,8 @@ class DefaultConfig:
     READ_CHECK_SECONDS = 5.0
     # PostgreSQL connections per server process: kept open, and opened beyond those for a moment
     # (SQLAlchemy's QueuePool; at most their sum at once). A server with gunicorn -w N takes up to
-    # N × (sum + 2) of max_connections (the battles' listener and notifier), or goes through PgBouncer.
+    # N × (sum + 3) of max_connections (the battles' listener, and a connection each for their
+    # notifications and seen reports), or goes through PgBouncer.
     DATABASE_POOL_SIZE = 12
     DATABASE_POOL_MAX_OVERFLOW = 3
     STATEMENT_TIMEOUT_SECONDS = 30  # PostgreSQL: no statement may hold a worker longer
