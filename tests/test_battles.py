@@ -44,6 +44,28 @@ def run(app, function, *args, **kwargs):
         return result
 
 
+def goes_through_while_held(app, seat: int, work, *, lock: str = "FOR NO KEY UPDATE") -> None:
+    """``work()`` in a thread while another transaction holds the seat's row: it must finish
+    without waiting for it (within 20 s)."""
+    import threading
+
+    from sqlalchemy import text
+
+    with app.app_context():
+        holder = db.engine.connect()
+    holding = holder.begin()
+    holder.execute(text(f"SELECT id FROM battle_player WHERE id = :seat {lock}"), {"seat": seat})
+    worker = threading.Thread(target=work)
+    try:
+        worker.start()
+        worker.join(timeout=20)
+        assert not worker.is_alive(), "it waited for the held seat row"
+    finally:
+        holding.rollback()
+        holder.close()
+        worker.join(timeout=20)
+
+
 def right_answer(app, battle_id, position):
     with app.app_context():
         battle = db.session.get(Battle, battle_id)
@@ -164,9 +186,6 @@ def test_an_answer_and_a_look_never_wait_for_a_seat_row_another_transaction_hold
     """The process's batched seen reports (and the finish) hold seat rows for a moment: an answer
     is stored and a look is served meanwhile, without waiting for them (they date the player as
     recently), and the seat's hold does not block the answer's row either (FOR NO KEY UPDATE)."""
-    import threading
-
-    from sqlalchemy import text
 
     amy, bob = user(app, "amy"), user(app, "bob")
     start = frozen_clock()
@@ -177,9 +196,6 @@ def test_an_answer_and_a_look_never_wait_for_a_seat_row_another_transaction_hold
         seat = db.session.scalar(
             select(BattlePlayer.id).where(BattlePlayer.battle_id == battle.id, BattlePlayer.user_id == amy.id)
         )
-        holder = db.engine.connect()
-    holding = holder.begin()
-    holder.execute(text("SELECT id FROM battle_player WHERE id = :seat FOR NO KEY UPDATE"), {"seat": seat})
     done: dict = {}
 
     def answer_and_look() -> None:
@@ -187,15 +203,7 @@ def test_an_answer_and_a_look_never_wait_for_a_seat_row_another_transaction_hold
         run(app, play.seen, battle.id, amy.id, now=opens + timedelta(seconds=2))
         done["look"] = True
 
-    worker = threading.Thread(target=answer_and_look)
-    try:
-        worker.start()
-        worker.join(timeout=20)
-        assert not worker.is_alive(), "the answer waited for the held seat row"
-    finally:
-        holding.rollback()
-        holder.close()
-        worker.join(timeout=20)
+    goes_through_while_held(app, seat, answer_and_look)
     assert done == {"answer": {"correct": True, "points": pytest.approx(19.3)}, "look": True}
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(BattleAnswer)) == 1
@@ -616,7 +624,6 @@ def test_the_reports_write_skips_a_seat_another_transaction_holds_and_holds_no_s
     """The reports of a process are one statement on a connection of its own (autocommit): a seat
     row another transaction holds is skipped, not waited for, and nothing stays held once it is
     written — an answer's transaction never queues behind it."""
-    import threading
 
     from sqlalchemy import text
 
@@ -629,24 +636,13 @@ def test_the_reports_write_skips_a_seat_another_transaction_holds_and_holds_no_s
         seat = db.session.scalar(
             select(BattlePlayer.id).where(BattlePlayer.battle_id == battle, BattlePlayer.user_id == amy.id)
         )
-        holder = db.engine.connect()
-    holding = holder.begin()
-    holder.execute(text("SELECT id FROM battle_player WHERE id = :seat FOR UPDATE"), {"seat": seat})
     later = start + timedelta(seconds=5)
 
     def write() -> None:
         with app.app_context():
             presence.write({(battle, amy.id): later, (battle, bob.id): later})
 
-    writer = threading.Thread(target=write)
-    try:
-        writer.start()
-        writer.join(timeout=20)
-        assert not writer.is_alive(), "the reports waited for the held seat row"
-    finally:
-        holding.rollback()
-        holder.close()
-        writer.join(timeout=20)
+    goes_through_while_held(app, seat, write, lock="FOR UPDATE")
     assert seats_seen(app, battle) == {amy.id: start, bob.id: later}
     with app.app_context():  # nothing of the write is left holding bob's seat
         db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
@@ -663,9 +659,6 @@ def test_an_answer_skips_recording_a_forfeit_whose_seat_another_transaction_hold
     """Many of a battle's transactions find the same person gone at once: an answer leaves a gone
     person's forfeit to the transaction that holds their seat instead of queueing behind it; the
     finish records it."""
-    import threading
-
-    from sqlalchemy import text
 
     amy, bob = user(app, "amy"), user(app, "bob")
     start = frozen_clock()
@@ -678,9 +671,6 @@ def test_an_answer_skips_recording_a_forfeit_whose_seat_another_transaction_hold
         seat = db.session.scalar(
             select(BattlePlayer.id).where(BattlePlayer.battle_id == battle.id, BattlePlayer.user_id == bob.id)
         )
-        holder = db.engine.connect()
-    holding = holder.begin()
-    holder.execute(text("SELECT id FROM battle_player WHERE id = :seat FOR NO KEY UPDATE"), {"seat": seat})
     done: dict = {}
 
     def answer() -> None:
@@ -688,15 +678,7 @@ def test_an_answer_skips_recording_a_forfeit_whose_seat_another_transaction_hold
             app, play.answer, battle.id, amy.id, 0, right_answer(app, battle.id, 0), now=amy_at
         )
 
-    worker = threading.Thread(target=answer)
-    try:
-        worker.start()
-        worker.join(timeout=20)
-        assert not worker.is_alive(), "the answer waited to record bob's forfeit"
-    finally:
-        holding.rollback()
-        holder.close()
-        worker.join(timeout=20)
+    goes_through_while_held(app, seat, answer)
     assert done["answer"]["correct"] is True
     with app.app_context():
         assert db.session.get(BattlePlayer, seat).forfeited_at is None  # left to whoever held it

@@ -176,24 +176,34 @@ def last_contact(player: BattlePlayer, answers: list[BattleAnswer]) -> datetime:
 
 
 def _forfeit_if_free(player: BattlePlayer, left: datetime) -> bool:
+    return _write_seat_if_free(
+        player,
+        "forfeited_at",
+        left,
+        BattlePlayer.forfeited_at.is_(None),
+        BattlePlayer.last_seen_at == player.last_seen_at,  # not seen since it was read
+    )
+
+
+def _write_seat_if_free(player: BattlePlayer, column: str, value, *still) -> bool:
+    """One UPDATE of ``column`` on the player's seat if its row is free (and ``still`` holds) —
+    never waiting for another transaction that holds it. FOR NO KEY UPDATE: an answer's insert (its
+    foreign key takes KEY SHARE on the seat) is never blocked by it. The loaded row takes the value
+    as written."""
     free = (
         select(BattlePlayer.id)
-        .where(
-            BattlePlayer.id == player.id,
-            BattlePlayer.forfeited_at.is_(None),
-            BattlePlayer.last_seen_at == player.last_seen_at,  # not seen since it was read
-        )
+        .where(BattlePlayer.id == player.id, *still)
         .with_for_update(skip_locked=True, key_share=True)
         .scalar_subquery()
     )
     written = db.session.execute(
         update(BattlePlayer)
         .where(BattlePlayer.id == free)
-        .values(forfeited_at=left)
+        .values({column: value})
         .execution_options(synchronize_session=False)
     )
     if written.rowcount:
-        set_committed_value(player, "forfeited_at", left)
+        set_committed_value(player, column, value)
     return bool(written.rowcount)
 
 
@@ -273,26 +283,11 @@ def _record_client(player: BattlePlayer, client: str | None, now: datetime) -> b
 
 
 def _mark_seen(player: BattlePlayer, client: str | None, now: datetime) -> None:
-    """Mark the player seen by a look: one UPDATE of the seat if its row is free — never waiting
-    behind the reports' writes (``presence``) or the finish, which hold seat rows for a moment and
-    date the player as recently. FOR NO KEY UPDATE: an answer's insert (its foreign key takes KEY
-    SHARE on the seat) is never blocked by it. An answer writes no report (``last_contact``)."""
-    if _record_client(player, client, now):
-        return
-    free = (
-        select(BattlePlayer.id)
-        .where(BattlePlayer.id == player.id)
-        .with_for_update(skip_locked=True, key_share=True)
-        .scalar_subquery()
-    )
-    marked = db.session.execute(
-        update(BattlePlayer)
-        .where(BattlePlayer.id == free)
-        .values(last_seen_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if marked.rowcount:
-        set_committed_value(player, "last_seen_at", now)  # as written: the view reads it next
+    """Mark the player seen by a look, if the seat's row is free — never waiting behind the reports'
+    writes (``presence``) or the finish, which hold seat rows for a moment and date the player as
+    recently. An answer writes no report (``last_contact``)."""
+    if not _record_client(player, client, now):
+        _write_seat_if_free(player, "last_seen_at", now)
 
 
 def view(battle_id: int, user_id: int, *, now: datetime) -> dict:
